@@ -1,0 +1,50 @@
+//! Argument parsing and dispatch. Each command's flags are documented where
+//! they are defined, in its own module; results go to stdout, errors to
+//! stderr, and the exit codes are those of SPEC section 5.
+
+pub mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes of SPEC section 5.
+#[allow(dead_code)]
+pub mod exit {
+    /// Success, or no changes.
+    pub const OK: u8 = 0;
+    /// Invalid input, usage or provider error.
+    pub const ERROR: u8 = 1;
+    /// Changes present (`--detailed-exitcode`).
+    pub const CHANGES: u8 = 2;
+    /// Finished without converging: members pending or blocked, all safe.
+    pub const NOT_CONVERGED: u8 = 3;
+    /// Safety violation: a member stranded.
+    pub const STRANDED: u8 = 4;
+}
+
+/// Keep SCOM agent and gateway parents, and the Skype for Business Central
+/// Management Store, equal to a topology committed to git — moving members
+/// make-before-break so none is stranded.
+#[derive(Parser, Debug)]
+#[command(name = "handover", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check topology and observed-state files; print a summary or every problem.
+    Validate(validate::Args),
+}
+
+/// Parses the command line and runs the chosen command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Validate(args) => validate::run(args),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,139 @@
+//! Diagnostics: problems in input files, each pointing at `file:line:column`.
+//!
+//! Owns the position type the loader attaches to model items and the error
+//! type validation returns. A [`Diagnostic`] is what a person reads: where,
+//! what is wrong (naming the offending value), and what to do. Must not touch
+//! I/O; printing is the CLI's job.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A place in a source file, 1-based, as editors count.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    /// The file as the user named it (or `<stdin>`, or empty when unknown).
+    pub file: Arc<str>,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub column: u32,
+}
+
+impl Pos {
+    /// A position in `file`.
+    pub fn new(file: Arc<str>, line: u32, column: u32) -> Self {
+        Pos { file, line, column }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One problem found in the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where the problem is; `None` for problems of a whole path.
+    pub pos: Option<Pos>,
+    /// What is wrong, naming the offending value and what was expected.
+    pub message: String,
+    /// What to do about it, when there is something useful to say.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem at `pos`.
+    pub fn at(pos: Pos, message: impl Into<String>) -> Self {
+        Diagnostic {
+            pos: Some(pos),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A problem with no position (a missing file, say).
+    pub fn general(message: impl Into<String>) -> Self {
+        Diagnostic {
+            pos: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds what to do.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(pos) = &self.pos {
+            write!(f, "{pos}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in one run, in file order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Sorts by file, line and column so output is stable.
+    pub fn sorted(mut self) -> Self {
+        self.0
+            .sort_by(|a, b| a.pos.cmp(&b.pos).then(a.message.cmp(&b.message)));
+        self
+    }
+
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many problems.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_message_and_hint() {
+        let d = Diagnostic::at(Pos::new("a.yaml".into(), 3, 7), "unknown parent 'gw9'")
+            .with_hint("define it under gateways or managementServers");
+        assert_eq!(
+            d.to_string(),
+            "a.yaml:3:7: unknown parent 'gw9' (define it under gateways or managementServers)"
+        );
+    }
+}

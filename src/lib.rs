@@ -1,0 +1,20 @@
+//! handover keeps the topology of a monitoring estate equal to what a team
+//! committed to git: which management or gateway server each Operations
+//! Manager agent and gateway reports to, and where the Skype for Business
+//! Central Management Store is active.
+//!
+//! The crate is a pure core with thin edges (see `docs/design.md`):
+//!
+//! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`];
+//! - edges: [`provider`] (the seam to targets), the CLI in `main.rs`.
+
+#![warn(missing_docs)]
+
+pub mod assign;
+pub mod diag;
+pub mod load;
+pub mod model;
+pub mod name;
+pub mod plan;
+pub mod provider;
+pub mod synth;

@@ -1,0 +1,346 @@
+//! Host names: the one type every server, gateway and agent is known by.
+//!
+//! Owns the DNS host-name syntax of SPEC section 2 and case-insensitive
+//! comparison. A [`Name`] keeps the spelling it was written with, for
+//! display, but compares, hashes and orders by its ASCII-lowercase form, so
+//! `WEB01.contoso.local` and `web01.contoso.local` are the same member.
+//! Names are reference-counted, and a [`NameInterner`] makes every mention of
+//! the same host share one allocation, which keeps a 100,000-agent estate
+//! compact. Must not touch I/O or know about files.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Longest host name allowed, in characters (RFC 1035).
+pub const MAX_NAME_LEN: usize = 253;
+/// Longest label (the part between dots) allowed, in characters.
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// A validated DNS host name (FQDN or single label).
+///
+/// Only letters, digits, `-` and `.` can get into one, so a name can never
+/// break a PowerShell script, a shell command or a URL.
+#[derive(Clone)]
+pub struct Name(Arc<str>);
+
+/// Why a string is not a host name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The string is empty.
+    #[error("a host name cannot be empty")]
+    Empty,
+    /// Longer than [`MAX_NAME_LEN`].
+    #[error("host name is {len} characters long; at most 253 are allowed")]
+    TooLong {
+        /// Its length in characters.
+        len: usize,
+    },
+    /// A character outside letters, digits, `-` and `.`.
+    #[error("host name contains {found:?}; only letters, digits, '-' and '.' are allowed")]
+    BadChar {
+        /// The offending character.
+        found: char,
+    },
+    /// Two dots in a row, or a leading or trailing dot.
+    #[error("host name has an empty label (a leading, trailing or doubled '.')")]
+    EmptyLabel,
+    /// A label longer than [`MAX_LABEL_LEN`].
+    #[error("label {label:?} is {len} characters long; at most 63 are allowed")]
+    LabelTooLong {
+        /// The label, cut to its first 63 characters.
+        label: String,
+        /// Its full length.
+        len: usize,
+    },
+    /// A label that starts or ends with `-`.
+    #[error("label {label:?} starts or ends with '-'")]
+    HyphenEdge {
+        /// The offending label.
+        label: String,
+    },
+}
+
+impl Name {
+    /// Checks `s` against the host-name syntax and wraps it.
+    pub fn parse(s: &str) -> Result<Name, NameError> {
+        check(s)?;
+        Ok(Name(Arc::from(s)))
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first label, for short display (`gw1` of `gw1.dmz.contoso.local`).
+    pub fn short(&self) -> &str {
+        self.0.split('.').next().unwrap_or(&self.0)
+    }
+
+    /// The lowercase form, for keys in output that must not depend on spelling.
+    pub fn to_lowercase(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    /// True when both are the same allocation (interned from the same text).
+    pub fn ptr_eq(&self, other: &Name) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Checks the host-name syntax of SPEC section 2 without allocating.
+pub fn check(s: &str) -> Result<(), NameError> {
+    if s.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if let Some(found) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
+        return Err(NameError::BadChar { found });
+    }
+    if s.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong { len: s.len() });
+    }
+    for label in s.split('.') {
+        if label.is_empty() {
+            return Err(NameError::EmptyLabel);
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong {
+                label: label[..MAX_LABEL_LEN].to_string(),
+                len: label.len(),
+            });
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(NameError::HyphenEdge {
+                label: label.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for Name {}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in self.0.bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+        state.write_u8(0xff);
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let a = self.0.bytes().map(|b| b.to_ascii_lowercase());
+        let b = other.0.bytes().map(|b| b.to_ascii_lowercase());
+        a.cmp(b)
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+impl std::str::FromStr for Name {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Name::parse(s)
+    }
+}
+
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Name::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Shares one allocation among every mention of the same host name.
+///
+/// The first spelling seen wins for display; later spellings that differ
+/// only in case map to it.
+#[derive(Default, Debug)]
+pub struct NameInterner {
+    seen: HashSet<Name>,
+}
+
+impl NameInterner {
+    /// An empty interner.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates `s` and returns the shared [`Name`] for it.
+    pub fn intern(&mut self, s: &str) -> Result<Name, NameError> {
+        check(s)?;
+        // Look up by a borrowed probe first so a repeat allocates nothing.
+        if let Some(found) = self.seen.get(&Probe(s) as &dyn AsKey) {
+            return Ok(found.clone());
+        }
+        let name = Name(Arc::from(s));
+        self.seen.insert(name.clone());
+        Ok(name)
+    }
+
+    /// Returns the shared copy of an existing name, adding it if new.
+    pub fn share(&mut self, name: &Name) -> Name {
+        if let Some(found) = self.seen.get(name) {
+            return found.clone();
+        }
+        self.seen.insert(name.clone());
+        name.clone()
+    }
+
+    /// How many distinct names have been seen.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// True when no name has been interned yet.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+/// A key view shared by [`Name`] and a borrowed `&str`, so the interner can
+/// look a string up without building a `Name` first.
+trait AsKey {
+    fn key(&self) -> &str;
+}
+
+impl AsKey for Name {
+    fn key(&self) -> &str {
+        &self.0
+    }
+}
+
+struct Probe<'a>(&'a str);
+
+impl AsKey for Probe<'_> {
+    fn key(&self) -> &str {
+        self.0
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn AsKey + 'a> for Name {
+    fn borrow(&self) -> &(dyn AsKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn AsKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key().eq_ignore_ascii_case(other.key())
+    }
+}
+
+impl Eq for dyn AsKey + '_ {}
+
+impl Hash for dyn AsKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in self.key().bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+        state.write_u8(0xff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn compares_case_insensitively_and_keeps_spelling() {
+        let a = n("WEB01.Contoso.local");
+        let b = n("web01.contoso.LOCAL");
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), Ordering::Equal);
+        assert_eq!(a.to_string(), "WEB01.Contoso.local");
+        let mut set = HashSet::new();
+        set.insert(a);
+        assert!(set.contains(&b));
+    }
+
+    #[test]
+    fn orders_by_lowercase() {
+        assert!(n("B.x") > n("a.x"));
+        assert!(n("a.x") < n("B.x"));
+    }
+
+    #[test]
+    fn rejects_bad_syntax() {
+        assert_eq!(Name::parse(""), Err(NameError::Empty));
+        assert!(matches!(
+            Name::parse("web'01"),
+            Err(NameError::BadChar { found: '\'' })
+        ));
+        assert!(matches!(
+            Name::parse("a b"),
+            Err(NameError::BadChar { found: ' ' })
+        ));
+        assert_eq!(Name::parse("a..b"), Err(NameError::EmptyLabel));
+        assert_eq!(Name::parse(".a"), Err(NameError::EmptyLabel));
+        assert!(matches!(
+            Name::parse(&"x".repeat(64)),
+            Err(NameError::LabelTooLong { len: 64, .. })
+        ));
+        let long = vec!["a".repeat(60); 5].join(".");
+        assert!(matches!(
+            Name::parse(&long),
+            Err(NameError::TooLong { len: 304 })
+        ));
+        assert!(matches!(
+            Name::parse("-a.b"),
+            Err(NameError::HyphenEdge { .. })
+        ));
+        assert!(Name::parse("ms1").is_ok());
+        assert!(Name::parse(&"x".repeat(63)).is_ok());
+    }
+
+    #[test]
+    fn interner_shares_allocations_across_case() {
+        let mut i = NameInterner::new();
+        let a = i.intern("gw1.dmz.contoso.local").unwrap();
+        let b = i.intern("GW1.dmz.contoso.local").unwrap();
+        assert!(a.ptr_eq(&b));
+        assert_eq!(b.as_str(), "gw1.dmz.contoso.local");
+        assert_eq!(i.len(), 1);
+        assert!(i.intern("bad name").is_err());
+    }
+}
