@@ -26,7 +26,7 @@ mod view;
 
 pub use apply::apply_plan;
 pub use cancel::Cancel;
-pub use classify::{Verdict, classify};
+pub use classify::{Verdict, classify, is_bridge_of};
 pub use converge::{
     ConvergeOptions, Inspect, RehearsalReport, Schedule, SimulateSummary, StopReason, converge,
 };
