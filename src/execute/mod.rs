@@ -20,6 +20,7 @@ mod classify;
 mod converge;
 mod meter;
 mod progress;
+pub mod render;
 mod report;
 mod retry;
 mod view;
