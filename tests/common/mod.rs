@@ -56,6 +56,8 @@ pub struct Fake {
     pub ack_delay: Duration,
     pub servers: BTreeMap<Name, bool>,
     pub members: BTreeMap<Name, Member>,
+    /// Gateway names (also in `members`), for cheap scoped snapshots.
+    pub gateways: Vec<Name>,
     pub store: Option<ObservedStore>,
     pub store_delay: Duration,
     pub store_switch_at: Option<(Duration, Name)>,
@@ -86,6 +88,7 @@ impl Fake {
         f.servers.insert(n("ms1"), true);
         f.servers.insert(n("ms2"), true);
         for g in ["gw1", "gw2"] {
+            f.gateways.push(n(g));
             f.members.insert(
                 n(g),
                 Member {
@@ -126,23 +129,30 @@ impl Fake {
                 up: *up,
             });
         }
-        let wanted: Option<HashSet<&Name>> = match scope {
-            Scope::All => None,
-            Scope::Members(v) => Some(v.iter().collect()),
+        let view = |name: &Name, m: &Member| ObservedMember {
+            name: name.clone(),
+            parents: m.parents.clone(),
+            connected: m.connected.clone(),
+            up: m.up,
+            ready: m.ready,
         };
-        for (name, m) in &self.members {
-            let om = ObservedMember {
-                name: name.clone(),
-                parents: m.parents.clone(),
-                connected: m.connected.clone(),
-                up: m.up,
-                ready: m.ready,
-            };
-            match m.kind {
-                MemberKind::Gateway => o.gateways.push(om),
-                MemberKind::Agent => {
-                    if wanted.as_ref().is_none_or(|w| w.contains(name)) {
-                        o.agents.push(om)
+        for name in &self.gateways {
+            o.gateways.push(view(name, &self.members[name]));
+        }
+        match scope {
+            Scope::All => {
+                for (name, m) in &self.members {
+                    if m.kind == MemberKind::Agent {
+                        o.agents.push(view(name, m));
+                    }
+                }
+            }
+            Scope::Members(names) => {
+                for name in names {
+                    if let Some(m) = self.members.get(name)
+                        && m.kind == MemberKind::Agent
+                    {
+                        o.agents.push(view(name, m));
                     }
                 }
             }
@@ -191,18 +201,21 @@ impl Fake {
                 }
             }
         }
-        let names: Vec<Name> = self.members.keys().cloned().collect();
-        for name in names {
-            let m = &self.members[&name];
-            if let Some((at, server)) = m.connect_at.clone()
-                && at <= now
-            {
-                let ok = m.parents.lists(&server) && self.accepts(&server);
-                let m = self.members.get_mut(&name).unwrap();
-                m.connect_at = None;
-                if ok {
-                    m.connected = Some(server);
-                }
+        let due: Vec<(Name, Name)> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.connect_at.is_some())
+            .filter_map(|(name, m)| match &m.connect_at {
+                Some((at, server)) if *at <= now => Some((name.clone(), server.clone())),
+                _ => None,
+            })
+            .collect();
+        for (name, server) in due {
+            let ok = self.members[&name].parents.lists(&server) && self.accepts(&server);
+            let m = self.members.get_mut(&name).unwrap();
+            m.connect_at = None;
+            if ok {
+                m.connected = Some(server);
             }
         }
         if let Some((at, pool)) = self.store_switch_at.clone()
