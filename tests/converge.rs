@@ -2,9 +2,9 @@
 //! nothing can progress, waiting for scheduled events, the direct strategy's
 //! hazard, the verdict and its exit code, determinism.
 
-mod common;
+mod exec_fake;
 
-use common::*;
+use exec_fake::*;
 use handover::execute::{
     ConvergeOptions, ExecOptions, ProgressEvent, RehearsalReport, Silent, StopReason, converge,
 };

@@ -2,9 +2,9 @@
 //! timeouts, in-flight members, retries, permanent errors, skips,
 //! cancellation, causal order, store steps, determinism.
 
-mod common;
+mod exec_fake;
 
-use common::*;
+use exec_fake::*;
 use handover::execute::{
     Cancel, ExecOptions, ExecReport, ProgressEvent, RetryPolicy, Silent, StepOutcome, apply_plan,
 };

@@ -3,9 +3,9 @@
 //! bridge by design), and every member ends untouched, in its bridge, or
 //! finished — never pruned without acknowledgment.
 
-mod common;
+mod exec_fake;
 
-use common::*;
+use exec_fake::*;
 use handover::execute::{ExecOptions, RetryPolicy, Silent, apply_plan};
 use proptest::prelude::*;
 use std::time::Duration;
