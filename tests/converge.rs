@@ -203,3 +203,25 @@ async fn summary_keys_are_in_spec_order() {
     }
     assert!(json.starts_with("{\"strategy\":\"make-before-break\",\"converged\":true,"));
 }
+
+#[tokio::test]
+async fn the_pass_bound_and_cancellation_stop_the_cycle() {
+    let mut fake = Fake::estate(2);
+    fake.never_ack.insert(agent(0));
+    let desired = desired(&names(2), "gw2");
+    let mut o = copts(5);
+    o.max_passes = 1;
+    let r = rehearse(&mut fake, &desired, &o).await;
+    assert_eq!(r.stop, StopReason::PassLimit);
+    assert_eq!(r.passes, 1);
+    assert_eq!(r.pending, vec![agent(0)]);
+    assert_eq!(r.exit_code(), 3);
+
+    let mut fake = Fake::estate(2);
+    let o = copts(5);
+    o.exec.cancel.cancel();
+    let r = rehearse(&mut fake, &desired, &o).await;
+    assert_eq!(r.stop, StopReason::Cancelled);
+    assert_eq!((r.passes, r.provider_calls), (0, 0));
+    assert!(!r.converged);
+}

@@ -367,3 +367,20 @@ async fn same_seed_same_run() {
         "jitter should depend on the seed"
     );
 }
+
+#[tokio::test]
+async fn report_json_shape() {
+    let mut fake = Fake::estate(3);
+    fake.never_ack.insert(agent(1));
+    fake.permanent.insert(agent(2));
+    let mut b = PlanBuilder::default();
+    let pruned = b.mbb(&agent(0), "gw1", "gw2", &[]);
+    b.mbb(&agent(1), "gw1", "gw2", &[]);
+    b.mbb(&agent(2), "gw1", "gw2", &[]);
+    // Already holds once a00 is pruned: skipped.
+    b.push(set(&agent(0), "gw2", &[], false), &[pruned]);
+    let mut o = opts(2);
+    o.ack_timeout = Duration::from_secs(120);
+    let r = run(&mut fake, &b.build(), &o).await;
+    insta::assert_json_snapshot!("exec_report", r);
+}

@@ -260,7 +260,9 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             self.ready_ops.remove(&i);
             self.ready_bridges.remove(&i);
             self.polling.remove(&i);
-            self.finished[i] = at;
+            if !matches!(outcome, StepOutcome::NotStarted { .. }) {
+                self.finished[i] = at;
+            }
             let id = self.plan.steps[i].id;
             if outcome.is_success() {
                 for d in self.dependents[i].clone() {
