@@ -12,6 +12,7 @@
 
 pub mod assign;
 pub mod diag;
+pub mod execute;
 pub mod load;
 pub mod model;
 pub mod name;

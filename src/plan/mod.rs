@@ -5,6 +5,7 @@
 //! give the same plan, byte for byte. Rendering lives in `render`; applying
 //! lives in `execute`.
 
+pub mod direct;
 pub mod types;
 
 pub use types::*;

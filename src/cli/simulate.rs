@@ -1,0 +1,168 @@
+//! `handover simulate`: rehearse a migration in the embedded simulator, in
+//! virtual time, and say whether it would strand anyone.
+//!
+//! NOT YET IN THE MODULE TREE. It needs the simulator (`handover::sim`) and
+//! the make-before-break planner (`handover::plan::plan`), which other
+//! branches add. After merging, the lead:
+//!   1. adds to src/cli/mod.rs: `pub mod simulate;`, the variant
+//!      `/// Rehearse a migration in the simulator ...` `Simulate(simulate::Args),`
+//!      and the dispatch line `Command::Simulate(args) => simulate::run(args),`;
+//!   2. checks the three calls in [`build_target`] and [`strategy`] against
+//!      the merged APIs (they are the only lines that name them);
+//!   3. makes `handover::sim::Sim` implement `handover::execute::Schedule`
+//!      (`next_scheduled`: clock time of the next unfired fault) and
+//!      `handover::execute::Inspect` (`stranded`).
+//!
+//! Everything else (the cycle, the verdict, the JSON object, the exit code)
+//! is library code in `handover::execute`, tested there.
+
+use super::exit;
+use clap::{Args as ClapArgs, ValueEnum};
+use handover::execute::{self, ConvergeOptions, ExecOptions, ProgressEvent};
+use handover::model::{Observed, Topology};
+use handover::plan::Plan;
+use std::path::PathBuf;
+
+/// Flags of `handover simulate`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// The desired topology: a file, or a directory of `*.yaml`/`*.yml`.
+    #[arg(long, value_name = "PATH", required = true)]
+    pub desired: Vec<PathBuf>,
+    /// The observed state the simulation starts from (`kind: Observed`).
+    #[arg(long, value_name = "FILE")]
+    pub observed: PathBuf,
+    /// Faults to inject during the rehearsal (SPEC section 6).
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+    /// How members are moved.
+    #[arg(long, value_enum, default_value_t = Strategy::MakeBeforeBreak)]
+    pub strategy: Strategy,
+    /// Seed of every random choice (propagation delays, provider errors,
+    /// backoff jitter): the same seed gives the same rehearsal.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// `text` for people, `json` for scripts (one object, SPEC section 5).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How members are moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Strategy {
+    /// Bridge, wait for the new primary, then prune (safe).
+    MakeBeforeBreak,
+    /// Write the desired parents in one step, as the console does (shows
+    /// the hazard).
+    Direct,
+}
+
+impl Strategy {
+    fn name(self) -> &'static str {
+        match self {
+            Strategy::MakeBeforeBreak => "make-before-break",
+            Strategy::Direct => "direct",
+        }
+    }
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per wave and a verdict.
+    Text,
+    /// The SPEC section 5 object.
+    Json,
+}
+
+/// The planner for a strategy. MERGE POINT: `handover::plan::plan`.
+fn strategy(s: Strategy) -> fn(&Topology, &Observed) -> Plan {
+    match s {
+        Strategy::MakeBeforeBreak => handover::plan::plan,
+        Strategy::Direct => handover::plan::direct::plan,
+    }
+}
+
+/// Builds the simulator. MERGE POINT: the `handover::sim` API.
+fn build_target(
+    observed: &Observed,
+    faults: Option<&PathBuf>,
+    seed: u64,
+) -> Result<handover::sim::Sim, handover::diag::Diagnostics> {
+    let faults = match faults {
+        Some(path) => handover::sim::faults::load(path)?,
+        None => Default::default(),
+    };
+    let config = handover::sim::SimConfig {
+        seed,
+        faults,
+        ..Default::default()
+    };
+    Ok(handover::sim::Sim::from_observed(observed, config))
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> u8 {
+    let desired = match handover::load::topology(&args.desired) {
+        Ok(t) => t,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::ERROR;
+        }
+    };
+    let observed = match handover::load::observed(&args.observed) {
+        Ok(o) => o,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::ERROR;
+        }
+    };
+    let mut sim = match build_target(&observed, args.faults.as_ref(), args.seed) {
+        Ok(s) => s,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::ERROR;
+        }
+    };
+    let opts = ConvergeOptions {
+        exec: ExecOptions {
+            seed: args.seed,
+            ..ExecOptions::from_policy(&desired.policy)
+        },
+        ..ConvergeOptions::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    let text = args.format == Format::Text;
+    let mut progress = |e: &ProgressEvent| {
+        if text && let Some(line) = execute::render::wave_line(e) {
+            println!("{line}");
+        }
+    };
+    let report = runtime.block_on(execute::converge(
+        &mut sim,
+        &desired,
+        strategy(args.strategy),
+        &opts,
+        &mut progress,
+    ));
+    match args.format {
+        Format::Text => print!(
+            "{}",
+            execute::render::verdict(&report, args.strategy.name())
+        ),
+        Format::Json => match serde_json::to_string(&report.summary(args.strategy.name())) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot write the report: {e}");
+                return exit::ERROR;
+            }
+        },
+    }
+    report.exit_code()
+}

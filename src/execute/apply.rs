@@ -1,0 +1,619 @@
+//! One pass over a plan: the step scheduler, the window, awaits, timeouts,
+//! retries and cancellation (docs/executor.md describes the algorithm).
+//!
+//! A single task: it performs one provider call at a time, in plan order
+//! among the steps that are ready, polls the awaits that are waiting with a
+//! scoped observation, and otherwise sleeps on the target's clock. Under a
+//! virtual clock the pass is deterministic for a seed. Must not plan, print
+//! or spawn tasks.
+
+use super::ExecOptions;
+use super::progress::{Progress, ProgressEvent};
+use super::report::{ExecReport, StepOutcome, StepRecord};
+use super::retry::{self, Calls};
+use super::view::View;
+use crate::model::{MemberKind, Observed, Parents};
+use crate::name::Name;
+use crate::plan::{Action, Plan};
+use crate::provider::{Clock, Operation, Provider, Scope};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Whose steps a step belongs to: a member's chain, or the store's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Chain {
+    Member(MemberKind, Name),
+    Store,
+}
+
+fn chain_of(a: &Action) -> Chain {
+    match a {
+        Action::SetParents { kind, name, .. }
+        | Action::AwaitConnected { kind, name, .. }
+        | Action::AwaitReady { kind, name }
+        | Action::RetireGateway { kind, name } => Chain::Member(*kind, name.clone()),
+        Action::AwaitReplication { .. }
+        | Action::StoreFailover { .. }
+        | Action::AwaitStoreActive { .. } => Chain::Store,
+    }
+}
+
+fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::SetParents { .. } => "set_parents",
+        Action::AwaitConnected { .. } => "await_connected",
+        Action::AwaitReady { .. } => "await_ready",
+        Action::RetireGateway { .. } => "retire_gateway",
+        Action::AwaitReplication { .. } => "await_replication",
+        Action::StoreFailover { .. } => "store_failover",
+        Action::AwaitStoreActive { .. } => "await_store_active",
+    }
+}
+
+fn is_await(a: &Action) -> bool {
+    matches!(
+        a,
+        Action::AwaitConnected { .. }
+            | Action::AwaitReady { .. }
+            | Action::AwaitReplication { .. }
+            | Action::AwaitStoreActive { .. }
+    )
+}
+
+fn is_bridge(a: &Action) -> bool {
+    matches!(a, Action::SetParents { bridge: true, .. })
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Applies `plan` to `target`, starting from `start` (the observation the
+/// plan was made from), and reports what each step did.
+///
+/// Steps start in plan order as soon as every step in their `after` has
+/// finished successfully (applied, satisfied or skipped). A bridging
+/// `set_parents` also needs a place in the window of `opts.max_in_flight`
+/// members; a member whose chain starts with `await_connected` is already in
+/// a bridge and takes its place when the pass starts. A member leaves the
+/// window when it is pruned, when its await times out (it is then pending,
+/// in its bridge), or when its chain stops. Before acting, a step checks the
+/// latest observation and is skipped when its effect already holds.
+/// Transient provider errors are retried with backoff on the target's clock;
+/// a permanent error stops only that member's chain, and the steps that
+/// depend on it. The pass never fails as a whole: everything is in the
+/// report.
+pub async fn apply_plan<T: Provider + Clock>(
+    target: &mut T,
+    plan: &Plan,
+    opts: &ExecOptions,
+    start: &Observed,
+    progress: &mut dyn Progress,
+) -> ExecReport {
+    let span = tracing::info_span!(
+        "apply_pass",
+        steps = plan.steps.len(),
+        max_in_flight = opts.max_in_flight
+    );
+    let exec = Exec::new(target, plan, opts, start, progress);
+    exec.run().instrument(span).await
+}
+
+struct Exec<'a, T> {
+    target: &'a mut T,
+    plan: &'a Plan,
+    opts: &'a ExecOptions,
+    progress: &'a mut dyn Progress,
+    view: View,
+    /// Step id to position in the plan.
+    pos: HashMap<u32, usize>,
+    rng: ChaCha8Rng,
+    calls: Calls,
+    /// Per step: steps that list it in `after`.
+    dependents: Vec<Vec<usize>>,
+    /// Per step: `after` entries not yet finished successfully.
+    missing: Vec<usize>,
+    outcome: Vec<Option<StepOutcome>>,
+    started: Vec<Option<f64>>,
+    finished: Vec<Option<f64>>,
+    attempts: Vec<u32>,
+    chain: Vec<Chain>,
+    chain_steps: HashMap<Chain, Vec<usize>>,
+    remaining: HashMap<Chain, usize>,
+    ready_ops: BTreeSet<usize>,
+    ready_bridges: BTreeSet<usize>,
+    /// Awaits being polled, with the clock time they started.
+    polling: BTreeMap<usize, Duration>,
+    window: BTreeSet<Chain>,
+    in_bridge: BTreeSet<Name>,
+    pending: BTreeSet<Name>,
+    failed: BTreeSet<Name>,
+    report: ExecReport,
+}
+
+impl<'a, T: Provider + Clock> Exec<'a, T> {
+    fn new(
+        target: &'a mut T,
+        plan: &'a Plan,
+        opts: &'a ExecOptions,
+        start: &Observed,
+        progress: &'a mut dyn Progress,
+    ) -> Self {
+        let n = plan.steps.len();
+        let pos: HashMap<u32, usize> = plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect();
+        let mut dependents = vec![Vec::new(); n];
+        let mut missing = vec![0; n];
+        let mut unknown = Vec::new();
+        for (i, s) in plan.steps.iter().enumerate() {
+            for a in &s.after {
+                match pos.get(a) {
+                    Some(&j) => {
+                        dependents[j].push(i);
+                        missing[i] += 1;
+                    }
+                    None => unknown.push((i, *a)),
+                }
+            }
+        }
+        let chain: Vec<Chain> = plan.steps.iter().map(|s| chain_of(&s.action)).collect();
+        let mut chain_steps: HashMap<Chain, Vec<usize>> = HashMap::new();
+        for (i, c) in chain.iter().enumerate() {
+            chain_steps.entry(c.clone()).or_default().push(i);
+        }
+        let remaining = chain_steps
+            .iter()
+            .map(|(c, v)| (c.clone(), v.len()))
+            .collect();
+        let mut e = Exec {
+            target,
+            plan,
+            opts,
+            progress,
+            view: View::new(start),
+            pos,
+            rng: ChaCha8Rng::seed_from_u64(opts.seed),
+            calls: Calls::default(),
+            dependents,
+            missing,
+            outcome: vec![None; n],
+            started: vec![None; n],
+            finished: vec![None; n],
+            attempts: vec![0; n],
+            chain,
+            chain_steps,
+            remaining,
+            ready_ops: BTreeSet::new(),
+            ready_bridges: BTreeSet::new(),
+            polling: BTreeMap::new(),
+            window: BTreeSet::new(),
+            in_bridge: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            report: ExecReport::default(),
+        };
+        // Members already in a bridge take their places first.
+        let mut found: Vec<Chain> = e
+            .chain_steps
+            .iter()
+            .filter(|(c, steps)| {
+                matches!(c, Chain::Member(..))
+                    && matches!(plan.steps[steps[0]].action, Action::AwaitConnected { .. })
+            })
+            .map(|(c, _)| c.clone())
+            .collect();
+        found.sort();
+        for c in found {
+            if let Chain::Member(_, name) = &c {
+                e.in_bridge.insert(name.clone());
+            }
+            e.window.insert(c);
+        }
+        e.report.found_in_flight = e.window.len();
+        e.report.max_in_flight = e.window.len();
+        for (i, a) in unknown {
+            let reason = format!("depends on step {a}, which is not in the plan");
+            e.finish(i, StepOutcome::NotStarted { reason });
+        }
+        for i in 0..n {
+            if e.outcome[i].is_none() && e.missing[i] == 0 {
+                e.enqueue(i);
+            }
+        }
+        e
+    }
+
+    fn enqueue(&mut self, i: usize) {
+        if is_bridge(&self.plan.steps[i].action) {
+            self.ready_bridges.insert(i);
+        } else {
+            self.ready_ops.insert(i);
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.target.now()
+    }
+
+    fn subject(&self, i: usize) -> &Name {
+        self.plan.steps[i].action.subject()
+    }
+
+    /// Records an outcome and propagates it: successes release dependents;
+    /// anything else means dependents never start, and a failure also stops
+    /// the rest of the member's chain. A chain with nothing left leaves the
+    /// window.
+    fn finish(&mut self, first: usize, first_outcome: StepOutcome) {
+        let at = Some(secs(self.now()));
+        let mut work = vec![(first, first_outcome)];
+        while let Some((i, outcome)) = work.pop() {
+            if self.outcome[i].is_some() {
+                continue;
+            }
+            self.ready_ops.remove(&i);
+            self.ready_bridges.remove(&i);
+            self.polling.remove(&i);
+            if !matches!(outcome, StepOutcome::NotStarted { .. }) {
+                self.finished[i] = at;
+            }
+            let id = self.plan.steps[i].id;
+            if outcome.is_success() {
+                for d in self.dependents[i].clone() {
+                    self.missing[d] -= 1;
+                    if self.missing[d] == 0 && self.outcome[d].is_none() {
+                        self.enqueue(d);
+                    }
+                }
+            } else {
+                let why = match &outcome {
+                    StepOutcome::Failed { .. } => "failed",
+                    StepOutcome::TimedOut => "timed out",
+                    _ => "did not run",
+                };
+                for &d in &self.dependents[i] {
+                    let reason = format!("waits for step {id}, which {why}");
+                    work.push((d, StepOutcome::NotStarted { reason }));
+                }
+                if matches!(outcome, StepOutcome::Failed { .. }) {
+                    for &s in &self.chain_steps[&self.chain[i]] {
+                        if s != i && self.outcome[s].is_none() {
+                            let reason = format!("the member's chain stopped at step {id}");
+                            work.push((s, StepOutcome::NotStarted { reason }));
+                        }
+                    }
+                }
+            }
+            self.outcome[i] = Some(outcome);
+            let c = self.chain[i].clone();
+            let left = self.remaining.get_mut(&c).expect("every step has a chain");
+            *left -= 1;
+            if *left == 0 && self.window.remove(&c) {
+                tracing::debug!(member = %self.subject(i), "leaves the window: chain finished");
+            }
+        }
+    }
+
+    async fn run(mut self) -> ExecReport {
+        let t0 = self.now();
+        let mut cancelled = false;
+        loop {
+            if self.opts.cancel.is_cancelled() {
+                cancelled = true;
+                break;
+            }
+            let (did, stop) = self.start_ready().await;
+            if stop {
+                cancelled = true;
+                break;
+            }
+            let polled = self.poll().await;
+            if polled > 0 {
+                continue;
+            }
+            if !self.polling.is_empty() {
+                let d = self.opts.poll_interval;
+                self.target.sleep(d).await;
+                continue;
+            }
+            if did == 0 {
+                break;
+            }
+        }
+        self.finalize(cancelled, t0)
+    }
+
+    /// Starts every step that is ready, ops first, then bridges while the
+    /// window has room. Returns the steps finished and whether it stopped
+    /// on cancellation.
+    async fn start_ready(&mut self) -> (usize, bool) {
+        let mut did = 0;
+        loop {
+            let mut changed = false;
+            while let Some(&i) = self.ready_ops.first() {
+                if self.opts.cancel.is_cancelled() {
+                    return (did, true);
+                }
+                self.ready_ops.remove(&i);
+                changed = true;
+                if is_await(&self.plan.steps[i].action) {
+                    self.started[i] = Some(secs(self.now()));
+                    let now = self.now();
+                    self.polling.insert(i, now);
+                } else {
+                    self.perform(i).await;
+                    did += 1;
+                }
+            }
+            let max = self.opts.max_in_flight.max(1) as usize;
+            while let Some(&i) = self.ready_bridges.first() {
+                let c = self.chain[i].clone();
+                if !self.window.contains(&c) && self.window.len() >= max {
+                    break;
+                }
+                if self.opts.cancel.is_cancelled() {
+                    return (did, true);
+                }
+                self.ready_bridges.remove(&i);
+                changed = true;
+                self.perform(i).await;
+                did += 1;
+            }
+            if !changed {
+                return (did, false);
+            }
+        }
+    }
+
+    /// Performs one operation step (not an await).
+    async fn perform(&mut self, i: usize) {
+        let step = &self.plan.steps[i];
+        let id = step.id;
+        self.started[i] = Some(secs(self.now()));
+        let (op, already) = match &step.action {
+            Action::SetParents {
+                kind,
+                name,
+                primary,
+                failover,
+                bridge,
+            } => {
+                let parents = Parents {
+                    primary: primary.clone(),
+                    failover: failover.clone(),
+                };
+                if *bridge {
+                    self.window.insert(self.chain[i].clone());
+                    self.report.max_in_flight = self.report.max_in_flight.max(self.window.len());
+                }
+                let already = self.view.holds(*kind, name, &parents);
+                let op = Operation::SetParents {
+                    kind: *kind,
+                    name: name.clone(),
+                    parents,
+                };
+                (op, already)
+            }
+            Action::RetireGateway { name, .. } => (
+                Operation::RetireGateway { name: name.clone() },
+                !self.view.has_gateway(name),
+            ),
+            Action::StoreFailover {
+                pool,
+                mode,
+                backup_sql_server,
+                backup_sql_instance,
+                backup_mirror_sql_server,
+                backup_mirror_sql_instance,
+            } => (
+                Operation::StoreFailover {
+                    pool: pool.clone(),
+                    mode: *mode,
+                    backup_sql_server: backup_sql_server.clone(),
+                    backup_sql_instance: backup_sql_instance.clone(),
+                    backup_mirror_sql_server: backup_mirror_sql_server.clone(),
+                    backup_mirror_sql_instance: backup_mirror_sql_instance.clone(),
+                },
+                self.view.active_pool() == Some(pool),
+            ),
+            _ => unreachable!("awaits are polled, not performed"),
+        };
+        let name = step.action.subject().clone();
+        if already {
+            tracing::debug!(member = %name, step = id, "effect already holds; skipped");
+            self.report.skipped += 1;
+            self.after_success(i, &op, false);
+            self.finish(i, StepOutcome::Skipped);
+            return;
+        }
+        let (attempts, result) = retry::apply(
+            self.target,
+            &op,
+            &self.opts.retry,
+            &mut self.rng,
+            &mut self.calls,
+        )
+        .await;
+        self.attempts[i] = attempts;
+        match result {
+            Ok(()) => {
+                self.report.steps_applied += 1;
+                self.after_success(i, &op, true);
+                self.finish(i, StepOutcome::Applied);
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::debug!(member = %name, step = id, %reason, "chain stopped");
+                self.failed.insert(name.clone());
+                self.progress.event(&ProgressEvent::Failed {
+                    name,
+                    reason: reason.clone(),
+                });
+                self.finish(i, StepOutcome::Failed { reason });
+            }
+        }
+    }
+
+    /// Updates the view, the bridge bookkeeping and the counters after an
+    /// operation was applied (or found to hold already).
+    fn after_success(&mut self, i: usize, op: &Operation, applied: bool) {
+        let step = &self.plan.steps[i];
+        match (op, &step.action) {
+            (
+                Operation::SetParents {
+                    kind,
+                    name,
+                    parents,
+                },
+                Action::SetParents { bridge, .. },
+            ) => {
+                self.view.wrote(*kind, name, parents);
+                if *bridge {
+                    self.in_bridge.insert(name.clone());
+                    if applied {
+                        self.report.bridged += 1;
+                        tracing::debug!(member = %name, step = step.id, "bridged");
+                        self.progress.event(&ProgressEvent::Bridged(name.clone()));
+                    }
+                } else {
+                    let was_bridged = self.in_bridge.remove(name);
+                    let c = self.chain[i].clone();
+                    let in_window = self.window.remove(&c);
+                    if applied {
+                        if was_bridged || in_window {
+                            self.report.pruned += 1;
+                            tracing::debug!(member = %name, step = step.id, "pruned");
+                            self.progress.event(&ProgressEvent::Pruned(name.clone()));
+                        } else {
+                            tracing::debug!(member = %name, step = step.id, "parents set");
+                            self.progress.event(&ProgressEvent::Changed(name.clone()));
+                        }
+                    }
+                }
+            }
+            (Operation::RetireGateway { name }, _) => self.view.retired(name),
+            _ => {}
+        }
+    }
+
+    /// Observes the members whose awaits are waiting and settles every await
+    /// that is met or has timed out. Returns how many settled.
+    async fn poll(&mut self) -> usize {
+        if self.polling.is_empty() {
+            return 0;
+        }
+        let names: BTreeSet<Name> = self
+            .polling
+            .keys()
+            .filter_map(|&i| match &self.plan.steps[i].action {
+                Action::AwaitConnected { name, .. } | Action::AwaitReady { name, .. } => {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        let scope = Scope::Members(names.into_iter().collect());
+        match retry::observe(
+            self.target,
+            &scope,
+            &self.opts.retry,
+            &mut self.rng,
+            &mut self.calls,
+        )
+        .await
+        {
+            Ok(o) => self.view.update(&o),
+            Err(e) => tracing::warn!(error = %e, "poll failed; awaits keep waiting"),
+        }
+        let now = self.now();
+        let mut settled = 0;
+        let waiting: Vec<(usize, Duration)> = self.polling.iter().map(|(&i, &t)| (i, t)).collect();
+        for (i, since) in waiting {
+            let action = &self.plan.steps[i].action;
+            let name = action.subject().clone();
+            let member = matches!(
+                action,
+                Action::AwaitConnected { .. } | Action::AwaitReady { .. }
+            );
+            if self.view.met(action) {
+                settled += 1;
+                self.report.awaits_satisfied += 1;
+                if member {
+                    self.report.acknowledged += 1;
+                    tracing::debug!(member = %name, step = self.plan.steps[i].id, "acknowledged");
+                    self.progress.event(&ProgressEvent::Acknowledged(name));
+                }
+                self.finish(i, StepOutcome::Satisfied);
+            } else if now.saturating_sub(since) >= self.opts.ack_timeout {
+                settled += 1;
+                tracing::debug!(member = %name, step = self.plan.steps[i].id, "timed out; pending");
+                self.pending.insert(name.clone());
+                self.progress.event(&ProgressEvent::Pending(name));
+                self.finish(i, StepOutcome::TimedOut);
+            }
+        }
+        settled
+    }
+
+    fn finalize(mut self, cancelled: bool, t0: Duration) -> ExecReport {
+        let n = self.plan.steps.len();
+        for i in 0..n {
+            if self.outcome[i].is_some() {
+                continue;
+            }
+            let reason = if cancelled {
+                if self.polling.contains_key(&i) {
+                    "cancelled while waiting; the member stays in its bridge".to_string()
+                } else {
+                    "cancelled".to_string()
+                }
+            } else if self.ready_bridges.contains(&i) {
+                "no place in the window".to_string()
+            } else {
+                let waits: Vec<String> = self.plan.steps[i]
+                    .after
+                    .iter()
+                    .filter(|a| {
+                        self.pos.get(a).is_some_and(|&j| {
+                            !self.outcome[j].as_ref().is_some_and(|o| o.is_success())
+                        })
+                    })
+                    .map(|a| a.to_string())
+                    .collect();
+                format!("waits for step {}, which did not finish", waits.join(", "))
+            };
+            // Record without propagating: everything left gets its own reason.
+            self.outcome[i] = Some(StepOutcome::NotStarted { reason });
+        }
+        let mut r = std::mem::take(&mut self.report);
+        r.steps = (0..n)
+            .map(|i| {
+                let s = &self.plan.steps[i];
+                StepRecord {
+                    id: s.id,
+                    action: action_name(&s.action),
+                    name: s.action.subject().clone(),
+                    outcome: self.outcome[i].clone().expect("every step has an outcome"),
+                    started: self.started[i],
+                    finished: self.finished[i],
+                    attempts: self.attempts[i],
+                }
+            })
+            .collect();
+        r.pending = self.pending.into_iter().collect();
+        r.failed = self.failed.into_iter().collect();
+        r.in_bridge = self.in_bridge.into_iter().collect();
+        r.cancelled = cancelled;
+        r.provider_calls = self.calls.apply;
+        r.observe_calls = self.calls.observe;
+        r.retries = self.calls.retries;
+        r.clock_seconds = secs(self.target.now().saturating_sub(t0));
+        r
+    }
+}

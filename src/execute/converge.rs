@@ -1,0 +1,376 @@
+//! The rehearsal / reconcile cycle: observe everything, plan with a
+//! strategy, apply the plan with [`apply_plan`], and repeat until the plan
+//! is empty, or until nothing progresses any more (waiting first for the
+//! target's scheduled events, such as the simulator's faults).
+//!
+//! Owns the stop rule, the bound on passes, and the final verdict
+//! (converged, stranded, pending, blocked) of SPEC section 5. Must not plan
+//! (the strategy is a parameter) and must not print.
+
+use super::ExecOptions;
+use super::apply::apply_plan;
+use super::classify::classify;
+use super::meter::Meter;
+use super::progress::{Progress, ProgressEvent};
+use super::retry::{self, Calls};
+use crate::model::{Observed, Topology};
+use crate::name::Name;
+use crate::plan::Plan;
+use crate::provider::{Clock, Provider, Scope};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// A target that knows about events planned for its future (the
+/// simulator's faults). Real targets keep the default: none.
+pub trait Schedule {
+    /// The clock time (since the clock's origin) of the next event that has
+    /// not happened yet, if any.
+    fn next_scheduled(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// A target that can tell what an observation cannot: which members are
+/// stranded. The simulator knows; a real target keeps the default (none
+/// known), and a real stranding shows only as a member that never
+/// acknowledges.
+pub trait Inspect {
+    /// Members that are online, disconnected, and that no configuration can
+    /// reach any more, sorted.
+    fn stranded(&self) -> Vec<Name> {
+        Vec::new()
+    }
+}
+
+/// How a rehearsal or reconcile cycle runs.
+#[derive(Clone, Debug)]
+pub struct ConvergeOptions {
+    /// How each pass applies its plan.
+    pub exec: ExecOptions,
+    /// Passes at most.
+    pub max_passes: u32,
+    /// How long the observed state must stay unchanged, with nothing
+    /// applied, before the cycle decides nothing can progress.
+    pub settle: Duration,
+}
+
+impl Default for ConvergeOptions {
+    fn default() -> Self {
+        ConvergeOptions {
+            exec: ExecOptions::default(),
+            max_passes: 1000,
+            settle: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Why the cycle stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "stop", content = "detail", rename_all = "snake_case")]
+pub enum StopReason {
+    /// The plan was empty and the estate converged.
+    Converged,
+    /// Nothing was applied and nothing changed for the settle time, and no
+    /// event was scheduled.
+    NoProgress,
+    /// The pass bound was reached.
+    PassLimit,
+    /// The cancel flag was set.
+    Cancelled,
+    /// The target could not be observed.
+    ProviderError(String),
+}
+
+/// What a rehearsal (or a reconcile cycle) ended with.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RehearsalReport {
+    /// SPEC section 5: every managed member has exactly its desired parents
+    /// and talks to its desired primary unless that is down; nothing is
+    /// pending, blocked or stranded; the store, if managed, is in its pool.
+    pub converged: bool,
+    /// Members no configuration can reach any more (from the target).
+    pub stranded: Vec<Name>,
+    /// Members left in a bridge, waiting for acknowledgment (safe).
+    pub pending: Vec<Name>,
+    /// Members (and the store, by its desired pool) whose change the last
+    /// plan blocked, one entry each.
+    pub blocked: Vec<Name>,
+    /// Members whose chain stopped on a provider error in some pass.
+    pub failed: Vec<Name>,
+    /// Members, agents and gateways, whose configured parents were changed.
+    pub moved: u64,
+    /// The most members in a bridge at once, measured from what was written
+    /// to the provider (independently of the executor's window).
+    pub max_in_flight: usize,
+    /// The most members the executor held in its window at once.
+    pub executor_max_in_flight: usize,
+    /// Operations performed, over all passes.
+    pub steps_applied: u64,
+    /// Provider `apply` calls, retries included.
+    pub provider_calls: u64,
+    /// Provider `observe` calls, retries included.
+    pub observe_calls: u64,
+    /// Seconds on the target's clock from start to verdict.
+    pub virtual_seconds: f64,
+    /// Passes run.
+    pub passes: u32,
+    /// Why the cycle stopped.
+    pub stop: StopReason,
+}
+
+/// The object `simulate --format json` prints, keys in SPEC order.
+#[derive(Clone, Debug, Serialize)]
+pub struct SimulateSummary<'a> {
+    /// `make-before-break` or `direct`.
+    pub strategy: &'a str,
+    /// See [`RehearsalReport::converged`].
+    pub converged: bool,
+    /// See [`RehearsalReport::stranded`].
+    pub stranded: &'a [Name],
+    /// See [`RehearsalReport::pending`].
+    pub pending: &'a [Name],
+    /// See [`RehearsalReport::blocked`].
+    pub blocked: &'a [Name],
+    /// See [`RehearsalReport::moved`].
+    pub moved: u64,
+    /// See [`RehearsalReport::max_in_flight`].
+    pub max_in_flight: usize,
+    /// See [`RehearsalReport::steps_applied`].
+    pub steps_applied: u64,
+    /// See [`RehearsalReport::provider_calls`].
+    pub provider_calls: u64,
+    /// See [`RehearsalReport::virtual_seconds`].
+    pub virtual_seconds: f64,
+}
+
+impl RehearsalReport {
+    /// The SPEC section 5 object for `simulate --format json`.
+    pub fn summary<'a>(&'a self, strategy: &'a str) -> SimulateSummary<'a> {
+        SimulateSummary {
+            strategy,
+            converged: self.converged,
+            stranded: &self.stranded,
+            pending: &self.pending,
+            blocked: &self.blocked,
+            moved: self.moved,
+            max_in_flight: self.max_in_flight,
+            steps_applied: self.steps_applied,
+            provider_calls: self.provider_calls,
+            virtual_seconds: self.virtual_seconds,
+        }
+    }
+
+    /// The exit code of SPEC section 5: 4 when a member is stranded, 0 when
+    /// converged, 3 otherwise (pending, blocked or failed; all safe).
+    pub fn exit_code(&self) -> u8 {
+        if !self.stranded.is_empty() {
+            4
+        } else if self.converged {
+            0
+        } else {
+            3
+        }
+    }
+}
+
+/// Runs level-triggered passes until the estate converges or nothing can
+/// progress.
+///
+/// Each pass observes the whole estate, plans with `strategy`, and applies
+/// the plan. The cycle stops when the plan is empty and the estate has
+/// converged with no event scheduled; or when, for `opts.settle`, no pass
+/// applied anything, the plan stayed the same and the observed state did
+/// not change, and no event is scheduled (a scheduled event is waited for
+/// instead); or after `opts.max_passes` passes; or on cancellation. Between
+/// passes that applied nothing it sleeps one poll interval on the target's
+/// clock, so the estate can move. The verdict is taken from one last full
+/// observation.
+pub async fn converge<T, F>(
+    target: &mut T,
+    desired: &Topology,
+    strategy: F,
+    opts: &ConvergeOptions,
+    progress: &mut dyn Progress,
+) -> RehearsalReport
+where
+    T: Provider + Clock + Schedule + Inspect,
+    F: Fn(&Topology, &Observed) -> Plan,
+{
+    let span = tracing::info_span!("rehearsal", max_passes = opts.max_passes);
+    cycle(target, desired, strategy, opts, progress)
+        .instrument(span)
+        .await
+}
+
+async fn cycle<T, F>(
+    target: &mut T,
+    desired: &Topology,
+    strategy: F,
+    opts: &ConvergeOptions,
+    progress: &mut dyn Progress,
+) -> RehearsalReport
+where
+    T: Provider + Clock + Schedule + Inspect,
+    F: Fn(&Topology, &Observed) -> Plan,
+{
+    let t0 = target.now();
+    let mut meter = Meter::new(target);
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.exec.seed ^ 0x5eed_0b5e);
+    let mut calls = Calls::default();
+    let mut prev_plan: Option<Plan> = None;
+    let mut prev_obs: Option<Observed> = None;
+    let mut last_change = t0;
+    let mut blocked: Vec<Name> = Vec::new();
+    let mut pending: Vec<Name> = Vec::new();
+    let mut failed: BTreeSet<Name> = BTreeSet::new();
+    let mut steps_applied = 0;
+    let mut executor_max = 0;
+    let mut pass = 0;
+    let stop = loop {
+        if opts.exec.cancel.is_cancelled() {
+            break StopReason::Cancelled;
+        }
+        if pass >= opts.max_passes {
+            break StopReason::PassLimit;
+        }
+        pass += 1;
+        tracing::debug!(pass, "pass starts");
+        let obs = match retry::observe(
+            &mut meter,
+            &Scope::All,
+            &opts.exec.retry,
+            &mut rng,
+            &mut calls,
+        )
+        .await
+        {
+            Ok(o) => o,
+            Err(e) => break StopReason::ProviderError(e.to_string()),
+        };
+        if pass == 1 {
+            meter.start(desired, &obs);
+        }
+        let plan = strategy(desired, &obs);
+        blocked = plan.blocked.iter().map(|b| b.name.clone()).collect();
+        blocked.sort();
+        blocked.dedup();
+        if plan.steps.is_empty() {
+            pending.clear();
+            let settled = classify(desired, &obs).converged()
+                && plan.blocked.is_empty()
+                && meter.inner.stranded().is_empty();
+            if settled {
+                if wait_for_event(&mut meter).await {
+                    prev_obs = Some(obs);
+                    prev_plan = Some(plan);
+                    last_change = meter.now();
+                    continue;
+                }
+                break StopReason::Converged;
+            }
+        }
+        let mut applied = 0;
+        if !plan.steps.is_empty() {
+            progress.event(&ProgressEvent::PassStarted {
+                pass,
+                steps: plan.steps.len(),
+            });
+            let mut eo = opts.exec.clone();
+            eo.seed = opts.exec.seed.wrapping_add(u64::from(pass));
+            let r = apply_plan(&mut meter, &plan, &eo, &obs, progress).await;
+            applied = r.steps_applied;
+            steps_applied += r.steps_applied;
+            executor_max = executor_max.max(r.max_in_flight);
+            pending = r.pending.clone();
+            failed.extend(r.failed.iter().cloned());
+            progress.event(&ProgressEvent::PassFinished {
+                pass,
+                applied: r.steps_applied,
+                pending: r.pending.len(),
+                failed: r.failed.len(),
+                clock_seconds: meter.now().saturating_sub(t0).as_secs_f64(),
+            });
+            if r.cancelled {
+                break StopReason::Cancelled;
+            }
+        }
+        let progressed =
+            applied > 0 || prev_obs.as_ref() != Some(&obs) || prev_plan.as_ref() != Some(&plan);
+        let now = meter.now();
+        if progressed {
+            last_change = now;
+        }
+        prev_obs = Some(obs);
+        prev_plan = Some(plan);
+        if !progressed && now.saturating_sub(last_change) >= opts.settle {
+            if wait_for_event(&mut meter).await {
+                last_change = meter.now();
+                continue;
+            }
+            break StopReason::NoProgress;
+        }
+        if applied == 0 {
+            meter.sleep(opts.exec.poll_interval).await;
+        }
+    };
+    let last = match retry::observe(
+        &mut meter,
+        &Scope::All,
+        &opts.exec.retry,
+        &mut rng,
+        &mut calls,
+    )
+    .await
+    {
+        Ok(o) => Some(o),
+        Err(_) => prev_obs,
+    };
+    let stranded = meter.inner.stranded();
+    let verdict = last.as_ref().map(|o| classify(desired, o));
+    let mut pend: BTreeSet<Name> = pending.into_iter().collect();
+    if let Some(v) = &verdict {
+        pend.extend(v.in_bridge.iter().cloned());
+    }
+    for s in &stranded {
+        pend.remove(s);
+    }
+    let pending: Vec<Name> = pend.into_iter().collect();
+    let converged = verdict.as_ref().is_some_and(|v| v.converged())
+        && stranded.is_empty()
+        && pending.is_empty()
+        && blocked.is_empty();
+    RehearsalReport {
+        converged,
+        stranded,
+        pending,
+        blocked,
+        failed: failed.into_iter().collect(),
+        moved: meter.moved.len() as u64,
+        max_in_flight: meter.max_bridged,
+        executor_max_in_flight: executor_max,
+        steps_applied,
+        provider_calls: meter.apply_calls,
+        observe_calls: meter.observe_calls,
+        virtual_seconds: meter.now().saturating_sub(t0).as_secs_f64(),
+        passes: pass,
+        stop,
+    }
+}
+
+/// Sleeps until the target's next scheduled event, if there is one.
+async fn wait_for_event<T: Clock + Schedule>(meter: &mut Meter<'_, T>) -> bool {
+    let Some(at) = meter.inner.next_scheduled() else {
+        return false;
+    };
+    let d = at.saturating_sub(meter.now()).max(Duration::from_millis(1));
+    tracing::debug!(
+        seconds = d.as_secs_f64(),
+        "waiting for the next scheduled event"
+    );
+    meter.sleep(d).await;
+    true
+}

@@ -1,0 +1,82 @@
+//! The executor: applies a [`Plan`](crate::plan::Plan) to a target, and the
+//! rehearsal / reconcile cycle built on it.
+//!
+//! Owns the sliding window of SPEC rule 5 (at most `maxInFlight` members in
+//! a bridge at once), the evaluation of awaits against observations, ack
+//! timeouts, retries with backoff, cancellation, and the level-triggered
+//! observe → plan → apply loop ([`converge`]). It is generic over any
+//! [`Provider`](crate::provider::Provider) + [`Clock`](crate::provider::Clock),
+//! so a rehearsal in the simulator runs exactly the code a real `apply` runs.
+//!
+//! It is a single-task loop that performs one provider call at a time and
+//! waits only on the target's clock, so under a virtual clock a run is
+//! deterministic for a seed. It must not print (progress goes through the
+//! [`Progress`] hook), must not plan (the strategy is a parameter), and must
+//! not know how a target is built.
+
+mod apply;
+mod cancel;
+mod classify;
+mod converge;
+mod meter;
+mod progress;
+pub mod render;
+mod report;
+mod retry;
+mod view;
+
+pub use apply::apply_plan;
+pub use cancel::Cancel;
+pub use classify::{Verdict, classify, is_bridge_of};
+pub use converge::{
+    ConvergeOptions, Inspect, RehearsalReport, Schedule, SimulateSummary, StopReason, converge,
+};
+pub use progress::{Progress, ProgressEvent, Silent};
+pub use report::{ExecReport, StepOutcome, StepRecord};
+pub use retry::RetryPolicy;
+
+use crate::model::Policy;
+use std::time::Duration;
+
+/// How a pass applies a plan.
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    /// Members in a bridge at once (`policy.maxInFlight`), at least 1.
+    pub max_in_flight: u32,
+    /// How long an await may wait, from when it started (`policy.ackTimeout`).
+    pub ack_timeout: Duration,
+    /// How long to sleep on the target's clock between two polls.
+    pub poll_interval: Duration,
+    /// Retries of transient provider errors.
+    pub retry: RetryPolicy,
+    /// Seed of the backoff jitter.
+    pub seed: u64,
+    /// Set it to stop starting new steps.
+    pub cancel: Cancel,
+}
+
+impl ExecOptions {
+    /// Options from a topology's policy, with a 15 s poll interval, the
+    /// default retry policy and seed 0.
+    pub fn from_policy(policy: &Policy) -> Self {
+        ExecOptions {
+            max_in_flight: policy.max_in_flight.max(1),
+            ack_timeout: policy.ack_timeout.as_duration(),
+            ..ExecOptions::default()
+        }
+    }
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        let policy = Policy::default();
+        ExecOptions {
+            max_in_flight: policy.max_in_flight,
+            ack_timeout: policy.ack_timeout.as_duration(),
+            poll_interval: Duration::from_secs(15),
+            retry: RetryPolicy::default(),
+            seed: 0,
+            cancel: Cancel::new(),
+        }
+    }
+}

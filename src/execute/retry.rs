@@ -1,0 +1,147 @@
+//! Retries of transient provider errors: exponential backoff with jitter,
+//! sleeping on the target's clock (so in the simulator backoff costs
+//! virtual time, not wall time).
+//!
+//! Owns the backoff schedule and the two retrying wrappers (apply, observe).
+//! Must not decide what a failure means for a plan; the caller does.
+
+use crate::model::Observed;
+use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
+
+/// How transient errors are retried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls in all, the first included; at least 1.
+    pub max_attempts: u32,
+    /// Delay before the first retry (before jitter).
+    pub base: Duration,
+    /// Largest delay between two attempts (before jitter).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_secs(2),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `retry` (1-based): `base · 2^(retry-1)`,
+    /// capped at `max_delay`, then scaled by a uniform factor in [0.5, 1.0]
+    /// ("equal jitter"), so many members retrying together spread out.
+    pub fn delay(&self, retry: u32, rng: &mut ChaCha8Rng) -> Duration {
+        let exp = retry.saturating_sub(1).min(30);
+        let raw = self
+            .base
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay)
+            .as_millis() as u64;
+        let jittered = if raw == 0 {
+            0
+        } else {
+            rng.random_range(raw / 2..=raw)
+        };
+        Duration::from_millis(jittered)
+    }
+}
+
+/// Counters the wrappers add to.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Calls {
+    /// `apply` calls, retries included.
+    pub apply: u64,
+    /// `observe` calls, retries included.
+    pub observe: u64,
+    /// Retries (calls after a transient error).
+    pub retries: u64,
+}
+
+/// Applies `op`, retrying transient errors. Returns the attempts made.
+pub(crate) async fn apply<T: Provider + Clock>(
+    target: &mut T,
+    op: &Operation,
+    policy: &RetryPolicy,
+    rng: &mut ChaCha8Rng,
+    calls: &mut Calls,
+) -> (u32, Result<(), ProviderError>) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        calls.apply += 1;
+        match target.apply(op).await {
+            Ok(()) => return (attempt, Ok(())),
+            Err(e) if e.is_transient() && attempt < policy.max_attempts.max(1) => {
+                tracing::debug!(attempt, error = %e, "transient error; backing off");
+                calls.retries += 1;
+                let d = policy.delay(attempt, rng);
+                target.sleep(d).await;
+            }
+            Err(e) => return (attempt, Err(e)),
+        }
+    }
+}
+
+/// Observes `scope`, retrying transient errors.
+pub(crate) async fn observe<T: Provider + Clock>(
+    target: &mut T,
+    scope: &Scope,
+    policy: &RetryPolicy,
+    rng: &mut ChaCha8Rng,
+    calls: &mut Calls,
+) -> Result<Observed, ProviderError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        calls.observe += 1;
+        match target.observe(scope).await {
+            Ok(o) => return Ok(o),
+            Err(e) if e.is_transient() && attempt < policy.max_attempts.max(1) => {
+                calls.retries += 1;
+                let d = policy.delay(attempt, rng);
+                target.sleep(d).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn delay_doubles_is_capped_and_jittered_within_half() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for (retry, raw) in [(1, 2000), (2, 4000), (3, 8000), (4, 10000), (9, 10000)] {
+            let d = p.delay(retry, &mut rng).as_millis() as u64;
+            assert!(d >= raw / 2 && d <= raw, "retry {retry}: {d} ms");
+        }
+    }
+
+    #[test]
+    fn same_seed_same_delays() {
+        let p = RetryPolicy::default();
+        let a: Vec<_> = {
+            let mut r = ChaCha8Rng::seed_from_u64(7);
+            (1..6).map(|i| p.delay(i, &mut r)).collect()
+        };
+        let b: Vec<_> = {
+            let mut r = ChaCha8Rng::seed_from_u64(7);
+            (1..6).map(|i| p.delay(i, &mut r)).collect()
+        };
+        assert_eq!(a, b);
+    }
+}
