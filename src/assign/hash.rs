@@ -28,13 +28,26 @@ fn mix(mut h: u64) -> u64 {
     h ^ (h >> 31)
 }
 
+/// An agent's place in the bounded-load queue, from its [`name_hash`]: a
+/// fixed, fair order that does not depend on the order agents are observed
+/// in, and is decorrelated (by a different mixer) from the agent's weights.
+#[inline]
+pub fn priority(agent_hash: u64) -> u64 {
+    mix(agent_hash ^ 0x2d35_8dcc_aa6c_78a5)
+}
+
 /// The weight of a pair from the two names' hashes ([`name_hash`]).
 ///
-/// Splitting the hash this way lets a caller hash each agent and each pool
-/// member once and score every pair with one mixing step.
+/// Both inputs are already well mixed, so one 64 x 64 -> 128-bit multiply,
+/// folded (the "mum" step of wyhash), is enough to make the weights of one
+/// agent across servers look independent. Splitting the hash this way lets
+/// a caller hash each agent and each pool member once and score every pair
+/// with one multiply: 100,000 agents x 100 gateways is 10 million pairs.
 #[inline]
 pub fn pair_weight(agent_hash: u64, server_hash: u64) -> u64 {
-    mix(agent_hash ^ server_hash.rotate_left(29))
+    let r = u128::from(agent_hash ^ 0xa076_1d64_78bd_642f)
+        * u128::from(server_hash ^ 0xe703_7ed1_a0b4_28db);
+    (r as u64) ^ ((r >> 64) as u64)
 }
 
 /// The rendezvous weight of `server` for `agent`, case-insensitive.
@@ -45,17 +58,45 @@ pub fn weight(agent: &Name, server: &Name) -> u64 {
     pair_weight(name_hash(agent), name_hash(server))
 }
 
-/// The pool in `agent`'s hash order: highest weight first, ties (which a
-/// 64-bit hash makes vanishingly rare) broken by name.
+/// Bits of a [`rank_key`] that hold a member's rank; pools are limited to
+/// [`MAX_POOL`] distinct members (far beyond any management group).
+pub const RANK_BITS: u32 = 24;
+/// The largest pool [`rank_key`] can tell apart: 2^24 - 1 members.
+pub const MAX_POOL: usize = (1 << RANK_BITS) - 1;
+const RANK_MASK: u64 = (1 << RANK_BITS) - 1;
+
+/// The key a pool is ranked by, highest first: the weight's top 40 bits,
+/// then the member's rank in the pool sorted by name (smaller name first).
+///
+/// Packing both into one `u64` lets the bounded-load loop pick the best
+/// members with branch-free `max`; ties in 40 random bits (about one in
+/// 10^12 pairs) fall back to name order. `rank` must be below [`MAX_POOL`].
+#[inline]
+pub fn rank_key(weight: u64, rank: usize) -> u64 {
+    (weight & !RANK_MASK) | (RANK_MASK - rank as u64)
+}
+
+/// The rank packed into a [`rank_key`].
+#[inline]
+pub fn rank_of(key: u64) -> usize {
+    (RANK_MASK - (key & RANK_MASK)) as usize
+}
+
+/// The pool in `agent`'s hash order, highest [`rank_key`] first, without
+/// repeats; at most [`MAX_POOL`] members (the first by name).
 pub fn order<'a>(agent: &Name, pool: &'a [Name]) -> Vec<&'a Name> {
     let ha = name_hash(agent);
-    let mut scored: Vec<(u64, &Name)> = pool
-        .iter()
-        .map(|s| (pair_weight(ha, name_hash(s)), s))
+    let mut names: Vec<&Name> = pool.iter().collect();
+    names.sort();
+    names.dedup();
+    names.truncate(MAX_POOL);
+    let mut keyed: Vec<(u64, &Name)> = names
+        .into_iter()
+        .enumerate()
+        .map(|(rank, s)| (rank_key(pair_weight(ha, name_hash(s)), rank), s))
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().map(|(_, s)| s).collect()
+    keyed.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+    keyed.into_iter().map(|(_, s)| s).collect()
 }
 
 /// Pure highest-random-weight choice, ignoring capacity and readiness: the
@@ -87,7 +128,7 @@ mod tests {
     fn weight_is_pinned_and_case_insensitive() {
         // A fixed value guards against the hash changing between releases:
         // changing it would move agents between gateways on upgrade.
-        assert_eq!(weight(&n("a"), &n("b")), 10_757_645_251_421_090_244);
+        assert_eq!(weight(&n("a"), &n("b")), 10_500_058_953_202_732_933);
         assert_eq!(weight(&n("A"), &n("B")), weight(&n("a"), &n("b")));
         assert_ne!(weight(&n("a"), &n("b")), weight(&n("b"), &n("a")));
     }

@@ -209,10 +209,32 @@ impl AssignError {
 
 /// Compiles the rules' globs, case-insensitively, in rule order.
 pub fn compile_rules(t: &Topology) -> Result<GlobSet, GlobError> {
+    compile(t, false)
+}
+
+/// Compiles the rules' globs for matching against *lowercase* names.
+///
+/// Same matches as [`compile_rules`] for a lowercase name, but a pattern
+/// without a `[...]` class is lowercased and compiled case-sensitively, so
+/// globset can use its literal, prefix and suffix fast paths (its
+/// case-insensitive globs always go through a regex). Patterns with a class
+/// stay case-insensitive: lowercasing could turn a range such as `[Z-a]`
+/// into an invalid one.
+fn compile_lowercase(t: &Topology) -> Result<GlobSet, GlobError> {
+    compile(t, true)
+}
+
+fn compile(t: &Topology, lowercase: bool) -> Result<GlobSet, GlobError> {
     let mut b = GlobSetBuilder::new();
     for (index, r) in t.agent_rules.iter().enumerate() {
-        let g = GlobBuilder::new(&r.pattern)
-            .case_insensitive(true)
+        let fast = lowercase && !r.pattern.contains('[');
+        let pattern = if fast {
+            r.pattern.to_ascii_lowercase()
+        } else {
+            r.pattern.clone()
+        };
+        let g = GlobBuilder::new(&pattern)
+            .case_insensitive(!fast)
             .literal_separator(false)
             .backslash_escape(true)
             .build()
@@ -262,7 +284,7 @@ pub fn resolve_lenient(
     t: &Topology,
     o: &Observed,
 ) -> Result<(Assignment, Vec<CapacityError>), GlobError> {
-    let set = compile_rules(t)?;
+    let set = compile_lowercase(t)?;
     let servers = capacity::Servers::new(t, o);
     let mut out = Assignment::default();
     let mut load: HashMap<Name, u32> = HashMap::new();
@@ -283,11 +305,19 @@ pub fn resolve_lenient(
     // fixed load is known: (slot in out.agents, observed agent) per rule.
     let mut spread: Vec<Vec<(usize, &ObservedMember)>> = vec![Vec::new(); t.agent_rules.len()];
     let mut hits = Vec::new();
+    let mut lower = String::new();
     for a in &o.agents {
-        if explicit.contains(&a.name) {
+        if !explicit.is_empty() && explicit.contains(&a.name) {
             continue;
         }
-        set.matches_into(a.name.as_str(), &mut hits);
+        lower.clear();
+        lower.extend(
+            a.name
+                .as_str()
+                .bytes()
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        set.matches_into(lower.as_str(), &mut hits);
         let Some(&rule) = hits.iter().min() else {
             *load.entry(a.parents.primary.clone()).or_default() += 1;
             out.unmanaged.push(a.name.clone());
@@ -300,7 +330,8 @@ pub fn resolve_lenient(
             }
             RuleAssign::Spread { .. } => {
                 spread[rule].push((out.agents.len(), a));
-                a.parents.clone()
+                // A placeholder until `spread::place` fills it in.
+                Parents::primary_only(a.parents.primary.clone())
             }
         };
         out.agents.push(AgentAssignment {
@@ -417,5 +448,189 @@ mod tests {
             ]
         );
         assert_eq!(r.unmanaged, vec![n("db01.lab")]);
+    }
+
+    fn gateway(name: &str, ready: bool) -> ObservedMember {
+        ObservedMember {
+            name: n(name),
+            parents: Parents::primary_only(n("ms1")),
+            connected: Some(n("ms1")),
+            up: true,
+            ready,
+        }
+    }
+
+    fn spread_rule(pool: &[&str], failover_count: u32) -> AgentRule {
+        rule(
+            "*.branch",
+            RuleAssign::Spread {
+                pool: pool.iter().map(|s| n(s)).collect(),
+                failover_count,
+            },
+        )
+    }
+
+    fn server(name: &str) -> crate::model::ServerDef {
+        crate::model::ServerDef {
+            name: n(name),
+            pos: Pos::default(),
+        }
+    }
+
+    #[test]
+    fn waits_when_only_a_not_ready_member_has_room() {
+        let mut t = Topology {
+            agent_rules: vec![spread_rule(&["gwa", "gwb"], 1)],
+            ..Default::default()
+        };
+        t.policy.capacity.gateway = 2;
+        let mut o = Observed::new();
+        o.gateways = vec![gateway("gwa", true), gateway("gwb", false)];
+        for a in ["p1.branch", "p2.branch", "p3.branch"] {
+            o.agents.push(observed_agent(a));
+        }
+        let r = resolve(&t, &o).unwrap();
+        let on_a = r.agents.iter().filter(|a| a.parents.primary == n("gwa"));
+        assert_eq!(on_a.count(), 2);
+        let waiting: Vec<_> = r.notes().collect();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].1, &Note::WaitingForReadyRoom);
+        let w = r.agents.iter().find(|a| a.note.is_some()).unwrap();
+        assert_eq!(
+            w.parents,
+            Parents::primary_only(n("gw1")),
+            "keeps its parents"
+        );
+        // Failovers skip the gateway that is not ready.
+        assert!(r.agents.iter().all(|a| !a.parents.lists(&n("gwb"))));
+    }
+
+    #[test]
+    fn management_server_capacity_counts_gateways_and_earlier_rules() {
+        let mut t = Topology {
+            management_servers: vec![server("ms1"), server("ms2")],
+            gateways: vec![MemberDef {
+                name: n("gw1"),
+                parents: Parents::primary_only(n("ms1")),
+                pos: Pos::default(),
+                primary_pos: Pos::default(),
+                failover_pos: vec![],
+            }],
+            agent_rules: vec![
+                rule("a*", RuleAssign::Fixed(Parents::primary_only(n("ms2")))),
+                spread_rule(&["ms1", "ms2"], 0),
+            ],
+            ..Default::default()
+        };
+        t.policy.capacity.management_server = 3;
+        let mut o = Observed::new();
+        o.management_servers = ["ms1", "ms2"]
+            .map(|m| crate::model::ObservedServer {
+                name: n(m),
+                up: true,
+            })
+            .to_vec();
+        for a in ["a1.lab", "x1.branch", "x2.branch", "x3.branch"] {
+            o.agents.push(observed_agent(a));
+        }
+        // ms1 holds gw1 (1 of 3), ms2 holds a1.lab (1 of 3): room for 4.
+        let r = resolve(&t, &o).unwrap();
+        let rows = loads(&t, &o, &r);
+        let after: Vec<(String, u32, u32)> = rows
+            .iter()
+            .map(|l| (l.server.to_string(), l.before, l.after))
+            .collect();
+        assert_eq!(after[0].0, "ms1");
+        assert_eq!(after[1].0, "ms2");
+        assert_eq!(
+            after[0].2 + after[1].2,
+            5,
+            "gw1, a1.lab and three spread agents"
+        );
+        assert!(rows.iter().all(|l| l.after <= l.capacity));
+        // gw1 had all four agents before and none after.
+        let gw1 = rows.iter().find(|l| l.server == n("gw1")).unwrap();
+        assert_eq!(
+            (gw1.before, gw1.after, gw1.kind),
+            (4, 0, ServerKind::Gateway)
+        );
+        // One more agent and the spread rule is over capacity.
+        o.agents.push(observed_agent("x4.branch"));
+        o.agents.push(observed_agent("x5.branch"));
+        let e = resolve(&t, &o).unwrap_err();
+        assert!(matches!(&e, AssignError::OverCapacity(v) if v[0].index == 1 && v[0].room() == 4));
+        assert!(e.to_string().contains("5 agents match"), "{e}");
+    }
+
+    #[test]
+    fn bad_glob_is_a_diagnostic_at_the_rule() {
+        let mut r = rule(
+            "web[0-9",
+            RuleAssign::Fixed(Parents::primary_only(n("gw1"))),
+        );
+        r.pos = Pos::new("d.yaml".into(), 7, 12);
+        let t = Topology {
+            agent_rules: vec![r],
+            ..Default::default()
+        };
+        let d = check(&t, &Observed::new());
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].to_string().starts_with("d.yaml:7:12: agentRules[0]"),
+            "{}",
+            d[0]
+        );
+    }
+
+    #[test]
+    fn unmanaged_agents_stay_in_the_load_table() {
+        let t = Topology::default();
+        let mut o = Observed::new();
+        o.agents.push(observed_agent("lonely.lab"));
+        let r = resolve(&t, &o).unwrap();
+        assert_eq!(r.unmanaged, vec![n("lonely.lab")]);
+        let rows = loads(&t, &o, &r);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].before, rows[0].after), (1, 1));
+    }
+
+    #[test]
+    fn lowercase_fast_path_matches_like_case_insensitive_globs() {
+        let patterns = [
+            "WEB*",
+            "*.DMZ.local",
+            "db?.*",
+            "[A-C]x*",
+            "{app,DB}*.lab",
+            "a\\*b",
+            "*",
+        ];
+        let t = Topology {
+            agent_rules: patterns
+                .iter()
+                .map(|p| rule(p, RuleAssign::Fixed(Parents::primary_only(n("gw1")))))
+                .collect(),
+            ..Default::default()
+        };
+        let slow = compile_rules(&t).unwrap();
+        let fast = compile_lowercase(&t).unwrap();
+        for name in [
+            "web01.dmz.local",
+            "WEB01.DMZ.LOCAL",
+            "Db1.lab",
+            "db12.lab",
+            "bX9.x",
+            "Cx",
+            "dx",
+            "APP7.Lab",
+            "a*b",
+            "ab",
+        ] {
+            assert_eq!(
+                slow.matches(name),
+                fast.matches(name.to_ascii_lowercase()),
+                "{name}"
+            );
+        }
     }
 }

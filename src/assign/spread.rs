@@ -9,7 +9,7 @@
 
 use super::Note;
 use super::capacity::Servers;
-use super::hash::{name_hash, pair_weight};
+use super::hash::{MAX_POOL, name_hash, pair_weight, priority, rank_key, rank_of};
 use crate::model::{ObservedMember, Parents};
 use crate::name::Name;
 use std::collections::HashMap;
@@ -47,8 +47,8 @@ struct Member {
 ///
 /// 1. Agents whose observed primary is a pool member that is not ready (or
 ///    not observed) stay on it, noted [`Note::KeptOnNotReady`].
-/// 2. The others, in the order of their own name hash (a fixed, fair
-///    order), each take the highest-weight *ready* member that still has
+/// 2. The others, in the order of [`priority`] of their name hash (a
+///    fixed, fair order), each take the highest-weight *ready* member that still has
 ///    room under its capacity. With room to spare everywhere that is plain
 ///    rendezvous hashing.
 /// 3. Failovers are the next ready members in the agent's own hash order,
@@ -69,6 +69,7 @@ pub(crate) fn place(
     let mut names: Vec<Name> = pool.to_vec();
     names.sort();
     names.dedup();
+    names.truncate(MAX_POOL);
     let mut members: Vec<Member> = names
         .iter()
         .map(|s| {
@@ -99,17 +100,24 @@ pub(crate) fn place(
     let mut out: Vec<Option<Placed>> = (0..agents.len()).map(|_| None).collect();
     let mut queue: Vec<(u64, usize)> = Vec::with_capacity(agents.len());
     let mut top: Vec<(u64, usize)> = Vec::with_capacity(failovers + 1);
+    let mut taken = vec![0u32; members.len()];
+    let any_not_ready = members.iter().any(|m| !m.ready);
 
     // 1. Sticky on a pool member that is not ready.
     for (i, a) in agents.iter().enumerate() {
-        let sticky = members
-            .iter()
-            .position(|m| !m.ready && m.name == a.parents.primary);
+        let sticky = if any_not_ready {
+            members
+                .iter()
+                .position(|m| !m.ready && m.name == a.parents.primary)
+        } else {
+            None
+        };
         match sticky {
             Some(j) => {
                 members[j].room -= 1;
+                taken[j] += 1;
                 let ha = name_hash(&a.name);
-                let failover = ranked(&members, ha, None, failovers, &mut top);
+                let failover = ranked(&members, ha, failovers, &mut top);
                 out[i] = Some(Placed {
                     parents: Parents {
                         primary: members[j].name.clone(),
@@ -124,50 +132,90 @@ pub(crate) fn place(
         }
     }
 
-    // 2. Everyone else in a fixed order: highest-weight ready member with room.
-    queue.sort_unstable_by(|x, y| {
-        x.0.cmp(&y.0)
-            .then_with(|| agents[x.1].name.cmp(&agents[y.1].name))
-    });
+    // 2. Everyone else in a fixed order: highest-weight ready member with
+    // room. The inner loop scores each ready member once and keeps, beside
+    // the best member with room, the `failovers + 1` best overall (enough to
+    // fill the failovers after skipping the primary).
+    let ready_room = |m: &Member| if m.ready { m.room } else { i64::MAX };
+    let binding = members.iter().map(ready_room).min().unwrap_or(0) < queue.len() as i64;
+    if binding {
+        // Only when some member could fill up does the order matter; then
+        // it is the agents' own hash order, never the order observed.
+        queue.sort_unstable_by(|x, y| {
+            (priority(x.0), &agents[x.1].name).cmp(&(priority(y.0), &agents[y.1].name))
+        });
+    }
+    let ready: Vec<usize> = (0..members.len()).filter(|&j| members[j].ready).collect();
+    let hashes: Vec<u64> = ready.iter().map(|&j| members[j].hash).collect();
+    let mut room: Vec<i64> = ready.iter().map(|&j| members[j].room).collect();
+    let keep = failovers + 1;
+    let mut keys: Vec<u64> = vec![0; hashes.len()];
+    let mut best_keys: Vec<u64> = vec![0; keep];
     for &(ha, i) in &queue {
-        let mut best: Option<(u64, usize)> = None;
-        let mut best_any: Option<(u64, usize)> = None;
-        for (j, m) in members.iter().enumerate() {
-            if !m.ready {
-                continue;
-            }
-            let w = pair_weight(ha, m.hash);
-            if best_any.is_none_or(|(bw, _)| w > bw) {
-                best_any = Some((w, j));
-            }
-            if m.room > 0 && best.is_none_or(|(bw, _)| w > bw) {
-                best = Some((w, j));
-            }
+        // Score every ready member (ready members are in name order, so
+        // `k` is a name rank), then pick with branch-free max/min: a key
+        // is never 0, so 0 means "none".
+        match keep {
+            1 => score::<1>(ha, &hashes, &mut keys, &mut best_keys),
+            2 => score::<2>(ha, &hashes, &mut keys, &mut best_keys),
+            3 => score::<3>(ha, &hashes, &mut keys, &mut best_keys),
+            4 => score::<4>(ha, &hashes, &mut keys, &mut best_keys),
+            _ => score_any(ha, &hashes, &mut keys, &mut best_keys),
         }
-        let chosen = best.or(if infeasible { best_any } else { None });
+        let best = if !binding {
+            // Every ready member has room for every agent left.
+            best_keys[0]
+        } else {
+            keys.iter()
+                .zip(&room)
+                .map(|(&key, &r)| if r > 0 { key } else { 0 })
+                .max()
+                .unwrap_or(0)
+        };
+        let chosen = match (best, infeasible) {
+            (0, true) => best_keys[0],
+            (b, _) => b,
+        };
+        let chosen = (chosen != 0).then(|| rank_of(chosen));
+        top.clear();
+        top.extend(
+            best_keys
+                .iter()
+                .filter(|&&key| key != 0)
+                .map(|&key| (key, rank_of(key))),
+        );
         out[i] = Some(match chosen {
-            Some((_, j)) => {
-                members[j].room -= 1;
+            Some(k) => {
+                room[k] -= 1;
+                taken[ready[k]] += 1;
+                let failover = top
+                    .iter()
+                    .filter(|&&(_, f)| f != k)
+                    .take(failovers)
+                    .map(|&(_, f)| members[ready[f]].name.clone())
+                    .collect();
                 Placed {
                     parents: Parents {
-                        primary: members[j].name.clone(),
-                        failover: ranked(&members, ha, Some(j), failovers, &mut top),
+                        primary: members[ready[k]].name.clone(),
+                        failover,
                     },
                     note: None,
                 }
             }
-            None => Placed {
-                parents: agents[i].parents.clone(),
-                note: Some(Note::WaitingForReadyRoom),
-            },
+            None => {
+                *load.entry(agents[i].parents.primary.clone()).or_default() += 1;
+                Placed {
+                    parents: agents[i].parents.clone(),
+                    note: Some(Note::WaitingForReadyRoom),
+                }
+            }
         });
     }
 
-    for (p, a) in out.iter().zip(agents) {
-        let primary = p
-            .as_ref()
-            .map_or(&a.parents.primary, |p| &p.parents.primary);
-        *load.entry(primary.clone()).or_default() += 1;
+    for (m, n) in members.iter().zip(taken) {
+        if n > 0 {
+            *load.entry(m.name.clone()).or_default() += n;
+        }
     }
     let placed = out
         .into_iter()
@@ -176,29 +224,56 @@ pub(crate) fn place(
     (placed, shortfall)
 }
 
-/// The `n` highest-weight ready members for an agent, skipping `primary`,
-/// highest first. `top` is scratch space, reused to avoid allocating.
-fn ranked(
-    members: &[Member],
-    ha: u64,
-    primary: Option<usize>,
-    n: usize,
-    top: &mut Vec<(u64, usize)>,
-) -> Vec<Name> {
+/// Scores every ready member for the agent hashed `ha` into `keys` (ready
+/// members are in name order, so an index is a name rank) and puts the `N`
+/// highest keys, highest first, into `best` (0 where there are fewer: a key
+/// is never 0).
+///
+/// This is the hot loop (members x agents). `N` is a constant so the best
+/// keys live in registers and the selection is branch-free max/min.
+#[inline]
+fn score<const N: usize>(ha: u64, hashes: &[u64], keys: &mut [u64], best: &mut [u64]) {
+    let mut top = [0u64; N];
+    for (k, (key, &h)) in keys.iter_mut().zip(hashes).enumerate() {
+        let mut x = rank_key(pair_weight(ha, h), k);
+        *key = x;
+        for t in top.iter_mut() {
+            let hi = (*t).max(x);
+            x = (*t).min(x);
+            *t = hi;
+        }
+    }
+    best.copy_from_slice(&top);
+}
+
+/// [`score`] for any number of best keys.
+fn score_any(ha: u64, hashes: &[u64], keys: &mut [u64], best: &mut [u64]) {
+    best.fill(0);
+    for (k, (key, &h)) in keys.iter_mut().zip(hashes).enumerate() {
+        let mut x = rank_key(pair_weight(ha, h), k);
+        *key = x;
+        for t in best.iter_mut() {
+            let hi = (*t).max(x);
+            x = (*t).min(x);
+            *t = hi;
+        }
+    }
+}
+
+/// The `n` highest-ranked ready members for an agent, highest first. `top` is scratch space, reused to avoid allocating.
+fn ranked(members: &[Member], ha: u64, n: usize, top: &mut Vec<(u64, usize)>) -> Vec<Name> {
     if n == 0 {
         return Vec::new();
     }
     top.clear();
     for (j, m) in members.iter().enumerate() {
-        if !m.ready || Some(j) == primary {
+        if !m.ready {
             continue;
         }
-        let w = pair_weight(ha, m.hash);
+        let w = rank_key(pair_weight(ha, m.hash), j);
         if top.len() == n && top[n - 1].0 >= w {
             continue;
         }
-        // Insert keeping `top` sorted by weight, highest first; members come
-        // in name order, so equal weights keep the smaller name first.
         let at = top.iter().position(|&(tw, _)| w > tw).unwrap_or(top.len());
         top.insert(at, (w, j));
         top.truncate(n);
