@@ -98,6 +98,7 @@ pub(crate) fn place(
     let infeasible = shortfall.is_some();
 
     let mut out: Vec<Option<Placed>> = (0..agents.len()).map(|_| None).collect();
+    // (name hash, index into `agents`), later sorted by priority.
     let mut queue: Vec<(u64, usize)> = Vec::with_capacity(agents.len());
     let mut top: Vec<(u64, usize)> = Vec::with_capacity(failovers + 1);
     let mut taken = vec![0u32; members.len()];
@@ -141,9 +142,13 @@ pub(crate) fn place(
     if binding {
         // Only when some member could fill up does the order matter; then
         // it is the agents' own hash order, never the order observed.
-        queue.sort_unstable_by(|x, y| {
-            (priority(x.0), &agents[x.1].name).cmp(&(priority(y.0), &agents[y.1].name))
+        let mut keyed: Vec<(u64, u64, usize)> =
+            queue.iter().map(|&(ha, i)| (priority(ha), ha, i)).collect();
+        keyed.sort_unstable_by(|x, y| {
+            x.0.cmp(&y.0)
+                .then_with(|| agents[x.2].name.cmp(&agents[y.2].name))
         });
+        queue = keyed.into_iter().map(|(_, ha, i)| (ha, i)).collect();
     }
     let ready: Vec<usize> = (0..members.len()).filter(|&j| members[j].ready).collect();
     let hashes: Vec<u64> = ready.iter().map(|&j| members[j].hash).collect();
