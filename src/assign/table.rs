@@ -7,29 +7,36 @@
 use super::capacity::Load;
 use std::fmt::Write;
 
-const HEADER: [&str; 6] = ["server", "kind", "before", "after", "change", "capacity"];
+const HEADER: [&str; 7] = [
+    "server", "kind", "before", "after", "change", "capacity", "note",
+];
 
-fn cells(l: &Load) -> [String; 6] {
+fn cells(l: &Load) -> [String; 7] {
     let change = i64::from(l.after) - i64::from(l.before);
     let change = match change {
         0 => "0".to_string(),
         c if c > 0 => format!("+{c}"),
         c => c.to_string(),
     };
-    let over = if l.after > l.capacity { " over" } else { "" };
+    let note = if l.after > l.capacity {
+        "over capacity"
+    } else {
+        ""
+    };
     [
         l.server.to_string(),
         l.kind.as_str().to_string(),
         l.before.to_string(),
         l.after.to_string(),
         change,
-        format!("{}{over}", l.capacity),
+        l.capacity.to_string(),
+        note.to_string(),
     ]
 }
 
 /// Whether a column is right-aligned (the numbers).
 fn numeric(col: usize) -> bool {
-    col >= 2
+    (2..=5).contains(&col)
 }
 
 /// A plain-text table with aligned columns, one line per parent, ending in
@@ -38,7 +45,7 @@ pub fn render_loads_text(rows: &[Load]) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let body: Vec<[String; 6]> = rows.iter().map(cells).collect();
+    let body: Vec<[String; 7]> = rows.iter().map(cells).collect();
     let mut width = HEADER.map(str::len);
     for r in &body {
         for (w, c) in width.iter_mut().zip(r) {
