@@ -96,7 +96,9 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
     for g in order {
         match change(servers.gateway(&g.name), &g.parents, &servers) {
             Change::Converged => {}
-            Change::Blocked(r) => blocked.push(Blocked::new(BlockedKind::Gateway, g.name.clone(), r)),
+            Change::Blocked(r) => {
+                blocked.push(Blocked::new(BlockedKind::Gateway, g.name.clone(), r))
+            }
             Change::Move(m) => {
                 if m.await_primary && servers.gateway_up_and_ready(&g.name) {
                     servers.will_connect(g.name.clone());

@@ -91,7 +91,10 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
                 let _ = write!(
                     text,
                     " @{}",
-                    m.connected.as_ref().map(|c| c.to_lowercase()).unwrap_or_default()
+                    m.connected
+                        .as_ref()
+                        .map(|c| c.to_lowercase())
+                        .unwrap_or_default()
                 );
             }
             None => text.push_str(" absent"),
@@ -113,7 +116,10 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
                 " gw up={} ready={} @{}",
                 g.up,
                 g.ready,
-                g.connected.as_ref().map(|c| c.to_lowercase()).unwrap_or_default()
+                g.connected
+                    .as_ref()
+                    .map(|c| c.to_lowercase())
+                    .unwrap_or_default()
             );
             for p in g.parents.iter() {
                 let _ = write!(text, " {}", p.to_lowercase());
@@ -129,11 +135,17 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
                 let _ = write!(
                     text,
                     "store {} repl={}",
-                    st.active_pool.as_ref().map(|p| p.to_lowercase()).unwrap_or_default(),
+                    st.active_pool
+                        .as_ref()
+                        .map(|p| p.to_lowercase())
+                        .unwrap_or_default(),
                     st.replication_complete
                 );
-                let mut pools: Vec<(String, bool)> =
-                    st.pools.iter().map(|p| (p.name.to_lowercase(), p.up)).collect();
+                let mut pools: Vec<(String, bool)> = st
+                    .pools
+                    .iter()
+                    .map(|p| (p.name.to_lowercase(), p.up))
+                    .collect();
                 pools.sort();
                 for (p, up) in pools {
                     let _ = write!(text, " {p}={up}");

@@ -21,6 +21,9 @@ mod store;
 pub mod types;
 
 pub use digest::digest;
+
+#[cfg(test)]
+mod tests;
 pub use types::*;
 
 use crate::assign::{self, Assignment, GlobError};

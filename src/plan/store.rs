@@ -28,11 +28,7 @@ pub(crate) fn store_actions(
     if obs.active_pool.as_ref() == Some(pool) {
         return Ok(Vec::new());
     }
-    let active_up = obs
-        .active_pool
-        .as_ref()
-        .and_then(pool_up)
-        .unwrap_or(false);
+    let active_up = obs.active_pool.as_ref().and_then(pool_up).unwrap_or(false);
     if active_up {
         return Ok(vec![
             Action::AwaitReplication { pool: pool.clone() },
