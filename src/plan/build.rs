@@ -151,8 +151,16 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
     let mut unmanaged_gateways = 0;
     if desired.policy.retire_gateways && !absent.is_empty() {
         let users = users_of(&absent, observed);
+        let still_desired = desired_users(&absent, desired, assignment);
         for g in absent {
-            match retire_after(g, users.get(g), &gateway_last, &agent_last) {
+            let r = match still_desired.get(g) {
+                Some(by) => Err(BlockReason::GatewayInUse {
+                    by: (*by).clone(),
+                    others: 0,
+                }),
+                None => retire_after(g, users.get(g), &gateway_last, &agent_last),
+            };
+            match r {
                 Ok(after) => {
                     b.push(
                         Action::RetireGateway {
@@ -213,6 +221,33 @@ fn users_of<'a>(
         }
     }
     users
+}
+
+/// For each of `gateways` that a desired member still lists (a topology
+/// that validation would reject), the first such member.
+fn desired_users<'a>(
+    gateways: &[&'a Name],
+    desired: &'a Topology,
+    assignment: &'a Assignment,
+) -> HashMap<&'a Name, &'a Name> {
+    let wanted: HashSet<&Name> = gateways.iter().copied().collect();
+    let mut by: HashMap<&Name, &Name> = HashMap::new();
+    let members = desired
+        .gateways
+        .iter()
+        .map(|g| (&g.name, &g.parents))
+        .chain(assignment.agents.iter().map(|a| (&a.name, &a.parents)));
+    for (name, parents) in members {
+        for s in parents.iter() {
+            if let Some(g) = wanted.get(s) {
+                let e = by.entry(*g).or_insert(name);
+                if name < *e {
+                    *e = name;
+                }
+            }
+        }
+    }
+    by
 }
 
 /// The steps a retirement waits for, or why it cannot happen: every user
