@@ -398,7 +398,10 @@ impl World {
                 if d.gateways.iter().any(|x| key(&x.name) == g) {
                     return Err(format!("retires desired gateway {g}"));
                 }
-                for ((_, n), m) in &self.members {
+                for ((kind, n), m) in &self.members {
+                    if *kind == MemberKind::Gateway && self.retired.contains(n) {
+                        continue;
+                    }
                     if m.parents.contains(&g) || m.talking.contains(&g) {
                         return Err(format!("retires {g} while {n} lists or talks to it"));
                     }
@@ -582,23 +585,28 @@ fn is_store(s: &Step) -> bool {
     )
 }
 
-/// The member and retirement steps as (action, after) with ids renumbered
-/// by position, so two plans can be compared regardless of numbering.
-fn shape(steps: &[&Step], done: &BTreeSet<u32>) -> Vec<(String, Vec<usize>)> {
-    let pos: HashMap<u32, usize> = steps.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-    steps
+/// The member and retirement steps as (action, actions it waits for),
+/// sorted, so two plans can be compared regardless of numbering.
+fn shape(steps: &[&Step], done: &BTreeSet<u32>) -> Vec<(String, Vec<String>)> {
+    let action: HashMap<u32, String> = steps
+        .iter()
+        .map(|s| (s.id, serde_json::to_string(&s.action).unwrap()))
+        .collect();
+    let mut v: Vec<(String, Vec<String>)> = steps
         .iter()
         .map(|s| {
-            let mut after: Vec<usize> = s
+            let mut after: Vec<String> = s
                 .after
                 .iter()
                 .filter(|a| !done.contains(a))
-                .map(|a| pos[a])
+                .map(|a| action[a].clone())
                 .collect();
             after.sort();
-            (serde_json::to_string(&s.action).unwrap(), after)
+            (action[&s.id].clone(), after)
         })
-        .collect()
+        .collect();
+    v.sort();
+    v
 }
 
 proptest! {

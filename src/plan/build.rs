@@ -9,6 +9,7 @@
 //! store) so `after` only ever names earlier ids. Pure.
 
 use super::diff::{Change, Move, change};
+use super::fasthash::{FastMap as HashMap, FastSet as HashSet};
 use super::order::gateway_order;
 use super::ready::Servers;
 use super::store::store_actions;
@@ -16,7 +17,6 @@ use super::types::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};
 use crate::assign::Assignment;
 use crate::model::{MemberKind, Observed, ObservedMember, Parents, Topology};
 use crate::name::Name;
-use std::collections::{HashMap, HashSet};
 
 /// A member's last step and the parents it ends with.
 type Last<'a> = HashMap<Name, (u32, &'a Parents)>;
@@ -91,7 +91,7 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
     let mut blocked = Vec::new();
 
     // Gateways, parents first.
-    let mut gateway_last: Last<'_> = HashMap::new();
+    let mut gateway_last: Last<'_> = HashMap::default();
     let (order, cycle) = gateway_order(&desired.gateways);
     for g in order {
         match change(servers.gateway(&g.name), &g.parents, &servers) {
@@ -120,11 +120,15 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
     }
 
     // Agents, by name.
-    let observed_agents: HashMap<&Name, &ObservedMember> =
-        observed.agents.iter().rev().map(|a| (&a.name, a)).collect();
+    let mut observed_agents: HashMap<&Name, &ObservedMember> =
+        HashMap::with_capacity_and_hasher(observed.agents.len(), Default::default());
+    for a in &observed.agents {
+        observed_agents.entry(&a.name).or_insert(a);
+    }
     let mut agents: Vec<_> = assignment.agents.iter().collect();
     agents.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut agent_last: Last<'_> = HashMap::new();
+    let mut agent_last: Last<'_> =
+        HashMap::with_capacity_and_hasher(agents.len(), Default::default());
     for a in agents {
         let obs = observed_agents.get(&a.name).copied();
         match change(obs, &a.parents, &servers) {
@@ -152,26 +156,67 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
     if desired.policy.retire_gateways && !absent.is_empty() {
         let users = users_of(&absent, observed);
         let still_desired = desired_users(&absent, desired, assignment);
-        for g in absent {
+        let retiring: HashSet<&Name> = absent.iter().copied().collect();
+        // Per gateway: the member steps it waits for and the retiring
+        // gateways that list it (retired first), or why it cannot go.
+        let mut pending: Vec<(&Name, Vec<u32>, Vec<&Name>)> = Vec::new();
+        for g in &absent {
             let r = match still_desired.get(g) {
                 Some(by) => Err(BlockReason::GatewayInUse {
                     by: (*by).clone(),
                     others: 0,
                 }),
-                None => retire_after(g, users.get(g), &gateway_last, &agent_last),
+                None => retire_after(g, users.get(g), &retiring, &gateway_last, &agent_last),
             };
             match r {
-                Ok(after) => {
-                    b.push(
-                        Action::RetireGateway {
-                            kind: MemberKind::Gateway,
-                            name: g.clone(),
-                        },
-                        after,
-                    );
-                }
-                Err(r) => blocked.push(Blocked::new(BlockedKind::Gateway, g.clone(), r)),
+                Ok((after, before)) => pending.push((g, after, before)),
+                Err(r) => blocked.push(Blocked::new(BlockedKind::Gateway, (*g).clone(), r)),
             }
+        }
+        // Retire in rounds: a gateway once every retiring gateway that
+        // lists it is retired; by name within a round.
+        let mut retired: HashMap<&Name, u32> = HashMap::default();
+        loop {
+            let ready: Vec<usize> = (0..pending.len())
+                .filter(|&i| pending[i].2.iter().all(|b| retired.contains_key(b)))
+                .collect();
+            if ready.is_empty() {
+                break;
+            }
+            let mut round: Vec<(&Name, Vec<u32>, Vec<&Name>)> = Vec::new();
+            for i in ready.into_iter().rev() {
+                round.push(pending.remove(i));
+            }
+            round.sort_by(|a, b| a.0.cmp(b.0));
+            for (g, mut after, before) in round {
+                after.extend(before.iter().map(|b| retired[b]));
+                after.sort_unstable();
+                after.dedup();
+                let id = b.push(
+                    Action::RetireGateway {
+                        kind: MemberKind::Gateway,
+                        name: g.clone(),
+                    },
+                    after,
+                );
+                retired.insert(g, id);
+            }
+        }
+        for (g, _, before) in pending {
+            let by = before
+                .iter()
+                .filter(|b| !retired.contains_key(*b))
+                .min()
+                .copied()
+                .unwrap_or(g);
+            blocked.push(Blocked::new(
+                BlockedKind::Gateway,
+                g.clone(),
+                BlockReason::GatewayInUse {
+                    by: by.clone(),
+                    others: 0,
+                },
+            ));
         }
     } else {
         unmanaged_gateways = absent.len() as u64;
@@ -203,7 +248,7 @@ fn users_of<'a>(
     observed: &'a Observed,
 ) -> HashMap<&'a Name, Vec<(MemberKind, &'a Name)>> {
     let wanted: HashSet<&Name> = gateways.iter().copied().collect();
-    let mut users: HashMap<&Name, Vec<(MemberKind, &Name)>> = HashMap::new();
+    let mut users: HashMap<&Name, Vec<(MemberKind, &Name)>> = HashMap::default();
     let members = observed
         .gateways
         .iter()
@@ -231,7 +276,7 @@ fn desired_users<'a>(
     assignment: &'a Assignment,
 ) -> HashMap<&'a Name, &'a Name> {
     let wanted: HashSet<&Name> = gateways.iter().copied().collect();
-    let mut by: HashMap<&Name, &Name> = HashMap::new();
+    let mut by: HashMap<&Name, &Name> = HashMap::default();
     let members = desired
         .gateways
         .iter()
@@ -250,15 +295,18 @@ fn desired_users<'a>(
     by
 }
 
-/// The steps a retirement waits for, or why it cannot happen: every user
-/// must have a change whose end state no longer lists the gateway.
-fn retire_after(
+/// The member steps a retirement waits for and the retiring gateways that
+/// must be retired first, or why it cannot happen: every other user must
+/// have a change whose end state no longer lists the gateway.
+fn retire_after<'a>(
     gateway: &Name,
-    users: Option<&Vec<(MemberKind, &Name)>>,
+    users: Option<&Vec<(MemberKind, &'a Name)>>,
+    retiring: &HashSet<&Name>,
     gateway_last: &Last<'_>,
     agent_last: &Last<'_>,
-) -> Result<Vec<u32>, BlockReason> {
+) -> Result<(Vec<u32>, Vec<&'a Name>), BlockReason> {
     let mut after = Vec::new();
+    let mut before = Vec::new();
     let mut stuck: Vec<&Name> = Vec::new();
     for (kind, name) in users.into_iter().flatten() {
         let last = match kind {
@@ -267,6 +315,7 @@ fn retire_after(
         };
         match last {
             Some((id, target)) if !target.lists(gateway) => after.push(*id),
+            None if *kind == MemberKind::Gateway && retiring.contains(*name) => before.push(*name),
             _ => stuck.push(name),
         }
     }
@@ -278,5 +327,5 @@ fn retire_after(
     }
     after.sort_unstable();
     after.dedup();
-    Ok(after)
+    Ok((after, before))
 }

@@ -12,16 +12,17 @@
 //! over a canonical text with lowercase names, so it is the same on every
 //! machine and release. Pure.
 
+use super::fasthash::FastMap;
 use super::types::{Action, BlockedKind, Plan};
 use crate::model::{MemberKind, Observed, ObservedMember};
-use std::collections::{BTreeSet, HashMap};
+use crate::name::Name;
 use std::fmt::Write;
 
 /// The digest of the parts of `observed` that `plan` depends on, as
 /// `fnv1a64:` followed by 16 hex digits.
 pub fn digest(observed: &Observed, plan: &Plan) -> String {
-    let mut members: BTreeSet<(MemberKind, String)> = BTreeSet::new();
-    let mut servers: BTreeSet<String> = BTreeSet::new();
+    let mut members: Vec<(MemberKind, &Name)> = Vec::new();
+    let mut servers: Vec<&Name> = Vec::new();
     let mut store = false;
     for s in &plan.steps {
         match &s.action {
@@ -32,16 +33,16 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
                 failover,
                 ..
             } => {
-                members.insert((*kind, name.to_lowercase()));
-                servers.insert(primary.to_lowercase());
-                servers.extend(failover.iter().map(|f| f.to_lowercase()));
+                members.push((*kind, name));
+                servers.push(primary);
+                servers.extend(failover);
             }
             Action::AwaitConnected { kind, name, server } => {
-                members.insert((*kind, name.to_lowercase()));
-                servers.insert(server.to_lowercase());
+                members.push((*kind, name));
+                servers.push(server);
             }
             Action::AwaitReady { name, .. } | Action::RetireGateway { name, .. } => {
-                servers.insert(name.to_lowercase());
+                servers.push(name);
             }
             Action::AwaitReplication { .. }
             | Action::StoreFailover { .. }
@@ -50,79 +51,68 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
     }
     for b in &plan.blocked {
         match b.kind {
-            BlockedKind::Gateway => {
-                members.insert((MemberKind::Gateway, b.name.to_lowercase()));
-            }
-            BlockedKind::Agent => {
-                members.insert((MemberKind::Agent, b.name.to_lowercase()));
-            }
+            BlockedKind::Gateway => members.push((MemberKind::Gateway, &b.name)),
+            BlockedKind::Agent => members.push((MemberKind::Agent, &b.name)),
             BlockedKind::Store => store = true,
         }
         if let Some(p) = b.reason.parent() {
-            servers.insert(p.to_lowercase());
+            servers.push(p);
         }
     }
+    // Name orders and compares case-insensitively: one entry per host.
+    members.dedup();
+    members.sort();
+    members.dedup();
+    let distinct: super::fasthash::FastSet<&Name> = servers.drain(..).collect();
+    servers.extend(distinct);
+    servers.sort();
 
-    let index = |list: &'_ [ObservedMember]| -> HashMap<String, usize> {
-        let mut m = HashMap::new();
-        for (i, x) in list.iter().enumerate() {
-            m.entry(x.name.to_lowercase()).or_insert(i);
-        }
-        m
-    };
     let gateways = index(&observed.gateways);
     let agents = if members.iter().any(|(k, _)| *k == MemberKind::Agent) {
         index(&observed.agents)
     } else {
-        HashMap::new()
+        FastMap::default()
     };
-    let mut text = String::new();
+    let mut text = String::with_capacity(64 * (members.len() + servers.len()) + 64);
+    let lower = |text: &mut String, n: &Name| {
+        text.extend(n.as_str().chars().map(|c| c.to_ascii_lowercase()));
+    };
     for (kind, name) in &members {
         let found = match kind {
             MemberKind::Gateway => gateways.get(name).map(|&i| &observed.gateways[i]),
             MemberKind::Agent => agents.get(name).map(|&i| &observed.agents[i]),
         };
-        let _ = write!(text, "m {kind} {name}");
+        let _ = write!(text, "m {kind} ");
+        lower(&mut text, name);
         match found {
             Some(m) => {
                 for p in m.parents.iter() {
-                    let _ = write!(text, " {}", p.to_lowercase());
+                    text.push(' ');
+                    lower(&mut text, p);
                 }
-                let _ = write!(
-                    text,
-                    " @{}",
-                    m.connected
-                        .as_ref()
-                        .map(|c| c.to_lowercase())
-                        .unwrap_or_default()
-                );
+                text.push_str(" @");
+                if let Some(c) = &m.connected {
+                    lower(&mut text, c);
+                }
             }
             None => text.push_str(" absent"),
         }
         text.push('\n');
     }
     for s in &servers {
-        let _ = write!(text, "s {s}");
-        if let Some(m) = observed
-            .management_servers
-            .iter()
-            .find(|m| m.name.as_str().eq_ignore_ascii_case(s))
-        {
+        text.push_str("s ");
+        lower(&mut text, s);
+        if let Some(m) = observed.management_servers.iter().find(|m| &m.name == *s) {
             let _ = write!(text, " ms up={}", m.up);
         } else if let Some(&i) = gateways.get(s) {
             let g = &observed.gateways[i];
-            let _ = write!(
-                text,
-                " gw up={} ready={} @{}",
-                g.up,
-                g.ready,
-                g.connected
-                    .as_ref()
-                    .map(|c| c.to_lowercase())
-                    .unwrap_or_default()
-            );
+            let _ = write!(text, " gw up={} ready={} @", g.up, g.ready);
+            if let Some(c) = &g.connected {
+                lower(&mut text, c);
+            }
             for p in g.parents.iter() {
-                let _ = write!(text, " {}", p.to_lowercase());
+                text.push(' ');
+                lower(&mut text, p);
             }
         } else {
             text.push_str(" absent");
@@ -132,23 +122,18 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
     if store {
         match &observed.management_store {
             Some(st) => {
-                let _ = write!(
-                    text,
-                    "store {} repl={}",
-                    st.active_pool
-                        .as_ref()
-                        .map(|p| p.to_lowercase())
-                        .unwrap_or_default(),
-                    st.replication_complete
-                );
-                let mut pools: Vec<(String, bool)> = st
-                    .pools
-                    .iter()
-                    .map(|p| (p.name.to_lowercase(), p.up))
-                    .collect();
+                text.push_str("store ");
+                if let Some(p) = &st.active_pool {
+                    lower(&mut text, p);
+                }
+                let _ = write!(text, " repl={}", st.replication_complete);
+                let mut pools: Vec<(&Name, bool)> =
+                    st.pools.iter().map(|p| (&p.name, p.up)).collect();
                 pools.sort();
                 for (p, up) in pools {
-                    let _ = write!(text, " {p}={up}");
+                    text.push(' ');
+                    lower(&mut text, p);
+                    let _ = write!(text, "={up}");
                 }
             }
             None => text.push_str("store absent"),
@@ -156,6 +141,14 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
         text.push('\n');
     }
     format!("fnv1a64:{:016x}", fnv1a64(text.as_bytes()))
+}
+
+fn index(list: &[ObservedMember]) -> FastMap<&Name, usize> {
+    let mut m = FastMap::with_capacity_and_hasher(list.len(), Default::default());
+    for (i, x) in list.iter().enumerate() {
+        m.entry(&x.name).or_insert(i);
+    }
+    m
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {

@@ -15,6 +15,7 @@ pub mod bridge;
 mod build;
 mod diff;
 mod digest;
+pub mod fasthash;
 mod order;
 mod ready;
 mod store;

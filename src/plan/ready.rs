@@ -5,10 +5,10 @@
 //! Answers with a typed [`BlockReason`]. Reads the observed state only; must
 //! not decide anything about the member being moved.
 
+use super::fasthash::{FastMap as HashMap, FastSet as HashSet};
 use super::types::{BlockReason, ServerKind};
 use crate::model::{Observed, ObservedMember, Topology};
 use crate::name::Name;
-use std::collections::{HashMap, HashSet};
 
 /// The observed servers, indexed by name, plus what the plan itself will
 /// bring about (a gateway whose own plan ends connected).
@@ -25,11 +25,11 @@ pub(crate) struct Servers<'a> {
 impl<'a> Servers<'a> {
     /// Indexes the observed management servers and gateways.
     pub(crate) fn new(desired: &'a Topology, observed: &'a Observed) -> Self {
-        let mut management = HashMap::with_capacity(observed.management_servers.len());
+        let mut management = HashMap::default();
         for m in &observed.management_servers {
             management.entry(&m.name).or_insert(m.up);
         }
-        let mut gateways = HashMap::with_capacity(observed.gateways.len());
+        let mut gateways = HashMap::default();
         for g in &observed.gateways {
             gateways.entry(&g.name).or_insert(g);
         }
@@ -38,7 +38,7 @@ impl<'a> Servers<'a> {
             gateways,
             desired_management: desired.management_servers.iter().map(|m| &m.name).collect(),
             desired_gateways: desired.gateways.iter().map(|g| &g.name).collect(),
-            will_connect: HashSet::new(),
+            will_connect: HashSet::default(),
         }
     }
 

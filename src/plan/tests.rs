@@ -596,3 +596,15 @@ fn digest_changes_when_a_planned_member_or_its_parent_changes() {
     .unwrap();
     assert_ne!(Some(digest(&o_parent, &plan0)), base);
 }
+
+#[test]
+fn a_gateway_chained_on_a_retiring_gateway_is_retired_first() {
+    let p = run(
+        &format!("{SERVERS}policy: {{retireGateways: true}}\n"),
+        &format!(
+            "{}gateways:\n  - {{name: gw1, primary: ms1, connected: ms1}}\n  - {{name: gw2, primary: gw1, connected: gw1}}\n",
+            observed_servers()
+        ),
+    );
+    assert_eq!(steps(&p), ["1 retire gw2 <>", "2 retire gw1 <1>"]);
+}

@@ -416,8 +416,10 @@ impl Plan {
     /// steps, moves and bridges and the blocked entries; `unmanaged` and the
     /// other observed counts start at zero for the caller to fill.
     pub fn new(steps: Vec<Step>, blocked: Vec<Blocked>) -> Self {
-        let mut moved = std::collections::HashSet::new();
-        let mut bridged = std::collections::HashSet::new();
+        let mut moved =
+            super::fasthash::FastSet::with_capacity_and_hasher(steps.len(), Default::default());
+        let mut bridged =
+            super::fasthash::FastSet::with_capacity_and_hasher(steps.len(), Default::default());
         let mut retired = 0;
         for s in &steps {
             match &s.action {

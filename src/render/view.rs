@@ -7,8 +7,8 @@
 
 use crate::model::{MemberKind, Observed, ObservedMember, Parents};
 use crate::name::Name;
+use crate::plan::fasthash::FastMap as HashMap;
 use crate::plan::{Action, BlockReason, Plan, ServerKind};
-use std::collections::HashMap;
 
 /// One member's change as people read it.
 #[derive(Clone, Debug)]
@@ -104,7 +104,7 @@ impl<'a> View<'a> {
         let gateways = index(&observed.gateways);
         let agents = index(&observed.agents);
         let mut members: Vec<MemberView<'a>> = Vec::new();
-        let mut at: HashMap<(MemberKind, &'a Name), usize> = HashMap::new();
+        let mut at: HashMap<(MemberKind, &'a Name), usize> = HashMap::default();
         let mut retire = Vec::new();
         let mut store = Vec::new();
         for s in &plan.steps {
@@ -288,7 +288,7 @@ fn common_suffix(plan: &Plan, observed: &Observed) -> String {
             names.push(p);
         }
     }
-    let planned: std::collections::HashSet<&Name> = names.iter().copied().collect();
+    let planned: crate::plan::fasthash::FastSet<&Name> = names.iter().copied().collect();
     for m in observed.gateways.iter().chain(&observed.agents) {
         if planned.contains(&m.name) {
             names.extend(m.parents.iter());
@@ -297,22 +297,21 @@ fn common_suffix(plan: &Plan, observed: &Observed) -> String {
     let Some(first) = names.first() else {
         return String::new();
     };
-    let rev =
-        |n: &Name| -> Vec<String> { n.to_lowercase().rsplit('.').map(str::to_string).collect() };
-    let mut common = rev(first);
+    // Trailing labels of the first name, last label first.
+    let mut common: Vec<&str> = first.as_str().rsplit('.').collect();
     for n in &names {
-        let r = rev(n);
+        let labels = n.as_str().split('.').count();
         let keep = common
             .iter()
-            .zip(&r)
-            .take_while(|(a, b)| a == b)
+            .zip(n.as_str().rsplit('.'))
+            .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
             .count()
-            .min(r.len().saturating_sub(1));
+            .min(labels - 1);
         common.truncate(keep);
         if common.is_empty() {
             break;
         }
     }
     common.reverse();
-    common.join(".")
+    common.join(".").to_ascii_lowercase()
 }
