@@ -6,7 +6,7 @@
 //! until the comment fits under [`MAX_CHARS`] (GitHub refuses 65,536). Pure.
 
 use super::text::{by_size, examples, store_line, summary_line};
-use super::view::{MemberView, Phase, View};
+use super::view::{GroupKey, MemberView, Phase, View};
 use super::{Options, thousands};
 use crate::model::{MemberKind, Observed};
 use crate::name::Name;
@@ -207,7 +207,7 @@ fn member_table(
         more(out, members.len(), rows, "members");
         return;
     }
-    let mut groups: BTreeMap<(Vec<String>, Vec<String>, u8), Vec<&MemberView<'_>>> =
+    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> =
         BTreeMap::new();
     for m in members {
         groups.entry(m.group_key()).or_default().push(m);

@@ -5,7 +5,7 @@
 //! (computed with `similar`). Large phases are grouped by identical moves
 //! unless verbose. Colour only when [`Options::color`] says so. Pure.
 
-use super::view::{MemberView, Phase, View};
+use super::view::{GroupKey, MemberView, Phase, View};
 use super::{Options, count, thousands};
 use crate::model::{MemberKind, Observed};
 use crate::name::Name;
@@ -261,13 +261,13 @@ fn members_block(
         }
         return;
     }
-    let mut groups: BTreeMap<(Vec<String>, Vec<String>, u8), Vec<&MemberView<'_>>> =
+    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> =
         BTreeMap::new();
     for m in members {
         groups.entry(m.group_key()).or_default().push(m);
     }
     let mut groups: Vec<_> = groups.into_values().collect();
-    groups.sort_by(|a, b| b.len().cmp(&a.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
     for g in groups {
         let first = g[0];
         let (one, many) = match first.kind {
@@ -329,7 +329,7 @@ pub(crate) fn examples(view: &View<'_>, names: &[&Name]) -> String {
 /// Groups, largest first, then by key.
 pub(crate) fn by_size<K: Ord, V>(groups: BTreeMap<K, Vec<V>>) -> Vec<(K, Vec<V>)> {
     let mut v: Vec<(K, Vec<V>)> = groups.into_iter().collect();
-    v.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    v.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     v
 }
 

@@ -38,7 +38,7 @@ impl MemberView<'_> {
     }
 
     /// A key for grouping identical moves: old and new parents.
-    pub fn group_key(&self) -> (Vec<String>, Vec<String>, u8) {
+    pub fn group_key(&self) -> GroupKey {
         let l = |p: &Parents| p.iter().map(|n| n.to_lowercase()).collect::<Vec<_>>();
         (
             self.old.map(l).unwrap_or_default(),
@@ -51,6 +51,10 @@ impl MemberView<'_> {
         )
     }
 }
+
+/// What makes two moves identical: old parents, new parents (lowercase)
+/// and how (0 bridge, 1 in flight, 2 one step).
+pub type GroupKey = (Vec<String>, Vec<String>, u8);
 
 /// A group of steps shown together.
 #[derive(Clone, Debug)]
