@@ -68,6 +68,19 @@ fn blocked_members_are_listed_with_their_reason() {
 }
 
 #[test]
+fn a_management_server_that_is_down_is_reported_first() {
+    let (d, mut o) = example("move-gateways-to-new-management-server");
+    o.management_servers[2].up = false; // ms3
+    let p = plan(&d, &o);
+    let opts = Options {
+        max_in_flight: d.policy.max_in_flight,
+        ..Options::default()
+    };
+    insta::assert_snapshot!("ms3-down.text", render::text::render(&p, &o, &opts));
+    insta::assert_snapshot!("ms3-down.markdown", render::markdown::render(&p, &o, &opts));
+}
+
+#[test]
 fn a_large_fleet_is_grouped_and_the_comment_fits() {
     let e = handover::synth::generate(&handover::synth::Spec::fleet(20_000));
     let p = plan(&e.desired, &e.observed);

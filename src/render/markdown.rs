@@ -207,8 +207,7 @@ fn member_table(
         more(out, members.len(), rows, "members");
         return;
     }
-    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> = BTreeMap::new();
     for m in members {
         groups.entry(m.group_key()).or_default().push(m);
     }

@@ -143,7 +143,11 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                 }
             }
             Phase::Prune(members) => {
-                let _ = writeln!(out, "{}", paint.bold(phase.title()));
+                let _ = writeln!(
+                    out,
+                    "{} (each member once it has connected to its new primary)",
+                    paint.bold(phase.title())
+                );
                 if opts.verbose || members.len() <= GROUP_OVER {
                     for m in members {
                         let _ = writeln!(
@@ -261,8 +265,7 @@ fn members_block(
         }
         return;
     }
-    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> = BTreeMap::new();
     for m in members {
         groups.entry(m.group_key()).or_default().push(m);
     }

@@ -81,7 +81,7 @@ impl Phase<'_> {
             Phase::ManagementServers(_) => "Management servers",
             Phase::Gateways(_) => "Gateways",
             Phase::Agents(_) => "Agents",
-            Phase::Prune(_) => "Prune (after each member has connected to its new primary)",
+            Phase::Prune(_) => "Prune",
             Phase::Retire(_) => "Retire",
             Phase::Store(_) => "Central Management Store",
         }
