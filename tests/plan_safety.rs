@@ -610,8 +610,6 @@ fn shape(steps: &[&Step], done: &BTreeSet<u32>) -> Vec<(String, Vec<String>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     #[test]
     fn every_plan_keeps_the_safety_rules(seed in any::<u64>(), walk in any::<u64>()) {
         let (d, o) = estate(seed);
