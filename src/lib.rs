@@ -5,7 +5,7 @@
 //!
 //! The crate is a pure core with thin edges (see `docs/design.md`):
 //!
-//! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`];
+//! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`], [`render`];
 //! - edges: [`provider`] (the seam to targets), the CLI in `main.rs`.
 
 #![warn(missing_docs)]
