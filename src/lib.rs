@@ -5,7 +5,7 @@
 //!
 //! The crate is a pure core with thin edges (see `docs/design.md`):
 //!
-//! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`];
+//! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`], [`render`];
 //! - edges: [`provider`] (the seam to targets), the CLI in `main.rs`.
 
 #![warn(missing_docs)]
@@ -18,5 +18,6 @@ pub mod model;
 pub mod name;
 pub mod plan;
 pub mod provider;
+pub mod render;
 pub mod state;
 pub mod synth;

@@ -2,6 +2,7 @@
 //! they are defined, in its own module; results go to stdout, errors to
 //! stderr, and the exit codes are those of SPEC section 5.
 
+pub mod plan;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ pub struct Cli {
 pub enum Command {
     /// Check topology and observed-state files; print a summary or every problem.
     Validate(validate::Args),
+    /// Print what would change and the exact ordered steps, touching nothing.
+    Plan(plan::Args),
 }
 
 /// Parses the command line and runs the chosen command.
@@ -45,6 +48,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(args),
     };
     ExitCode::from(code)
 }

@@ -5,7 +5,7 @@
 //! It exists only to show the hazard in a rehearsal (SPEC section 7): it
 //! strands every member whose connected parent it drops. Pure: no I/O.
 
-use super::{Action, Blocked, BlockedKind, FORMAT_VERSION, Plan, Step, Summary};
+use super::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};
 use crate::assign;
 use crate::model::{MemberKind, Observed, ObservedMember, Parents, Topology};
 use crate::name::Name;
@@ -59,30 +59,20 @@ pub fn plan(desired: &Topology, observed: &Observed) -> Plan {
                     },
                     after: Vec::new(),
                 }),
-                None => blocked.push(Blocked {
-                    kind: match kind {
+                None => blocked.push(Blocked::new(
+                    match kind {
                         MemberKind::Gateway => BlockedKind::Gateway,
                         MemberKind::Agent => BlockedKind::Agent,
                     },
-                    name: name.clone(),
-                    reason: format!(
-                        "{kind} {name} is not in the management group; install it first"
-                    ),
-                }),
+                    name.clone(),
+                    BlockReason::NotObserved,
+                )),
             }
         }
     }
-    Plan {
-        format_version: FORMAT_VERSION,
-        summary: Summary {
-            changes: steps.len() as u64,
-            moves: steps.len() as u64,
-            blocked: blocked.len() as u64,
-            unmanaged,
-        },
-        steps,
-        blocked,
-    }
+    let mut plan = Plan::new(steps, blocked);
+    plan.summary.unmanaged = unmanaged;
+    plan
 }
 
 #[cfg(test)]

@@ -1,11 +1,62 @@
 //! Planning: turns (desired, observed, policy) into an ordered, checked Plan.
 //!
 //! Owns the plan shape of SPEC section 4 ([`Plan`], [`Step`], [`Action`])
-//! and the pure planner. No I/O, no clock, no randomness: the same inputs
-//! give the same plan, byte for byte. Rendering lives in `render`; applying
-//! lives in `execute`.
+//! and the pure planner, which keeps every safety rule of SPEC section 3
+//! (argued in `docs/safety.md`; the design is in `docs/planner.md`). No I/O,
+//! no clock, no randomness: the same inputs give the same plan, byte for
+//! byte. Rendering lives in `render`; applying lives in `execute`.
+//!
+//! The planner is split by concept: [`bridge`] (make before break),
+//! `diff` (one member's change), `ready` (parent readiness), `order`
+//! (gateway chains), `store` (the Central Management Store), `build`
+//! (ids, `after`, retirement) and [`digest`] (stale-plan detection).
 
+pub mod bridge;
+mod build;
+mod diff;
+mod digest;
 pub mod direct;
+pub mod fasthash;
+mod order;
+mod ready;
+mod store;
 pub mod types;
 
+pub use digest::digest;
+
+#[cfg(test)]
+mod tests;
 pub use types::*;
+
+use crate::assign::{self, AssignError, Assignment};
+use crate::model::{Observed, Topology};
+
+/// Plans the change from `observed` to `desired` under `desired.policy`.
+///
+/// Agents' desired parents come from [`assign::resolve_lenient`]: a spread
+/// rule over capacity still places its agents (commands report capacity
+/// problems with [`assign::check`] before they plan). The plan carries its
+/// [`digest`] in `observed_digest`.
+///
+/// # Panics
+/// When a rule's glob does not compile. The loader validates topologies
+/// and rejects such globs first; for unvalidated input use [`try_plan`].
+pub fn plan(desired: &Topology, observed: &Observed) -> Plan {
+    let (assignment, _over_capacity) =
+        assign::resolve_lenient(desired, observed).expect("a validated topology's globs compile");
+    plan_assigned(desired, observed, &assignment)
+}
+
+/// [`plan`] for unvalidated input: a glob that does not compile, or a spread
+/// rule over capacity, is returned as an error instead.
+pub fn try_plan(desired: &Topology, observed: &Observed) -> Result<Plan, AssignError> {
+    let assignment = assign::resolve(desired, observed)?;
+    Ok(plan_assigned(desired, observed, &assignment))
+}
+
+/// Plans with an assignment already resolved (for callers that keep one).
+pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assignment) -> Plan {
+    let mut p = build::build(desired, observed, assignment);
+    p.observed_digest = Some(digest(observed, &p));
+    p
+}

@@ -20,6 +20,11 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Members (and the store) whose change cannot start, with the reason.
     pub blocked: Vec<Blocked>,
+    /// A stable hash of the observed facts this plan was computed from
+    /// (see [`crate::plan::digest`]); `apply PLANFILE` compares it with a
+    /// fresh observation to refuse a stale plan. Absent in hand-made plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_digest: Option<String>,
 }
 
 /// Counts of what a plan does.
@@ -33,6 +38,16 @@ pub struct Summary {
     pub blocked: u64,
     /// Observed agents that no entry and no rule names.
     pub unmanaged: u64,
+    /// Members that pass through a bridge (including those found in one).
+    #[serde(default)]
+    pub bridged: u64,
+    /// Observed gateways absent from the topology and left alone because
+    /// `policy.retireGateways` is not set.
+    #[serde(default)]
+    pub unmanaged_gateways: u64,
+    /// Gateways the plan retires.
+    #[serde(default)]
+    pub retired: u64,
 }
 
 /// One step of a plan.
@@ -158,14 +173,214 @@ pub enum BlockedKind {
 }
 
 /// A change that cannot start, and why.
+///
+/// Serialised as `{"kind", "name", "reason": "<sentence>", "code": "...",
+/// ...details}`: `reason` is the sentence for people, `code` and the detail
+/// fields are for programs (see [`BlockReason`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "BlockedWire", from = "BlockedWire")]
 pub struct Blocked {
     /// What is blocked.
     pub kind: BlockedKind,
     /// The member, or the store's desired pool.
     pub name: Name,
-    /// A sentence an administrator can act on.
-    pub reason: String,
+    /// Why, typed.
+    pub reason: BlockReason,
+}
+
+impl Blocked {
+    /// A blocked entry.
+    pub fn new(kind: BlockedKind, name: Name, reason: BlockReason) -> Self {
+        Blocked { kind, name, reason }
+    }
+}
+
+/// The JSON shape of [`Blocked`]: the sentence next to the typed fields.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct BlockedWire {
+    kind: BlockedKind,
+    name: Name,
+    #[serde(default)]
+    reason: String,
+    #[serde(flatten)]
+    cause: BlockReason,
+}
+
+impl From<Blocked> for BlockedWire {
+    fn from(b: Blocked) -> Self {
+        BlockedWire {
+            kind: b.kind,
+            reason: b.reason.to_string(),
+            name: b.name,
+            cause: b.reason,
+        }
+    }
+}
+
+impl From<BlockedWire> for Blocked {
+    fn from(w: BlockedWire) -> Self {
+        Blocked {
+            kind: w.kind,
+            name: w.name,
+            reason: w.cause,
+        }
+    }
+}
+
+/// What kind of server a parent is, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerKind {
+    /// A management server.
+    ManagementServer,
+    /// A gateway server.
+    Gateway,
+    /// Neither observed nor defined.
+    Unknown,
+}
+
+impl ServerKind {
+    /// The administrators' words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerKind::ManagementServer => "management server",
+            ServerKind::Gateway => "gateway",
+            ServerKind::Unknown => "server",
+        }
+    }
+}
+
+/// Why a change cannot start. `code` in JSON is the variant in snake_case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum BlockReason {
+    /// The member is in the topology but the target does not report it.
+    #[error(
+        "it is not in the observed state; install and approve it (or remove it from the topology)"
+    )]
+    NotObserved,
+    /// A parent it would move onto is not in the observed state.
+    #[error(
+        "its new parent {parent} is not in the observed state; install and approve the {} first",
+        parent_kind.as_str()
+    )]
+    ParentAbsent {
+        /// The parent.
+        parent: Name,
+        /// What the parent is.
+        parent_kind: ServerKind,
+    },
+    /// A parent it would move onto is down.
+    #[error("its new parent {} {parent} is down; bring it up, then plan again", parent_kind.as_str())]
+    ParentDown {
+        /// The parent.
+        parent: Name,
+        /// What the parent is.
+        parent_kind: ServerKind,
+    },
+    /// A gateway it would move onto is not ready.
+    #[error(
+        "its new parent gateway {parent} is not ready (approval, certificate or initial configuration missing); finish its set-up, then plan again"
+    )]
+    ParentNotReady {
+        /// The parent.
+        parent: Name,
+    },
+    /// A gateway it would move onto is not connected to any parent.
+    #[error(
+        "its new parent gateway {parent} is not connected to a management server or gateway; repair it, then plan again"
+    )]
+    ParentNotConnected {
+        /// The parent.
+        parent: Name,
+    },
+    /// The desired gateway chain contains a cycle through this gateway.
+    #[error("its desired parents lead into a cycle of gateways; fix the topology")]
+    ParentCycle,
+    /// A gateway to retire is still listed by, or connected to, a member
+    /// whose change does not remove it.
+    #[error(
+        "it cannot be retired: {by} still lists it or is connected to it{}; move those members first",
+        if *others > 0 { format!(" (and {others} more)") } else { String::new() }
+    )]
+    GatewayInUse {
+        /// The first such member, by name.
+        by: Name,
+        /// How many more.
+        others: u64,
+    },
+    /// The target reports no Central Management Store.
+    #[error("the target reports no Central Management Store")]
+    StoreNotObserved,
+    /// The desired pool is not among the observed pools.
+    #[error("pool {pool} is not among the observed pools; check managementStore.pool")]
+    StorePoolAbsent {
+        /// The pool.
+        pool: Name,
+    },
+    /// The desired pool is down.
+    #[error("pool {pool} is down; bring it up, then plan again")]
+    StorePoolDown {
+        /// The pool.
+        pool: Name,
+    },
+    /// The active pool is down (or no pool is active) and disaster
+    /// recovery is not allowed.
+    #[error(
+        "{} and a failover would need disaster-recovery mode; set managementStore.disasterRecovery.allowed: true and backupSqlServer to allow it",
+        store_state(active.as_ref())
+    )]
+    DisasterRecoveryNotAllowed {
+        /// The active pool, if any.
+        active: Option<Name>,
+    },
+    /// Disaster recovery is allowed but no backup SQL server is named.
+    #[error(
+        "{} and disaster recovery is allowed, but no backup SQL server is named; set managementStore.disasterRecovery.backupSqlServer",
+        store_state(active.as_ref())
+    )]
+    BackupSqlServerMissing {
+        /// The active pool, if any.
+        active: Option<Name>,
+    },
+}
+
+fn store_state(active: Option<&Name>) -> String {
+    match active {
+        Some(p) => format!("the active pool {p} is down"),
+        None => "the store is not active in any pool".to_string(),
+    }
+}
+
+impl BlockReason {
+    /// The stable machine code (`parent_not_ready`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlockReason::NotObserved => "not_observed",
+            BlockReason::ParentAbsent { .. } => "parent_absent",
+            BlockReason::ParentDown { .. } => "parent_down",
+            BlockReason::ParentNotReady { .. } => "parent_not_ready",
+            BlockReason::ParentNotConnected { .. } => "parent_not_connected",
+            BlockReason::ParentCycle => "parent_cycle",
+            BlockReason::GatewayInUse { .. } => "gateway_in_use",
+            BlockReason::StoreNotObserved => "store_not_observed",
+            BlockReason::StorePoolAbsent { .. } => "store_pool_absent",
+            BlockReason::StorePoolDown { .. } => "store_pool_down",
+            BlockReason::DisasterRecoveryNotAllowed { .. } => "disaster_recovery_not_allowed",
+            BlockReason::BackupSqlServerMissing { .. } => "backup_sql_server_missing",
+        }
+    }
+
+    /// The parent server the reason is about, when there is one.
+    pub fn parent(&self) -> Option<&Name> {
+        match self {
+            BlockReason::ParentAbsent { parent, .. }
+            | BlockReason::ParentDown { parent, .. }
+            | BlockReason::ParentNotReady { parent }
+            | BlockReason::ParentNotConnected { parent } => Some(parent),
+            _ => None,
+        }
+    }
 }
 
 impl Action {
@@ -193,5 +408,75 @@ impl Action {
             }),
             _ => None,
         }
+    }
+}
+
+impl Plan {
+    /// A plan with these steps and blocked entries; the summary counts the
+    /// steps, moves and bridges and the blocked entries; `unmanaged` and the
+    /// other observed counts start at zero for the caller to fill.
+    pub fn new(steps: Vec<Step>, blocked: Vec<Blocked>) -> Self {
+        let mut moved =
+            super::fasthash::FastSet::with_capacity_and_hasher(steps.len(), Default::default());
+        let mut bridged =
+            super::fasthash::FastSet::with_capacity_and_hasher(steps.len(), Default::default());
+        let mut retired = 0;
+        for s in &steps {
+            match &s.action {
+                Action::SetParents { kind, name, .. } => {
+                    moved.insert((*kind, name));
+                }
+                Action::AwaitConnected { kind, name, .. } => {
+                    bridged.insert((*kind, name));
+                }
+                Action::RetireGateway { .. } => retired += 1,
+                _ => {}
+            }
+        }
+        let summary = Summary {
+            changes: steps.len() as u64,
+            moves: moved.len() as u64,
+            blocked: blocked.len() as u64,
+            bridged: bridged.len() as u64,
+            retired,
+            ..Summary::default()
+        };
+        Plan {
+            format_version: FORMAT_VERSION,
+            summary,
+            steps,
+            blocked,
+            observed_digest: None,
+        }
+    }
+
+    /// True when the observed state already equals the desired one: no steps
+    /// and nothing blocked (`--detailed-exitcode` 0).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.blocked.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocked_serialises_sentence_and_code_and_reads_back() {
+        let b = Blocked::new(
+            BlockedKind::Agent,
+            Name::parse("web01").unwrap(),
+            BlockReason::ParentNotReady {
+                parent: Name::parse("gw2").unwrap(),
+            },
+        );
+        let j = serde_json::to_string(&b).unwrap();
+        assert_eq!(
+            j,
+            r#"{"kind":"agent","name":"web01","reason":"its new parent gateway gw2 is not ready (approval, certificate or initial configuration missing); finish its set-up, then plan again","code":"parent_not_ready","parent":"gw2"}"#
+        );
+        let back: Blocked = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(b.reason.code(), "parent_not_ready");
     }
 }

@@ -14,7 +14,7 @@ use handover::model::{
     Parents, Topology,
 };
 use handover::name::Name;
-use handover::plan::{Action, FORMAT_VERSION, Plan, Step, Summary};
+use handover::plan::{Action, Plan, Step};
 use handover::provider::{Clock, Operation, Provider, ProviderError, Scope};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
@@ -373,15 +373,7 @@ impl PlanBuilder {
     }
 
     pub fn build(self) -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION,
-            summary: Summary {
-                changes: self.steps.len() as u64,
-                ..Summary::default()
-            },
-            steps: self.steps,
-            blocked: vec![],
-        }
+        Plan::new(self.steps, vec![])
     }
 }
 

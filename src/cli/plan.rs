@@ -1,0 +1,110 @@
+//! `handover plan`: print what would change and the exact ordered steps,
+//! touching nothing.
+//!
+//! Reads the desired topology and an observed-state file, runs the pure
+//! planner, and prints the plan as text (default), JSON (SPEC section 4) or
+//! Markdown; `--out` also writes the JSON plan for a later `apply`. Exit
+//! codes: 0 success (or, with `--detailed-exitcode`, no changes), 1 error,
+//! 2 changes present with `--detailed-exitcode`, also when all of them are
+//! blocked.
+
+use super::exit;
+use clap::{Args as ClapArgs, ValueEnum};
+use handover::render::{self, Options};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Output formats of `handover plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A report for people: summary, then each phase in order.
+    Text,
+    /// The plan of SPEC section 4, stable byte for byte.
+    Json,
+    /// A pull-request comment: summary table, a collapsible section per phase.
+    Markdown,
+}
+
+/// Flags of `handover plan`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
+    #[arg(long, required = true, value_name = "PATH")]
+    pub desired: Vec<PathBuf>,
+    /// Observed state (`kind: Observed`), e.g. from `handover export`.
+    #[arg(long, value_name = "FILE")]
+    pub observed: PathBuf,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the JSON plan to FILE, for `handover apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// List every member instead of grouping identical moves.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> u8 {
+    let desired = match handover::load::topology(&args.desired) {
+        Ok(t) => t,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::ERROR;
+        }
+    };
+    let observed = match handover::load::observed(&args.observed) {
+        Ok(o) => o,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::ERROR;
+        }
+    };
+    let plan = match handover::plan::try_plan(&desired, &observed) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                handover::diag::Diagnostics(e.to_diagnostics(&desired))
+            );
+            return exit::ERROR;
+        }
+    };
+    if let Some(path) = &args.out
+        && let Err(e) = std::fs::write(path, render::json::render(&plan))
+    {
+        eprintln!("error: cannot write the plan to {}: {e}", path.display());
+        return exit::ERROR;
+    }
+    let opts = Options {
+        color: args.format == Format::Text
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        verbose: args.verbose,
+        max_in_flight: desired.policy.max_in_flight,
+    };
+    let text = match args.format {
+        Format::Text => render::text::render(&plan, &observed, &opts),
+        Format::Json => render::json::render(&plan),
+        Format::Markdown => render::markdown::render(&plan, &observed, &opts),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to stdout: {e}");
+        }
+        return exit::ERROR;
+    }
+    if args.detailed_exitcode && !plan.is_empty() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    }
+}

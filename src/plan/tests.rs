@@ -1,0 +1,610 @@
+//! Unit tests of the planner, one per rule of SPEC section 3 and per case
+//! the Planner issue names. Fixtures are small YAML documents; steps are
+//! compared in a compact one-line form.
+
+use super::*;
+use crate::load::{observed_str, topology_str};
+
+fn run(desired: &str, observed: &str) -> Plan {
+    let d = topology_str(
+        &format!("apiVersion: handover/v1\nkind: Topology\n{desired}"),
+        "d.yaml",
+    )
+    .unwrap();
+    let o = observed_str(
+        &format!("apiVersion: handover/v1\nkind: Observed\n{observed}"),
+        "o.yaml",
+    )
+    .unwrap();
+    let p = plan(&d, &o);
+    assert_eq!(p, plan(&d, &o), "deterministic");
+    p
+}
+
+fn short(s: &Step) -> String {
+    let after: Vec<String> = s.after.iter().map(|a| a.to_string()).collect();
+    let body = match &s.action {
+        Action::SetParents {
+            name,
+            primary,
+            failover,
+            bridge,
+            ..
+        } => {
+            let f: Vec<&str> = failover.iter().map(|n| n.as_str()).collect();
+            format!(
+                "{} {name} {primary} [{}]",
+                if *bridge { "bridge" } else { "set" },
+                f.join(" ")
+            )
+        }
+        Action::AwaitConnected { name, server, .. } => format!("await {name} {server}"),
+        Action::AwaitReady { name, .. } => format!("ready {name}"),
+        Action::RetireGateway { name, .. } => format!("retire {name}"),
+        Action::AwaitReplication { pool } => format!("replication {pool}"),
+        Action::StoreFailover { pool, mode, .. } => format!("failover {pool} {mode:?}"),
+        Action::AwaitStoreActive { pool } => format!("active {pool}"),
+    };
+    format!("{} {body} <{}>", s.id, after.join(","))
+}
+
+fn steps(p: &Plan) -> Vec<String> {
+    p.steps.iter().map(short).collect()
+}
+
+fn codes(p: &Plan) -> Vec<String> {
+    p.blocked
+        .iter()
+        .map(|b| format!("{} {}", b.name, b.reason.code()))
+        .collect()
+}
+
+const SERVERS: &str = "managementServers: [{name: ms1}, {name: ms2}, {name: ms3}]\n";
+
+fn gateways_up(names: &[&str]) -> String {
+    let mut s = String::from("gateways:\n");
+    for g in names {
+        s.push_str(&format!(
+            "  - {{name: {g}, primary: ms1, failover: [], connected: ms1, up: true, ready: true}}\n"
+        ));
+    }
+    s
+}
+
+fn observed_servers() -> String {
+    "managementServers: [{name: ms1, up: true}, {name: ms2, up: true}, {name: ms3, up: true}]\n"
+        .to_string()
+}
+
+fn desired_gateways(names: &[&str]) -> String {
+    let mut s = String::from("gateways:\n");
+    for g in names {
+        s.push_str(&format!("  - {{name: {g}, primary: ms1}}\n"));
+    }
+    s
+}
+
+#[test]
+fn converged_state_plans_empty() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw1, failover: [gw2]}}]\n",
+            desired_gateways(&["gw1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: gw1}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    assert!(p.is_empty(), "{:?}", steps(&p));
+    assert_eq!(p.summary.changes, 0);
+}
+
+#[test]
+fn names_differing_only_in_case_are_no_change() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: WEB01.Dmz.local, primary: GW1, failover: [Gw2]}}]\n",
+            desired_gateways(&["GW1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01.dmz.LOCAL, primary: gw1, failover: [GW2], connected: Gw1}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "GW2"])
+        ),
+    );
+    assert!(p.is_empty(), "{:?} {:?}", steps(&p), codes(&p));
+}
+
+#[test]
+fn dropping_the_connected_parent_bridges_awaits_and_prunes() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw2, failover: [gw3]}}]\n",
+            desired_gateways(&["gw1", "gw2", "gw3"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, failover: [], connected: gw1}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2", "gw3"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge web01 gw2 [gw3 gw1] <>",
+            "2 await web01 gw2 <1>",
+            "3 set web01 gw2 [gw3] <2>"
+        ]
+    );
+    assert_eq!((p.summary.moves, p.summary.bridged), (1, 1));
+}
+
+#[test]
+fn a_change_that_drops_nothing_it_talks_to_is_one_step() {
+    // Swap primary and failover: the connected gw1 stays listed.
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw2, failover: [gw1]}}]\n",
+            desired_gateways(&["gw1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: gw1}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    assert_eq!(steps(&p), ["1 set web01 gw2 [gw1] <>"]);
+    assert_eq!(p.summary.bridged, 0);
+}
+
+#[test]
+fn agent_on_its_failover_because_its_primary_is_down_keeps_the_failover() {
+    // gw1 is down, so web01 talks to its failover gw2. Moving to gw3 alone
+    // would drop gw2: the bridge keeps gw1 and gw2 until gw3 has it.
+    let mut gws = gateways_up(&["gw2", "gw3"]);
+    gws.push_str("  - {name: gw1, primary: ms1, connected: null, up: false, ready: true}\n");
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw3}}]\n",
+            desired_gateways(&["gw1", "gw2", "gw3"])
+        ),
+        &format!(
+            "{}{gws}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: gw2}}]\n",
+            observed_servers()
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge web01 gw3 [gw1 gw2] <>",
+            "2 await web01 gw3 <1>",
+            "3 set web01 gw3 [] <2>"
+        ]
+    );
+    // Keeping gw1 as primary while dropping gw2 needs gw1 up: blocked.
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw1, failover: [gw3]}}]\n",
+            desired_gateways(&["gw1", "gw2", "gw3"])
+        ),
+        &format!(
+            "{}{gws}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: gw2}}]\n",
+            observed_servers()
+        ),
+    );
+    assert!(p.steps.is_empty());
+    assert_eq!(codes(&p), ["web01 parent_down"]);
+}
+
+#[test]
+fn offline_agent_bridge_keeps_all_its_old_parents() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw3}}]\n",
+            desired_gateways(&["gw1", "gw2", "gw3"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: null}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2", "gw3"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge web01 gw3 [gw1 gw2] <>",
+            "2 await web01 gw3 <1>",
+            "3 set web01 gw3 [] <2>"
+        ]
+    );
+    // Offline and only adding a parent: nothing is dropped, one step.
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw1, failover: [gw2, gw3]}}]\n",
+            desired_gateways(&["gw1", "gw2", "gw3"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: null}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2", "gw3"])
+        ),
+    );
+    assert_eq!(steps(&p), ["1 set web01 gw1 [gw2 gw3] <>"]);
+}
+
+#[test]
+fn two_gateways_swapping_their_agents_move_independently() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents:\n  - {{name: a1, primary: gw2}}\n  - {{name: a2, primary: gw1}}\n",
+            desired_gateways(&["gw1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents:\n  - {{name: a1, primary: gw1, connected: gw1}}\n  - {{name: a2, primary: gw2, connected: gw2}}\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge a1 gw2 [gw1] <>",
+            "2 await a1 gw2 <1>",
+            "3 set a1 gw2 [] <2>",
+            "4 bridge a2 gw1 [gw2] <>",
+            "5 await a2 gw1 <4>",
+            "6 set a2 gw1 [] <5>"
+        ]
+    );
+}
+
+#[test]
+fn gateway_moving_to_a_new_management_server_finishes_before_agents_move_onto_it() {
+    let p = run(
+        &format!(
+            "{SERVERS}gateways:\n  - {{name: gw1, primary: ms1}}\n  - {{name: gw2, primary: ms3, failover: [ms2]}}\nagents:\n  - {{name: a1, primary: gw2}}\n  - {{name: a2, primary: gw1, failover: [gw2]}}\n  - {{name: a3, primary: gw1}}\n",
+        ),
+        &format!(
+            "{}{}agents:\n  - {{name: a1, primary: gw1, connected: gw1}}\n  - {{name: a2, primary: gw1, connected: gw1}}\n  - {{name: a3, primary: gw2, failover: [gw1], connected: gw1}}\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge gw2 ms3 [ms2 ms1] <>",
+            "2 await gw2 ms3 <1>",
+            "3 set gw2 ms3 [ms2] <2>",
+            "4 bridge a1 gw2 [gw1] <3>",
+            "5 await a1 gw2 <4>",
+            "6 set a1 gw2 [] <5>",
+            // Adding gw2 as a failover is a move onto gw2 as well.
+            "7 set a2 gw1 [gw2] <3>",
+            // Dropping gw2 moves nothing onto it: no wait.
+            "8 set a3 gw1 [] <>"
+        ]
+    );
+}
+
+#[test]
+fn gateway_chain_parents_first() {
+    let p = run(
+        &format!(
+            "{SERVERS}gateways:\n  - {{name: gwa, primary: gwb}}\n  - {{name: gwb, primary: ms2}}\n",
+        ),
+        &format!(
+            "{}gateways:\n  - {{name: gwa, primary: ms1, connected: ms1}}\n  - {{name: gwb, primary: ms1, connected: ms1}}\n",
+            observed_servers(),
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge gwb ms2 [ms1] <>",
+            "2 await gwb ms2 <1>",
+            "3 set gwb ms2 [] <2>",
+            "4 bridge gwa gwb [ms1] <3>",
+            "5 await gwa gwb <4>",
+            "6 set gwa gwb [] <5>"
+        ]
+    );
+}
+
+#[test]
+fn a_member_found_in_a_bridge_continues_with_await_and_prune() {
+    let d = format!(
+        "{SERVERS}{}agents:\n  - {{name: a1, primary: gw2, failover: [gw3]}}\n  - {{name: a2, primary: gw2, failover: [gw3]}}\n",
+        desired_gateways(&["gw1", "gw2", "gw3"])
+    );
+    let p = run(
+        &d,
+        &format!(
+            "{}{}agents:\n  - {{name: a1, primary: gw2, failover: [gw3, gw1], connected: gw1}}\n  - {{name: a2, primary: gw2, failover: [gw3, gw1], connected: gw2}}\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2", "gw3"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 await a1 gw2 <>",
+            "2 set a1 gw2 [gw3] <1>",
+            "3 set a2 gw2 [gw3] <>"
+        ]
+    );
+    assert_eq!(p.summary.bridged, 1);
+}
+
+#[test]
+fn blocked_gateway_blocks_only_the_moves_onto_it() {
+    let mut gws = gateways_up(&["gw1", "gw3"]);
+    gws.push_str("  - {name: gw2, primary: ms1, connected: ms1, up: true, ready: false}\n");
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents:\n  - {{name: a1, primary: gw2}}\n  - {{name: a2, primary: gw3}}\n",
+            desired_gateways(&["gw1", "gw2", "gw3"])
+        ),
+        &format!(
+            "{}{gws}agents:\n  - {{name: a1, primary: gw1, connected: gw1}}\n  - {{name: a2, primary: gw1, connected: gw1}}\n",
+            observed_servers()
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge a2 gw3 [gw1] <>",
+            "2 await a2 gw3 <1>",
+            "3 set a2 gw3 [] <2>"
+        ]
+    );
+    assert_eq!(codes(&p), ["a1 parent_not_ready"]);
+    assert_eq!(
+        p.blocked[0].reason.to_string(),
+        "its new parent gateway gw2 is not ready (approval, certificate or initial configuration missing); finish its set-up, then plan again"
+    );
+}
+
+#[test]
+fn absent_down_and_disconnected_parents_block_with_their_reason() {
+    let mut gws = gateways_up(&["gw1"]);
+    gws.push_str("  - {name: gw2, primary: ms1, connected: ms1, up: false}\n");
+    gws.push_str("  - {name: gw3, primary: ms1, connected: null}\n");
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents:\n  - {{name: a1, primary: gw2}}\n  - {{name: a2, primary: gw3}}\n  - {{name: a3, primary: gw4}}\n  - {{name: a4, primary: gw1}}\n",
+            desired_gateways(&["gw1", "gw2", "gw3", "gw4"])
+        ),
+        &format!(
+            "{}{gws}agents:\n  - {{name: a1, primary: gw1, connected: gw1}}\n  - {{name: a2, primary: gw1, connected: gw1}}\n  - {{name: a3, primary: gw1, connected: gw1}}\n",
+            observed_servers()
+        ),
+    );
+    assert!(p.steps.is_empty(), "{:?}", steps(&p));
+    assert_eq!(
+        codes(&p),
+        [
+            "gw4 not_observed",
+            "a1 parent_down",
+            "a2 parent_not_connected",
+            "a3 parent_absent",
+            "a4 not_observed"
+        ]
+    );
+}
+
+#[test]
+fn a_disconnected_gateway_whose_own_move_connects_it_is_waited_for() {
+    let p = run(
+        &format!(
+            "{SERVERS}gateways:\n  - {{name: gw1, primary: ms1}}\n  - {{name: gw2, primary: ms2}}\nagents: [{{name: a1, primary: gw2}}]\n"
+        ),
+        &format!(
+            "{}gateways:\n  - {{name: gw1, primary: ms1, connected: ms1}}\n  - {{name: gw2, primary: ms1, connected: null}}\nagents: [{{name: a1, primary: gw1, connected: gw1}}]\n",
+            observed_servers()
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge gw2 ms2 [ms1] <>",
+            "2 await gw2 ms2 <1>",
+            "3 set gw2 ms2 [] <2>",
+            "4 bridge a1 gw2 [gw1] <3>",
+            "5 await a1 gw2 <4>",
+            "6 set a1 gw2 [] <5>"
+        ]
+    );
+}
+
+#[test]
+fn retiring_a_gateway_waits_for_every_member_that_used_it() {
+    let d = format!(
+        "{SERVERS}{}agents:\n  - {{name: a1, primary: gw2}}\n  - {{name: a2, primary: gw2}}\npolicy: {{retireGateways: true}}\n",
+        desired_gateways(&["gw2"])
+    );
+    let o = format!(
+        "{}{}agents:\n  - {{name: a1, primary: gw1, connected: gw1}}\n  - {{name: a2, primary: gw2, failover: [gw1], connected: gw2}}\n",
+        observed_servers(),
+        gateways_up(&["gw1", "gw2"])
+    );
+    let p = run(&d, &o);
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge a1 gw2 [gw1] <>",
+            "2 await a1 gw2 <1>",
+            "3 set a1 gw2 [] <2>",
+            "4 set a2 gw2 [] <>",
+            "5 retire gw1 <3,4>"
+        ]
+    );
+    assert_eq!(p.summary.retired, 1);
+    // Without retireGateways, gw1 is left alone and counted.
+    let p = run(
+        &d.replace("retireGateways: true", "retireGateways: false"),
+        &o,
+    );
+    assert_eq!(p.steps.len(), 4);
+    assert_eq!(p.summary.unmanaged_gateways, 1);
+    // An unmanaged agent still on gw1 keeps it in use.
+    let o2 = format!("{o}  - {{name: z9, primary: gw1, connected: gw1}}\n");
+    let p = run(&d, &o2);
+    assert_eq!(p.steps.len(), 4);
+    assert_eq!(codes(&p), ["gw1 gateway_in_use"]);
+    assert_eq!(p.summary.unmanaged, 1);
+}
+
+#[test]
+fn unmanaged_agents_are_untouched_and_counted() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agentRules: [{{match: \"*.dmz\", primary: gw2}}]\n",
+            desired_gateways(&["gw1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents:\n  - {{name: web.dmz, primary: gw1, failover: [gw2], connected: gw1}}\n  - {{name: db.lab, primary: gw1, connected: gw1}}\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge web.dmz gw2 [gw1] <>",
+            "2 await web.dmz gw2 <1>",
+            "3 set web.dmz gw2 [] <2>"
+        ]
+    );
+    assert_eq!(p.summary.unmanaged, 1);
+}
+
+fn store(dr: &str, active: &str, pool1_up: bool) -> Plan {
+    run(
+        &format!("managementStore: {{pool: pool2, disasterRecovery: {dr}}}\n"),
+        &format!(
+            "managementStore: {{activePool: {active}, pools: [{{name: pool1, up: {pool1_up}}}, {{name: pool2, up: true}}], replicationComplete: false}}\n"
+        ),
+    )
+}
+
+#[test]
+fn store_planned_failover_waits_for_replication() {
+    let p = store("{allowed: false}", "pool1", true);
+    assert_eq!(
+        steps(&p),
+        [
+            "1 replication pool2 <>",
+            "2 failover pool2 Planned <1>",
+            "3 active pool2 <2>"
+        ]
+    );
+    assert!(store("{allowed: false}", "pool2", true).is_empty());
+}
+
+#[test]
+fn store_disaster_recovery_only_when_allowed_with_a_backup() {
+    let p = store(
+        "{allowed: true, backupSqlServer: sql2, backupSqlInstance: RTC}",
+        "pool1",
+        false,
+    );
+    assert_eq!(
+        steps(&p),
+        ["1 failover pool2 Disaster <>", "2 active pool2 <1>"]
+    );
+    let j = serde_json::to_string(&p.steps[0]).unwrap();
+    assert!(
+        j.contains(r#""backupSqlServer":"sql2","backupSqlInstance":"RTC""#),
+        "{j}"
+    );
+    let p = store("{allowed: false, backupSqlServer: sql2}", "pool1", false);
+    assert_eq!(codes(&p), ["pool2 disaster_recovery_not_allowed"]);
+    assert!(
+        p.blocked[0]
+            .reason
+            .to_string()
+            .contains("disasterRecovery.allowed: true")
+    );
+    let p = store("{allowed: true}", "null", true);
+    assert_eq!(codes(&p), ["pool2 backup_sql_server_missing"]);
+}
+
+#[test]
+fn plan_json_has_the_documented_shape_and_a_digest() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw2}}]\n",
+            desired_gateways(&["gw1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, connected: gw1}}]\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    let v: serde_json::Value = serde_json::to_value(&p).unwrap();
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["steps"][0]["action"], "set_parents");
+    assert_eq!(v["steps"][0]["bridge"], true);
+    assert_eq!(v["steps"][1]["action"], "await_connected");
+    assert_eq!(v["steps"][1]["after"], serde_json::json!([1]));
+    let digest = v["observed_digest"].as_str().unwrap();
+    assert!(digest.starts_with("fnv1a64:"), "{digest}");
+    let back: Plan = serde_json::from_value(v).unwrap();
+    assert_eq!(back, p);
+}
+
+#[test]
+fn digest_changes_when_a_planned_member_or_its_parent_changes() {
+    let d = format!(
+        "{SERVERS}{}agents: [{{name: web01, primary: gw2}}, {{name: web02, primary: gw1}}]\n",
+        desired_gateways(&["gw1", "gw2"])
+    );
+    let o = format!(
+        "{}{}agents: [{{name: web01, primary: gw1, connected: gw1}}, {{name: web02, primary: gw1, connected: gw1}}]\n",
+        observed_servers(),
+        gateways_up(&["gw1", "gw2"])
+    );
+    let base = run(&d, &o).observed_digest;
+    let unrelated = o.replace(
+        "{name: web02, primary: gw1, connected: gw1}",
+        "{name: web02, primary: gw1, connected: null}",
+    );
+    assert_eq!(run(&d, &unrelated).observed_digest, base);
+    let member = o.replace(
+        "{name: web01, primary: gw1, connected: gw1}",
+        "{name: web01, primary: gw1, connected: null}",
+    );
+    let plan0 = run(&d, &o);
+    let o_member = observed_str(
+        &format!("apiVersion: handover/v1\nkind: Observed\n{member}"),
+        "o",
+    )
+    .unwrap();
+    assert_ne!(Some(digest(&o_member, &plan0)), base);
+    let parent = o.replace(
+        "{name: gw2, primary: ms1, failover: [], connected: ms1, up: true, ready: true}",
+        "{name: gw2, primary: ms1, failover: [], connected: ms1, up: false, ready: true}",
+    );
+    let o_parent = observed_str(
+        &format!("apiVersion: handover/v1\nkind: Observed\n{parent}"),
+        "o",
+    )
+    .unwrap();
+    assert_ne!(Some(digest(&o_parent, &plan0)), base);
+}
+
+#[test]
+fn a_gateway_chained_on_a_retiring_gateway_is_retired_first() {
+    let p = run(
+        &format!("{SERVERS}policy: {{retireGateways: true}}\n"),
+        &format!(
+            "{}gateways:\n  - {{name: gw1, primary: ms1, connected: ms1}}\n  - {{name: gw2, primary: gw1, connected: gw1}}\n",
+            observed_servers()
+        ),
+    );
+    assert_eq!(steps(&p), ["1 retire gw2 <>", "2 retire gw1 <1>"]);
+}

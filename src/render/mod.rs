@@ -1,0 +1,75 @@
+//! Rendering plans for people and programs: text, Markdown and JSON.
+//!
+//! Owns how a [`Plan`](crate::plan::Plan) is shown: the text report a
+//! terminal user reads ([`text`]), the pull-request comment ([`markdown`])
+//! and the stable plan file ([`json`]). Rendering reads the plan and the
+//! observed state it was made from (for each member's old parents); it must
+//! not plan, decide or touch I/O: the CLI decides colour and writes.
+//!
+//! Human output groups identical moves when a phase is large (`1,200
+//! agents: gw1.dmz → gw2.dmz`) unless asked to be verbose, shortens host
+//! names by their common domain suffix, and writes numbers with thousands
+//! separators.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+mod view;
+
+pub use view::{GroupKey, MemberView, Phase, View};
+
+/// How human output is rendered.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// ANSI colour (text only). The CLI sets it only when stdout is a
+    /// terminal and `NO_COLOR` is unset.
+    pub color: bool,
+    /// List every member instead of grouping identical moves.
+    pub verbose: bool,
+    /// `policy.maxInFlight`: the size of a wave in the agents phase.
+    pub max_in_flight: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            color: false,
+            verbose: false,
+            max_in_flight: 100,
+        }
+    }
+}
+
+/// `1200` as `1,200`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 agent`, `2 agents`, `1,200 agents`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1200), "1,200");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(count(1, "agent", "agents"), "1 agent");
+        assert_eq!(count(30_000, "agent", "agents"), "30,000 agents");
+    }
+}
