@@ -17,4 +17,5 @@ pub mod model;
 pub mod name;
 pub mod plan;
 pub mod provider;
+pub mod sim;
 pub mod synth;
