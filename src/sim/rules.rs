@@ -63,17 +63,6 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
         sim.add_member(om, kind);
     }
     sim.store = observed.management_store.as_ref().map(Store::from_observed);
-    // Connections as observed, when the server would accept them.
-    for m in 0..sim.members.len() as MemberId {
-        let want = observed_connection(&sim, m, observed);
-        if let Some(s) = want
-            && sim.active(m)
-            && sim.accepts(s, m)
-        {
-            sim.members[m as usize].connected = Some(s);
-            sim.servers[s as usize].connected.insert(m);
-        }
-    }
     for m in 0..sim.members.len() as MemberId {
         sim.nudge(m);
     }
@@ -81,16 +70,6 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
     sim.store_start();
     sim.run_until(0);
     sim
-}
-
-fn observed_connection(sim: &Sim, m: MemberId, observed: &Observed) -> Option<ServerId> {
-    let member = &sim.members[m as usize];
-    let list = match member.kind {
-        MemberKind::Gateway => &observed.gateways,
-        MemberKind::Agent => &observed.agents,
-    };
-    let om = list.iter().find(|o| o.name == member.name)?;
-    sim.index.servers.get(om.connected.as_ref()?).copied()
 }
 
 impl Sim {
@@ -161,6 +140,17 @@ impl Sim {
             park_epoch: 0,
         });
         self.index.members.insert(om.name.clone(), id);
+        // Connected as observed, when that server would accept it.
+        if let Some(&s) = om
+            .connected
+            .as_ref()
+            .and_then(|c| self.index.servers.get(c))
+            && self.active(id)
+            && self.accepts(s, id)
+        {
+            self.members[id as usize].connected = Some(s);
+            self.servers[s as usize].connected.insert(id);
+        }
     }
 
     fn retry_ms(&self) -> u64 {
