@@ -6,7 +6,8 @@
 //! The crate is a pure core with thin edges (see `docs/design.md`):
 //!
 //! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`];
-//! - edges: [`provider`] (the seam to targets), the CLI in `main.rs`.
+//! - edges: [`provider`] (the seam to targets), [`sim`] (the embedded
+//!   simulator target), the CLI in `main.rs`.
 
 #![warn(missing_docs)]
 

@@ -86,6 +86,11 @@ impl Queue {
         self.heap.peek().map(|r| r.0.at)
     }
 
+    /// Every scheduled event, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Event> {
+        self.heap.iter().map(|r| &r.0.event)
+    }
+
     /// How many events are scheduled.
     pub fn len(&self) -> usize {
         self.heap.len()

@@ -232,6 +232,18 @@ impl FaultSchedule {
         }
     }
 
+    /// Reads and parses a faults file (the one edge function here: the
+    /// `simulate --faults FILE` command calls it).
+    pub fn load(path: &std::path::Path) -> Result<FaultSchedule, Diagnostics> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostics::from(Diagnostic::general(format!(
+                "{}: cannot read the faults file: {e}",
+                path.display()
+            )))
+        })?;
+        FaultSchedule::parse(&text, &path.display().to_string())
+    }
+
     /// Checks that every name exists in `observed` with the right role:
     /// `down`/`up` name servers or store pools, `offline`/`online`/`neverAck`
     /// name agents or gateways, `ready` names gateways.

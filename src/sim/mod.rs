@@ -27,6 +27,11 @@ mod target;
 pub use faults::{Fault, FaultAction, FaultSchedule};
 pub use state::{Calls, Sim};
 
+/// The simulator as a target: [`Sim`] itself implements
+/// [`Provider`](crate::provider::Provider) and
+/// [`Clock`](crate::provider::Clock).
+pub type SimTarget = Sim;
+
 use crate::model::{MemberKind, Observed, Parents};
 use crate::name::Name;
 use serde::{Deserialize, Serialize};
@@ -278,6 +283,27 @@ impl Sim {
                 return Err(format!(
                     "server {} names a member that does not exist",
                     s.name
+                ));
+            }
+        }
+        let pools = self.store.as_ref().map_or(0, |s| s.pools.len() as u32);
+        if let Some(store) = &self.store {
+            let bad = store.active.is_some_and(|a| a >= pools)
+                || store.failover.as_ref().is_some_and(|f| f.pool >= pools);
+            if bad {
+                return Err("the store names a pool that does not exist".into());
+            }
+        }
+        for ev in self.queue.iter() {
+            let ok = match ev {
+                events::Event::Learn { member } | events::Event::Retry { member } => *member < nm,
+                events::Event::Fault { index } => *index < self.config.faults.faults.len(),
+                events::Event::StoreActive { pool, .. } => *pool < pools,
+                events::Event::Replicated { .. } => self.store.is_some(),
+            };
+            if !ok {
+                return Err(format!(
+                    "a scheduled event refers to something that does not exist: {ev:?}"
                 ));
             }
         }

@@ -515,3 +515,141 @@ fn the_clock_trait_advances_virtual_time() {
         assert_eq!(o.agents[0].connected, Some(n("gw2")));
     });
 }
+
+/// Bookkeeping that must hold after any call: connections are accepted,
+/// the per-server sets agree, and no member that needs something is
+/// forgotten (it has a retry queued, or is parked on a wait list).
+fn check_invariants(s: &Sim) {
+    for (i, m) in s.members.iter().enumerate() {
+        let id = i as u32;
+        if let Some(c) = m.connected {
+            assert!(s.active(id), "{} is connected but not active", m.name);
+            assert!(
+                s.accepts(c, id),
+                "{} is connected to a server that would not accept it",
+                m.name
+            );
+            assert!(s.servers[c as usize].connected.contains(&id));
+        }
+        if s.active(id) && m.connected != Some(m.learned.primary) {
+            assert!(
+                m.retry_pending || m.parked,
+                "{} needs a retry and has none",
+                m.name
+            );
+        }
+        if s.active(id) && m.connected.is_some() && !m.never_ack && m.mg != m.learned {
+            assert!(
+                m.learn_pending,
+                "{} must learn and has no learn queued",
+                m.name
+            );
+        }
+    }
+    let total: usize = s.servers.iter().map(|x| x.connected.len()).sum();
+    assert_eq!(
+        total,
+        s.members.iter().filter(|m| m.connected.is_some()).count()
+    );
+}
+
+/// Once quiescent, nothing that could progress is left waiting.
+fn check_settled(s: &Sim) {
+    for (i, m) in s.members.iter().enumerate() {
+        let id = i as u32;
+        if !s.active(id) {
+            continue;
+        }
+        match m.connected {
+            None => assert!(
+                !m.learned.iter().any(|x| s.accepts(x, id)),
+                "{} is disconnected although a learned server accepts it",
+                m.name
+            ),
+            Some(c) => {
+                assert!(
+                    c == m.learned.primary || !s.accepts(m.learned.primary, id),
+                    "{} did not fail back",
+                    m.name
+                );
+                assert!(m.never_ack || m.mg == m.learned, "{} did not learn", m.name);
+            }
+        }
+    }
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SERVERS: [&str; 5] = ["ms1", "ms2", "gw1", "gw2", "gw3"];
+    const MEMBERS: [&str; 6] = ["gw1", "gw2", "gw3", "a1", "a2", "a3"];
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Set(usize, Vec<usize>),
+        Advance(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (
+                0..MEMBERS.len(),
+                proptest::sample::subsequence((0..SERVERS.len()).collect::<Vec<_>>(), 1..=3)
+                    .prop_shuffle()
+            )
+                .prop_map(|(m, ps)| Step::Set(m, ps)),
+            (1u64..400).prop_map(Step::Advance),
+        ]
+    }
+
+    fn fault() -> impl Strategy<Value = String> {
+        let name = proptest::sample::select(vec!["ms1", "ms2", "gw1", "gw2", "gw3", "pool1"]);
+        let member = proptest::sample::select(MEMBERS.to_vec());
+        (
+            0u64..3000,
+            prop_oneof![
+                name.clone().prop_map(|n| format!("down: {n}")),
+                name.prop_map(|n| format!("up: {n}")),
+                member.clone().prop_map(|n| format!("offline: {n}")),
+                member.clone().prop_map(|n| format!("online: {n}")),
+                member.prop_map(|n| format!("neverAck: {n}")),
+                Just("ready: gw3".to_string()),
+            ],
+        )
+            .prop_map(|(at, action)| format!("  - at: {at}s\n    {action}\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn bookkeeping_holds_and_quiescence_means_settled(
+            steps in proptest::collection::vec(step(), 0..30),
+            faults in proptest::collection::vec(fault(), 0..8),
+            seed in 0u64..1000,
+        ) {
+            let text = format!("faults:\n{}", faults.concat());
+            let text = if faults.is_empty() { "faults: []".to_string() } else { text };
+            let mut s = sim(seed, &text);
+            check_invariants(&s);
+            for st in &steps {
+                match st {
+                    Step::Set(m, ps) => {
+                        let ps: Vec<&str> = ps.iter().map(|i| SERVERS[*i]).collect();
+                        let _ = s.apply_now(&set(MEMBERS[*m], ps[0], &ps[1..]));
+                    }
+                    Step::Advance(d) => s.advance(secs(*d)),
+                }
+                check_invariants(&s);
+            }
+            s.advance(secs(3600));
+            prop_assert!(s.run_until_quiescent(secs(24 * 3600)), "never settles");
+            check_invariants(&s);
+            check_settled(&s);
+            prop_assert_eq!(s.next_fault_at(), None);
+            let reloaded = Sim::load_json(&s.save_json()).unwrap();
+            prop_assert_eq!(reloaded.save_json(), s.save_json());
+        }
+    }
+}
