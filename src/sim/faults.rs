@@ -135,6 +135,23 @@ fn pos(file: &Arc<str>, loc: &serde_saphyr::Location) -> Pos {
     Pos::new(file.clone(), loc.line() as u32, loc.column() as u32)
 }
 
+/// The parser's message without the position it appends (the diagnostic
+/// carries it in front) and without advice meant for programmers.
+fn yaml_message(raw: &str, at: &Pos) -> String {
+    let suffix = format!(" at line {}, column {}", at.line, at.column);
+    let msg = raw
+        .trim_end()
+        .strip_suffix(&suffix)
+        .unwrap_or(raw.trim_end());
+    match msg.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(',').next().unwrap_or(rest);
+            format!("duplicate key `{key}`; give each key once per entry")
+        }
+        None => msg.to_string(),
+    }
+}
+
 impl FaultSchedule {
     /// Parses a faults file; `file` labels positions in errors.
     pub fn parse(text: &str, file: &str) -> Result<FaultSchedule, Diagnostics> {
@@ -145,7 +162,8 @@ impl FaultSchedule {
                 .location()
                 .map(|l| pos(&file, &l))
                 .unwrap_or_else(|| Pos::new(file.clone(), 1, 1));
-            Diagnostics::from(Diagnostic::at(at, format!("faults file: {e}")))
+            let msg = yaml_message(&e.to_string(), &at);
+            Diagnostics::from(Diagnostic::at(at, format!("faults file: {msg}")))
         })?;
         let mut diags = Vec::new();
         if let Some(v) = &doc.api_version
