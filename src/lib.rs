@@ -5,8 +5,10 @@
 //!
 //! The crate is a pure core with thin edges (see `docs/design.md`):
 //!
-//! - core, no I/O: [`name`], [`diag`], [`model`], [`plan`], [`render`];
-//! - edges: [`provider`] (the seam to targets), the CLI in `main.rs`.
+//! - core, no I/O: [`name`], [`diag`], [`model`], [`assign`], [`plan`], [`render`];
+//! - edges: [`provider`] (the seam to targets), [`execute`] (applying plans),
+//!   [`sim`] (the embedded simulator target), [`state`] (lock and journal),
+//!   the CLI in `main.rs`.
 
 #![warn(missing_docs)]
 
@@ -19,5 +21,6 @@ pub mod name;
 pub mod plan;
 pub mod provider;
 pub mod render;
+pub mod sim;
 pub mod state;
 pub mod synth;

@@ -1,0 +1,521 @@
+//! Faults (SPEC section 6): the `--faults` file and firing faults at their
+//! virtual times.
+//!
+//! Owns parsing the faults file (YAML; unknown fields, wrong types and
+//! entries with no or several actions are errors naming `file:line:column`),
+//! checking its names against an observed state, and what each fault does
+//! to the simulated estate when it fires. Parsing works on strings; reading
+//! the file is the caller's job.
+
+use super::state::{MemberId, Sim};
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::model::{Observed, Seconds};
+use crate::name::Name;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use std::fmt;
+use std::sync::Arc;
+
+/// A parsed faults file: faults in file order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultSchedule {
+    /// The faults.
+    pub faults: Vec<Fault>,
+}
+
+/// One fault: what happens, and when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Virtual time from the start of the simulation.
+    pub at: Seconds,
+    /// What happens.
+    pub action: FaultAction,
+    /// Where it was written (not saved with a simulation).
+    #[serde(skip)]
+    pub pos: Pos,
+}
+
+/// What a fault does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FaultAction {
+    /// Servers (management servers, gateways, store pools) stop. Members
+    /// connected to them drop and fail over at their next retry.
+    Down(Vec<Name>),
+    /// Servers start again; members waiting for them retry.
+    Up(Vec<Name>),
+    /// Members (agents, or gateways as members) stop heartbeating.
+    Offline(Vec<Name>),
+    /// Members come back online.
+    Online(Vec<Name>),
+    /// Members that never pick up new configuration.
+    NeverAck(Vec<Name>),
+    /// Gateways finish their set-up and start accepting members.
+    Ready(Vec<Name>),
+    /// From now on this share of provider calls fails transiently.
+    ProviderErrorRate(f64),
+}
+
+impl FaultAction {
+    fn key(&self) -> &'static str {
+        match self {
+            FaultAction::Down(_) => "down",
+            FaultAction::Up(_) => "up",
+            FaultAction::Offline(_) => "offline",
+            FaultAction::Online(_) => "online",
+            FaultAction::NeverAck(_) => "neverAck",
+            FaultAction::Ready(_) => "ready",
+            FaultAction::ProviderErrorRate(_) => "providerErrorRate",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileDoc {
+    #[serde(default)]
+    api_version: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
+    #[serde(default)]
+    faults: Vec<Spanned<EntryDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EntryDoc {
+    #[serde(default)]
+    at: Option<Seconds>,
+    #[serde(default)]
+    down: Option<Names>,
+    #[serde(default)]
+    up: Option<Names>,
+    #[serde(default)]
+    offline: Option<Names>,
+    #[serde(default)]
+    online: Option<Names>,
+    #[serde(default)]
+    never_ack: Option<Names>,
+    #[serde(default)]
+    ready: Option<Names>,
+    #[serde(default)]
+    provider_error_rate: Option<f64>,
+}
+
+/// One host name or a list of them.
+struct Names(Vec<Name>);
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Names;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a host name or a list of host names")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Names, E> {
+                Name::parse(s)
+                    .map(|n| Names(vec![n]))
+                    .map_err(|e| E::custom(format!("{s:?}: {e}")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
+                let mut out = Vec::new();
+                while let Some(n) = seq.next_element::<Name>()? {
+                    out.push(n);
+                }
+                Ok(Names(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn pos(file: &Arc<str>, loc: &serde_saphyr::Location) -> Pos {
+    Pos::new(file.clone(), loc.line() as u32, loc.column() as u32)
+}
+
+/// The parser's message without the position it appends (the diagnostic
+/// carries it in front) and without advice meant for programmers.
+fn yaml_message(raw: &str, at: &Pos) -> String {
+    let suffix = format!(" at line {}, column {}", at.line, at.column);
+    let msg = raw
+        .trim_end()
+        .strip_suffix(&suffix)
+        .unwrap_or(raw.trim_end());
+    match msg.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(',').next().unwrap_or(rest);
+            format!("duplicate key `{key}`; give each key once per entry")
+        }
+        None => msg.to_string(),
+    }
+}
+
+impl FaultSchedule {
+    /// Parses a faults file; `file` labels positions in errors.
+    pub fn parse(text: &str, file: &str) -> Result<FaultSchedule, Diagnostics> {
+        let file: Arc<str> = Arc::from(file);
+        let doc: FileDoc = serde_saphyr::from_str(text).map_err(|e| {
+            let e = e.without_snippet();
+            let at = e
+                .location()
+                .map(|l| pos(&file, &l))
+                .unwrap_or_else(|| Pos::new(file.clone(), 1, 1));
+            let msg = yaml_message(&e.to_string(), &at);
+            Diagnostics::from(Diagnostic::at(at, format!("faults file: {msg}")))
+        })?;
+        let mut diags = Vec::new();
+        if let Some(v) = &doc.api_version
+            && v.value != crate::model::API_VERSION
+        {
+            diags.push(Diagnostic::at(
+                pos(&file, &v.referenced),
+                format!(
+                    "apiVersion {:?} is not supported; expected handover/v1",
+                    v.value
+                ),
+            ));
+        }
+        if let Some(k) = &doc.kind
+            && k.value != "Faults"
+        {
+            diags.push(Diagnostic::at(
+                pos(&file, &k.referenced),
+                format!(
+                    "kind {:?} is wrong for a faults file; expected Faults",
+                    k.value
+                ),
+            ));
+        }
+        let mut faults = Vec::new();
+        for entry in doc.faults {
+            let at = pos(&file, &entry.referenced);
+            let e = entry.value;
+            let mut actions = Vec::new();
+            let names = [
+                (e.down, FaultAction::Down as fn(Vec<Name>) -> FaultAction),
+                (e.up, FaultAction::Up),
+                (e.offline, FaultAction::Offline),
+                (e.online, FaultAction::Online),
+                (e.never_ack, FaultAction::NeverAck),
+                (e.ready, FaultAction::Ready),
+            ];
+            for (v, make) in names {
+                if let Some(Names(list)) = v {
+                    actions.push(make(list));
+                }
+            }
+            if let Some(rate) = e.provider_error_rate {
+                if !(0.0..=1.0).contains(&rate) {
+                    diags.push(Diagnostic::at(
+                        at.clone(),
+                        format!(
+                            "providerErrorRate {rate} is not a share; expected a number from 0 to 1"
+                        ),
+                    ));
+                    continue;
+                }
+                actions.push(FaultAction::ProviderErrorRate(rate));
+            }
+            match actions.len() {
+                1 => faults.push(Fault {
+                    at: e.at.unwrap_or_default(),
+                    action: actions.pop().expect("one action"),
+                    pos: at,
+                }),
+                0 => diags.push(Diagnostic::at(at, "fault has no action").with_hint(
+                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate",
+                )),
+                _ => diags.push(
+                    Diagnostic::at(
+                        at,
+                        format!(
+                            "fault has several actions ({}); give one per entry",
+                            actions
+                                .iter()
+                                .map(FaultAction::key)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .with_hint("split it into entries with the same `at`"),
+                ),
+            }
+        }
+        if diags.is_empty() {
+            Ok(FaultSchedule { faults })
+        } else {
+            Err(Diagnostics(diags))
+        }
+    }
+
+    /// Reads and parses a faults file (the one edge function here: the
+    /// `simulate --faults FILE` command calls it).
+    pub fn load(path: &std::path::Path) -> Result<FaultSchedule, Diagnostics> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostics::from(Diagnostic::general(format!(
+                "{}: cannot read the faults file: {e}",
+                path.display()
+            )))
+        })?;
+        FaultSchedule::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks that every name exists in `observed` with the right role:
+    /// `down`/`up` name servers or store pools, `offline`/`online`/`neverAck`
+    /// name agents or gateways, `ready` names gateways.
+    pub fn check_names(&self, observed: &Observed) -> Result<(), Diagnostics> {
+        let servers = || {
+            observed
+                .management_servers
+                .iter()
+                .map(|s| &s.name)
+                .chain(observed.gateways.iter().map(|g| &g.name))
+                .chain(
+                    observed
+                        .management_store
+                        .iter()
+                        .flat_map(|s| s.pools.iter().map(|p| &p.name)),
+                )
+        };
+        let members = || {
+            observed
+                .gateways
+                .iter()
+                .chain(observed.agents.iter())
+                .map(|m| &m.name)
+        };
+        let gateways = || observed.gateways.iter().map(|g| &g.name);
+        let mut diags = Vec::new();
+        for f in &self.faults {
+            let (list, what): (&[Name], &str) = match &f.action {
+                FaultAction::Down(l) | FaultAction::Up(l) => {
+                    (l, "a management server, gateway or store pool")
+                }
+                FaultAction::Offline(l) | FaultAction::Online(l) | FaultAction::NeverAck(l) => {
+                    (l, "an agent or gateway")
+                }
+                FaultAction::Ready(l) => (l, "a gateway"),
+                FaultAction::ProviderErrorRate(_) => (&[], ""),
+            };
+            for n in list {
+                let known = match &f.action {
+                    FaultAction::Down(_) | FaultAction::Up(_) => servers().any(|s| s == n),
+                    FaultAction::Ready(_) => gateways().any(|s| s == n),
+                    _ => members().any(|s| s == n),
+                };
+                if !known {
+                    diags.push(Diagnostic::at(
+                        f.pos.clone(),
+                        format!(
+                            "{} names {n}, which is not {what} of the observed state",
+                            f.action.key()
+                        ),
+                    ));
+                }
+            }
+        }
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(Diagnostics(diags))
+        }
+    }
+}
+
+impl Sim {
+    /// Queues every fault of the (time-sorted) schedule.
+    pub(crate) fn schedule_faults(&mut self) {
+        for (index, f) in self.config.faults.faults.iter().enumerate() {
+            self.queue.push(
+                f.at.0.saturating_mul(1000),
+                super::events::Event::Fault { index },
+            );
+        }
+    }
+
+    /// Fires fault `index`.
+    pub(crate) fn fire_fault(&mut self, index: usize) {
+        self.faults_fired = self.faults_fired.max(index + 1);
+        let Some(action) = self
+            .config
+            .faults
+            .faults
+            .get(index)
+            .map(|f| f.action.clone())
+        else {
+            return;
+        };
+        match action {
+            FaultAction::Down(names) => names.iter().for_each(|n| self.server_down(n)),
+            FaultAction::Up(names) => names.iter().for_each(|n| self.server_up(n)),
+            FaultAction::Offline(names) => {
+                for m in self.member_ids(&names) {
+                    self.members[m as usize].online = false;
+                    self.disconnect(m);
+                }
+            }
+            FaultAction::Online(names) => {
+                for m in self.member_ids(&names) {
+                    self.members[m as usize].online = true;
+                    self.maybe_learn(m);
+                    self.nudge(m);
+                }
+            }
+            FaultAction::NeverAck(names) => {
+                for m in self.member_ids(&names) {
+                    self.members[m as usize].never_ack = true;
+                }
+            }
+            FaultAction::Ready(names) => {
+                for n in &names {
+                    if let Some(&s) = self.index.servers.get(n) {
+                        self.servers[s as usize].ready = true;
+                        self.wake(s);
+                    }
+                }
+            }
+            FaultAction::ProviderErrorRate(r) => self.error_rate = r,
+        }
+    }
+
+    fn member_ids(&self, names: &[Name]) -> Vec<MemberId> {
+        names
+            .iter()
+            .filter_map(|n| self.index.members.get(n).copied())
+            .collect()
+    }
+
+    fn server_down(&mut self, n: &Name) {
+        if let Some(&s) = self.index.servers.get(n) {
+            self.servers[s as usize].up = false;
+            self.drop_all(s);
+            if let Some(m) = self.servers[s as usize].member {
+                self.disconnect(m);
+            }
+        } else if let Some(p) = self.store.as_ref().and_then(|st| st.pool(n)) {
+            self.pool_down(p);
+        }
+    }
+
+    fn server_up(&mut self, n: &Name) {
+        if let Some(&s) = self.index.servers.get(n) {
+            self.servers[s as usize].up = true;
+            self.wake(s);
+            if let Some(m) = self.servers[s as usize].member {
+                self.maybe_learn(m);
+                self.nudge(m);
+            }
+        } else if let Some(p) = self.store.as_ref().and_then(|st| st.pool(n)) {
+            self.pool_up(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parses_the_spec_example() {
+        let text = "faults:
+  - at: 120s
+    down: gw1.dmz.contoso.local
+  - at: 900s
+    up: gw1.dmz.contoso.local
+  - offline: [web07.dmz.contoso.local]
+  - at: 600s
+    online: [web07.dmz.contoso.local]
+  - neverAck: [web09.dmz.contoso.local]
+  - at: 300s
+    ready: gw2.dmz.contoso.local
+  - providerErrorRate: 0.05
+";
+        let s = FaultSchedule::parse(text, "f.yaml").unwrap();
+        assert_eq!(s.faults.len(), 7);
+        assert_eq!(s.faults[0].at, Seconds(120));
+        assert_eq!(
+            s.faults[0].action,
+            FaultAction::Down(vec![n("gw1.dmz.contoso.local")])
+        );
+        assert_eq!(s.faults[2].at, Seconds(0));
+        assert_eq!(
+            s.faults[2].action,
+            FaultAction::Offline(vec![n("web07.dmz.contoso.local")])
+        );
+        assert_eq!(s.faults[6].action, FaultAction::ProviderErrorRate(0.05));
+        assert_eq!((s.faults[1].pos.line, s.faults[1].pos.column), (4, 5));
+    }
+
+    #[test]
+    fn rejects_unknown_fields_with_position() {
+        let err =
+            FaultSchedule::parse("faults:\n  - at: 1s\n    dwn: gw1\n", "f.yaml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("f.yaml:3:"), "{text}");
+        assert!(text.contains("dwn"), "{text}");
+    }
+
+    #[test]
+    fn rejects_bad_durations_names_and_rates() {
+        let err =
+            FaultSchedule::parse("faults:\n  - at: 2d\n    down: gw1\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().starts_with("f.yaml:2:"), "{err}");
+        let err = FaultSchedule::parse("faults:\n  - down: 'gw 1'\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().starts_with("f.yaml:2:"), "{err}");
+        let err =
+            FaultSchedule::parse("faults:\n  - providerErrorRate: 1.5\n", "f.yaml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.yaml:2:5: providerErrorRate 1.5 is not a share; expected a number from 0 to 1"
+        );
+    }
+
+    #[test]
+    fn an_entry_needs_exactly_one_action() {
+        let err = FaultSchedule::parse("faults:\n  - at: 5s\n", "f.yaml").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("f.yaml:2:5: fault has no action"),
+            "{err}"
+        );
+        let err =
+            FaultSchedule::parse("faults:\n  - down: gw1\n    up: gw2\n", "f.yaml").unwrap_err();
+        assert!(
+            err.to_string().contains("several actions (down, up)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn checks_names_against_the_observed_state() {
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\n\
+             gateways: [{name: gw1, primary: ms1, connected: ms1}]\n\
+             agents: [{name: a1, primary: gw1, connected: gw1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        let ok = FaultSchedule::parse(
+            "faults:\n  - down: gw1\n  - offline: [a1, gw1]\n  - ready: gw1\n",
+            "f.yaml",
+        )
+        .unwrap();
+        assert!(ok.check_names(&observed).is_ok());
+        let bad =
+            FaultSchedule::parse("faults:\n  - ready: a1\n  - down: nope\n", "f.yaml").unwrap();
+        let err = bad.check_names(&observed).unwrap_err();
+        assert_eq!(err.len(), 2);
+        assert!(
+            err.0[0]
+                .to_string()
+                .starts_with("f.yaml:2:5: ready names a1"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! The embedded simulator: a management group (and optionally a Central
+//! Management Store) in virtual time, faithful to the stranding hazard
+//! (SPEC section 7, `docs/simulator.md`).
+//!
+//! Owns the simulated estate and its rules: two views per member (the
+//! management group's configuration and the member's learned one),
+//! acceptance by servers, propagation delay, 60 s retries with per-member
+//! phases, fail-back, stranding, faults (SPEC section 6) and the store.
+//! It implements [`Provider`](crate::provider::Provider) and
+//! [`Clock`](crate::provider::Clock) so the executor drives it exactly as it
+//! drives a real target. Deterministic for a seed (ChaCha8); cost is
+//! proportional to events, not fleet size × ticks. Must not depend on the
+//! planner or the executor, and does no file I/O (state is saved to and
+//! loaded from strings).
+//!
+//! Files: `state` (data), `events` (queue), `rules` (member dynamics),
+//! `faults` (faults file and firing), `store` (Central Management Store),
+//! `target` (the provider seam: observe/apply/clock).
+
+mod events;
+pub mod faults;
+mod rules;
+mod state;
+mod store;
+mod target;
+
+pub use faults::{Fault, FaultAction, FaultSchedule};
+pub use state::{Calls, Sim};
+
+/// The simulator as a target: [`Sim`] itself implements
+/// [`Provider`](crate::provider::Provider) and
+/// [`Clock`](crate::provider::Clock).
+pub type SimTarget = Sim;
+
+use crate::model::{MemberKind, Observed, Parents};
+use crate::name::Name;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A closed range of delays, drawn uniformly (to the millisecond) from the
+/// simulator's seeded stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelayRange {
+    /// Shortest delay.
+    pub min: Duration,
+    /// Longest delay.
+    pub max: Duration,
+}
+
+impl DelayRange {
+    /// A range from `min` to `max` seconds.
+    pub fn secs(min: u64, max: u64) -> Self {
+        DelayRange {
+            min: Duration::from_secs(min),
+            max: Duration::from_secs(max),
+        }
+    }
+}
+
+/// How a simulation behaves: seed, timings and faults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimConfig {
+    /// Seed of every random draw (delays, retry phases, injected errors).
+    pub seed: u64,
+    /// How long a connected member takes to learn a new configuration
+    /// (default 30 s to 120 s).
+    pub propagation: DelayRange,
+    /// How often a member retries (default 60 s); each member has its own
+    /// seeded phase within the interval.
+    pub retry_interval: Duration,
+    /// How long a store failover takes once accepted (default 60 s to 180 s).
+    pub store_failover: DelayRange,
+    /// How long replication takes after the store changes or its pool comes
+    /// back (default 60 s to 300 s).
+    pub replication_lag: DelayRange,
+    /// Faults to fire at their virtual times.
+    pub faults: FaultSchedule,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 0,
+            propagation: DelayRange::secs(30, 120),
+            retry_interval: Duration::from_secs(60),
+            store_failover: DelayRange::secs(60, 180),
+            replication_lag: DelayRange::secs(60, 300),
+            faults: FaultSchedule::default(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// The defaults with `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        SimConfig {
+            seed,
+            ..Default::default()
+        }
+    }
+
+    /// These settings with `faults`.
+    pub fn with_faults(mut self, faults: FaultSchedule) -> Self {
+        self.faults = faults;
+        self
+    }
+}
+
+/// One member as the simulator sees it, for tests and reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberView {
+    /// Its host name.
+    pub name: Name,
+    /// Agent or gateway.
+    pub kind: MemberKind,
+    /// The management group's configuration.
+    pub configured: Parents,
+    /// What the member last learned and acts on.
+    pub learned: Parents,
+    /// The server it is connected to now.
+    pub connected: Option<Name>,
+    /// Heartbeating (and, for a gateway, its server up).
+    pub online: bool,
+    /// Never picks up new configuration.
+    pub never_ack: bool,
+}
+
+/// Why a saved simulation could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a saved simulation (bad JSON or wrong shape).
+    #[error("not a saved simulation: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The JSON parses but refers to things that do not exist.
+    #[error("saved simulation is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl Sim {
+    /// Virtual time since the simulation started.
+    pub fn now(&self) -> Duration {
+        Duration::from_millis(self.now_ms)
+    }
+
+    /// When the next scheduled fault fires, if one is still to come.
+    pub fn next_fault_at(&self) -> Option<Duration> {
+        self.config
+            .faults
+            .faults
+            .get(self.faults_fired)
+            .map(|f| f.at.as_duration())
+    }
+
+    /// When the next event of any kind is due; `None` when nothing can
+    /// change any more without an outside call (see [`Sim::is_quiescent`]).
+    pub fn next_event_at(&self) -> Option<Duration> {
+        self.queue.next_at().map(Duration::from_millis)
+    }
+
+    /// True when no event is scheduled: without a new `apply` (or a
+    /// fault, which would be an event) nothing will ever change. Members
+    /// waiting on a down server are parked, not polled, so a stranded or
+    /// blocked estate is quiescent.
+    pub fn is_quiescent(&self) -> bool {
+        self.queue.len() == 0
+    }
+
+    /// How many events are scheduled.
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Provider call counters.
+    pub fn calls(&self) -> Calls {
+        self.calls
+    }
+
+    /// The settings this simulation runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Members that are online, disconnected, and none of whose learned
+    /// servers is still listed for them in the management group's
+    /// configuration: no configuration can reach them. Sorted by name.
+    pub fn stranded(&self) -> Vec<Name> {
+        let mut out: Vec<Name> = (0..self.members.len() as u32)
+            .filter(|&m| self.is_stranded(m))
+            .map(|m| self.members[m as usize].name.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// One member's two views, connection and health; `None` if unknown.
+    pub fn member(&self, name: &Name) -> Option<MemberView> {
+        let id = *self.index.members.get(name)?;
+        let m = &self.members[id as usize];
+        if m.retired {
+            return None;
+        }
+        Some(MemberView {
+            name: m.name.clone(),
+            kind: m.kind,
+            configured: self.names(&m.mg),
+            learned: self.names(&m.learned),
+            connected: m.connected.map(|s| self.servers[s as usize].name.clone()),
+            online: self.active(id),
+            never_ack: m.never_ack,
+        })
+    }
+
+    /// Saves the whole state (clock, both views, queue, random stream,
+    /// counters, settings) as JSON. The same state gives the same text.
+    pub fn save_json(&self) -> String {
+        serde_json::to_string(self).expect("the simulator state always serialises")
+    }
+
+    /// Loads a state saved by [`Sim::save_json`]; it continues exactly as
+    /// the saved one would have.
+    pub fn load_json(text: &str) -> Result<Sim, LoadError> {
+        let mut sim: Sim = serde_json::from_str(text)?;
+        sim.check_ids().map_err(LoadError::Inconsistent)?;
+        sim.rebuild_derived();
+        Ok(sim)
+    }
+
+    /// Builds a simulation from an observed state: the learned
+    /// configuration starts equal to the management group's; members are
+    /// connected as observed unless that server would not accept them.
+    /// Faults naming unknown hosts are ignored when they fire; check them
+    /// first with [`FaultSchedule::check_names`] (or use [`Sim::try_new`]).
+    pub fn from_observed(observed: &Observed, config: SimConfig) -> Sim {
+        rules::build(observed, config)
+    }
+
+    /// Like [`Sim::from_observed`], refusing a faults schedule that names
+    /// hosts the observed state does not have.
+    pub fn try_new(
+        observed: &Observed,
+        config: SimConfig,
+    ) -> Result<Sim, crate::diag::Diagnostics> {
+        config.faults.check_names(observed)?;
+        Ok(Sim::from_observed(observed, config))
+    }
+
+    /// Advances virtual time by `d`, processing every event due meanwhile.
+    pub fn advance(&mut self, d: Duration) {
+        let ms = d.as_nanos().div_ceil(1_000_000);
+        let target = self
+            .now_ms
+            .saturating_add(u64::try_from(ms).unwrap_or(u64::MAX));
+        self.run_until(target);
+    }
+
+    /// Advances until no event is left or `limit` of virtual time has
+    /// passed, whichever comes first; returns true when quiescent.
+    pub fn run_until_quiescent(&mut self, limit: Duration) -> bool {
+        let end = self.now_ms.saturating_add(limit.as_millis() as u64);
+        while let Some(at) = self.queue.next_at() {
+            if at > end {
+                break;
+            }
+            self.run_until(at);
+        }
+        self.is_quiescent()
+    }
+
+    fn check_ids(&self) -> Result<(), String> {
+        let ns = self.servers.len() as u32;
+        let nm = self.members.len() as u32;
+        for m in &self.members {
+            let ids = m.mg.iter().chain(m.learned.iter()).chain(m.connected);
+            if ids.into_iter().any(|s| s >= ns) || m.server.is_some_and(|s| s >= ns) {
+                return Err(format!(
+                    "member {} names a server that does not exist",
+                    m.name
+                ));
+            }
+        }
+        for s in &self.servers {
+            if s.member.is_some_and(|m| m >= nm) || s.waiting.iter().any(|(m, _)| *m >= nm) {
+                return Err(format!(
+                    "server {} names a member that does not exist",
+                    s.name
+                ));
+            }
+        }
+        let pools = self.store.as_ref().map_or(0, |s| s.pools.len() as u32);
+        if let Some(store) = &self.store {
+            let bad = store.active.is_some_and(|a| a >= pools)
+                || store.failover.as_ref().is_some_and(|f| f.pool >= pools);
+            if bad {
+                return Err("the store names a pool that does not exist".into());
+            }
+        }
+        for ev in self.queue.iter() {
+            let ok = match ev {
+                events::Event::Learn { member } | events::Event::Retry { member } => *member < nm,
+                events::Event::Fault { index } => *index < self.config.faults.faults.len(),
+                events::Event::StoreActive { pool, .. } => *pool < pools,
+                events::Event::Replicated { .. } => self.store.is_some(),
+            };
+            if !ok {
+                return Err(format!(
+                    "a scheduled event refers to something that does not exist: {ev:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! The simulator's state: servers, members (with their two views), the
+//! store, the event queue, the random stream and the counters.
+//!
+//! Owns the data layout of [`Sim`] and its serialised form. Must not hold
+//! behaviour beyond construction helpers and lookups: the rules live in
+//! `rules`, faults in `faults`, the store in `store`, the provider seam in
+//! `target`. Members and servers are addressed by dense `u32` ids; names
+//! are looked up through an index rebuilt after loading.
+
+use super::SimConfig;
+use super::events::Queue;
+use super::store::Store;
+use crate::model::{MemberKind, Parents};
+use crate::name::Name;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// Dense id of a server (management server, gateway, or a parent name that
+/// no server answers to).
+pub(crate) type ServerId = u32;
+/// Dense id of a member (gateway or agent).
+pub(crate) type MemberId = u32;
+
+/// What kind of server accepts members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ServerKind {
+    /// A management server.
+    Management,
+    /// A gateway server (also a member, see [`Server::member`]).
+    Gateway,
+    /// A name some member lists as a parent but no server answers to; it
+    /// never accepts anyone.
+    Absent,
+}
+
+/// One server, seen as a parent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Server {
+    pub name: Name,
+    pub kind: ServerKind,
+    pub up: bool,
+    /// Gateways: approved, certificate imported, configuration received.
+    pub ready: bool,
+    /// Retired gateways stay in the table (ids are stable) but are gone.
+    pub retired: bool,
+    /// Gateways: the same host as a member.
+    pub member: Option<MemberId>,
+    /// Members parked until this server may accept them again, with the
+    /// park epoch that was current when they parked (stale entries are
+    /// skipped when the server wakes them).
+    pub waiting: Vec<(MemberId, u32)>,
+    /// Members connected here now. Rebuilt from the members after loading.
+    #[serde(skip)]
+    pub connected: BTreeSet<MemberId>,
+}
+
+/// A parent list in ids: primary, then failovers in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Ids {
+    pub primary: ServerId,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<ServerId>,
+}
+
+impl Ids {
+    /// Primary then failovers.
+    pub fn iter(&self) -> impl Iterator<Item = ServerId> + '_ {
+        std::iter::once(self.primary).chain(self.failover.iter().copied())
+    }
+
+    /// True when `s` is the primary or a failover.
+    pub fn lists(&self, s: ServerId) -> bool {
+        self.iter().any(|x| x == s)
+    }
+}
+
+/// One member: the management group's view and the member's own.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Member {
+    pub name: Name,
+    pub kind: MemberKind,
+    /// Gateways: the same host as a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerId>,
+    /// The management group's configuration (what `set_parents` writes).
+    pub mg: Ids,
+    /// What the member last learned and acts on.
+    pub learned: Ids,
+    /// The server it is connected to now.
+    pub connected: Option<ServerId>,
+    /// Heartbeating (the `offline`/`online` faults).
+    pub online: bool,
+    /// Never picks up new configuration (the `neverAck` fault).
+    pub never_ack: bool,
+    /// A retired gateway's member side is gone too.
+    pub retired: bool,
+    /// Offset of its 60 s retry cycle, in milliseconds.
+    pub phase_ms: u32,
+    /// A `Learn` event is queued.
+    pub learn_pending: bool,
+    /// A `Retry` event is queued.
+    pub retry_pending: bool,
+    /// Waiting on servers' wait lists instead of retrying uselessly.
+    pub parked: bool,
+    /// Incremented at each park, so stale wait-list entries are ignored.
+    pub park_epoch: u32,
+}
+
+/// Counters of provider calls, for reports and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Calls {
+    /// `observe` calls, failed ones included.
+    pub observe: u64,
+    /// `apply` calls, failed ones included.
+    pub apply: u64,
+    /// Calls that failed with an injected transient error.
+    pub transient_failures: u64,
+    /// Calls refused with a permanent error.
+    pub permanent_failures: u64,
+    /// Applies that changed something (idempotent repeats do not count).
+    pub changes: u64,
+}
+
+/// The random stream, serialisable as seed + stream + position so a saved
+/// simulation continues with exactly the numbers it would have drawn.
+#[derive(Clone, Debug)]
+pub(crate) struct SimRng(pub ChaCha8Rng);
+
+#[derive(Serialize, Deserialize)]
+struct RngDoc {
+    seed: String,
+    stream: u64,
+    word_pos: String,
+}
+
+impl Serialize for SimRng {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let seed: String = self
+            .0
+            .get_seed()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        RngDoc {
+            seed,
+            stream: self.0.get_stream(),
+            word_pos: self.0.get_word_pos().to_string(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SimRng {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let doc = RngDoc::deserialize(d)?;
+        if doc.seed.len() != 64 || !doc.seed.is_ascii() {
+            return Err(D::Error::custom("rng seed must be 64 hexadecimal digits"));
+        }
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&doc.seed[2 * i..2 * i + 2], 16)
+                .map_err(|_| D::Error::custom("rng seed must be 64 hexadecimal digits"))?;
+        }
+        let pos: u128 = doc
+            .word_pos
+            .parse()
+            .map_err(|_| D::Error::custom("rng word_pos must be a whole number"))?;
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(doc.stream);
+        rng.set_word_pos(pos);
+        Ok(SimRng(rng))
+    }
+}
+
+/// Name lookups, rebuilt from the tables (never serialised).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Index {
+    pub servers: HashMap<Name, ServerId>,
+    pub members: HashMap<Name, MemberId>,
+}
+
+/// The simulated estate: a management group (and optionally a Central
+/// Management Store) running in virtual time.
+///
+/// Build one with [`Sim::from_observed`]; drive it through the
+/// [`Provider`](crate::provider::Provider) and
+/// [`Clock`](crate::provider::Clock) traits (or their synchronous twins
+/// [`Sim::observe_now`], [`Sim::apply_now`], [`Sim::advance`]); inspect it
+/// with [`Sim::stranded`], [`Sim::member`] and friends; persist it with
+/// [`Sim::save_json`] and [`Sim::load_json`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sim {
+    pub(crate) config: SimConfig,
+    /// Virtual time, in milliseconds since the start.
+    pub(crate) now_ms: u64,
+    pub(crate) servers: Vec<Server>,
+    pub(crate) members: Vec<Member>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) store: Option<Store>,
+    pub(crate) queue: Queue,
+    /// How many faults of `config.faults` (in time order) have fired.
+    pub(crate) faults_fired: usize,
+    /// The `providerErrorRate` in force.
+    pub(crate) error_rate: f64,
+    pub(crate) rng: SimRng,
+    pub(crate) calls: Calls,
+    #[serde(skip)]
+    pub(crate) index: Index,
+}
+
+impl Sim {
+    /// Rebuilds the name index and the per-server connected sets from the
+    /// tables (after construction or loading).
+    pub(crate) fn rebuild_derived(&mut self) {
+        let mut index = Index::default();
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            s.connected.clear();
+            index.servers.entry(s.name.clone()).or_insert(i as ServerId);
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            index.members.entry(m.name.clone()).or_insert(i as MemberId);
+            if let Some(c) = m.connected {
+                self.servers[c as usize].connected.insert(i as MemberId);
+            }
+        }
+        self.index = index;
+    }
+
+    /// The names of a parent list.
+    pub(crate) fn names(&self, ids: &Ids) -> Parents {
+        Parents {
+            primary: self.servers[ids.primary as usize].name.clone(),
+            failover: ids
+                .failover
+                .iter()
+                .map(|s| self.servers[*s as usize].name.clone())
+                .collect(),
+        }
+    }
+}
