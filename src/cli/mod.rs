@@ -3,6 +3,7 @@
 //! stderr, and the exit codes are those of SPEC section 5.
 
 pub mod plan;
+pub mod simulate;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Print what would change and the exact ordered steps, touching nothing.
     Plan(plan::Args),
+    /// Rehearse the migration against a simulated copy of the observed
+    /// estate, in virtual time, with faults; report stranded, pending and
+    /// blocked members and how long it would take.
+    Simulate(simulate::Args),
 }
 
 /// Parses the command line and runs the chosen command.
@@ -49,6 +54,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     ExitCode::from(code)
 }

@@ -1,18 +1,6 @@
 //! `handover simulate`: rehearse a migration in the embedded simulator, in
 //! virtual time, and say whether it would strand anyone.
 //!
-//! NOT YET IN THE MODULE TREE. It needs the simulator (`handover::sim`) and
-//! the make-before-break planner (`handover::plan::plan`), which other
-//! branches add. After merging, the lead:
-//!   1. adds to src/cli/mod.rs: `pub mod simulate;`, the variant
-//!      `/// Rehearse a migration in the simulator ...` `Simulate(simulate::Args),`
-//!      and the dispatch line `Command::Simulate(args) => simulate::run(args),`;
-//!   2. checks the three calls in [`build_target`] and [`strategy`] against
-//!      the merged APIs (they are the only lines that name them);
-//!   3. makes `handover::sim::Sim` implement `handover::execute::Schedule`
-//!      (`next_scheduled`: clock time of the next unfired fault) and
-//!      `handover::execute::Inspect` (`stranded`).
-//!
 //! Everything else (the cycle, the verdict, the JSON object, the exit code)
 //! is library code in `handover::execute`, tested there.
 
@@ -21,6 +9,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use handover::execute::{self, ConvergeOptions, ExecOptions, ProgressEvent};
 use handover::model::{Observed, Topology};
 use handover::plan::Plan;
+use handover::sim::{FaultSchedule, Sim, SimConfig};
 use std::path::PathBuf;
 
 /// Flags of `handover simulate`.
@@ -75,7 +64,7 @@ pub enum Format {
     Json,
 }
 
-/// The planner for a strategy. MERGE POINT: `handover::plan::plan`.
+/// The planner for a strategy.
 fn strategy(s: Strategy) -> fn(&Topology, &Observed) -> Plan {
     match s {
         Strategy::MakeBeforeBreak => handover::plan::plan,
@@ -83,22 +72,17 @@ fn strategy(s: Strategy) -> fn(&Topology, &Observed) -> Plan {
     }
 }
 
-/// Builds the simulator. MERGE POINT: the `handover::sim` API.
+/// Builds the simulator, refusing faults that name hosts it does not know.
 fn build_target(
     observed: &Observed,
     faults: Option<&PathBuf>,
     seed: u64,
-) -> Result<handover::sim::Sim, handover::diag::Diagnostics> {
+) -> Result<Sim, handover::diag::Diagnostics> {
     let faults = match faults {
-        Some(path) => handover::sim::faults::load(path)?,
-        None => Default::default(),
+        Some(path) => FaultSchedule::load(path)?,
+        None => FaultSchedule::default(),
     };
-    let config = handover::sim::SimConfig {
-        seed,
-        faults,
-        ..Default::default()
-    };
-    Ok(handover::sim::Sim::from_observed(observed, config))
+    Sim::try_new(observed, SimConfig::seeded(seed).with_faults(faults))
 }
 
 /// Runs the command; returns the exit code.

@@ -238,3 +238,15 @@ impl Clock for Sim {
         self.advance(d)
     }
 }
+
+impl crate::execute::Schedule for Sim {
+    fn next_scheduled(&self) -> Option<std::time::Duration> {
+        self.next_fault_at()
+    }
+}
+
+impl crate::execute::Inspect for Sim {
+    fn stranded(&self) -> Vec<crate::name::Name> {
+        Sim::stranded(self)
+    }
+}
