@@ -18,3 +18,4 @@ pub mod name;
 pub mod plan;
 pub mod provider;
 pub mod synth;
+pub mod validate;
