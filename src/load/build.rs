@@ -57,7 +57,10 @@ impl<'a> Builder<'a> {
 
     fn name(&mut self, t: &Text, what: &str) -> Option<Name> {
         match self.names.intern(&t.value) {
-            Ok(n) => Some(n),
+            // Share the allocation when spelled alike; keep the spelling as
+            // written otherwise so messages quote what the user wrote.
+            Ok(n) if n.as_str() == t.value => Some(n),
+            Ok(_) => Name::parse(&t.value).ok(),
             Err(e) => {
                 let pos = self.pos(t);
                 self.diags.push(

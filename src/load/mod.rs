@@ -13,6 +13,7 @@ mod build;
 pub mod doc;
 pub mod yaml;
 
+pub use build::quote;
 pub use yaml::{MAX_FILE_BYTES, thousands};
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};

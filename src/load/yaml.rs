@@ -93,7 +93,40 @@ fn clamp(n: u64) -> u32 {
 
 /// Parses one document of type `T` from `text`.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Arc<str>) -> Result<T, Diagnostic> {
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| error(&e, file))
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
+        let mut d = error(&e, file);
+        if d.message.starts_with("invalid ") || d.message.starts_with("expected ") {
+            if let Some(pos) = &d.pos {
+                d.message = with_context(text, pos.line, pos.column, &d.message);
+            }
+        }
+        d
+    })
+}
+
+/// Names the key and quotes the value written at `line:column`, for type
+/// errors whose library wording names neither.
+fn with_context(text: &str, line: u32, column: u32, msg: &str) -> String {
+    let Some(l) = text.lines().nth(line.saturating_sub(1) as usize) else {
+        return msg.to_string();
+    };
+    let split = l
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(l.len(), |(i, _)| i);
+    let (before, value) = l.split_at(split);
+    let key = before.trim().trim_start_matches("- ").trim_end_matches(':').trim();
+    let value = value.split(" #").next().unwrap_or("").trim();
+    let mut out = String::new();
+    if !key.is_empty() && !key.contains([' ', '{', '[', '"']) {
+        out.push_str(key);
+        out.push_str(": ");
+    }
+    out.push_str(msg);
+    if !value.is_empty() {
+        out.push_str(&format!(" (found {})", crate::load::quote(value)));
+    }
+    out
 }
 
 /// A serde-saphyr error as a diagnostic at its position.
