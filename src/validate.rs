@@ -438,3 +438,97 @@ pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
     }
     diags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{observed_str, topology_str};
+    use crate::model::Topology;
+
+    /// The model of `yaml` without validation, to test validation alone.
+    fn model(yaml: &str) -> Topology {
+        topology_str(yaml, "t.yaml").expect("a valid topology")
+    }
+
+    fn messages(yaml: &str) -> Vec<String> {
+        match topology_str(yaml, "t.yaml") {
+            Ok(t) => topology(&t).iter().map(|d| d.to_string()).collect(),
+            Err(d) => d.0.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    const HEAD: &str =
+        "apiVersion: handover/v1\nkind: Topology\nmanagementServers:\n  - name: ms1\n";
+
+    #[test]
+    fn valid_topology_has_no_problems() {
+        let t = model(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\n  - name: gw2\n    primary: gw1\n    failover: [ms1]\nagents:\n  - name: a1\n    primary: gw2\n    failover: [gw1]\n"
+        ));
+        assert!(topology(&t).is_empty());
+    }
+
+    #[test]
+    fn failover_cycles_count_too() {
+        let m = messages(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\n    failover: [gw2]\n  - name: gw2\n    primary: ms1\n    failover: [gw1]\n"
+        ));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("cycle: gw1 -> gw2 -> gw1"), "{m:?}");
+    }
+
+    #[test]
+    fn self_parent_is_a_cycle_and_an_agent_is_no_parent() {
+        let m = messages(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: gw1\nagents:\n  - name: a1\n    primary: ms1\n  - name: a2\n    primary: a1\n"
+        ));
+        assert!(m.iter().any(|s| s.contains("cycle: gw1 -> gw1")), "{m:?}");
+        assert!(
+            m.iter().any(|s| s.contains(
+                "primary a1 is not a management server or gateway of this topology (it is an agent)"
+            )),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn management_server_capacity_counts_agents_and_gateways() {
+        let m = messages(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\nagents:\n  - name: a1\n    primary: ms1\npolicy:\n  capacity:\n    managementServer: 1\n"
+        ));
+        assert_eq!(
+            m,
+            vec![
+                "t.yaml:4:11: management server ms1 is the desired primary of 2 agents and gateways; policy.capacity.managementServer is 1 (move members to another management server or raise the capacity)"
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_over_capacity_are_not_counted_here() {
+        let t = model(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\nagentRules:\n  - match: '*'\n    primary: gw1\npolicy:\n  capacity:\n    gateway: 0\n"
+        ));
+        assert!(topology(&t).is_empty());
+    }
+
+    #[test]
+    fn observed_needs_no_positions() {
+        let o = observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n",
+            "o",
+        )
+        .unwrap();
+        let mut o2 = o.clone();
+        o2.agents.push(crate::model::ObservedMember {
+            name: Name::parse("a1").unwrap(),
+            parents: Parents::primary_only(Name::parse("gw9").unwrap()),
+            connected: None,
+            up: true,
+            ready: true,
+        });
+        let d = observed(&o2, &ObservedPositions::default());
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("primary gw9 is not an observed"));
+    }
+}

@@ -16,7 +16,12 @@ fn run(text: &str) -> (i32, String, String) {
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = handover().current_dir(dir).arg("validate").args(args).output().unwrap();
+    let out = handover()
+        .current_dir(dir)
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -59,8 +64,14 @@ fn examples_pass() {
     let (code, out, err) = run_in(root, &["examples/topologies"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 4, "{out}");
-    assert!(out.lines().all(|l| l.starts_with("ok: examples/topologies/")), "{out}");
-    assert!(out.contains("replace-gateway: topology 2 management servers, 2 gateways, 2 agents, 1 rule; observed"));
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("ok: examples/topologies/")),
+        "{out}"
+    );
+    assert!(out.contains(
+        "replace-gateway: topology 2 management servers, 2 gateways, 2 agents, 1 rule; observed"
+    ));
 }
 
 #[test]
@@ -69,20 +80,37 @@ fn summary_uses_thousands_separators() {
     let e = handover::synth::generate(&spec);
     let (code, out, err) = run(&handover::synth::desired_yaml(&e.desired));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "ok: 2 management servers, 2 gateways, 1,200 agents, 0 rules");
+    assert_eq!(
+        out.trim(),
+        "ok: 2 management servers, 2 gateways, 1,200 agents, 0 rules"
+    );
 }
 
 #[test]
 fn api_version_and_kind() {
-    fails_at("apiVersion: handover/v2\nkind: Topology\n", "1:13", &["apiVersion", "handover/v2", "expected handover/v1"]);
-    fails_at("apiVersion: handover/v1\nkind: Topologie\n", "2:7", &["kind", "Topologie", "expected Topology"]);
+    fails_at(
+        "apiVersion: handover/v2\nkind: Topology\n",
+        "1:13",
+        &["apiVersion", "handover/v2", "expected handover/v1"],
+    );
+    fails_at(
+        "apiVersion: handover/v1\nkind: Topologie\n",
+        "2:7",
+        &["kind", "Topologie", "expected Topology"],
+    );
 }
 
 #[test]
 fn unknown_field() {
-    fails_at(&topo("managementServers:\n  - name: ms1\n    colour: blue\n"), "5:5", &["unknown field", "colour", "name"]);
     fails_at(
-        &topo("managementStore:\n  pool: p1\n  disasterRecovery:\n    allowed: true\n    backupSql: x\n"),
+        &topo("managementServers:\n  - name: ms1\n    colour: blue\n"),
+        "5:5",
+        &["unknown field", "colour", "name"],
+    );
+    fails_at(
+        &topo(
+            "managementStore:\n  pool: p1\n  disasterRecovery:\n    allowed: true\n    backupSql: x\n",
+        ),
         "7:5",
         &["unknown field", "backupSql"],
     );
@@ -90,22 +118,46 @@ fn unknown_field() {
 
 #[test]
 fn duplicate_key() {
-    fails_at(&topo("managementServers:\n  - name: ms1\n    name: ms2\n"), "5:5", &["duplicate", "name"]);
+    fails_at(
+        &topo("managementServers:\n  - name: ms1\n    name: ms2\n"),
+        "5:5",
+        &["duplicate", "name"],
+    );
 }
 
 #[test]
 fn wrong_type() {
-    fails_at(&topo(&format!("{BASE}policy:\n  maxInFlight: lots\n")), "11:16", &["maxInFlight", "whole number"]);
-    fails_at(&topo("managementServers: ms1\n"), "3:20", &["expected a list"]);
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  maxInFlight: lots\n")),
+        "11:16",
+        &["maxInFlight", "whole number"],
+    );
+    fails_at(
+        &topo("managementServers: ms1\n"),
+        "3:20",
+        &["expected a list"],
+    );
 }
 
 #[test]
 fn host_name_syntax() {
-    fails_at(&topo("managementServers:\n  - name: ms_1.contoso.local\n"), "4:11", &["ms_1.contoso.local", "not a host name", "'_'"]);
+    fails_at(
+        &topo("managementServers:\n  - name: ms_1.contoso.local\n"),
+        "4:11",
+        &["ms_1.contoso.local", "not a host name", "'_'"],
+    );
     let long = "x".repeat(64);
-    fails_at(&topo(&format!("managementServers:\n  - name: {long}.local\n")), "4:11", &["not a host name", "64 characters", "at most 63"]);
+    fails_at(
+        &topo(&format!("managementServers:\n  - name: {long}.local\n")),
+        "4:11",
+        &["not a host name", "64 characters", "at most 63"],
+    );
     let total = vec!["a".repeat(60); 5].join(".");
-    fails_at(&topo(&format!("managementServers:\n  - name: {total}\n")), "4:11", &["not a host name", "at most 253"]);
+    fails_at(
+        &topo(&format!("managementServers:\n  - name: {total}\n")),
+        "4:11",
+        &["not a host name", "at most 253"],
+    );
 }
 
 #[test]
@@ -128,7 +180,10 @@ fn name_defined_in_two_files_names_both() {
     .unwrap();
     let (code, _, err) = run_in(dir.path(), &["prod"]);
     assert_eq!(code, 1);
-    let line = err.lines().find(|l| l.contains("defined twice")).expect(&err);
+    let line = err
+        .lines()
+        .find(|l| l.contains("defined twice"))
+        .expect(&err);
     assert!(line.starts_with("prod/b.yml:4:11: "), "{line}");
     assert!(line.contains("prod/a.yaml:7:11"), "{line}");
 }
@@ -136,21 +191,31 @@ fn name_defined_in_two_files_names_both() {
 #[test]
 fn undefined_parent() {
     fails_at(
-        &topo(&format!("{BASE}agents:\n  - name: web01\n    primary: gw9.contoso.local\n")),
+        &topo(&format!(
+            "{BASE}agents:\n  - name: web01\n    primary: gw9.contoso.local\n"
+        )),
         "12:14",
-        &["web01", "gw9.contoso.local", "not a management server or gateway"],
+        &[
+            "web01",
+            "gw9.contoso.local",
+            "not a management server or gateway",
+        ],
     );
 }
 
 #[test]
 fn primary_in_own_failover_and_repeated_failover() {
     fails_at(
-        &topo(&format!("{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n    failover: [ms1.contoso.local, GW1.contoso.local]\n")),
+        &topo(&format!(
+            "{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n    failover: [ms1.contoso.local, GW1.contoso.local]\n"
+        )),
         "13:35",
         &["web01", "primary", "GW1.contoso.local", "own failover list"],
     );
     fails_at(
-        &topo(&format!("{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n    failover: [ms1.contoso.local, ms1.contoso.local]\n")),
+        &topo(&format!(
+            "{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n    failover: [ms1.contoso.local, ms1.contoso.local]\n"
+        )),
         "13:35",
         &["web01", "ms1.contoso.local", "listed twice"],
     );
@@ -171,37 +236,71 @@ fn capacity_names_server_and_count() {
         t.push_str(&format!("  - name: a{i}\n    primary: gw1.contoso.local\n"));
     }
     t.push_str("policy:\n  capacity:\n    gateway: 2\n");
-    fails_at(&t, "7:11", &["gw1.contoso.local", "3 agents", "capacity.gateway is 2"]);
+    fails_at(
+        &t,
+        "7:11",
+        &["gw1.contoso.local", "3 agents", "capacity.gateway is 2"],
+    );
 }
 
 #[test]
 fn policy_values() {
-    fails_at(&topo(&format!("{BASE}policy:\n  maxInFlight: 0\n")), "11:16", &["maxInFlight", "0", "at least 1"]);
-    fails_at(&topo(&format!("{BASE}policy:\n  ackTimeout: 1.5h\n")), "11:15", &["ackTimeout", "1.5h", "30s, 15m or 2h"]);
-    fails_at(&topo(&format!("{BASE}policy:\n  ackTimeout: 10d\n")), "11:15", &["10d", "duration"]);
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  maxInFlight: 0\n")),
+        "11:16",
+        &["maxInFlight", "0", "at least 1"],
+    );
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  ackTimeout: 1.5h\n")),
+        "11:15",
+        &["ackTimeout", "1.5h", "30s, 15m or 2h"],
+    );
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  ackTimeout: 10d\n")),
+        "11:15",
+        &["10d", "duration"],
+    );
 }
 
 #[test]
 fn agent_rules() {
     fails_at(
-        &topo(&format!("{BASE}agentRules:\n  - match: \"web[01\"\n    primary: gw1.contoso.local\n")),
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"web[01\"\n    primary: gw1.contoso.local\n"
+        )),
         "11:12",
         &["web[01", "not a valid glob"],
     );
     fails_at(
-        &topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n    primary: gw1.contoso.local\n    spread: [ms1.contoso.local]\n")),
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    primary: gw1.contoso.local\n    spread: [ms1.contoso.local]\n"
+        )),
         "11:12",
         &["both primary and spread"],
     );
-    fails_at(&topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n")), "11:12", &["neither primary nor spread"]);
-    fails_at(&topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n    spread: []\n")), "11:12", &["spread pool is empty"]);
     fails_at(
-        &topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, ms1.contoso.local]\n    failoverCount: 2\n")),
+        &topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n")),
+        "11:12",
+        &["neither primary nor spread"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread: []\n"
+        )),
+        "11:12",
+        &["spread pool is empty"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, ms1.contoso.local]\n    failoverCount: 2\n"
+        )),
         "11:12",
         &["failoverCount is 2", "2 member", "at most 1"],
     );
     fails_at(
-        &topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, gw7.contoso.local]\n")),
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, gw7.contoso.local]\n"
+        )),
         "11:12",
         &["gw7.contoso.local", "not a management server or gateway"],
     );
@@ -214,30 +313,60 @@ fn every_semantic_error_in_one_run() {
     ));
     let (code, _, err) = run(&t);
     assert_eq!(code, 1);
-    for at in ["t.yaml:12:14:", "t.yaml:14:14:", "t.yaml:17:16:", "t.yaml:19:16:"] {
-        assert!(err.lines().any(|l| l.starts_with(at)), "{at} missing in:\n{err}");
+    for at in [
+        "t.yaml:12:14:",
+        "t.yaml:14:14:",
+        "t.yaml:17:16:",
+        "t.yaml:19:16:",
+    ] {
+        assert!(
+            err.lines().any(|l| l.starts_with(at)),
+            "{at} missing in:\n{err}"
+        );
     }
     // Sorted by position.
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 4, "{err}");
 }
 
-const OBS_HEAD: &str = "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n    up: true\n";
+const OBS_HEAD: &str =
+    "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n    up: true\n";
 
 #[test]
 fn observed_checks() {
     fails_at(
         &format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: gw1\n    connected: gw1\n"),
         "8:14",
-        &["agent web01", "gw1", "not an observed management server or gateway"],
+        &[
+            "agent web01",
+            "gw1",
+            "not an observed management server or gateway",
+        ],
     );
-    fails_at(&format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: ms1\n    connected: 'gw 1'\n"), "9:16", &["connected", "gw 1", "not a host name"]);
-    fails_at(&format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: ms1\n    colour: red\n"), "9:5", &["unknown field", "colour"]);
-    fails_at(&format!("{OBS_HEAD}  - name: MS1\n"), "6:11", &["MS1", "defined twice"]);
+    fails_at(
+        &format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: ms1\n    connected: 'gw 1'\n"),
+        "9:16",
+        &["connected", "gw 1", "not a host name"],
+    );
+    fails_at(
+        &format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: ms1\n    colour: red\n"),
+        "9:5",
+        &["unknown field", "colour"],
+    );
+    fails_at(
+        &format!("{OBS_HEAD}  - name: MS1\n"),
+        "6:11",
+        &["MS1", "defined twice"],
+    );
     // A connected parent that is not listed is drift, not an error.
-    let (code, out, err) = run(&format!("{OBS_HEAD}  - name: ms2\nagents:\n  - name: web01\n    primary: ms1\n    connected: ms2\n"));
+    let (code, out, err) = run(&format!(
+        "{OBS_HEAD}  - name: ms2\nagents:\n  - name: web01\n    primary: ms1\n    connected: ms2\n"
+    ));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "ok: observed 2 management servers, 0 gateways, 1 agent");
+    assert_eq!(
+        out.trim(),
+        "ok: observed 2 management servers, 0 gateways, 1 agent"
+    );
 }
 
 #[test]
@@ -247,7 +376,10 @@ fn observed_json_is_accepted() {
  "agents": [{"name": "web01", "primary": "ms1", "failover": [], "connected": null}]}"#;
     let (code, out, err) = run(json);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("observed 1 management server, 0 gateways, 1 agent"), "{out}");
+    assert!(
+        out.contains("observed 1 management server, 0 gateways, 1 agent"),
+        "{out}"
+    );
     let bad = json.replace("\"ms1\", \"failover\"", "\"ms9\", \"failover\"");
     fails_at(&bad, "3:42", &["ms9", "not an observed management server"]);
 }

@@ -44,6 +44,12 @@ fn options() -> serde_saphyr::Options {
 /// Checks that `bytes` are non-empty UTF-8 text, stripping a byte-order mark.
 pub fn text<'a>(bytes: &'a [u8], file: &Arc<str>) -> Result<&'a str, Diagnostic> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        return Err(Diagnostic::at(
+            position_of(&bytes[..at], file),
+            "binary data: a NUL byte; expected a YAML or JSON document",
+        ));
+    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -59,13 +65,6 @@ pub fn text<'a>(bytes: &'a [u8], file: &Arc<str>) -> Result<&'a str, Diagnostic>
             .with_hint("is this a binary file? save it as UTF-8"));
         }
     };
-    if let Some(at) = text.find('\0') {
-        let pos = position_of(&bytes[..at], file);
-        return Err(Diagnostic::at(
-            pos,
-            "binary data: a NUL byte; expected a YAML or JSON document",
-        ));
-    }
     if text.trim().is_empty()
         || text
             .lines()
@@ -80,10 +79,9 @@ pub fn text<'a>(bytes: &'a [u8], file: &Arc<str>) -> Result<&'a str, Diagnostic>
 }
 
 fn position_of(prefix: &[u8], file: &Arc<str>) -> Pos {
-    // `prefix` is valid UTF-8 by construction.
-    let s = std::str::from_utf8(prefix).unwrap_or_default();
-    let line = s.matches('\n').count() + 1;
-    let col = s.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let last = prefix.rsplit(|b| *b == b'\n').next().unwrap_or_default();
+    let col = String::from_utf8_lossy(last).chars().count() + 1;
     Pos::new(file.clone(), clamp(line as u64), clamp(col as u64))
 }
 
@@ -115,7 +113,11 @@ fn with_context(text: &str, line: u32, column: u32, msg: &str) -> String {
         .nth(column.saturating_sub(1) as usize)
         .map_or(l.len(), |(i, _)| i);
     let (before, value) = l.split_at(split);
-    let key = before.trim().trim_start_matches("- ").trim_end_matches(':').trim();
+    let key = before
+        .trim()
+        .trim_start_matches("- ")
+        .trim_end_matches(':')
+        .trim();
     let value = value.split(" #").next().unwrap_or("").trim();
     let mut out = String::new();
     if !key.is_empty() && !key.contains([' ', '{', '[', '"']) {
