@@ -2,6 +2,8 @@
 //! they are defined, in its own module; results go to stdout, errors to
 //! stderr, and the exit codes are those of SPEC section 5.
 
+pub mod completions;
+pub mod schema;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +40,10 @@ pub struct Cli {
 pub enum Command {
     /// Check topology and observed-state files; print a summary or every problem.
     Validate(validate::Args),
+    /// Print shell completions (bash, zsh or fish) to stdout.
+    Completions(completions::Args),
+    /// Print the JSON Schema of topology (or observed) files, for editors.
+    Schema(schema::Args),
 }
 
 /// Parses the command line and runs the chosen command.
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)
 }

@@ -281,3 +281,13 @@ pub struct ObservedStoreDoc {
     #[serde(default)]
     pub replication_complete: bool,
 }
+
+/// The JSON Schema of a `kind: Topology` file (draft 2020-12).
+pub fn topology_schema() -> serde_json::Value {
+    schemars::schema_for!(TopologyDoc).to_value()
+}
+
+/// The JSON Schema of a `kind: Observed` file (draft 2020-12).
+pub fn observed_schema() -> serde_json::Value {
+    schemars::schema_for!(ObservedDoc).to_value()
+}
