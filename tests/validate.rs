@@ -383,3 +383,15 @@ fn observed_json_is_accepted() {
     let bad = json.replace("\"ms1\", \"failover\"", "\"ms9\", \"failover\"");
     fails_at(&bad, "3:42", &["ms9", "not an observed management server"]);
 }
+
+#[test]
+fn plan_inputs_of_the_wrong_kind_say_so() {
+    // load::topology on an Observed file (as `plan --desired` would do).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = root.join("examples/topologies/replace-gateway/observed.yaml");
+    let e = handover::load::topology(&[o]).unwrap_err().to_string();
+    assert!(
+        e.contains("observed.yaml:4:7: this is an Observed document; expected kind: Topology here"),
+        "{e}"
+    );
+}

@@ -114,6 +114,7 @@ pub fn topology_str(text: &str, file: &str) -> Result<Topology, Diagnostics> {
 pub fn observed_str(text: &str, file: &str) -> Result<Observed, Diagnostics> {
     let label: Arc<str> = Arc::from(file);
     let text = yaml::text(text.as_bytes(), &label)?;
+    expect_kind(text, &label, Kind::Observed)?;
     let d: doc::ObservedDoc = yaml::parse(text, &label)?;
     let mut names = NameInterner::new();
     let mut b = Builder::new(label, &mut names);
@@ -171,6 +172,22 @@ pub fn kind_of(text: &str, file: &Arc<str>) -> Result<Kind, Diagnostic> {
                 build::quote(other)
             ),
         )),
+    }
+}
+
+/// Refuses early, with a clear word, a document of the other kind (which
+/// would otherwise fail on its first unknown field); anything unclear is
+/// left to the full parse.
+fn expect_kind(text: &str, file: &Arc<str>, want: Kind) -> Result<(), Diagnostic> {
+    let has_line = text.lines().any(|l| l.starts_with("kind:"));
+    match (has_line, has_line.then(|| kind_of(text, file))) {
+        (true, Some(Ok(k))) if k != want => Err(Diagnostic::at(
+            kind_line_pos(text, file),
+            format!("this is {k:?} document; expected kind: {want:?} here")
+                .replace("is Observed", "is an Observed")
+                .replace("is Topology", "is a Topology"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -232,6 +249,7 @@ fn parse_topology(
     names: &mut NameInterner,
 ) -> Result<Parsed, Diagnostic> {
     let text = yaml::text(text.as_bytes(), label)?;
+    expect_kind(text, label, Kind::Topology)?;
     let d: doc::TopologyDoc = yaml::parse(text, label)?;
     let mut b = Builder::new(label.clone(), names);
     let t = b.topology(&d);

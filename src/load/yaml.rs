@@ -38,6 +38,7 @@ fn options() -> serde_saphyr::Options {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
         },
         with_snippet: false,
+        emit_comments: false,
     }
 }
 
@@ -93,10 +94,10 @@ fn clamp(n: u64) -> u32 {
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Arc<str>) -> Result<T, Diagnostic> {
     serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
         let mut d = error(&e, file);
-        if d.message.starts_with("invalid ") || d.message.starts_with("expected ") {
-            if let Some(pos) = &d.pos {
-                d.message = with_context(text, pos.line, pos.column, &d.message);
-            }
+        if let Some(pos) = &d.pos
+            && (d.message.starts_with("invalid ") || d.message.starts_with("expected "))
+        {
+            d.message = with_context(text, pos.line, pos.column, &d.message);
         }
         d
     })
@@ -193,7 +194,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
