@@ -88,3 +88,33 @@ fn directory_merge_conflicts_name_both_files() {
     );
     assert!(e.contains("a.yaml:6:16"), "{e}");
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary YAML-ish text (indicators, anchors, aliases, tags,
+        /// quotes, flow brackets, handover keys) never panics the loader:
+        /// it loads or it gives diagnostics with positions.
+        #[test]
+        fn yamlish_text(s in "(apiVersion: handover/v1\nkind: (Topology|Observed)\n)?([-:&*!|>?%@`'\"\\[\\]{},#\n ]|name|primary|failover|agents|gateways|managementServers|web01|gw1|ms1|null|true|0){0,120}") {
+            for r in [
+                document_str(&s, "p").err(),
+                topology_str(&s, "p").err(),
+                observed_str(&s, "p").err(),
+            ] {
+                if let Some(d) = r {
+                    prop_assert!(!d.is_empty());
+                    prop_assert!(d.0.iter().all(|d| d.pos.as_ref().is_some_and(|p| p.line >= 1 && p.column >= 1)), "{}", d);
+                }
+            }
+        }
+
+        /// Arbitrary bytes never panic either.
+        #[test]
+        fn arbitrary_text(s in any::<String>()) {
+            let _ = document_str(&s, "p");
+        }
+    }
+}
