@@ -99,15 +99,16 @@ mod never_panics {
         /// it loads or it gives diagnostics with positions.
         #[test]
         fn yamlish_text(s in "(apiVersion: handover/v1\nkind: (Topology|Observed)\n)?([-:&*!|>?%@`'\"\\[\\]{},#\n ]|name|primary|failover|agents|gateways|managementServers|web01|gw1|ms1|null|true|0){0,120}") {
-            for r in [
+            for d in [
                 document_str(&s, "p").err(),
                 topology_str(&s, "p").err(),
                 observed_str(&s, "p").err(),
-            ] {
-                if let Some(d) = r {
-                    prop_assert!(!d.is_empty());
-                    prop_assert!(d.0.iter().all(|d| d.pos.as_ref().is_some_and(|p| p.line >= 1 && p.column >= 1)), "{}", d);
-                }
+            ]
+            .into_iter()
+            .flatten()
+            {
+                prop_assert!(!d.is_empty());
+                prop_assert!(d.0.iter().all(|d| d.pos.as_ref().is_some_and(|p| p.line >= 1 && p.column >= 1)), "{}", d);
             }
         }
 
