@@ -154,15 +154,18 @@ fn parent_list(
     diags: &mut Vec<Diagnostic>,
 ) {
     let undefined = |n: &Name, field: &str, pos: Pos| {
-        let found = match roles.get(n) {
-            Some(r) => format!("it is {} {}", article(r.word()), r.word()),
-            None => "it is not defined".to_string(),
+        let message = match roles.get(n) {
+            Some(r) => format!(
+                "{what}: {field} {n} is {} {}, not a management server or gateway",
+                article(r.word()),
+                r.word()
+            ),
+            None => format!(
+                "{what}: {field} {n} is not defined as a management server or gateway of this topology"
+            ),
         };
-        Diagnostic::at(
-            pos,
-            format!("{what}: {field} {n} is not a management server or gateway of this topology ({found})"),
-        )
-        .with_hint("define it under managementServers or gateways, or fix the spelling")
+        Diagnostic::at(pos, message)
+            .with_hint("define it under managementServers or gateways, or fix the spelling")
     };
     if !is_parent(&parents.primary) {
         diags.push(undefined(&parents.primary, "primary", primary_pos.clone()));
@@ -338,7 +341,7 @@ fn rules(
                         ));
                     } else if !is_parent(p) {
                         diags.push(
-                            Diagnostic::at(r.pos.clone(), format!("{what}: spread pool member {p} is not a management server or gateway of this topology"))
+                            Diagnostic::at(r.pos.clone(), format!("{what}: spread pool member {p} is not defined as a management server or gateway of this topology"))
                                 .with_hint("define it under managementServers or gateways, or fix the spelling"),
                         );
                     }
@@ -484,9 +487,8 @@ mod tests {
         ));
         assert!(m.iter().any(|s| s.contains("cycle: gw1 -> gw1")), "{m:?}");
         assert!(
-            m.iter().any(|s| s.contains(
-                "primary a1 is not a management server or gateway of this topology (it is an agent)"
-            )),
+            m.iter()
+                .any(|s| s.contains("primary a1 is an agent, not a management server or gateway")),
             "{m:?}"
         );
     }

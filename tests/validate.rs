@@ -198,7 +198,7 @@ fn undefined_parent() {
         &[
             "web01",
             "gw9.contoso.local",
-            "not a management server or gateway",
+            "not defined as a management server or gateway",
         ],
     );
 }
@@ -302,7 +302,10 @@ fn agent_rules() {
             "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, gw7.contoso.local]\n"
         )),
         "11:12",
-        &["gw7.contoso.local", "not a management server or gateway"],
+        &[
+            "gw7.contoso.local",
+            "not defined as a management server or gateway",
+        ],
     );
 }
 
