@@ -24,3 +24,4 @@ pub mod render;
 pub mod sim;
 pub mod state;
 pub mod synth;
+pub mod validate;

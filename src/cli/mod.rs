@@ -2,7 +2,9 @@
 //! they are defined, in its own module; results go to stdout, errors to
 //! stderr, and the exit codes are those of SPEC section 5.
 
+pub mod completions;
 pub mod plan;
+pub mod schema;
 pub mod simulate;
 pub mod validate;
 
@@ -46,6 +48,10 @@ pub enum Command {
     /// estate, in virtual time, with faults; report stranded, pending and
     /// blocked members and how long it would take.
     Simulate(simulate::Args),
+    /// Print shell completions (bash, zsh or fish) to stdout.
+    Completions(completions::Args),
+    /// Print the JSON Schema of topology (or observed) files, for editors.
+    Schema(schema::Args),
 }
 
 /// Parses the command line and runs the chosen command.
@@ -55,6 +61,8 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)
 }

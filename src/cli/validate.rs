@@ -1,34 +1,217 @@
 //! `handover validate PATH...`: check desired-topology and observed-state
 //! files without planning or applying anything.
+//!
+//! Each PATH is a file or a directory. A directory's `*.yaml`/`*.yml`
+//! Topology documents merge into one topology; its Observed documents are
+//! checked each on its own; its subdirectories are walked, each its own
+//! unit. Topology files named directly on the command line merge into one
+//! topology. Prints one `ok:` line per unit to stdout (a bare summary when
+//! there is only one), or every problem to stderr as `file:line:column:
+//! message`; exits 0 or 1.
 
 use super::exit;
 use clap::Args as ClapArgs;
-use std::path::PathBuf;
+use handover::diag::{Diagnostic, Diagnostics};
+use handover::load::{self, Kind, thousands};
+use handover::model::{Observed, Topology};
+use std::path::{Path, PathBuf};
 
 /// Flags of `handover validate`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// Topology or Observed files, or directories of `*.yaml`/`*.yml`.
+    /// Topology or Observed files, or directories of `*.yaml`/`*.yml`
+    /// (walked recursively; each directory is checked as one topology).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
+/// What one unit (a directory, or the files named directly) holds.
+#[derive(Default)]
+struct Unit {
+    label: String,
+    topology_files: Vec<PathBuf>,
+    observed_files: Vec<PathBuf>,
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    match handover::load::topology(&args.paths) {
-        Ok(t) => {
-            println!(
-                "ok: {} management servers, {} gateways, {} agents, {} rules",
-                t.management_servers.len(),
-                t.gateways.len(),
-                t.agents.len(),
-                t.agent_rules.len()
-            );
-            exit::OK
-        }
-        Err(d) => {
-            eprintln!("{d}");
-            exit::ERROR
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    let mut units: Vec<Unit> = Vec::new();
+    let mut loose = Unit {
+        label: String::new(),
+        ..Default::default()
+    };
+    for p in &args.paths {
+        if p.is_dir() {
+            walk(p, &mut units, &mut problems, 0);
+        } else if !p.exists() {
+            problems.push(Diagnostic::general(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        } else {
+            classify(p, &mut loose, &mut problems);
         }
     }
+    if !loose.topology_files.is_empty() || !loose.observed_files.is_empty() {
+        loose.label = args
+            .paths
+            .iter()
+            .filter(|p| !p.is_dir())
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        units.insert(0, loose);
+    }
+    let single = units.len() == 1;
+    let mut lines = Vec::new();
+    for u in &units {
+        let mut parts = Vec::new();
+        let mut ok = true;
+        if !u.topology_files.is_empty() {
+            match load::topology(&u.topology_files) {
+                Ok(t) => parts.push(topology_summary(
+                    &t,
+                    !single || !u.observed_files.is_empty(),
+                )),
+                Err(d) => {
+                    ok = false;
+                    problems.extend(d.0);
+                }
+            }
+        }
+        for f in &u.observed_files {
+            match load::observed(f) {
+                Ok(o) => {
+                    let prefix = if u.observed_files.len() > 1 {
+                        format!(
+                            "observed {}",
+                            f.file_name().unwrap_or_default().to_string_lossy()
+                        )
+                    } else {
+                        "observed".to_string()
+                    };
+                    parts.push(format!("{prefix} {}", observed_summary(&o)));
+                }
+                Err(d) => {
+                    ok = false;
+                    problems.extend(d.0);
+                }
+            }
+        }
+        if ok && !parts.is_empty() {
+            if single {
+                lines.push(format!("ok: {}", parts.join("; ")));
+            } else {
+                lines.push(format!("ok: {}: {}", u.label, parts.join("; ")));
+            }
+        }
+    }
+    if units.is_empty() && problems.is_empty() {
+        problems.push(Diagnostic::general(format!(
+            "{}: no *.yaml or *.yml files found",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    for l in &lines {
+        println!("{l}");
+    }
+    if problems.is_empty() {
+        exit::OK
+    } else {
+        eprintln!("{}", Diagnostics(problems));
+        exit::ERROR
+    }
+}
+
+/// Deepest directory tree walked (guards against symlink loops).
+const MAX_WALK_DEPTH: usize = 16;
+
+fn walk(dir: &Path, units: &mut Vec<Unit>, problems: &mut Vec<Diagnostic>, depth: usize) {
+    if depth > MAX_WALK_DEPTH {
+        problems.push(Diagnostic::general(format!(
+            "{}: directories nested deeper than {MAX_WALK_DEPTH}; not walked further",
+            dir.display()
+        )));
+        return;
+    }
+    let mut unit = Unit {
+        label: dir.display().to_string(),
+        ..Default::default()
+    };
+    match load::yaml_files(dir) {
+        Ok(files) => {
+            for f in files {
+                classify(&f, &mut unit, problems);
+            }
+        }
+        Err(d) => problems.extend(d.0),
+    }
+    if !unit.topology_files.is_empty() || !unit.observed_files.is_empty() {
+        units.push(unit);
+    }
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    subdirs.sort();
+    for d in subdirs {
+        walk(&d, units, problems, depth + 1);
+    }
+}
+
+/// Sorts a file into its unit by `kind:`; a file whose kind cannot be told
+/// is loaded as a topology so its real problem gets reported.
+fn classify(f: &Path, unit: &mut Unit, problems: &mut Vec<Diagnostic>) {
+    match load::kind_of_file(f) {
+        Ok(Some(Kind::Observed)) => unit.observed_files.push(f.to_path_buf()),
+        Ok(_) => unit.topology_files.push(f.to_path_buf()),
+        Err(d) => problems.extend(d.0),
+    }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+fn topology_summary(t: &Topology, labelled: bool) -> String {
+    let s = format!(
+        "{}, {}, {}, {}",
+        count(
+            t.management_servers.len(),
+            "management server",
+            "management servers"
+        ),
+        count(t.gateways.len(), "gateway", "gateways"),
+        count(t.agents.len(), "agent", "agents"),
+        count(t.agent_rules.len(), "rule", "rules"),
+    );
+    if labelled { format!("topology {s}") } else { s }
+}
+
+fn observed_summary(o: &Observed) -> String {
+    let mut s = format!(
+        "{}, {}, {}",
+        count(
+            o.management_servers.len(),
+            "management server",
+            "management servers"
+        ),
+        count(o.gateways.len(), "gateway", "gateways"),
+        count(o.agents.len(), "agent", "agents"),
+    );
+    if let Some(store) = &o.management_store {
+        s.push_str(&format!(
+            ", {}",
+            count(store.pools.len(), "store pool", "store pools")
+        ));
+    }
+    s
 }

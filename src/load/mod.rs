@@ -1,241 +1,372 @@
-//! Loading: YAML files into the model.
+//! Loading: YAML (or JSON) files into the model, checked.
 //!
 //! Owns reading desired topologies (a file, or a directory of `*.yaml` /
-//! `*.yml` merged) and observed-state documents, and turning them into the
-//! plain data of `model`, with source positions. Calls `validate` so that
-//! callers only ever see a checked model. Must not plan or apply anything.
+//! `*.yml` merged) and observed-state documents, telling them apart by
+//! `kind:`, and turning them into the plain data of `model` with source
+//! positions. Every function here also runs `crate::validate`, so callers
+//! only ever see a checked model. Must not plan or apply anything.
 //!
-//! NOTE: this first version is a thin serde shim without positions; the
-//! Foundation work replaces its internals behind the same functions.
+//! Split by concept: `yaml` (the parser edge and hostile-input limits),
+//! `doc` (the file shapes), `build` (value syntax, interning).
+
+mod build;
+pub mod doc;
+pub mod yaml;
+
+pub use build::quote;
+pub use yaml::{MAX_FILE_BYTES, thousands};
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};
-use crate::model::{self, MemberDef, Observed, Parents, RuleAssign, ServerDef, Topology};
-use crate::name::Name;
-use serde::Deserialize;
+use crate::model::{Observed, Topology};
+use crate::name::NameInterner;
+use crate::validate::{self, ObservedPositions};
+use build::Builder;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Loads and validates a desired topology from files and directories.
-pub fn topology(paths: &[PathBuf]) -> Result<Topology, Diagnostics> {
-    let mut merged = Topology::default();
-    let mut diags = Vec::new();
-    for file in expand(paths)? {
-        let text = read(&file)?;
-        match topology_str(&text, &file.display().to_string()) {
-            Ok(t) => merge(&mut merged, t),
-            Err(d) => diags.extend(d.0),
-        }
-    }
-    if diags.is_empty() {
-        Ok(merged)
-    } else {
-        Err(Diagnostics(diags))
-    }
+/// The kind of a handover document (`kind:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `kind: Topology`.
+    Topology,
+    /// `kind: Observed`.
+    Observed,
 }
 
-/// Loads and validates an observed-state file.
+/// One checked document of either kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Document {
+    /// A desired topology.
+    Topology(Topology),
+    /// An observed state.
+    Observed(Observed),
+}
+
+/// Loads and validates a desired topology from files and directories.
+///
+/// A directory contributes its `*.yaml`/`*.yml` files (not subdirectories)
+/// whose `kind` is `Topology`; all files are merged into one topology, and a
+/// name defined in two files is an error naming both places.
+pub fn topology(paths: &[PathBuf]) -> Result<Topology, Diagnostics> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for f in yaml_files(p)? {
+                if kind_of_file(&f)? != Some(Kind::Observed) {
+                    files.push(f);
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Diagnostic::general(format!(
+            "{}: no Topology document (*.yaml or *.yml) found",
+            shown.join(", ")
+        ))
+        .into());
+    }
+    let mut names = NameInterner::new();
+    let mut diags = Vec::new();
+    let mut merged = Merged::default();
+    for f in &files {
+        let label: Arc<str> = Arc::from(f.display().to_string());
+        let text = match read(f) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        match parse_topology(&text, &label, &mut names) {
+            Ok((t, policy_at, d)) => {
+                diags.extend(d);
+                merged.add(t, policy_at, &mut diags);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    let t = merged.topology;
+    diags.extend(validate::topology(&t));
+    finish(t, diags)
+}
+
+/// Loads and validates an observed-state file (YAML or JSON).
 pub fn observed(path: &Path) -> Result<Observed, Diagnostics> {
     let text = read(path)?;
     observed_str(&text, &path.display().to_string())
 }
 
-/// Parses one desired-topology document; `file` labels positions.
+/// Parses and validates one desired-topology document; `file` labels positions.
 pub fn topology_str(text: &str, file: &str) -> Result<Topology, Diagnostics> {
-    let doc: TopologyDoc = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, e))?;
-    let pos = Pos::new(Arc::from(file), 1, 1);
-    let member = |m: MemberDoc| MemberDef {
-        failover_pos: vec![pos.clone(); m.failover.len()],
-        parents: Parents {
-            primary: m.primary,
-            failover: m.failover,
-        },
-        name: m.name,
-        pos: pos.clone(),
-        primary_pos: pos.clone(),
-    };
-    Ok(Topology {
-        group: doc.metadata.and_then(|m| m.name),
-        management_servers: doc
-            .management_servers
-            .into_iter()
-            .map(|s| ServerDef {
-                name: s.name,
-                pos: pos.clone(),
-            })
-            .collect(),
-        gateways: doc.gateways.into_iter().map(member).collect(),
-        agents: doc.agents.into_iter().map(member).collect(),
-        agent_rules: doc
-            .agent_rules
-            .into_iter()
-            .map(|r| model::AgentRule {
-                pattern: r.r#match,
-                assign: match r.spread {
-                    Some(pool) => RuleAssign::Spread {
-                        pool,
-                        failover_count: r.failover_count.unwrap_or(0),
-                    },
-                    None => RuleAssign::Fixed(Parents {
-                        primary: r.primary.expect("shim: rule needs primary or spread"),
-                        failover: r.failover,
-                    }),
-                },
-                pos: pos.clone(),
-            })
-            .collect(),
-        management_store: doc.management_store.map(|s| model::StoreSpec {
-            pool: s.pool,
-            pos: pos.clone(),
-            disaster_recovery: s
-                .disaster_recovery
-                .map(|d| model::DisasterRecovery {
-                    allowed: d.allowed,
-                    backup_sql_server: d.backup_sql_server,
-                    backup_sql_instance: d.backup_sql_instance,
-                    backup_mirror_sql_server: d.backup_mirror_sql_server,
-                    backup_mirror_sql_instance: d.backup_mirror_sql_instance,
-                })
-                .unwrap_or_default(),
-        }),
-        policy: doc.policy.unwrap_or_default(),
-        policy_pos: None,
-    })
+    let label: Arc<str> = Arc::from(file);
+    let mut names = NameInterner::new();
+    let (t, _, mut diags) = parse_topology(text, &label, &mut names)?;
+    diags.extend(validate::topology(&t));
+    finish(t, diags)
 }
 
-/// Parses one observed-state document; `file` labels positions.
+/// Parses and validates one observed-state document, YAML or JSON (JSON is
+/// read by the same parser: YAML 1.2 accepts it); `file` labels positions.
 pub fn observed_str(text: &str, file: &str) -> Result<Observed, Diagnostics> {
-    serde_saphyr::from_str(text).map_err(|e| yaml_error(file, e))
+    let label: Arc<str> = Arc::from(file);
+    let text = yaml::text(text.as_bytes(), &label)?;
+    expect_kind(text, &label, Kind::Observed)?;
+    let d: doc::ObservedDoc = yaml::parse(text, &label)?;
+    let mut names = NameInterner::new();
+    let mut b = Builder::new(label, &mut names);
+    let (o, pos): (Observed, ObservedPositions) = b.observed(&d);
+    let mut diags = b.diags;
+    diags.extend(validate::observed(&o, &pos));
+    finish(o, diags)
 }
 
-fn yaml_error(file: &str, e: impl std::fmt::Display) -> Diagnostics {
-    Diagnostic::general(format!("{file}: {e}")).into()
+/// Parses and validates one document of either kind, told apart by `kind:`.
+pub fn document_str(text: &str, file: &str) -> Result<Document, Diagnostics> {
+    let label: Arc<str> = Arc::from(file);
+    match kind_of(yaml::text(text.as_bytes(), &label)?, &label)? {
+        Kind::Topology => topology_str(text, file).map(Document::Topology),
+        Kind::Observed => observed_str(text, file).map(Document::Observed),
+    }
 }
 
-fn read(path: &Path) -> Result<String, Diagnostics> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::general(format!("{}: cannot read: {e}", path.display())).into())
+/// The kind of one document: from a top-level `kind:` line when there is
+/// one (cheap, whatever the size), else by reading the document's header.
+pub fn kind_of(text: &str, file: &Arc<str>) -> Result<Kind, Diagnostic> {
+    let from_line = text.lines().find_map(|l| {
+        let v = l.strip_prefix("kind:")?.split('#').next()?.trim();
+        Some(v.trim_matches(|c| c == '"' || c == '\'').to_string())
+    });
+    let (value, pos) = match from_line {
+        Some(v) => (v, None),
+        None => {
+            let h: doc::HeaderDoc = yaml::parse(text, file)?;
+            match h.kind {
+                Some(k) => {
+                    let pos = Pos::new(
+                        file.clone(),
+                        k.referenced.line() as u32,
+                        k.referenced.column() as u32,
+                    );
+                    (k.value, Some(pos))
+                }
+                None => {
+                    return Err(Diagnostic::at(
+                        Pos::new(file.clone(), 1, 1),
+                        "no kind: expected kind: Topology or kind: Observed",
+                    ));
+                }
+            }
+        }
+    };
+    match value.as_str() {
+        "Topology" => Ok(Kind::Topology),
+        "Observed" => Ok(Kind::Observed),
+        other => Err(Diagnostic::at(
+            pos.unwrap_or_else(|| kind_line_pos(text, file)),
+            format!(
+                "kind is {}; expected Topology or Observed",
+                build::quote(other)
+            ),
+        )),
+    }
 }
 
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Diagnostic::general(format!("{}: {e}", p.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")))
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(p.clone());
+/// Refuses early, with a clear word, a document of the other kind (which
+/// would otherwise fail on its first unknown field); anything unclear is
+/// left to the full parse.
+fn expect_kind(text: &str, file: &Arc<str>, want: Kind) -> Result<(), Diagnostic> {
+    let has_line = text.lines().any(|l| l.starts_with("kind:"));
+    match (has_line, has_line.then(|| kind_of(text, file))) {
+        (true, Some(Ok(k))) if k != want => Err(Diagnostic::at(
+            kind_line_pos(text, file),
+            format!("this is {k:?} document; expected kind: {want:?} here")
+                .replace("is Observed", "is an Observed")
+                .replace("is Topology", "is a Topology"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn kind_line_pos(text: &str, file: &Arc<str>) -> Pos {
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("kind:"))
+        .unwrap_or(0);
+    Pos::new(file.clone(), line as u32 + 1, 7)
+}
+
+/// The kind of the document in `path`, reading at most its first 64 KiB
+/// when it has a top-level `kind:` line; `None` when it is not YAML text
+/// (the full load reports why).
+pub fn kind_of_file(path: &Path) -> Result<Option<Kind>, Diagnostics> {
+    let label: Arc<str> = Arc::from(path.display().to_string());
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .map_err(|e| Diagnostic::general(format!("{label}: cannot read: {e}")))?;
+    let cut = match std::str::from_utf8(&head) {
+        Ok(s) => s,
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return Ok(None),
+    };
+    if cut.lines().any(|l| l.starts_with("kind:")) {
+        return Ok(kind_of(cut, &label).ok());
+    }
+    let text = match read(path) {
+        Ok(t) => t,
+        Err(_) => return Ok(None),
+    };
+    match yaml::text(text.as_bytes(), &label) {
+        Ok(t) => Ok(kind_of(t, &label).ok()),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The `*.yaml` and `*.yml` files directly in `dir`, sorted.
+pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Diagnostic::general(format!("{}: cannot read directory: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| {
+            f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+type Parsed = (Topology, Option<Pos>, Vec<Diagnostic>);
+
+fn parse_topology(
+    text: &str,
+    label: &Arc<str>,
+    names: &mut NameInterner,
+) -> Result<Parsed, Diagnostic> {
+    let text = yaml::text(text.as_bytes(), label)?;
+    expect_kind(text, label, Kind::Topology)?;
+    let d: doc::TopologyDoc = yaml::parse(text, label)?;
+    let mut b = Builder::new(label.clone(), names);
+    let t = b.topology(&d);
+    let policy_at = d.policy.as_ref().map(|_| {
+        t.policy_pos
+            .clone()
+            .unwrap_or_else(|| Pos::new(label.clone(), 1, 1))
+    });
+    Ok((t, policy_at, b.diags))
+}
+
+/// Reads a file of at most [`MAX_FILE_BYTES`] as text.
+fn read(path: &Path) -> Result<String, Diagnostic> {
+    let shown = path.display();
+    let too_big = |len: u64| {
+        Diagnostic::general(format!(
+            "{shown}: the file is {} bytes; at most {} are read",
+            thousands(len as usize),
+            thousands(MAX_FILE_BYTES as usize)
+        ))
+        .with_hint("split a large topology into several files of one directory")
+    };
+    let f = std::fs::File::open(path)
+        .map_err(|e| Diagnostic::general(format!("{shown}: cannot read: {e}")))?;
+    if let Ok(m) = f.metadata() {
+        if m.is_dir() {
+            return Err(Diagnostic::general(format!(
+                "{shown}: is a directory; expected a file"
+            )));
+        }
+        if m.len() > MAX_FILE_BYTES {
+            return Err(too_big(m.len()));
         }
     }
-    Ok(out)
-}
-
-fn merge(into: &mut Topology, t: Topology) {
-    into.group = into.group.take().or(t.group);
-    into.management_servers.extend(t.management_servers);
-    into.gateways.extend(t.gateways);
-    into.agents.extend(t.agents);
-    into.agent_rules.extend(t.agent_rules);
-    if t.management_store.is_some() {
-        into.management_store = t.management_store;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Diagnostic::general(format!("{shown}: cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
     }
-    into.policy = t.policy;
+    let label: Arc<str> = Arc::from(shown.to_string());
+    yaml::text(&bytes, &label)?;
+    // Checked above: valid UTF-8.
+    Ok(String::from_utf8(bytes).unwrap_or_default())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TopologyDoc {
-    #[allow(dead_code)]
-    api_version: String,
-    #[allow(dead_code)]
-    kind: String,
-    metadata: Option<MetadataDoc>,
-    #[serde(default)]
-    management_servers: Vec<ServerDoc>,
-    #[serde(default)]
-    gateways: Vec<MemberDoc>,
-    #[serde(default)]
-    agents: Vec<MemberDoc>,
-    #[serde(default)]
-    agent_rules: Vec<RuleDoc>,
-    management_store: Option<StoreDoc>,
-    policy: Option<model::Policy>,
+fn finish<T>(value: T, diags: Vec<Diagnostic>) -> Result<T, Diagnostics> {
+    if diags.is_empty() {
+        Ok(value)
+    } else {
+        Err(Diagnostics(diags).sorted())
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetadataDoc {
-    name: Option<String>,
+/// Files of one topology merged, with the places of one-per-topology parts.
+#[derive(Default)]
+struct Merged {
+    topology: Topology,
+    group_at: Option<(String, Arc<str>)>,
+    policy_at: Option<Pos>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServerDoc {
-    name: Name,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MemberDoc {
-    name: Name,
-    primary: Name,
-    #[serde(default)]
-    failover: Vec<Name>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RuleDoc {
-    r#match: String,
-    primary: Option<Name>,
-    #[serde(default)]
-    failover: Vec<Name>,
-    spread: Option<Vec<Name>>,
-    failover_count: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoreDoc {
-    pool: Name,
-    disaster_recovery: Option<DrDoc>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DrDoc {
-    #[serde(default)]
-    allowed: bool,
-    backup_sql_server: Option<Name>,
-    backup_sql_instance: Option<String>,
-    backup_mirror_sql_server: Option<Name>,
-    backup_mirror_sql_instance: Option<String>,
+impl Merged {
+    fn add(&mut self, t: Topology, policy_at: Option<Pos>, diags: &mut Vec<Diagnostic>) {
+        let into = &mut self.topology;
+        let file = t
+            .management_servers
+            .first()
+            .map(|m| m.pos.file.clone())
+            .or_else(|| policy_at.as_ref().map(|p| p.file.clone()))
+            .unwrap_or_else(|| Arc::from(""));
+        if let Some(g) = t.group {
+            match &self.group_at {
+                Some((first, at)) if first != &g => diags.push(Diagnostic::general(format!(
+                    "metadata.name is {} in {file} but {} in {at}; one topology names one management group",
+                    build::quote(&g),
+                    build::quote(first)
+                ))),
+                Some(_) => {}
+                None => {
+                    self.group_at = Some((g.clone(), file.clone()));
+                    into.group = Some(g);
+                }
+            }
+        }
+        into.management_servers.extend(t.management_servers);
+        into.gateways.extend(t.gateways);
+        into.agents.extend(t.agents);
+        into.agent_rules.extend(t.agent_rules);
+        if let Some(s) = t.management_store {
+            match &into.management_store {
+                Some(first) => diags.push(Diagnostic::at(
+                    s.pos.clone(),
+                    format!(
+                        "managementStore is given twice: here and at {}; give it in one file",
+                        first.pos
+                    ),
+                )),
+                None => into.management_store = Some(s),
+            }
+        }
+        if let Some(at) = policy_at {
+            match &self.policy_at {
+                Some(first) => diags.push(Diagnostic::at(
+                    at,
+                    format!("policy is given twice: here and at {first}; give it in one file"),
+                )),
+                None => {
+                    into.policy = t.policy;
+                    into.policy_pos = t.policy_pos;
+                    self.policy_at = Some(at);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_example_loads() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/topologies");
-        let mut seen = 0;
-        for dir in std::fs::read_dir(&root).unwrap() {
-            let dir = dir.unwrap().path();
-            let t = topology(&[dir.join("desired.yaml")]).unwrap();
-            let o = observed(&dir.join("observed.yaml")).unwrap();
-            assert!(
-                !t.management_servers.is_empty() || t.management_store.is_some(),
-                "{}",
-                dir.display()
-            );
-            assert!(!o.management_servers.is_empty() || o.management_store.is_some());
-            seen += 1;
-        }
-        assert!(seen >= 4);
-    }
-}
+mod tests;

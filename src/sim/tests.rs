@@ -170,7 +170,9 @@ fn a_down_gateways_agents_fail_over_and_fail_back() {
 #[test]
 fn a_disconnected_member_tries_its_learned_list_in_order() {
     let o = crate::load::observed_str(
-        "managementServers: [{name: ms1}]
+        "apiVersion: handover/v1
+kind: Observed
+managementServers: [{name: ms1}]
 gateways:
   - {name: gw1, primary: ms1, connected: ms1}
   - {name: gw2, primary: ms1, connected: ms1}
@@ -357,7 +359,9 @@ fn observing_members_returns_every_server_and_only_those_agents() {
 #[test]
 fn a_member_observed_on_a_server_that_would_not_accept_it_starts_disconnected() {
     let o = crate::load::observed_str(
-        "managementServers: [{name: ms1}]
+        "apiVersion: handover/v1
+kind: Observed
+managementServers: [{name: ms1}]
 gateways:
   - {name: gw1, primary: ms1, connected: ms1}
   - {name: gw2, primary: ms1, connected: ms1}

@@ -1,0 +1,536 @@
+//! Semantic validation: the relations between names in a desired topology
+//! or an observed state (SPEC section 2), every problem in one pass.
+//!
+//! Owns: names defined twice (case-insensitively, across files), undefined
+//! parents, a primary repeated in its failover list, repeated failovers,
+//! cycles in gateway chains, explicit assignments over capacity, and the
+//! pools of `spread` rules. Pure: model in, `Vec<Diagnostic>` out; no I/O.
+//! Value syntax (host names, durations, globs) is checked by the loader
+//! before a model exists; rule-based capacity is `crate::assign`'s.
+
+use crate::diag::{Diagnostic, Pos};
+use crate::load::thousands;
+use crate::model::{Observed, Parents, RuleAssign, Topology};
+use crate::name::Name;
+use std::collections::{HashMap, HashSet};
+
+/// Source positions of an observed document, parallel to [`Observed`]'s
+/// vectors (the observed model itself carries none).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedPositions {
+    /// Where each management server's name was written.
+    pub management_servers: Vec<Pos>,
+    /// Each gateway's positions.
+    pub gateways: Vec<MemberPos>,
+    /// Each agent's positions.
+    pub agents: Vec<MemberPos>,
+    /// Where each store pool's name was written.
+    pub pools: Vec<Pos>,
+    /// Where `activePool` was written.
+    pub active_pool: Option<Pos>,
+}
+
+/// Where an observed member's fields were written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemberPos {
+    /// Its name.
+    pub name: Pos,
+    /// Its primary.
+    pub primary: Pos,
+    /// Each failover.
+    pub failover: Vec<Pos>,
+    /// `connected`, when given.
+    pub connected: Option<Pos>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    ManagementServer,
+    Gateway,
+    Agent,
+}
+
+impl Role {
+    fn word(self) -> &'static str {
+        match self {
+            Role::ManagementServer => "management server",
+            Role::Gateway => "gateway",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+/// Records definitions and reports a name defined twice, naming both places.
+struct Definitions<'a, 'd> {
+    seen: HashMap<&'a Name, (Role, &'a Pos)>,
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl<'a> Definitions<'a, '_> {
+    fn define(&mut self, name: &'a Name, role: Role, pos: &'a Pos) {
+        if let Some((first_role, first)) = self.seen.get(name) {
+            self.diags.push(
+                Diagnostic::at(
+                    pos.clone(),
+                    format!(
+                        "{} {name} is defined twice: here and at {first} (as {} {}); names compare case-insensitively",
+                        role.word(),
+                        article(first_role.word()),
+                        first_role.word()
+                    ),
+                )
+                .with_hint("keep one definition"),
+            );
+        } else {
+            self.seen.insert(name, (role, pos));
+        }
+    }
+}
+
+fn article(w: &str) -> &'static str {
+    if w.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// Checks a desired topology; returns every problem found.
+pub fn topology(t: &Topology) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let roles = {
+        let mut defs = Definitions {
+            seen: HashMap::with_capacity(
+                t.agents.len() + t.gateways.len() + t.management_servers.len(),
+            ),
+            diags: &mut diags,
+        };
+        for m in &t.management_servers {
+            defs.define(&m.name, Role::ManagementServer, &m.pos);
+        }
+        for g in &t.gateways {
+            defs.define(&g.name, Role::Gateway, &g.pos);
+        }
+        for a in &t.agents {
+            defs.define(&a.name, Role::Agent, &a.pos);
+        }
+        defs.seen
+            .into_iter()
+            .map(|(n, (r, _))| (n, r))
+            .collect::<HashMap<&Name, Role>>()
+    };
+    let is_parent = |n: &Name| matches!(roles.get(n), Some(Role::ManagementServer | Role::Gateway));
+
+    for (role, list) in [(Role::Gateway, &t.gateways), (Role::Agent, &t.agents)] {
+        for m in list {
+            let what = format!("{} {}", role.word(), m.name);
+            let fpos = |i: usize| m.failover_pos.get(i).unwrap_or(&m.pos).clone();
+            parent_list(
+                &what,
+                &m.parents,
+                &m.primary_pos,
+                &fpos,
+                &is_parent,
+                &roles,
+                &mut diags,
+            );
+        }
+    }
+    gateway_cycles(t, &mut diags);
+    capacity(t, &roles, &mut diags);
+    rules(t, &is_parent, &roles, &mut diags);
+    diags
+}
+
+/// The checks every parent list gets: defined parents, primary not repeated
+/// as a failover, no failover twice.
+fn parent_list(
+    what: &str,
+    parents: &Parents,
+    primary_pos: &Pos,
+    failover_pos: &dyn Fn(usize) -> Pos,
+    is_parent: &dyn Fn(&Name) -> bool,
+    roles: &HashMap<&Name, Role>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let undefined = |n: &Name, field: &str, pos: Pos| {
+        let message = match roles.get(n) {
+            Some(r) => format!(
+                "{what}: {field} {n} is {} {}, not a management server or gateway",
+                article(r.word()),
+                r.word()
+            ),
+            None => format!(
+                "{what}: {field} {n} is not defined as a management server or gateway of this topology"
+            ),
+        };
+        Diagnostic::at(pos, message)
+            .with_hint("define it under managementServers or gateways, or fix the spelling")
+    };
+    if !is_parent(&parents.primary) {
+        diags.push(undefined(&parents.primary, "primary", primary_pos.clone()));
+    }
+    let mut seen: HashSet<&Name> = HashSet::new();
+    for (i, f) in parents.failover.iter().enumerate() {
+        if f == &parents.primary {
+            diags.push(
+                Diagnostic::at(
+                    failover_pos(i),
+                    format!("{what}: primary {f} is repeated in its own failover list"),
+                )
+                .with_hint("a failover must differ from the primary"),
+            );
+        } else if !seen.insert(f) {
+            diags.push(Diagnostic::at(
+                failover_pos(i),
+                format!("{what}: failover {f} is listed twice"),
+            ));
+        } else if !is_parent(f) {
+            diags.push(undefined(f, "failover", failover_pos(i)));
+        }
+    }
+}
+
+/// Finds every cycle among gateways that report to gateways (through a
+/// primary or a failover: either way the chain would never reach a
+/// management server), each reported once at its first gateway.
+fn gateway_cycles(t: &Topology, diags: &mut Vec<Diagnostic>) {
+    let index: HashMap<&Name, usize> = t
+        .gateways
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (&g.name, i))
+        .collect();
+    let edges: Vec<Vec<usize>> = t
+        .gateways
+        .iter()
+        .map(|g| {
+            g.parents
+                .iter()
+                .filter_map(|p| index.get(p).copied())
+                .collect()
+        })
+        .collect();
+    // Iterative DFS: 0 unvisited, 1 on the stack, 2 done.
+    let mut state = vec![0u8; edges.len()];
+    for start in 0..edges.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&to) = edges[node].get(*next) {
+                *next += 1;
+                match state[to] {
+                    0 => {
+                        state[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let mut chain: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|(n, _)| t.gateways[*n].name.as_str())
+                            .collect();
+                        chain.push(t.gateways[to].name.as_str());
+                        let g = &t.gateways[to];
+                        diags.push(
+                            Diagnostic::at(
+                                g.pos.clone(),
+                                format!("gateway chain has a cycle: {}", chain.join(" -> ")),
+                            )
+                            .with_hint("every gateway chain must end at a management server"),
+                        );
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+/// Explicit desired assignments over `policy.capacity`.
+fn capacity(t: &Topology, roles: &HashMap<&Name, Role>, diags: &mut Vec<Diagnostic>) {
+    let mut load: HashMap<&Name, usize> = HashMap::new();
+    for m in t.agents.iter().chain(&t.gateways) {
+        *load.entry(&m.parents.primary).or_default() += 1;
+    }
+    let gateway_agents: HashMap<&Name, usize> = t
+        .agents
+        .iter()
+        .filter(|a| roles.get(&a.parents.primary) == Some(&Role::Gateway))
+        .fold(HashMap::new(), |mut m, a| {
+            *m.entry(&a.parents.primary).or_default() += 1;
+            m
+        });
+    let cap = &t.policy.capacity;
+    for g in &t.gateways {
+        let n = gateway_agents.get(&g.name).copied().unwrap_or(0);
+        if n > cap.gateway as usize {
+            diags.push(
+                Diagnostic::at(
+                    g.pos.clone(),
+                    format!(
+                        "gateway {} is the desired primary of {} agents; policy.capacity.gateway is {}",
+                        g.name,
+                        thousands(n),
+                        thousands(cap.gateway as usize)
+                    ),
+                )
+                .with_hint("move agents to another gateway or raise the capacity"),
+            );
+        }
+    }
+    for m in &t.management_servers {
+        let n = load.get(&m.name).copied().unwrap_or(0);
+        if n > cap.management_server as usize {
+            diags.push(
+                Diagnostic::at(
+                    m.pos.clone(),
+                    format!(
+                        "management server {} is the desired primary of {} agents and gateways; policy.capacity.managementServer is {}",
+                        m.name,
+                        thousands(n),
+                        thousands(cap.management_server as usize)
+                    ),
+                )
+                .with_hint("move members to another management server or raise the capacity"),
+            );
+        }
+    }
+}
+
+fn rules(
+    t: &Topology,
+    is_parent: &dyn Fn(&Name) -> bool,
+    roles: &HashMap<&Name, Role>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for r in &t.agent_rules {
+        let what = format!("agentRules {:?}", r.pattern);
+        match &r.assign {
+            RuleAssign::Fixed(p) => {
+                parent_list(
+                    &what,
+                    p,
+                    &r.pos,
+                    &|_| r.pos.clone(),
+                    is_parent,
+                    roles,
+                    diags,
+                );
+            }
+            RuleAssign::Spread {
+                pool,
+                failover_count,
+            } => {
+                if pool.is_empty() {
+                    diags.push(Diagnostic::at(r.pos.clone(), format!("{what}: spread pool is empty; expected at least one gateway or management server")));
+                    continue;
+                }
+                let mut seen = HashSet::new();
+                for p in pool {
+                    if !seen.insert(p) {
+                        diags.push(Diagnostic::at(
+                            r.pos.clone(),
+                            format!("{what}: spread pool lists {p} twice"),
+                        ));
+                    } else if !is_parent(p) {
+                        diags.push(
+                            Diagnostic::at(r.pos.clone(), format!("{what}: spread pool member {p} is not defined as a management server or gateway of this topology"))
+                                .with_hint("define it under managementServers or gateways, or fix the spelling"),
+                        );
+                    }
+                }
+                if *failover_count as usize >= pool.len() {
+                    diags.push(Diagnostic::at(
+                        r.pos.clone(),
+                        format!(
+                            "{what}: failoverCount is {failover_count} but the spread pool has {} member(s); expected at most {}",
+                            pool.len(),
+                            pool.len() - 1
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Checks an observed state; `pos` gives where each item was written (use
+/// `ObservedPositions::default()` for states not read from a file).
+pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let unknown = Pos::default();
+    let roles = {
+        let mut defs = Definitions {
+            seen: HashMap::with_capacity(
+                o.agents.len() + o.gateways.len() + o.management_servers.len(),
+            ),
+            diags: &mut diags,
+        };
+        for (i, m) in o.management_servers.iter().enumerate() {
+            defs.define(
+                &m.name,
+                Role::ManagementServer,
+                pos.management_servers.get(i).unwrap_or(&unknown),
+            );
+        }
+        for (role, list, at) in [
+            (Role::Gateway, &o.gateways, &pos.gateways),
+            (Role::Agent, &o.agents, &pos.agents),
+        ] {
+            for (i, m) in list.iter().enumerate() {
+                defs.define(&m.name, role, at.get(i).map_or(&unknown, |p| &p.name));
+            }
+        }
+        defs.seen
+            .into_iter()
+            .map(|(n, (r, _))| (n, r))
+            .collect::<HashMap<&Name, Role>>()
+    };
+    for (role, list, at) in [
+        (Role::Gateway, &o.gateways, &pos.gateways),
+        (Role::Agent, &o.agents, &pos.agents),
+    ] {
+        for (i, m) in list.iter().enumerate() {
+            let p = at.get(i);
+            for (j, parent) in m.parents.iter().enumerate() {
+                if matches!(
+                    roles.get(parent),
+                    Some(Role::ManagementServer | Role::Gateway)
+                ) {
+                    continue;
+                }
+                let (field, where_) = if j == 0 {
+                    ("primary", p.map(|p| p.primary.clone()))
+                } else {
+                    ("failover", p.and_then(|p| p.failover.get(j - 1).cloned()))
+                };
+                diags.push(
+                    Diagnostic::at(
+                        where_.unwrap_or_default(),
+                        format!(
+                            "{} {}: {field} {parent} is not an observed management server or gateway",
+                            role.word(),
+                            m.name
+                        ),
+                    )
+                    .with_hint("list it under managementServers or gateways of the observed state"),
+                );
+            }
+        }
+    }
+    if let Some(store) = &o.management_store {
+        let mut seen: HashMap<&Name, &Pos> = HashMap::new();
+        for (i, p) in store.pools.iter().enumerate() {
+            let at = pos.pools.get(i).unwrap_or(&unknown);
+            if let Some(first) = seen.get(&p.name) {
+                diags.push(Diagnostic::at(
+                    at.clone(),
+                    format!("pool {} is listed twice: here and at {first}", p.name),
+                ));
+            } else {
+                seen.insert(&p.name, at);
+            }
+        }
+    }
+    diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{observed_str, topology_str};
+    use crate::model::Topology;
+
+    /// The model of `yaml` without validation, to test validation alone.
+    fn model(yaml: &str) -> Topology {
+        topology_str(yaml, "t.yaml").expect("a valid topology")
+    }
+
+    fn messages(yaml: &str) -> Vec<String> {
+        match topology_str(yaml, "t.yaml") {
+            Ok(t) => topology(&t).iter().map(|d| d.to_string()).collect(),
+            Err(d) => d.0.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    const HEAD: &str =
+        "apiVersion: handover/v1\nkind: Topology\nmanagementServers:\n  - name: ms1\n";
+
+    #[test]
+    fn valid_topology_has_no_problems() {
+        let t = model(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\n  - name: gw2\n    primary: gw1\n    failover: [ms1]\nagents:\n  - name: a1\n    primary: gw2\n    failover: [gw1]\n"
+        ));
+        assert!(topology(&t).is_empty());
+    }
+
+    #[test]
+    fn failover_cycles_count_too() {
+        let m = messages(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\n    failover: [gw2]\n  - name: gw2\n    primary: ms1\n    failover: [gw1]\n"
+        ));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("cycle: gw1 -> gw2 -> gw1"), "{m:?}");
+    }
+
+    #[test]
+    fn self_parent_is_a_cycle_and_an_agent_is_no_parent() {
+        let m = messages(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: gw1\nagents:\n  - name: a1\n    primary: ms1\n  - name: a2\n    primary: a1\n"
+        ));
+        assert!(m.iter().any(|s| s.contains("cycle: gw1 -> gw1")), "{m:?}");
+        assert!(
+            m.iter()
+                .any(|s| s.contains("primary a1 is an agent, not a management server or gateway")),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn management_server_capacity_counts_agents_and_gateways() {
+        let m = messages(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\nagents:\n  - name: a1\n    primary: ms1\npolicy:\n  capacity:\n    managementServer: 1\n"
+        ));
+        assert_eq!(
+            m,
+            vec![
+                "t.yaml:4:11: management server ms1 is the desired primary of 2 agents and gateways; policy.capacity.managementServer is 1 (move members to another management server or raise the capacity)"
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_over_capacity_are_not_counted_here() {
+        let t = model(&format!(
+            "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\nagentRules:\n  - match: '*'\n    primary: gw1\npolicy:\n  capacity:\n    gateway: 0\n"
+        ));
+        assert!(topology(&t).is_empty());
+    }
+
+    #[test]
+    fn observed_needs_no_positions() {
+        let o = observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n",
+            "o",
+        )
+        .unwrap();
+        let mut o2 = o.clone();
+        o2.agents.push(crate::model::ObservedMember {
+            name: Name::parse("a1").unwrap(),
+            parents: Parents::primary_only(Name::parse("gw9").unwrap()),
+            connected: None,
+            up: true,
+            ready: true,
+        });
+        let d = observed(&o2, &ObservedPositions::default());
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("primary gw9 is not an observed"));
+    }
+}

@@ -1,0 +1,400 @@
+//! `handover validate` end to end: every bad-input class of SPEC section 2
+//! gives exit 1 and `file:line:column: message` naming the offending value.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn handover() -> Command {
+    Command::cargo_bin("handover").unwrap()
+}
+
+/// Runs `validate` on `text` saved as `t.yaml`; returns (exit code, stdout, stderr).
+fn run(text: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.yaml"), text).unwrap();
+    run_in(dir.path(), &["t.yaml"])
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = handover()
+        .current_dir(dir)
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts exit 1 and a stderr line starting `t.yaml:<at>:` holding every word.
+fn fails_at(text: &str, at: &str, words: &[&str]) {
+    let (code, out, err) = run(text);
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    let prefix = format!("t.yaml:{at}: ");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no line at {at} in:\n{err}"));
+    for w in words {
+        assert!(line.contains(w), "{w:?} missing from {line:?}");
+    }
+}
+
+const HEAD: &str = "apiVersion: handover/v1\nkind: Topology\n";
+
+fn topo(body: &str) -> String {
+    format!("{HEAD}{body}")
+}
+
+const BASE: &str = "managementServers:
+  - name: ms1.contoso.local
+  - name: ms2.contoso.local
+gateways:
+  - name: gw1.contoso.local
+    primary: ms1.contoso.local
+    failover: [ms2.contoso.local]
+";
+
+#[test]
+fn examples_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = run_in(root, &["examples/topologies"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("ok: examples/topologies/")),
+        "{out}"
+    );
+    assert!(out.contains(
+        "replace-gateway: topology 2 management servers, 2 gateways, 2 agents, 1 rule; observed"
+    ));
+}
+
+#[test]
+fn summary_uses_thousands_separators() {
+    let spec = handover::synth::Spec::fleet(1200);
+    let e = handover::synth::generate(&spec);
+    let (code, out, err) = run(&handover::synth::desired_yaml(&e.desired));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "ok: 2 management servers, 2 gateways, 1,200 agents, 0 rules"
+    );
+}
+
+#[test]
+fn api_version_and_kind() {
+    fails_at(
+        "apiVersion: handover/v2\nkind: Topology\n",
+        "1:13",
+        &["apiVersion", "handover/v2", "expected handover/v1"],
+    );
+    fails_at(
+        "apiVersion: handover/v1\nkind: Topologie\n",
+        "2:7",
+        &["kind", "Topologie", "expected Topology"],
+    );
+}
+
+#[test]
+fn unknown_field() {
+    fails_at(
+        &topo("managementServers:\n  - name: ms1\n    colour: blue\n"),
+        "5:5",
+        &["unknown field", "colour", "name"],
+    );
+    fails_at(
+        &topo(
+            "managementStore:\n  pool: p1\n  disasterRecovery:\n    allowed: true\n    backupSql: x\n",
+        ),
+        "7:5",
+        &["unknown field", "backupSql"],
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    fails_at(
+        &topo("managementServers:\n  - name: ms1\n    name: ms2\n"),
+        "5:5",
+        &["duplicate", "name"],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  maxInFlight: lots\n")),
+        "11:16",
+        &["maxInFlight", "whole number"],
+    );
+    fails_at(
+        &topo("managementServers: ms1\n"),
+        "3:20",
+        &["expected a list"],
+    );
+}
+
+#[test]
+fn host_name_syntax() {
+    fails_at(
+        &topo("managementServers:\n  - name: ms_1.contoso.local\n"),
+        "4:11",
+        &["ms_1.contoso.local", "not a host name", "'_'"],
+    );
+    let long = "x".repeat(64);
+    fails_at(
+        &topo(&format!("managementServers:\n  - name: {long}.local\n")),
+        "4:11",
+        &["not a host name", "64 characters", "at most 63"],
+    );
+    let total = vec!["a".repeat(60); 5].join(".");
+    fails_at(
+        &topo(&format!("managementServers:\n  - name: {total}\n")),
+        "4:11",
+        &["not a host name", "at most 253"],
+    );
+}
+
+#[test]
+fn names_are_case_insensitive_duplicates() {
+    let t = topo(&format!(
+        "{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n  - name: WEB01\n    primary: gw1.contoso.local\n"
+    ));
+    fails_at(&t, "13:11", &["WEB01", "defined twice", "t.yaml:11:11"]);
+}
+
+#[test]
+fn name_defined_in_two_files_names_both() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("prod")).unwrap();
+    std::fs::write(dir.path().join("prod/a.yaml"), topo(BASE)).unwrap();
+    std::fs::write(
+        dir.path().join("prod/b.yml"),
+        topo("gateways:\n  - name: GW1.contoso.local\n    primary: ms2.contoso.local\n"),
+    )
+    .unwrap();
+    let (code, _, err) = run_in(dir.path(), &["prod"]);
+    assert_eq!(code, 1);
+    let line = err
+        .lines()
+        .find(|l| l.contains("defined twice"))
+        .expect(&err);
+    assert!(line.starts_with("prod/b.yml:4:11: "), "{line}");
+    assert!(line.contains("prod/a.yaml:7:11"), "{line}");
+}
+
+#[test]
+fn undefined_parent() {
+    fails_at(
+        &topo(&format!(
+            "{BASE}agents:\n  - name: web01\n    primary: gw9.contoso.local\n"
+        )),
+        "12:14",
+        &[
+            "web01",
+            "gw9.contoso.local",
+            "not defined as a management server or gateway",
+        ],
+    );
+}
+
+#[test]
+fn primary_in_own_failover_and_repeated_failover() {
+    fails_at(
+        &topo(&format!(
+            "{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n    failover: [ms1.contoso.local, GW1.contoso.local]\n"
+        )),
+        "13:35",
+        &["web01", "primary", "GW1.contoso.local", "own failover list"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agents:\n  - name: web01\n    primary: gw1.contoso.local\n    failover: [ms1.contoso.local, ms1.contoso.local]\n"
+        )),
+        "13:35",
+        &["web01", "ms1.contoso.local", "listed twice"],
+    );
+}
+
+#[test]
+fn gateway_cycle_is_named() {
+    let t = topo(
+        "managementServers:\n  - name: ms1\ngateways:\n  - name: gw1\n    primary: gw2\n  - name: gw2\n    primary: gw3\n  - name: gw3\n    primary: gw1\n",
+    );
+    fails_at(&t, "6:11", &["cycle", "gw1 -> gw2 -> gw3 -> gw1"]);
+}
+
+#[test]
+fn capacity_names_server_and_count() {
+    let mut t = topo(&format!("{BASE}agents:\n"));
+    for i in 0..3 {
+        t.push_str(&format!("  - name: a{i}\n    primary: gw1.contoso.local\n"));
+    }
+    t.push_str("policy:\n  capacity:\n    gateway: 2\n");
+    fails_at(
+        &t,
+        "7:11",
+        &["gw1.contoso.local", "3 agents", "capacity.gateway is 2"],
+    );
+}
+
+#[test]
+fn policy_values() {
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  maxInFlight: 0\n")),
+        "11:16",
+        &["maxInFlight", "0", "at least 1"],
+    );
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  ackTimeout: 1.5h\n")),
+        "11:15",
+        &["ackTimeout", "1.5h", "30s, 15m or 2h"],
+    );
+    fails_at(
+        &topo(&format!("{BASE}policy:\n  ackTimeout: 10d\n")),
+        "11:15",
+        &["10d", "duration"],
+    );
+}
+
+#[test]
+fn agent_rules() {
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"web[01\"\n    primary: gw1.contoso.local\n"
+        )),
+        "11:12",
+        &["web[01", "not a valid glob"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    primary: gw1.contoso.local\n    spread: [ms1.contoso.local]\n"
+        )),
+        "11:12",
+        &["both primary and spread"],
+    );
+    fails_at(
+        &topo(&format!("{BASE}agentRules:\n  - match: \"*\"\n")),
+        "11:12",
+        &["neither primary nor spread"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread: []\n"
+        )),
+        "11:12",
+        &["spread pool is empty"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, ms1.contoso.local]\n    failoverCount: 2\n"
+        )),
+        "11:12",
+        &["failoverCount is 2", "2 member", "at most 1"],
+    );
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, gw7.contoso.local]\n"
+        )),
+        "11:12",
+        &[
+            "gw7.contoso.local",
+            "not defined as a management server or gateway",
+        ],
+    );
+}
+
+#[test]
+fn every_semantic_error_in_one_run() {
+    let t = topo(&format!(
+        "{BASE}agents:\n  - name: a1\n    primary: gw8\n  - name: a2\n    primary: gw9\n  - name: a3\n    primary: gw1.contoso.local\n    failover: [gw1.contoso.local]\npolicy:\n  maxInFlight: 0\n"
+    ));
+    let (code, _, err) = run(&t);
+    assert_eq!(code, 1);
+    for at in [
+        "t.yaml:12:14:",
+        "t.yaml:14:14:",
+        "t.yaml:17:16:",
+        "t.yaml:19:16:",
+    ] {
+        assert!(
+            err.lines().any(|l| l.starts_with(at)),
+            "{at} missing in:\n{err}"
+        );
+    }
+    // Sorted by position.
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+}
+
+const OBS_HEAD: &str =
+    "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n    up: true\n";
+
+#[test]
+fn observed_checks() {
+    fails_at(
+        &format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: gw1\n    connected: gw1\n"),
+        "8:14",
+        &[
+            "agent web01",
+            "gw1",
+            "not an observed management server or gateway",
+        ],
+    );
+    fails_at(
+        &format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: ms1\n    connected: 'gw 1'\n"),
+        "9:16",
+        &["connected", "gw 1", "not a host name"],
+    );
+    fails_at(
+        &format!("{OBS_HEAD}agents:\n  - name: web01\n    primary: ms1\n    colour: red\n"),
+        "9:5",
+        &["unknown field", "colour"],
+    );
+    fails_at(
+        &format!("{OBS_HEAD}  - name: MS1\n"),
+        "6:11",
+        &["MS1", "defined twice"],
+    );
+    // A connected parent that is not listed is drift, not an error.
+    let (code, out, err) = run(&format!(
+        "{OBS_HEAD}  - name: ms2\nagents:\n  - name: web01\n    primary: ms1\n    connected: ms2\n"
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "ok: observed 2 management servers, 0 gateways, 1 agent"
+    );
+}
+
+#[test]
+fn observed_json_is_accepted() {
+    let json = r#"{"apiVersion": "handover/v1", "kind": "Observed",
+ "managementServers": [{"name": "ms1", "up": true}],
+ "agents": [{"name": "web01", "primary": "ms1", "failover": [], "connected": null}]}"#;
+    let (code, out, err) = run(json);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("observed 1 management server, 0 gateways, 1 agent"),
+        "{out}"
+    );
+    let bad = json.replace("\"ms1\", \"failover\"", "\"ms9\", \"failover\"");
+    fails_at(&bad, "3:42", &["ms9", "not an observed management server"]);
+}
+
+#[test]
+fn plan_inputs_of_the_wrong_kind_say_so() {
+    // load::topology on an Observed file (as `plan --desired` would do).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = root.join("examples/topologies/replace-gateway/observed.yaml");
+    let e = handover::load::topology(&[o]).unwrap_err().to_string();
+    assert!(
+        e.contains("observed.yaml:4:7: this is an Observed document; expected kind: Topology here"),
+        "{e}"
+    );
+}
