@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit codes of SPEC section 5.
-#[allow(dead_code)]
+#[allow(dead_code)] // 3 and 4 come from execute::RehearsalReport::exit_code today.
 pub mod exit {
     /// Success, or no changes.
     pub const OK: u8 = 0;
@@ -56,7 +56,20 @@ pub enum Command {
 
 /// Parses the command line and runs the chosen command.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; every usage
+            // error exits 1 (SPEC section 5), not clap's default 2, which
+            // means "changes present" here.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
