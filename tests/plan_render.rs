@@ -121,3 +121,36 @@ fn colour_marks_removed_and_added_parents_only_when_asked() {
     let md = render::markdown::render(&p, &o, &on);
     assert!(!md.contains('\x1b'));
 }
+
+#[test]
+fn agents_a_spread_rule_keeps_on_a_gateway_that_is_not_ready_are_listed() {
+    let (d, mut o) = example("add-gateway-failover");
+    // gw2.branch stops being ready: its agents stay (and the plan says so),
+    // and it takes no new ones.
+    let gw2 = o
+        .gateways
+        .iter_mut()
+        .find(|g| g.name.as_str() == "gw2.branch.contoso.local")
+        .unwrap();
+    gw2.ready = false;
+    let p = plan(&d, &o);
+    assert!(
+        p.notes.iter().all(|n| n
+            .note
+            .contains("gw2.branch.contoso.local, which is not ready")),
+        "{:?}",
+        p.notes
+    );
+    assert!(!p.notes.is_empty());
+    let opts = Options {
+        max_in_flight: d.policy.max_in_flight,
+        ..Options::default()
+    };
+    let text = render::text::render(&p, &o, &opts);
+    assert!(text.contains("Kept where they are"), "{text}");
+    insta::assert_snapshot!("add-gateway-failover-gw2-not-ready.text", text);
+    insta::assert_snapshot!(
+        "add-gateway-failover-gw2-not-ready.markdown",
+        render::markdown::render(&p, &o, &opts)
+    );
+}

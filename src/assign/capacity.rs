@@ -9,11 +9,11 @@
 use super::Assignment;
 use crate::model::{Observed, Topology};
 use crate::name::Name;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// What kind of parent a server is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerKind {
     /// A management server: its capacity counts agents and gateways.
@@ -33,7 +33,7 @@ impl ServerKind {
 }
 
 /// One parent's number of members whose primary it is, before and after.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Load {
     /// The parent.
     pub server: Name,

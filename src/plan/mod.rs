@@ -58,5 +58,40 @@ pub fn try_plan(desired: &Topology, observed: &Observed) -> Result<Plan, AssignE
 pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assignment) -> Plan {
     let mut p = build::build(desired, observed, assignment);
     p.observed_digest = Some(digest(observed, &p));
+    p.loads = assign::loads(desired, observed, assignment);
+    canonical_spelling(&mut p.loads, desired, observed);
+    p.notes = assignment
+        .notes()
+        .map(|(name, note)| AgentNote {
+            name: name.clone(),
+            note: note.to_string(),
+        })
+        .collect();
     p
+}
+
+/// Spells each load row's server as its definition does (the desired
+/// topology's, else the observed server's; lowercase when neither defines
+/// it), so the rows do not depend on which mention of a name was seen first.
+fn canonical_spelling(loads: &mut [assign::Load], desired: &Topology, observed: &Observed) {
+    let mut spelled: fasthash::FastMap<&crate::name::Name, &crate::name::Name> =
+        fasthash::FastMap::default();
+    let defined = desired
+        .management_servers
+        .iter()
+        .map(|m| &m.name)
+        .chain(desired.gateways.iter().map(|g| &g.name))
+        .chain(observed.management_servers.iter().map(|m| &m.name))
+        .chain(observed.gateways.iter().map(|g| &g.name));
+    for name in defined {
+        spelled.entry(name).or_insert(name);
+    }
+    for l in loads {
+        l.server = match spelled.get(&l.server) {
+            Some(s) => (*s).clone(),
+            // Named only by members, spelled differently by each: lowercase.
+            None => crate::name::Name::parse(&l.server.to_lowercase())
+                .unwrap_or_else(|_| l.server.clone()),
+        };
+    }
 }

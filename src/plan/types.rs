@@ -25,6 +25,23 @@ pub struct Plan {
     /// fresh observation to refuse a stale plan. Absent in hand-made plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_digest: Option<String>,
+    /// Each parent's agents before and after, against its capacity (the
+    /// load table of `handover plan`). Information only: applying a plan
+    /// never reads it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loads: Vec<crate::assign::Load>,
+    /// Agents a `spread` rule kept where they are, and why (information).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<AgentNote>,
+}
+
+/// An agent the assignment kept where it is, with the reason in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentNote {
+    /// The agent.
+    pub name: Name,
+    /// Why it stays (e.g. kept on a gateway that is not ready).
+    pub note: String,
 }
 
 /// Counts of what a plan does.
@@ -447,6 +464,8 @@ impl Plan {
             steps,
             blocked,
             observed_digest: None,
+            loads: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -156,6 +156,33 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize) -> String {
         more(&mut out, groups.len(), rows, "reasons");
         out.push_str("\n</details>\n");
     }
+    let loads = super::load_rows(plan, opts.verbose);
+    if !loads.is_empty() {
+        let shown = &loads[..loads.len().min(rows)];
+        let _ = writeln!(
+            out,
+            "\n<details>\n<summary>Load per parent ({})</summary>\n\n{}",
+            thousands(loads.len() as u64),
+            crate::assign::table::render_loads_markdown(shown)
+        );
+        more(&mut out, loads.len(), rows, "parents");
+        out.push_str("</details>\n");
+    }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details>\n<summary>Kept where they are ({})</summary>\n\n| agents | why |\n|---|---|",
+            thousands(plan.notes.len() as u64)
+        );
+        let mut groups: BTreeMap<&str, Vec<&Name>> = BTreeMap::new();
+        for n in &plan.notes {
+            groups.entry(n.note.as_str()).or_default().push(&n.name);
+        }
+        for (note, names) in groups.iter().take(rows) {
+            let _ = writeln!(out, "| {} | {note} |", cell(view, names));
+        }
+        out.push_str("\n</details>\n");
+    }
     out
 }
 

@@ -73,3 +73,13 @@ mod tests {
         assert_eq!(count(30_000, "agent", "agents"), "30,000 agents");
     }
 }
+
+/// The load rows worth showing: parents whose load changes or that are over
+/// capacity, or every parent when `verbose`.
+pub(crate) fn load_rows(plan: &crate::plan::Plan, verbose: bool) -> Vec<crate::assign::Load> {
+    plan.loads
+        .iter()
+        .filter(|l| verbose || l.before != l.after || l.after > l.capacity)
+        .cloned()
+        .collect()
+}

@@ -235,7 +235,52 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
             }
         }
     }
+    loads_and_notes(&mut out, plan, &view, &paint, opts.verbose);
     out
+}
+
+/// The load table (parents whose load changes or is over capacity; every
+/// parent when verbose) and the agents a rule kept where they are.
+fn loads_and_notes(out: &mut String, plan: &Plan, view: &View<'_>, paint: &Paint, verbose: bool) {
+    let rows = super::load_rows(plan, verbose);
+    if !rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold("Load per parent (agents, plus gateways on a management server)")
+        );
+        for line in crate::assign::table::render_loads_text(&rows).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold(&format!(
+                "Kept where they are ({})",
+                thousands(plan.notes.len() as u64)
+            ))
+        );
+        let mut groups: BTreeMap<&str, Vec<&Name>> = BTreeMap::new();
+        for n in &plan.notes {
+            groups.entry(n.note.as_str()).or_default().push(&n.name);
+        }
+        for (note, names) in groups {
+            if verbose || names.len() <= 3 {
+                for n in names {
+                    let _ = writeln!(out, "  {}: {note}", view.short(n));
+                }
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {}: {note}\n      {}",
+                    count(names.len() as u64, "agent", "agents"),
+                    examples(view, &names)
+                );
+            }
+        }
+    }
 }
 
 fn kind_word(k: crate::plan::BlockedKind) -> &'static str {
