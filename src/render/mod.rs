@@ -58,6 +58,16 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
+/// The load rows worth showing: parents whose load changes or that are over
+/// capacity, or every parent when `verbose`.
+pub(crate) fn load_rows(plan: &crate::plan::Plan, verbose: bool) -> Vec<crate::assign::Load> {
+    plan.loads
+        .iter()
+        .filter(|l| verbose || l.before != l.after || l.after > l.capacity)
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,14 +82,4 @@ mod tests {
         assert_eq!(count(1, "agent", "agents"), "1 agent");
         assert_eq!(count(30_000, "agent", "agents"), "30,000 agents");
     }
-}
-
-/// The load rows worth showing: parents whose load changes or that are over
-/// capacity, or every parent when `verbose`.
-pub(crate) fn load_rows(plan: &crate::plan::Plan, verbose: bool) -> Vec<crate::assign::Load> {
-    plan.loads
-        .iter()
-        .filter(|l| verbose || l.before != l.after || l.after > l.capacity)
-        .cloned()
-        .collect()
 }
