@@ -18,5 +18,6 @@ pub mod model;
 pub mod name;
 pub mod plan;
 pub mod provider;
+pub mod reconcile;
 pub mod state;
 pub mod synth;

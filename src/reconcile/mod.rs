@@ -1,0 +1,34 @@
+//! The reconcile controller's building blocks (`handover reconcile`).
+//!
+//! Owns what a long-running reconcile loop needs around the executor: where
+//! the desired topology comes from and which revision is current
+//! ([`source`], [`revision`]), noticing edits ([`watch`]), when the next
+//! pass runs ([`schedule`], [`backoff`]), what the loop reports
+//! ([`status`], [`metrics`]) and serves over HTTP ([`listen`]), and how it
+//! stops ([`signals`]).
+//!
+//! Must not plan, apply or talk to targets: the loop that calls the planner
+//! and [`crate::execute::apply_plan`] is built on these parts by the CLI.
+//! The pure parts ([`revision`], [`schedule`], [`backoff`], the sync-status
+//! decision in [`status`]) do no I/O and read no clock.
+
+pub mod backoff;
+mod git;
+pub mod listen;
+pub mod metrics;
+pub mod revision;
+pub mod schedule;
+pub mod signals;
+pub mod source;
+pub mod status;
+pub mod watch;
+
+pub use backoff::{Backoff, Jitter};
+pub use listen::{Endpoints, ListenError, bind, check_listen_addr, parse_listen_addr, serve};
+pub use metrics::Metrics;
+pub use revision::{Offer, Refusal, RevisionTracker};
+pub use schedule::{PassOutcome, Trigger, Wait, next_wait};
+pub use signals::Shutdown;
+pub use source::{Fetcher, Revision, Source, SourceError};
+pub use status::{ErrorKind, MemberCounts, PassFacts, Status, StatusHandle, SyncStatus, decide};
+pub use watch::{Debounce, Watch};
