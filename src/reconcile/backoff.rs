@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(xs, ys, "same seed, same waits");
         assert!(xs.iter().all(|d| *d >= S(54) && *d <= S(66)), "{xs:?}");
         let lo = xs.iter().filter(|d| **d < S(60)).count();
-        assert!(lo > 50 && lo < 150, "both sides are used: {lo} of 200 below");
+        assert!(
+            lo > 50 && lo < 150,
+            "both sides are used: {lo} of 200 below"
+        );
         assert_ne!(Jitter::new(0.1, 43).apply(S(60)), xs[0]);
     }
 

@@ -38,7 +38,11 @@ pub enum GitError {
 }
 
 /// Runs `git ARGS` (in `dir` when given) and returns its stdout, trimmed.
-pub(crate) fn run(dir: Option<&Path>, args: &[&str], timeout: Duration) -> Result<String, GitError> {
+pub(crate) fn run(
+    dir: Option<&Path>,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<String, GitError> {
     run_env(dir, args, &[], timeout)
 }
 

@@ -26,7 +26,9 @@ pub const NON_LOOPBACK_FLAG: &str = "--listen-non-loopback";
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
     /// The address is not `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT`.
-    #[error("--listen '{0}' is not an address: expected IP:PORT, [IPv6]:PORT or localhost:PORT, such as 127.0.0.1:9464")]
+    #[error(
+        "--listen '{0}' is not an address: expected IP:PORT, [IPv6]:PORT or localhost:PORT, such as 127.0.0.1:9464"
+    )]
     BadAddress(String),
     /// A non-loopback address without the opt-in flag.
     #[error(
@@ -148,7 +150,11 @@ mod tests {
         tokio::task::spawn_blocking(move || {
             let mut s = std::net::TcpStream::connect(addr).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
             let mut raw = String::new();
             s.read_to_string(&mut raw).unwrap();
             let (head, body) = raw.split_once("\r\n\r\n").unwrap();
@@ -175,13 +181,18 @@ mod tests {
         assert!(e.to_string().contains(NON_LOOPBACK_FLAG), "{e}");
         assert!(check_listen_addr(any, true).is_ok());
         for bad in ["9464", "localhost", "example.org:80", "127.0.0.1:99999"] {
-            assert!(matches!(parse_listen_addr(bad), Err(ListenError::BadAddress(_))), "{bad}");
+            assert!(
+                matches!(parse_listen_addr(bad), Err(ListenError::BadAddress(_))),
+                "{bad}"
+            );
         }
     }
 
     #[tokio::test]
     async fn refuses_to_bind_a_non_loopback_address_without_the_flag() {
-        let e = bind(parse_listen_addr("0.0.0.0:0").unwrap(), false).await.unwrap_err();
+        let e = bind(parse_listen_addr("0.0.0.0:0").unwrap(), false)
+            .await
+            .unwrap_err();
         assert!(matches!(e, ListenError::NotLoopback(_)));
     }
 
@@ -251,9 +262,12 @@ mod tests {
 
         let (code, head, body) = get(addr, "/metrics").await;
         assert_eq!(code, 200);
-        assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
-        let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
-            .unwrap();
+        assert!(
+            head.contains("content-type: text/plain; version=0.0.4"),
+            "{head}"
+        );
+        let scrape =
+            prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
         let find = |metric: &str, label: (&str, &str)| {
             scrape
                 .samples
@@ -265,7 +279,10 @@ mod tests {
         };
         use prometheus_parse::Value;
         assert_eq!(
-            find("handover_reconcile_passes_total", ("trigger", "file_changed")),
+            find(
+                "handover_reconcile_passes_total",
+                ("trigger", "file_changed")
+            ),
             Value::Counter(1.0)
         );
         let steps: Vec<_> = scrape
@@ -283,11 +300,18 @@ mod tests {
         assert_eq!(
             steps,
             [
-                ("await_connected".into(), "timed_out".into(), Value::Counter(1.0)),
+                (
+                    "await_connected".into(),
+                    "timed_out".into(),
+                    Value::Counter(1.0)
+                ),
                 ("set_parents".into(), "applied".into(), Value::Counter(1.0)),
             ]
         );
-        assert_eq!(find("handover_reconcile_members", ("state", "blocked")), Value::Gauge(2.0));
+        assert_eq!(
+            find("handover_reconcile_members", ("state", "blocked")),
+            Value::Gauge(2.0)
+        );
         assert_eq!(
             find(
                 "handover_reconcile_revision_info",

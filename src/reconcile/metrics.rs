@@ -111,12 +111,27 @@ impl Metrics {
     pub fn encode(&self) -> String {
         self.with(|m| {
             let mut o = String::new();
-            head(&mut o, "handover_reconcile_passes_total", "counter", "Reconcile passes run, by what triggered them.");
+            head(
+                &mut o,
+                "handover_reconcile_passes_total",
+                "counter",
+                "Reconcile passes run, by what triggered them.",
+            );
             if m.passes.is_empty() {
-                sample(&mut o, "handover_reconcile_passes_total", &[("trigger", "startup")], 0.0);
+                sample(
+                    &mut o,
+                    "handover_reconcile_passes_total",
+                    &[("trigger", "startup")],
+                    0.0,
+                );
             }
             for (t, n) in &m.passes {
-                sample(&mut o, "handover_reconcile_passes_total", &[("trigger", t)], *n as f64);
+                sample(
+                    &mut o,
+                    "handover_reconcile_passes_total",
+                    &[("trigger", t)],
+                    *n as f64,
+                );
             }
 
             let h = "handover_reconcile_pass_duration_seconds";
@@ -124,16 +139,31 @@ impl Metrics {
             let mut cumulative = 0;
             for (b, n) in DURATION_BUCKETS.iter().zip(m.buckets) {
                 cumulative += n;
-                sample(&mut o, &format!("{h}_bucket"), &[("le", &b.to_string())], cumulative as f64);
+                sample(
+                    &mut o,
+                    &format!("{h}_bucket"),
+                    &[("le", &b.to_string())],
+                    cumulative as f64,
+                );
             }
-            sample(&mut o, &format!("{h}_bucket"), &[("le", "+Inf")], m.duration_count as f64);
+            sample(
+                &mut o,
+                &format!("{h}_bucket"),
+                &[("le", "+Inf")],
+                m.duration_count as f64,
+            );
             sample(&mut o, &format!("{h}_sum"), &[], m.duration_sum);
             sample(&mut o, &format!("{h}_count"), &[], m.duration_count as f64);
 
             let s = "handover_reconcile_steps_total";
             head(&mut o, s, "counter", "Plan steps by action and outcome.");
             for ((action, outcome), n) in &m.steps {
-                sample(&mut o, s, &[("action", action), ("outcome", outcome)], *n as f64);
+                sample(
+                    &mut o,
+                    s,
+                    &[("action", action), ("outcome", outcome)],
+                    *n as f64,
+                );
             }
 
             let g = "handover_reconcile_members";
@@ -149,13 +179,23 @@ impl Metrics {
             }
 
             let r = "handover_reconcile_revision_info";
-            head(&mut o, r, "gauge", "The revision in use (the last applied), as a label.");
+            head(
+                &mut o,
+                r,
+                "gauge",
+                "The revision in use (the last applied), as a label.",
+            );
             if let Some(rev) = &m.revision {
                 sample(&mut o, r, &[("revision", rev)], 1.0);
             }
 
             let y = "handover_reconcile_sync_status";
-            head(&mut o, y, "gauge", "1 for the current sync status, 0 for the others.");
+            head(
+                &mut o,
+                y,
+                "gauge",
+                "1 for the current sync status, 0 for the others.",
+            );
             for st in SyncStatus::ALL {
                 let v = if m.sync == Some(st) { 1.0 } else { 0.0 };
                 sample(&mut o, y, &[("status", st.as_str())], v);

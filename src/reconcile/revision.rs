@@ -127,7 +127,10 @@ mod tests {
     #[test]
     fn adopts_valid_revisions_and_keeps_the_last_good_on_refusal() {
         let mut t = RevisionTracker::new();
-        assert_eq!(t.offer("a", bad("broken")), Offer::Refused { keeping: None });
+        assert_eq!(
+            t.offer("a", bad("broken")),
+            Offer::Refused { keeping: None }
+        );
         assert_eq!(t.current_id(), None);
         assert_eq!(t.offer("b", Ok(1)), Offer::Adopted { previous: None });
         assert!(t.refused().is_none());

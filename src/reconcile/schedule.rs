@@ -154,7 +154,12 @@ mod tests {
             }
         }
         // The interval itself does not cut a wait short.
-        let w = next_wait(PassOutcome::Succeeded, S(180), &mut b, Some(Trigger::Interval));
+        let w = next_wait(
+            PassOutcome::Succeeded,
+            S(180),
+            &mut b,
+            Some(Trigger::Interval),
+        );
         assert_eq!(w.delay, S(180));
     }
 

@@ -132,7 +132,10 @@ impl Fetcher {
                 reference,
                 path,
             } => {
-                if reference.as_deref().is_some_and(|r| r.starts_with('-') || r.is_empty()) {
+                if reference
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with('-') || r.is_empty())
+                {
                     return Err(SourceError::Refused(format!(
                         "--ref '{}' is not a branch, tag or commit name",
                         reference.as_deref().unwrap_or_default()
@@ -179,7 +182,11 @@ impl Fetcher {
                 repo,
                 reference,
                 path,
-            } => self.fetch_git(repo, reference.as_deref().unwrap_or("HEAD"), path.as_deref()),
+            } => self.fetch_git(
+                repo,
+                reference.as_deref().unwrap_or("HEAD"),
+                path.as_deref(),
+            ),
         }
     }
 
@@ -249,7 +256,9 @@ impl Fetcher {
             )?;
         } else {
             // Clone beside, then rename, so a half-made clone is never used.
-            let tmp = self.cache.join(format!("repo.git.tmp-{}", std::process::id()));
+            let tmp = self
+                .cache
+                .join(format!("repo.git.tmp-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&tmp);
             std::fs::create_dir_all(&self.cache).map_err(|e| io_err(&self.cache, e))?;
             git::run(
@@ -309,7 +318,9 @@ impl Fetcher {
         if dir.is_dir() {
             return Ok(dir);
         }
-        let tmp = self.cache.join(format!("checkout.tmp-{}", std::process::id()));
+        let tmp = self
+            .cache
+            .join(format!("checkout.tmp-{}", std::process::id()));
         let index = self.cache.join(format!("index.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let _ = std::fs::remove_file(&index);
@@ -492,7 +503,12 @@ pub(crate) mod tests {
         pub fn git(&self, args: &[&str]) -> String {
             let out = std::process::Command::new("git")
                 .current_dir(self.dir.path())
-                .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
+                .args([
+                    "-c",
+                    "user.name=Test",
+                    "-c",
+                    "user.email=test@example.invalid",
+                ])
                 .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
                 .args(args)
                 .output()
@@ -529,8 +545,11 @@ pub(crate) mod tests {
         let repo = Repo::new();
         let c1 = repo.commit("topology/desired.yaml", &topology_yaml("gw1.contoso.local"));
         let state = tempfile::tempdir().unwrap();
-        let f = Fetcher::new(git_source(&repo, Some("main"), Some("topology")), state.path())
-            .unwrap();
+        let f = Fetcher::new(
+            git_source(&repo, Some("main"), Some("topology")),
+            state.path(),
+        )
+        .unwrap();
         let r1 = f.fetch().unwrap();
         assert_eq!(r1.id, c1);
         assert_eq!(r1.short, c1[..12]);
@@ -641,7 +660,11 @@ pub(crate) mod tests {
     fn a_path_revision_is_a_content_digest() {
         let dir = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.yaml"), topology_yaml("gw1.contoso.local")).unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            topology_yaml("gw1.contoso.local"),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let f = Fetcher::new(Source::Path(dir.path().to_path_buf()), state.path()).unwrap();
         let r1 = f.fetch().unwrap();
@@ -650,11 +673,19 @@ pub(crate) mod tests {
         // Other files do not count; YAML content does.
         std::fs::write(dir.path().join("notes.txt"), "changed").unwrap();
         assert_eq!(f.fetch().unwrap().id, r1.id);
-        std::fs::write(dir.path().join("a.yaml"), topology_yaml("gw2.contoso.local")).unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            topology_yaml("gw2.contoso.local"),
+        )
+        .unwrap();
         let r2 = f.fetch().unwrap();
         assert_ne!(r2.id, r1.id);
         // A save between fetch and load is noticed, not loaded as r1.
-        std::fs::write(dir.path().join("a.yaml"), topology_yaml("gw1.contoso.local")).unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            topology_yaml("gw1.contoso.local"),
+        )
+        .unwrap();
         assert!(matches!(f.load(&r2), Err(SourceError::Changed { .. })));
         assert_eq!(f.fetch().unwrap().id, r1.id);
     }

@@ -5,10 +5,10 @@
 //! the listener reads it from, and [`decide`], the pure rule that turns a
 //! pass's facts into a [`SyncStatus`]. Must not observe, plan or apply.
 
-use crate::execute::ExecReport;
-use crate::plan::{Blocked, BlockedKind, Summary};
-use crate::name::Name;
 use super::schedule::Trigger;
+use crate::execute::ExecReport;
+use crate::name::Name;
+use crate::plan::{Blocked, BlockedKind, Summary};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
 

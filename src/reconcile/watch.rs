@@ -64,7 +64,11 @@ impl Watch {
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
-            (dir, path.file_name().map(|n| n.to_os_string()), RecursiveMode::NonRecursive)
+            (
+                dir,
+                path.file_name().map(|n| n.to_os_string()),
+                RecursiveMode::NonRecursive,
+            )
         };
         let (raw_tx, raw_rx) = std_mpsc::channel::<notify::Result<Event>>();
         let mut watcher = notify::recommended_watcher(raw_tx)?;
@@ -73,7 +77,9 @@ impl Watch {
         let relevant = move |e: &Event| {
             !matches!(e.kind, EventKind::Access(_))
                 && file.as_ref().is_none_or(|name| {
-                    e.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+                    e.paths
+                        .iter()
+                        .any(|p| p.file_name() == Some(name.as_os_str()))
                 })
         };
         std::thread::Builder::new()
@@ -156,7 +162,10 @@ mod tests {
     }
 
     async fn next(w: &mut Watch, within: Duration) -> bool {
-        matches!(tokio::time::timeout(within, w.changed()).await, Ok(Some(())))
+        matches!(
+            tokio::time::timeout(within, w.changed()).await,
+            Ok(Some(()))
+        )
     }
 
     #[tokio::test]
