@@ -13,6 +13,7 @@
 //! decision in [`status`]) do no I/O and read no clock.
 
 pub mod backoff;
+pub mod desired;
 mod git;
 pub mod listen;
 pub mod metrics;
@@ -26,6 +27,7 @@ pub mod status;
 pub mod watch;
 
 pub use backoff::{Backoff, Jitter};
+pub use desired::{Desired, Polled, poll};
 pub use listen::{Endpoints, ListenError, bind, check_listen_addr, parse_listen_addr, serve};
 pub use metrics::Metrics;
 pub use pause::{between_passes, is_suspended};
