@@ -5,7 +5,8 @@
 //! already refused is not loaded again; a new one is loaded, validated, and
 //! adopted or refused. Must not plan or apply.
 
-use super::revision::{Offer, RevisionTracker};
+use super::revision::Offer;
+pub use super::revision::RevisionTracker;
 use super::source::{Fetcher, Revision, SourceError};
 use crate::model::Topology;
 

@@ -14,6 +14,7 @@
 
 pub mod backoff;
 pub mod desired;
+pub mod driver;
 mod git;
 pub mod listen;
 pub mod logs;
@@ -29,6 +30,7 @@ pub mod watch;
 
 pub use backoff::{Backoff, Jitter};
 pub use desired::{Desired, Polled, poll};
+pub use driver::{DriverConfig, PassContext, PassResult, drive};
 pub use listen::{Endpoints, ListenError, bind, check_listen_addr, parse_listen_addr, serve};
 pub use logs::{LogFormat, pass_span};
 pub use metrics::Metrics;

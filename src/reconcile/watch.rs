@@ -95,6 +95,16 @@ impl Watch {
     pub async fn changed(&mut self) -> Option<()> {
         self.rx.recv().await
     }
+
+    /// True when triggers arrived since the last look (all are consumed):
+    /// edits made while a pass ran.
+    pub fn take_pending(&mut self) -> bool {
+        let mut any = false;
+        while self.rx.try_recv().is_ok() {
+            any = true;
+        }
+        any
+    }
 }
 
 /// Groups relevant events into one trigger per burst; ends when the watcher
