@@ -117,6 +117,7 @@ where
         .expect("the source poll does not panic");
         tracker = back;
         let mut source_error = None;
+        let mut newly_refused = None;
         match &polled {
             Ok(Polled::Adopted {
                 previous: Some(_), ..
@@ -124,12 +125,24 @@ where
                 // A fetch found a new commit: that is why this pass matters.
                 trigger = Trigger::NewRevision
             }
-            Ok(Polled::Refused { revision, keeping }) => tracing::error!(
-                revision = %revision,
-                keeping = keeping.as_deref().unwrap_or("none"),
-                problems = %tracker.refused().map(|r| r.diagnostics.to_string()).unwrap_or_default(),
-                "revision refused: it does not validate; the last good revision is kept"
-            ),
+            Ok(Polled::Refused { revision, keeping }) => {
+                if !trigger.interrupts_wait() && keeping.is_some() {
+                    trigger = Trigger::NewRevision;
+                }
+                let problems = tracker.refused().map_or(0, |r| r.diagnostics.len());
+                tracing::error!(
+                    revision = %revision,
+                    keeping = keeping.as_deref().unwrap_or("none"),
+                    problems = %tracker.refused().map(|r| r.diagnostics.to_string()).unwrap_or_default(),
+                    "revision refused: it does not validate; the last good revision is kept"
+                );
+                newly_refused = Some((
+                    ErrorKind::Invalid,
+                    format!(
+                        "revision {revision} refused ({problems} problems); see refused.errors"
+                    ),
+                ));
+            }
             Ok(_) => {}
             Err(e) => source_error = Some((ErrorKind::Source, e.to_string())),
         }
@@ -176,18 +189,10 @@ where
         };
         let (result, suspended) = result;
         let refused = tracker.refused();
-        let invalid = refused.map(|r| {
-            (
-                ErrorKind::Invalid,
-                format!(
-                    "revision {} refused ({} problems); see refused.errors",
-                    r.revision,
-                    r.diagnostics.len()
-                ),
-            )
-        });
         let current_rev = tracker.current().map(|(_, (rev, _))| rev);
-        let error = result.error.clone().or(invalid);
+        // A refusal counts as an error once, when it is new; later passes
+        // keep showing it through `refused` and the last error.
+        let error = result.error.clone().or(newly_refused);
         record_pass(
             &status,
             &metrics,
