@@ -10,11 +10,12 @@
 //! apply or talk to targets: that is the `pass` closure's job.
 
 use super::backoff::{Backoff, Jitter};
-use super::desired::{Desired, Polled, RevisionTracker, poll};
+use super::desired::{Desired, Polled, poll};
 use super::logs::pass_span;
 use super::metrics::Metrics;
 use super::pause::{between_passes, is_suspended};
 use super::record::{PassRecord, record_pass};
+use super::revision::RevisionTracker;
 use super::schedule::{PassOutcome, Trigger, next_wait};
 use super::signals::Shutdown;
 use super::source::{Fetcher, Revision};

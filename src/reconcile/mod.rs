@@ -1,15 +1,15 @@
-//! The reconcile controller's building blocks (`handover reconcile`).
+//! The reconcile controller (`handover reconcile`), but for the pass itself.
 //!
-//! Owns what a long-running reconcile loop needs around the executor: where
-//! the desired topology comes from and which revision is current
-//! ([`source`], [`revision`]), noticing edits ([`watch`]), when the next
-//! pass runs ([`schedule`], [`backoff`]), what the loop reports
-//! ([`status`], [`metrics`]) and serves over HTTP ([`listen`]), and how it
-//! stops ([`signals`]).
+//! Owns what a long-running reconcile loop needs around the planner and the
+//! executor: where the desired topology comes from and which revision is in
+//! use ([`source`], [`desired`], [`revision`]), noticing edits ([`watch`]),
+//! when the next pass runs ([`schedule`], [`backoff`], [`pause`]), what the
+//! loop reports ([`status`], [`record`], [`metrics`], [`logs`]) and serves
+//! over HTTP ([`listen`]), how it stops ([`signals`]), and the loop itself
+//! ([`driver`]), which takes the pass (observe, plan, apply) as a closure.
 //!
-//! Must not plan, apply or talk to targets: the loop that calls the planner
-//! and [`crate::execute::apply_plan`] is built on these parts by the CLI.
-//! The pure parts ([`revision`], [`schedule`], [`backoff`], the sync-status
+//! Must not plan, apply or talk to targets: the CLI supplies the pass. The
+//! pure parts ([`revision`], [`schedule`], [`backoff`], the sync-status
 //! decision in [`status`]) do no I/O and read no clock.
 
 pub mod backoff;
