@@ -8,6 +8,7 @@
 //! - core, no I/O: [`name`], [`diag`], [`model`], [`assign`], [`plan`], [`render`];
 //! - edges: [`provider`] (the seam to targets), [`execute`] (applying plans),
 //!   [`sim`] (the embedded simulator target), [`state`] (lock and journal),
+//!   [`reconcile`] (the GitOps loop's sources, status and listener),
 //!   the CLI in `main.rs`.
 
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ pub mod model;
 pub mod name;
 pub mod plan;
 pub mod provider;
+pub mod reconcile;
 pub mod render;
 pub mod sim;
 pub mod state;

@@ -1,0 +1,274 @@
+//! The loop's Prometheus metrics (`/metrics`).
+//!
+//! Owns the counters, gauges and the pass-duration histogram, and writes
+//! them in the Prometheus text exposition format 0.0.4, which every
+//! scraper reads. Written by hand (a hundred lines) rather than with
+//! `prometheus-client`, whose OpenMetrics output names counters without
+//! `_total` in `# TYPE` lines, which 0.0.4 parsers read as untyped. Must
+//! not observe, plan or apply.
+
+use super::schedule::Trigger;
+use super::status::{ErrorKind, MemberCounts, SyncStatus};
+use crate::execute::{ExecReport, StepOutcome};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Upper bounds of the pass-duration histogram, in seconds: from a quick
+/// pass with nothing to do to one that waited out a 30-minute ack timeout.
+pub const DURATION_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0,
+];
+
+#[derive(Debug, Default)]
+struct Inner {
+    passes: BTreeMap<&'static str, u64>,
+    buckets: [u64; DURATION_BUCKETS.len()],
+    duration_count: u64,
+    duration_sum: f64,
+    steps: BTreeMap<(&'static str, &'static str), u64>,
+    members: MemberCounts,
+    revision: Option<String>,
+    errors: BTreeMap<&'static str, u64>,
+    sync: Option<SyncStatus>,
+}
+
+/// The metrics registry. Shared by reference (`Arc<Metrics>`).
+#[derive(Debug, Default)]
+pub struct Metrics(Mutex<Inner>);
+
+/// The name a step outcome has in the `outcome` label.
+pub fn outcome_label(o: &StepOutcome) -> &'static str {
+    match o {
+        StepOutcome::Applied => "applied",
+        StepOutcome::Satisfied => "satisfied",
+        StepOutcome::Skipped => "skipped",
+        StepOutcome::Failed { .. } => "failed",
+        StepOutcome::TimedOut => "timed_out",
+        StepOutcome::NotStarted { .. } => "not_started",
+    }
+}
+
+impl Metrics {
+    /// Empty metrics.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Counts a finished pass and its duration.
+    pub fn pass_finished(&self, trigger: Trigger, took: Duration) {
+        let secs = took.as_secs_f64();
+        self.with(|m| {
+            *m.passes.entry(trigger.as_str()).or_default() += 1;
+            m.duration_count += 1;
+            m.duration_sum += secs;
+            if let Some(i) = DURATION_BUCKETS.iter().position(|b| secs <= *b) {
+                m.buckets[i] += 1;
+            }
+        });
+    }
+
+    /// Counts every step of a pass by action and outcome.
+    pub fn record_steps(&self, report: &ExecReport) {
+        self.with(|m| {
+            for s in &report.steps {
+                *m.steps
+                    .entry((s.action, outcome_label(&s.outcome)))
+                    .or_default() += 1;
+            }
+        });
+    }
+
+    /// Sets the member gauges.
+    pub fn set_members(&self, counts: MemberCounts) {
+        self.with(|m| m.members = counts);
+    }
+
+    /// Sets the revision in use.
+    pub fn set_revision(&self, id: &str) {
+        self.with(|m| m.revision = Some(id.to_string()));
+    }
+
+    /// Counts an error.
+    pub fn error(&self, kind: ErrorKind) {
+        self.with(|m| *m.errors.entry(kind.as_str()).or_default() += 1);
+    }
+
+    /// Sets the sync status.
+    pub fn set_sync(&self, s: SyncStatus) {
+        self.with(|m| m.sync = Some(s));
+    }
+
+    /// The metrics in the Prometheus text format 0.0.4.
+    pub fn encode(&self) -> String {
+        self.with(|m| {
+            let mut o = String::new();
+            head(
+                &mut o,
+                "handover_reconcile_passes_total",
+                "counter",
+                "Reconcile passes run, by what triggered them.",
+            );
+            if m.passes.is_empty() {
+                sample(
+                    &mut o,
+                    "handover_reconcile_passes_total",
+                    &[("trigger", "startup")],
+                    0.0,
+                );
+            }
+            for (t, n) in &m.passes {
+                sample(
+                    &mut o,
+                    "handover_reconcile_passes_total",
+                    &[("trigger", t)],
+                    *n as f64,
+                );
+            }
+
+            let h = "handover_reconcile_pass_duration_seconds";
+            head(&mut o, h, "histogram", "How long reconcile passes took.");
+            let mut cumulative = 0;
+            for (b, n) in DURATION_BUCKETS.iter().zip(m.buckets) {
+                cumulative += n;
+                sample(
+                    &mut o,
+                    &format!("{h}_bucket"),
+                    &[("le", &b.to_string())],
+                    cumulative as f64,
+                );
+            }
+            sample(
+                &mut o,
+                &format!("{h}_bucket"),
+                &[("le", "+Inf")],
+                m.duration_count as f64,
+            );
+            sample(&mut o, &format!("{h}_sum"), &[], m.duration_sum);
+            sample(&mut o, &format!("{h}_count"), &[], m.duration_count as f64);
+
+            let s = "handover_reconcile_steps_total";
+            head(&mut o, s, "counter", "Plan steps by action and outcome.");
+            for ((action, outcome), n) in &m.steps {
+                sample(
+                    &mut o,
+                    s,
+                    &[("action", action), ("outcome", outcome)],
+                    *n as f64,
+                );
+            }
+
+            let g = "handover_reconcile_members";
+            head(&mut o, g, "gauge", "Members by state after the last pass.");
+            let c = m.members;
+            for (state, n) in [
+                ("bridged", c.bridged),
+                ("pending", c.pending),
+                ("blocked", c.blocked),
+                ("stranded", c.stranded),
+            ] {
+                sample(&mut o, g, &[("state", state)], n as f64);
+            }
+
+            let r = "handover_reconcile_revision_info";
+            head(
+                &mut o,
+                r,
+                "gauge",
+                "The revision in use (the last applied), as a label.",
+            );
+            if let Some(rev) = &m.revision {
+                sample(&mut o, r, &[("revision", rev)], 1.0);
+            }
+
+            let y = "handover_reconcile_sync_status";
+            head(
+                &mut o,
+                y,
+                "gauge",
+                "1 for the current sync status, 0 for the others.",
+            );
+            for st in SyncStatus::ALL {
+                let v = if m.sync == Some(st) { 1.0 } else { 0.0 };
+                sample(&mut o, y, &[("status", st.as_str())], v);
+            }
+
+            let e = "handover_reconcile_errors_total";
+            head(&mut o, e, "counter", "Errors by kind.");
+            for k in ErrorKind::ALL {
+                let n = m.errors.get(k.as_str()).copied().unwrap_or(0);
+                sample(&mut o, e, &[("kind", k.as_str())], n as f64);
+            }
+            o
+        })
+    }
+}
+
+fn head(o: &mut String, name: &str, ty: &str, help: &str) {
+    let _ = writeln!(o, "# HELP {name} {help}");
+    let _ = writeln!(o, "# TYPE {name} {ty}");
+}
+
+fn sample(o: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
+    o.push_str(name);
+    if !labels.is_empty() {
+        o.push('{');
+        for (i, (k, val)) in labels.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            let _ = write!(o, "{k}=\"{}\"", escape(val));
+        }
+        o.push('}');
+    }
+    let _ = writeln!(o, " {v}");
+}
+
+/// Label values escape `\`, `"` and newlines.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let m = Metrics::new();
+        m.pass_finished(Trigger::Startup, Duration::from_millis(30));
+        m.pass_finished(Trigger::Interval, Duration::from_secs(2));
+        m.pass_finished(Trigger::Interval, Duration::from_secs(7200));
+        let text = m.encode();
+        for line in [
+            "handover_reconcile_pass_duration_seconds_bucket{le=\"0.05\"} 1",
+            "handover_reconcile_pass_duration_seconds_bucket{le=\"2.5\"} 2",
+            "handover_reconcile_pass_duration_seconds_bucket{le=\"3600\"} 2",
+            "handover_reconcile_pass_duration_seconds_bucket{le=\"+Inf\"} 3",
+            "handover_reconcile_pass_duration_seconds_count 3",
+            "handover_reconcile_passes_total{trigger=\"interval\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let m = Metrics::new();
+        m.set_revision("a\"b\\c\nd");
+        assert!(
+            m.encode()
+                .contains(r#"handover_reconcile_revision_info{revision="a\"b\\c\nd"} 1"#)
+        );
+    }
+}
