@@ -438,6 +438,17 @@ pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
                 seen.insert(&p.name, at);
             }
         }
+        if let Some(a) = &store.active_pool
+            && !seen.contains_key(a)
+        {
+            diags.push(
+                Diagnostic::at(
+                    pos.active_pool.clone().unwrap_or_default(),
+                    format!("activePool {a} is not one of the store's pools"),
+                )
+                .with_hint("list it under managementStore.pools"),
+            );
+        }
     }
     diags
 }

@@ -144,6 +144,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 backup_sql_server: rng.random_bool(0.5).then(|| nm("sql2")),
                 ..Default::default()
             },
+            restore: rng.random_bool(0.2),
         });
         o.management_store = Some(ObservedStore {
             active_pool: [None, Some(nm("pool1")), Some(nm("pool2"))][rng.random_range(0..3)]
@@ -153,6 +154,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 .map(|p| ObservedPool {
                     name: nm(p),
                     up: rng.random_bool(0.8),
+                    active: rng.random_bool(0.1),
                 })
                 .collect(),
             replication_complete: rng.random_bool(0.5),

@@ -23,7 +23,8 @@ pub struct Verdict {
     /// desired parents (desired primary and failovers, then extra
     /// failovers), sorted.
     pub in_bridge: Vec<Name>,
-    /// False when the store is managed and not active in its desired pool.
+    /// False when the store is managed and not active in its desired pool
+    /// alone (active in two pools is never converged).
     pub store_ok: bool,
 }
 
@@ -123,7 +124,7 @@ pub fn classify(desired: &Topology, observed: &Observed) -> Verdict {
         v.store_ok = observed
             .management_store
             .as_ref()
-            .is_some_and(|s| s.active_pool.as_ref() == Some(&spec.pool));
+            .is_some_and(|s| s.active_only_in(&spec.pool));
     }
     v.parents_differ.sort();
     v.not_on_primary.sort();

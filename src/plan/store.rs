@@ -3,7 +3,10 @@
 //! Owns the store's part of a plan: a planned failover (replication first)
 //! when the active pool is up, a disaster-recovery failover only when the
 //! topology allows it and names a backup SQL server, otherwise a blocked
-//! entry saying what to set. Independent of member steps. Pure.
+//! entry saying what to set. A store observed active in more than one pool
+//! (the Skype for Business 2015 RTM hazard) is blocked: no failover can
+//! repair it, a person must. `managementStore.restore` rides on the
+//! failover as `-Restore`. Independent of member steps. Pure.
 
 use super::types::{Action, BlockReason, FailoverMode};
 use crate::model::{ObservedStore, StoreSpec};
@@ -17,6 +20,12 @@ pub(crate) fn store_actions(
         return Err(BlockReason::StoreNotObserved);
     };
     let pool = &desired.pool;
+    let active = obs.active_pools();
+    if active.len() > 1 {
+        return Err(BlockReason::StoreActiveInSeveralPools {
+            pools: active.into_iter().cloned().collect(),
+        });
+    }
     let pool_up = |p: &crate::name::Name| obs.pools.iter().find(|x| &x.name == p).map(|x| x.up);
     match pool_up(pool) {
         None => {
@@ -39,6 +48,7 @@ pub(crate) fn store_actions(
                 backup_sql_instance: None,
                 backup_mirror_sql_server: None,
                 backup_mirror_sql_instance: None,
+                restore: desired.restore,
             },
             Action::AwaitStoreActive { pool: pool.clone() },
         ]);
@@ -59,6 +69,7 @@ pub(crate) fn store_actions(
             backup_sql_instance: dr.backup_sql_instance.clone(),
             backup_mirror_sql_server: dr.backup_mirror_sql_server.clone(),
             backup_mirror_sql_instance: dr.backup_mirror_sql_instance.clone(),
+            restore: desired.restore,
         },
         Action::AwaitStoreActive { pool: pool.clone() },
     ])

@@ -5,8 +5,11 @@
 //! `store_failover` operation: planned (refused unless replication is
 //! complete and both pools are up) and disaster (only while the active pool
 //! is down, and only with a backup SQL server). An accepted failover makes
-//! the store active in the new pool after a seeded delay. Must not know
-//! about members or the provider seam beyond returning [`ProviderError`].
+//! the store active in the new pool after a seeded delay. The `bothActive`
+//! fault makes the next failover that finishes leave the store active in
+//! its old pool too (the Skype for Business 2015 RTM hazard); such a store
+//! refuses further failovers until repaired by hand. Must not know about
+//! members or the provider seam beyond returning [`ProviderError`].
 
 use super::events::Event;
 use super::state::Sim;
@@ -41,6 +44,14 @@ pub(crate) struct Store {
     /// Bumped whenever the store changes, so stale events are ignored.
     pub generation: u64,
     pub failover: Option<InFlight>,
+    /// The next failover that finishes leaves the store active in its old
+    /// pool too (the `bothActive` fault).
+    #[serde(default)]
+    pub split_next: bool,
+    /// Pools where the store is still active besides `active` (the RTM
+    /// hazard happened).
+    #[serde(default)]
+    pub also_active: Vec<u32>,
 }
 
 impl Store {
@@ -68,12 +79,15 @@ impl Store {
                         (pools.len() - 1) as u32
                     }
                 });
+        let also_active = pools_marked_active(o, &pools, active);
         Store {
             pools,
             active,
             replication_complete: o.replication_complete,
             generation: 0,
             failover: None,
+            split_next: false,
+            also_active,
         }
     }
 
@@ -96,14 +110,27 @@ impl Store {
             pools: self
                 .pools
                 .iter()
-                .map(|p| ObservedPool {
+                .enumerate()
+                .map(|(i, p)| ObservedPool {
                     name: p.name.clone(),
                     up: p.up,
+                    active: self.also_active.contains(&(i as u32)),
                 })
                 .collect(),
             replication_complete: self.replication_complete && self.active_up(),
         }
     }
+}
+
+/// The pools an observed store marks `active: true` besides `active`.
+fn pools_marked_active(o: &ObservedStore, pools: &[Pool], active: Option<u32>) -> Vec<u32> {
+    o.pools
+        .iter()
+        .filter(|p| p.active)
+        .filter_map(|p| pools.iter().position(|q| q.name == p.name))
+        .map(|i| i as u32)
+        .filter(|&i| Some(i) != active)
+        .collect()
 }
 
 /// The fields of a `store_failover` operation the simulator checks.
@@ -153,6 +180,12 @@ impl Sim {
             return;
         }
         store.failover = None;
+        if std::mem::take(&mut store.split_next)
+            && let Some(old) = store.active
+            && old != pool
+        {
+            store.also_active.push(old);
+        }
         store.active = Some(pool);
         store.generation += 1;
         store.replication_complete = false;
@@ -185,6 +218,28 @@ impl Sim {
         };
         let was_up = std::mem::replace(&mut store.pools[i as usize].up, true);
         if !was_up && store.active == Some(i) && store.failover.is_none() {
+            store.generation += 1;
+            self.schedule_replication();
+        }
+    }
+
+    /// The `bothActive` fault: whether the next failover that finishes
+    /// leaves the store active in its old pool too.
+    pub(crate) fn store_split_next(&mut self, on: bool) {
+        if let Some(store) = self.store.as_mut() {
+            store.split_next = on;
+        }
+    }
+
+    /// The `replicationLag` fault: replication takes `lag` from now on; a
+    /// replication under way (no failover in flight) restarts with it.
+    pub(crate) fn set_replication_lag(&mut self, lag: std::time::Duration) {
+        self.config.replication_lag = super::DelayRange { min: lag, max: lag };
+        if let Some(store) = self.store.as_mut()
+            && !store.replication_complete
+            && store.failover.is_none()
+            && store.active_up()
+        {
             store.generation += 1;
             self.schedule_replication();
         }
@@ -224,6 +279,11 @@ impl Sim {
                     store.pools[f.pool as usize].name
                 )))
             };
+        }
+        if !store.also_active.is_empty() {
+            return Err(ProviderError::Permanent(
+                "the Central Management Store is active in more than one pool; make it active in one pool by hand before any failover".into(),
+            ));
         }
         if store.active == Some(target) {
             return Ok(false);

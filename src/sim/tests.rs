@@ -385,6 +385,7 @@ fn store_op(pool: &str, mode: crate::plan::FailoverMode, backup: Option<&str>) -
         backup_sql_instance: None,
         backup_mirror_sql_server: None,
         backup_mirror_sql_instance: None,
+        restore: false,
     }
 }
 
