@@ -526,6 +526,37 @@ mod tests {
     }
 
     #[test]
+    fn the_active_pool_must_be_one_of_the_pools() {
+        let head = "apiVersion: handover/v1\nkind: Observed\nmanagementStore:\n";
+        let err = observed_str(
+            &format!("{head}  activePool: pool9\n  pools: [{{name: pool1}}]\n"),
+            "o.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0[0].to_string(),
+            "o.yaml:4:15: activePool pool9 is not one of the store's pools (list it under managementStore.pools)"
+        );
+        // Old files stay valid; `active` marks a second active pool.
+        let o = observed_str(
+            &format!("{head}  activePool: pool1\n  pools: [{{name: pool1}}, {{name: pool2, active: true}}]\n"),
+            "o.yaml",
+        )
+        .unwrap();
+        let st = o.management_store.unwrap();
+        assert_eq!(st.active_pools().len(), 2);
+        assert!(!st.pools[0].active);
+        // `active` belongs to pools only.
+        assert!(
+            observed_str(
+                "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, active: true}]\n",
+                "o.yaml"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn observed_needs_no_positions() {
         let o = observed_str(
             "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n",

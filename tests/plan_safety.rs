@@ -413,6 +413,9 @@ impl World {
             Action::AwaitReady { name, .. } => self.ready(&key(name))?,
             Action::AwaitReplication { .. } => store.replicated = true,
             Action::StoreFailover { mode, .. } => {
+                if store.split {
+                    return Err("store failover while the store is active in several pools".into());
+                }
                 match mode {
                     FailoverMode::Planned if !store.replicated => {
                         return Err("planned store failover before replication".into());
@@ -441,6 +444,8 @@ impl World {
 struct StoreWalk {
     replicated: bool,
     failed_over: bool,
+    /// The observed store is active in more than one pool.
+    split: bool,
 }
 
 /// A random order of the steps that respects `after`.
@@ -482,7 +487,13 @@ fn linear_order(p: &Plan, rng: &mut ChaCha8Rng) -> Result<Vec<usize>, String> {
 fn check(d: &Topology, o: &Observed, p: &Plan, rng: &mut ChaCha8Rng) -> Result<Vec<usize>, String> {
     let order = linear_order(p, rng)?;
     let mut w = world(d, o, p);
-    let mut store = StoreWalk::default();
+    let mut store = StoreWalk {
+        split: o
+            .management_store
+            .as_ref()
+            .is_some_and(|s| s.active_pools().len() > 1),
+        ..StoreWalk::default()
+    };
     for &i in &order {
         w.apply(d, &p.steps[i], &mut store)?;
     }
@@ -695,7 +706,7 @@ proptest! {
         o.gateways.retain(|g| desired_gw.contains(&g.name));
         if let (Some(s), Some(st)) = (&d.management_store, &mut o.management_store) {
             st.active_pool = Some(s.pool.clone());
-            for p in &mut st.pools { p.up = true; }
+            for p in &mut st.pools { p.up = true; p.active = false; }
         }
         let p = plan(&d, &o);
         prop_assert!(p.is_empty(), "{}", serde_json::to_string_pretty(&p).unwrap());

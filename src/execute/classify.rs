@@ -211,6 +211,32 @@ mod tests {
     }
 
     #[test]
+    fn a_store_active_in_two_pools_is_never_converged() {
+        use crate::model::{ObservedPool, ObservedStore, StoreSpec};
+        let (mut t, mut o) = setup(p("gw2", &[]), Some("gw2"));
+        t.management_store = Some(StoreSpec {
+            pool: n("pool2"),
+            pos: Pos::default(),
+            disaster_recovery: Default::default(),
+            restore: false,
+        });
+        let pool = |name: &str, active: bool| ObservedPool {
+            name: n(name),
+            up: true,
+            active,
+        };
+        o.management_store = Some(ObservedStore {
+            active_pool: Some(n("pool2")),
+            pools: vec![pool("pool1", false), pool("pool2", false)],
+            replication_complete: true,
+        });
+        assert!(classify(&t, &o).converged());
+        o.management_store.as_mut().unwrap().pools[0].active = true;
+        assert!(!classify(&t, &o).store_ok);
+        assert!(!classify(&t, &o).converged());
+    }
+
+    #[test]
     fn bridge_shape() {
         assert!(is_bridge_of(&p("a", &["b"]), &p("a", &["b", "c"])));
         assert!(!is_bridge_of(&p("a", &["b"]), &p("a", &["c", "b"])));

@@ -528,6 +528,38 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_store_faults() {
+        let s = FaultSchedule::parse(
+            "faults:\n  - at: 60s\n    bothActive: true\n  - replicationLag: 20m\n",
+            "f.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.faults[0].action, FaultAction::BothActive(true));
+        assert_eq!(s.faults[0].at, Seconds(60));
+        assert_eq!(
+            s.faults[1].action,
+            FaultAction::ReplicationLag(Seconds(1200))
+        );
+        let err =
+            FaultSchedule::parse("faults:\n  - bothActive: yes please\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().starts_with("f.yaml:2:"), "{err}");
+        // A store fault needs a store.
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        let err = s.check_names(&observed).unwrap_err();
+        assert_eq!(err.len(), 2);
+        assert!(
+            err.0[0]
+                .to_string()
+                .starts_with("f.yaml:2:5: bothActive needs a Central Management Store"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn checks_names_against_the_observed_state() {
         let observed = crate::load::observed_str(
             "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\n\

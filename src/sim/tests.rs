@@ -452,6 +452,61 @@ fn a_disaster_failover_needs_the_active_pool_down_and_a_backup() {
 }
 
 #[test]
+fn the_both_active_fault_leaves_the_store_in_two_pools() {
+    use crate::plan::FailoverMode::Planned;
+    let mut s = sim(1, "faults:\n  - bothActive: true\n");
+    s.advance(secs(301));
+    s.apply_now(&store_op("pool2", Planned, None)).unwrap();
+    s.advance(secs(181));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(store.active_pool, Some(n("pool2")));
+    assert_eq!(store.active_pools(), [&n("pool2"), &n("pool1")]);
+    assert!(!store.active_only_in(&n("pool2")));
+    // The hazard is reported, never repaired by another failover.
+    let err = s.apply_now(&store_op("pool1", Planned, None)).unwrap_err();
+    assert!(err.to_string().contains("more than one pool"), "{err}");
+    // It survives a save and load, and an observed file can carry it.
+    let again = Sim::load_json(&s.save_json()).unwrap();
+    let o = again.snapshot(&Scope::All);
+    assert_eq!(o.management_store.as_ref().unwrap().active_pools().len(), 2);
+    let back = Sim::from_observed(&o, SimConfig::seeded(1));
+    assert_eq!(
+        back.snapshot(&Scope::All).management_store,
+        o.management_store
+    );
+}
+
+#[test]
+fn without_the_fault_a_failover_leaves_one_active_pool() {
+    use crate::plan::FailoverMode::Planned;
+    let mut s = sim(1, "faults:\n  - bothActive: true\n  - bothActive: false\n");
+    s.advance(secs(301));
+    s.apply_now(&store_op("pool2", Planned, None)).unwrap();
+    s.advance(secs(181));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert!(store.active_only_in(&n("pool2")));
+}
+
+#[test]
+fn the_replication_lag_fault_slows_replication_under_way() {
+    let mut s = sim(1, "faults:\n  - replicationLag: 40m\n");
+    let complete = |s: &Sim| {
+        s.snapshot(&Scope::All)
+            .management_store
+            .unwrap()
+            .replication_complete
+    };
+    s.advance(secs(1));
+    s.advance(secs(2398));
+    assert!(
+        !complete(&s),
+        "the default lag (at most 300 s) no longer holds"
+    );
+    s.advance(secs(2));
+    assert!(complete(&s));
+}
+
+#[test]
 fn try_new_refuses_faults_naming_unknown_hosts() {
     let faults = FaultSchedule::parse("faults:\n  - down: gw9\n", "f.yaml").unwrap();
     let err = Sim::try_new(&observed(), SimConfig::seeded(1).with_faults(faults)).unwrap_err();
