@@ -52,6 +52,10 @@ pub(crate) struct Store {
     /// hazard happened).
     #[serde(default)]
     pub also_active: Vec<u32>,
+    /// Disaster-recovery failovers accepted (each skipped the replication
+    /// check).
+    #[serde(default)]
+    pub disaster_failovers: u32,
 }
 
 impl Store {
@@ -88,6 +92,7 @@ impl Store {
             failover: None,
             split_next: false,
             also_active,
+            disaster_failovers: 0,
         }
     }
 
@@ -231,18 +236,27 @@ impl Sim {
         }
     }
 
-    /// The `replicationLag` fault: replication takes `lag` from now on; a
-    /// replication under way (no failover in flight) restarts with it.
+    /// The `replicationLag` fault: the replicas fall behind now (a change
+    /// was published to the store) and replication takes `lag` from now on.
+    /// Unless a failover is under way (it replicates after it finishes) or
+    /// the active pool is down, replication restarts and completes `lag`
+    /// from now.
     pub(crate) fn set_replication_lag(&mut self, lag: std::time::Duration) {
         self.config.replication_lag = super::DelayRange { min: lag, max: lag };
         if let Some(store) = self.store.as_mut()
-            && !store.replication_complete
             && store.failover.is_none()
             && store.active_up()
         {
             store.generation += 1;
             self.schedule_replication();
         }
+    }
+
+    /// Disaster-recovery failovers accepted so far (each skipped the
+    /// replication check, so changes since the last replication may be
+    /// lost). Zero without a store.
+    pub fn disaster_failovers(&self) -> u32 {
+        self.store.as_ref().map_or(0, |s| s.disaster_failovers)
     }
 
     /// `Invoke-CsManagementServerFailover`. Idempotent: a failover to the
@@ -324,6 +338,9 @@ impl Sim {
         let store = self.store.as_mut().expect("checked above");
         store.generation += 1;
         store.replication_complete = false;
+        if req.mode == FailoverMode::Disaster {
+            store.disaster_failovers += 1;
+        }
         store.failover = Some(InFlight {
             pool: target,
             mode: req.mode,

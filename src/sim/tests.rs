@@ -488,8 +488,8 @@ fn without_the_fault_a_failover_leaves_one_active_pool() {
 }
 
 #[test]
-fn the_replication_lag_fault_slows_replication_under_way() {
-    let mut s = sim(1, "faults:\n  - replicationLag: 40m\n");
+fn the_replication_lag_fault_restarts_replication_slowly() {
+    let mut s = sim(1, "faults:\n  - at: 400s\n    replicationLag: 40m\n");
     let complete = |s: &Sim| {
         s.snapshot(&Scope::All)
             .management_store
