@@ -154,7 +154,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 .map(|p| ObservedPool {
                     name: nm(p),
                     up: rng.random_bool(0.8),
-                    active: rng.random_bool(0.1),
+                    active: rng.random_bool(0.3),
                 })
                 .collect(),
             replication_complete: rng.random_bool(0.5),
@@ -524,6 +524,16 @@ fn check(d: &Topology, o: &Observed, p: &Plan, rng: &mut ChaCha8Rng) -> Result<V
             }
             Some(_) => {}
         }
+    }
+    // A store active in several pools is blocked by its desired pool.
+    if store.split
+        && let Some(spec) = &d.management_store
+        && !p
+            .blocked
+            .iter()
+            .any(|b| b.kind == BlockedKind::Store && b.name == spec.pool)
+    {
+        return Err("a store active in several pools is not blocked".into());
     }
     // A blocked member's reason names a parent that really is not ready.
     for b in &p.blocked {
