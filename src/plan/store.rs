@@ -34,10 +34,13 @@ pub(crate) fn store_actions(
         Some(false) => return Err(BlockReason::StorePoolDown { pool: pool.clone() }),
         Some(true) => {}
     }
-    if obs.active_pool.as_ref() == Some(pool) {
+    // At most one active pool from here on (`activePool`, or a pool marked
+    // active when `activePool` is null).
+    let current = active.first().copied();
+    if current == Some(pool) {
         return Ok(Vec::new());
     }
-    let active_up = obs.active_pool.as_ref().and_then(pool_up).unwrap_or(false);
+    let active_up = current.and_then(pool_up).unwrap_or(false);
     if active_up {
         return Ok(vec![
             Action::AwaitReplication { pool: pool.clone() },
@@ -54,7 +57,7 @@ pub(crate) fn store_actions(
         ]);
     }
     let dr = &desired.disaster_recovery;
-    let active = obs.active_pool.clone();
+    let active = current.cloned();
     if !dr.allowed {
         return Err(BlockReason::DisasterRecoveryNotAllowed { active });
     }

@@ -571,6 +571,20 @@ fn store_active_in_two_pools_is_blocked_never_planned() {
 }
 
 #[test]
+fn a_pool_marked_active_counts_as_active_when_active_pool_is_null() {
+    let p = run(
+        "managementStore: {pool: pool2}\n",
+        "managementStore: {activePool: null, pools: [{name: pool1}, {name: pool2, active: true}], replicationComplete: true}\n",
+    );
+    assert!(p.is_empty(), "{:?} {:?}", steps(&p), codes(&p));
+    let p = run(
+        "managementStore: {pool: pool1}\n",
+        "managementStore: {activePool: null, pools: [{name: pool1}, {name: pool2, active: true}], replicationComplete: true}\n",
+    );
+    assert_eq!(steps(&p)[1], "2 failover pool1 Planned <1>");
+}
+
+#[test]
 fn store_restore_rides_on_the_failover_and_only_then() {
     let p = run(
         "managementStore: {pool: pool2, restore: true}\n",

@@ -83,7 +83,12 @@ impl Store {
                         (pools.len() - 1) as u32
                     }
                 });
-        let also_active = pools_marked_active(o, &pools, active);
+        let mut also_active = pools_marked_active(o, &pools, active);
+        // A null `activePool` with a pool marked active: that pool is it.
+        let active = match active {
+            None if !also_active.is_empty() => Some(also_active.remove(0)),
+            a => a,
+        };
         Store {
             pools,
             active,

@@ -477,6 +477,19 @@ fn the_both_active_fault_leaves_the_store_in_two_pools() {
 }
 
 #[test]
+fn a_pool_marked_active_is_the_active_pool_when_active_pool_is_null() {
+    let o = crate::load::observed_str(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementStore:\n  activePool: null\n  pools: [{name: pool1}, {name: pool2, active: true}]\n",
+        "o.yaml",
+    )
+    .unwrap();
+    let s = Sim::from_observed(&o, SimConfig::seeded(1));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(store.active_pool, Some(n("pool2")));
+    assert!(store.active_only_in(&n("pool2")));
+}
+
+#[test]
 fn without_the_fault_a_failover_leaves_one_active_pool() {
     use crate::plan::FailoverMode::Planned;
     let mut s = sim(1, "faults:\n  - bothActive: true\n  - bothActive: false\n");
