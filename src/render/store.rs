@@ -3,10 +3,73 @@
 //! and, after a disaster-recovery failover, that the replication check was
 //! skipped and data may have been lost.
 //!
+//! Also the PowerShell a store step stands for ([`powershell`]), for the
+//! `plan --format powershell` output and PowerShell providers.
+//!
 //! Pure: topology and observation in, text out. Must not plan beyond asking
 //! the planner's store rule why the store is blocked.
 
 use crate::model::{Observed, Topology};
+use crate::plan::{Action, FailoverMode};
+
+/// A PowerShell single-quoted string literal.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The PowerShell a store step stands for, as lines ending in newlines
+/// (comments say where to run it and what an await checks), or `None` for
+/// a member step. `-Force` only ever appears in disaster mode.
+pub fn powershell(action: &Action) -> Option<String> {
+    match action {
+        Action::AwaitReplication { pool } => Some(format!(
+            "# wait until every replica is up to date (UpToDate: True) before failing over to {pool}\nGet-CsManagementStoreReplicationStatus\n"
+        )),
+        Action::StoreFailover {
+            pool,
+            mode,
+            backup_sql_server,
+            backup_sql_instance,
+            backup_mirror_sql_server,
+            backup_mirror_sql_instance,
+            restore,
+        } => {
+            let mut cmd = String::from("Invoke-CsManagementServerFailover");
+            let mut out = format!("# run on a server of pool {pool}\n");
+            if *mode == FailoverMode::Disaster {
+                out.push_str("# disaster recovery: -Force skips the replication check; changes since the last replication may be lost\n");
+                if let Some(b) = backup_sql_server {
+                    cmd.push_str(&format!(" -BackupSqlServerFqdn {}", quote(b.as_str())));
+                }
+                if let Some(i) = backup_sql_instance {
+                    cmd.push_str(&format!(" -BackupSqlInstanceName {}", quote(i)));
+                }
+                if let Some(m) = backup_mirror_sql_server {
+                    cmd.push_str(&format!(
+                        " -BackupMirrorSqlServerFqdn {}",
+                        quote(m.as_str())
+                    ));
+                }
+                if let Some(i) = backup_mirror_sql_instance {
+                    cmd.push_str(&format!(" -BackupMirrorSqlInstanceName {}", quote(i)));
+                }
+            }
+            if *restore {
+                cmd.push_str(" -Restore");
+            }
+            if *mode == FailoverMode::Disaster {
+                cmd.push_str(" -Force");
+            }
+            cmd.push_str(" -Confirm:$false\n");
+            out.push_str(&cmd);
+            Some(out)
+        }
+        Action::AwaitStoreActive { pool } => Some(format!(
+            "# wait until the store is active in {pool} and in no other pool (ActiveMasterFqdn)\nGet-CsManagementStoreReplicationStatus -CentralManagementStoreStatus\n"
+        )),
+        _ => None,
+    }
+}
 
 /// One or two lines (each ending in a newline) on the store's outcome, or
 /// `None` when the topology does not manage the store. `disaster_failovers`
@@ -98,6 +161,49 @@ mod tests {
         assert!(
             s.contains("not active in pool2 yet (active in pool1)"),
             "{s}"
+        );
+    }
+
+    #[test]
+    fn powershell_passes_force_only_in_disaster_mode() {
+        let n = |s: &str| crate::name::Name::parse(s).unwrap();
+        let planned = Action::StoreFailover {
+            pool: n("pool2"),
+            mode: FailoverMode::Planned,
+            backup_sql_server: None,
+            backup_sql_instance: None,
+            backup_mirror_sql_server: None,
+            backup_mirror_sql_instance: None,
+            restore: true,
+        };
+        assert_eq!(
+            powershell(&planned).unwrap(),
+            "# run on a server of pool pool2\nInvoke-CsManagementServerFailover -Restore -Confirm:$false\n"
+        );
+        let disaster = Action::StoreFailover {
+            pool: n("pool2"),
+            mode: FailoverMode::Disaster,
+            backup_sql_server: Some(n("sql2")),
+            backup_sql_instance: Some("RTC".into()),
+            backup_mirror_sql_server: Some(n("sql3")),
+            backup_mirror_sql_instance: Some("it's".into()),
+            restore: false,
+        };
+        let ps = powershell(&disaster).unwrap();
+        assert!(
+            ps.ends_with("Invoke-CsManagementServerFailover -BackupSqlServerFqdn 'sql2' -BackupSqlInstanceName 'RTC' -BackupMirrorSqlServerFqdn 'sql3' -BackupMirrorSqlInstanceName 'it''s' -Force -Confirm:$false\n"),
+            "{ps}"
+        );
+        assert!(ps.contains("skips the replication check"), "{ps}");
+        assert!(
+            powershell(&Action::AwaitReplication { pool: n("pool2") })
+                .unwrap()
+                .contains("Get-CsManagementStoreReplicationStatus\n")
+        );
+        assert!(
+            powershell(&Action::AwaitStoreActive { pool: n("pool2") })
+                .unwrap()
+                .contains("-CentralManagementStoreStatus")
         );
     }
 
