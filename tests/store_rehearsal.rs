@@ -128,6 +128,15 @@ fn slow_replication_makes_the_plan_wait_and_it_converges_later() {
     assert!(fast["virtual_seconds"].as_f64().unwrap() < 2400.0, "{fast}");
 }
 
+#[test]
+fn a_target_pool_that_stops_during_the_failover_delays_but_does_not_stop_it() {
+    let (code, v) = json(FAILOVER, FAILOVER, Some("store-pool-restarts.yaml"));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["converged"], true);
+    // The first failover failed with its target; a later pass ran another.
+    assert_eq!(v["steps_applied"], 2, "{v}");
+}
+
 const OBSERVED: &str = "apiVersion: handover/v1
 kind: Observed
 managementServers: [{name: ms1}]

@@ -218,6 +218,12 @@ impl Sim {
             store.generation += 1;
             store.replication_complete = false;
             store.failover = None;
+            // The store stays where it was; while its pool is up its
+            // replicas catch up again (the failover may have set the source
+            // read-only part-way).
+            if store.active_up() {
+                self.schedule_replication();
+            }
         }
     }
 

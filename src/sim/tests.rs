@@ -490,6 +490,28 @@ fn a_pool_marked_active_is_the_active_pool_when_active_pool_is_null() {
 }
 
 #[test]
+fn a_failover_whose_target_stops_fails_and_replication_resumes() {
+    use crate::plan::FailoverMode::Planned;
+    let mut s = sim(
+        1,
+        "faults:\n  - at: 310s\n    down: pool2\n  - at: 900s\n    up: pool2\n",
+    );
+    s.advance(secs(301));
+    s.apply_now(&store_op("pool2", Planned, None)).unwrap();
+    s.advance(secs(300));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(store.active_pool, Some(n("pool1")), "the failover failed");
+    // pool1 replicates again, so a new planned failover can run later.
+    s.advance(secs(300));
+    assert!(
+        s.snapshot(&Scope::All)
+            .management_store
+            .unwrap()
+            .replication_complete
+    );
+}
+
+#[test]
 fn without_the_fault_a_failover_leaves_one_active_pool() {
     use crate::plan::FailoverMode::Planned;
     let mut s = sim(1, "faults:\n  - bothActive: true\n  - bothActive: false\n");
