@@ -54,7 +54,15 @@ pub enum Operation {
         /// Disaster mode: `-BackupMirrorSqlInstanceName`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         backup_mirror_sql_instance: Option<String>,
+        /// `-Restore`: also restore the existing store database. Absent
+        /// means false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        restore: bool,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What an observation covers.

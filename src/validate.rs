@@ -438,6 +438,17 @@ pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
                 seen.insert(&p.name, at);
             }
         }
+        if let Some(a) = &store.active_pool
+            && !seen.contains_key(a)
+        {
+            diags.push(
+                Diagnostic::at(
+                    pos.active_pool.clone().unwrap_or_default(),
+                    format!("activePool {a} is not one of the store's pools"),
+                )
+                .with_hint("list it under managementStore.pools"),
+            );
+        }
     }
     diags
 }
@@ -512,6 +523,37 @@ mod tests {
             "{HEAD}gateways:\n  - name: gw1\n    primary: ms1\nagentRules:\n  - match: '*'\n    primary: gw1\npolicy:\n  capacity:\n    gateway: 0\n"
         ));
         assert!(topology(&t).is_empty());
+    }
+
+    #[test]
+    fn the_active_pool_must_be_one_of_the_pools() {
+        let head = "apiVersion: handover/v1\nkind: Observed\nmanagementStore:\n";
+        let err = observed_str(
+            &format!("{head}  activePool: pool9\n  pools: [{{name: pool1}}]\n"),
+            "o.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0[0].to_string(),
+            "o.yaml:4:15: activePool pool9 is not one of the store's pools (list it under managementStore.pools)"
+        );
+        // Old files stay valid; `active` marks a second active pool.
+        let o = observed_str(
+            &format!("{head}  activePool: pool1\n  pools: [{{name: pool1}}, {{name: pool2, active: true}}]\n"),
+            "o.yaml",
+        )
+        .unwrap();
+        let st = o.management_store.unwrap();
+        assert_eq!(st.active_pools().len(), 2);
+        assert!(!st.pools[0].active);
+        // `active` belongs to pools only.
+        assert!(
+            observed_str(
+                "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, active: true}]\n",
+                "o.yaml"
+            )
+            .is_err()
+        );
     }
 
     #[test]

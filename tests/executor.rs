@@ -315,6 +315,7 @@ async fn store_failover_waits_for_replication_then_activity() {
             backup_sql_instance: None,
             backup_mirror_sql_server: None,
             backup_mirror_sql_instance: None,
+            restore: false,
         },
         &[rep],
     );
@@ -339,6 +340,7 @@ fn b_store_again() -> handover::plan::Plan {
             backup_sql_instance: None,
             backup_mirror_sql_server: None,
             backup_mirror_sql_instance: None,
+            restore: false,
         },
         &[],
     );

@@ -49,6 +49,11 @@ fn management_store_failover() {
 }
 
 #[test]
+fn management_store_disaster_recovery() {
+    snapshots("management-store-disaster-recovery");
+}
+
+#[test]
 fn blocked_members_are_listed_with_their_reason() {
     let (d, mut o) = example("replace-gateway");
     o.gateways[1].ready = false; // gw2 not ready

@@ -144,6 +144,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 backup_sql_server: rng.random_bool(0.5).then(|| nm("sql2")),
                 ..Default::default()
             },
+            restore: rng.random_bool(0.2),
         });
         o.management_store = Some(ObservedStore {
             active_pool: [None, Some(nm("pool1")), Some(nm("pool2"))][rng.random_range(0..3)]
@@ -153,6 +154,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 .map(|p| ObservedPool {
                     name: nm(p),
                     up: rng.random_bool(0.8),
+                    active: rng.random_bool(0.3),
                 })
                 .collect(),
             replication_complete: rng.random_bool(0.5),
@@ -411,6 +413,9 @@ impl World {
             Action::AwaitReady { name, .. } => self.ready(&key(name))?,
             Action::AwaitReplication { .. } => store.replicated = true,
             Action::StoreFailover { mode, .. } => {
+                if store.split {
+                    return Err("store failover while the store is active in several pools".into());
+                }
                 match mode {
                     FailoverMode::Planned if !store.replicated => {
                         return Err("planned store failover before replication".into());
@@ -439,6 +444,8 @@ impl World {
 struct StoreWalk {
     replicated: bool,
     failed_over: bool,
+    /// The observed store is active in more than one pool.
+    split: bool,
 }
 
 /// A random order of the steps that respects `after`.
@@ -480,7 +487,13 @@ fn linear_order(p: &Plan, rng: &mut ChaCha8Rng) -> Result<Vec<usize>, String> {
 fn check(d: &Topology, o: &Observed, p: &Plan, rng: &mut ChaCha8Rng) -> Result<Vec<usize>, String> {
     let order = linear_order(p, rng)?;
     let mut w = world(d, o, p);
-    let mut store = StoreWalk::default();
+    let mut store = StoreWalk {
+        split: o
+            .management_store
+            .as_ref()
+            .is_some_and(|s| s.active_pools().len() > 1),
+        ..StoreWalk::default()
+    };
     for &i in &order {
         w.apply(d, &p.steps[i], &mut store)?;
     }
@@ -511,6 +524,16 @@ fn check(d: &Topology, o: &Observed, p: &Plan, rng: &mut ChaCha8Rng) -> Result<V
             }
             Some(_) => {}
         }
+    }
+    // A store active in several pools is blocked by its desired pool.
+    if store.split
+        && let Some(spec) = &d.management_store
+        && !p
+            .blocked
+            .iter()
+            .any(|b| b.kind == BlockedKind::Store && b.name == spec.pool)
+    {
+        return Err("a store active in several pools is not blocked".into());
     }
     // A blocked member's reason names a parent that really is not ready.
     for b in &p.blocked {
@@ -693,7 +716,7 @@ proptest! {
         o.gateways.retain(|g| desired_gw.contains(&g.name));
         if let (Some(s), Some(st)) = (&d.management_store, &mut o.management_store) {
             st.active_pool = Some(s.pool.clone());
-            for p in &mut st.pools { p.up = true; }
+            for p in &mut st.pools { p.up = true; p.active = false; }
         }
         let p = plan(&d, &o);
         prop_assert!(p.is_empty(), "{}", serde_json::to_string_pretty(&p).unwrap());

@@ -136,10 +136,18 @@ pub fn run(args: Args) -> u8 {
         &mut progress,
     ));
     match args.format {
-        Format::Text => print!(
-            "{}",
-            execute::render::verdict(&report, args.strategy.name())
-        ),
+        Format::Text => {
+            print!(
+                "{}",
+                execute::render::verdict(&report, args.strategy.name())
+            );
+            let now = sim.snapshot(&handover::provider::Scope::All);
+            if let Some(s) =
+                handover::render::store::outcome(&desired, &now, sim.disaster_failovers())
+            {
+                print!("{s}");
+            }
+        }
         Format::Json => match serde_json::to_string(&report.summary(args.strategy.name())) {
             Ok(s) => println!("{s}"),
             Err(e) => {

@@ -411,6 +411,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 backup_sql_instance,
                 backup_mirror_sql_server,
                 backup_mirror_sql_instance,
+                restore,
             } => (
                 Operation::StoreFailover {
                     pool: pool.clone(),
@@ -419,8 +420,9 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                     backup_sql_instance: backup_sql_instance.clone(),
                     backup_mirror_sql_server: backup_mirror_sql_server.clone(),
                     backup_mirror_sql_instance: backup_mirror_sql_instance.clone(),
+                    restore: *restore,
                 },
-                self.view.active_pool() == Some(pool),
+                self.view.active_only_in(pool),
             ),
             _ => unreachable!("awaits are polled, not performed"),
         };
@@ -541,7 +543,16 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 action,
                 Action::AwaitConnected { .. } | Action::AwaitReady { .. }
             );
-            if self.view.met(action) {
+            if let Some(reason) = self.view.broken(action) {
+                settled += 1;
+                tracing::debug!(member = %name, step = self.plan.steps[i].id, %reason, "await cannot be met");
+                self.failed.insert(name.clone());
+                self.progress.event(&ProgressEvent::Failed {
+                    name,
+                    reason: reason.clone(),
+                });
+                self.finish(i, StepOutcome::Failed { reason });
+            } else if self.view.met(action) {
                 settled += 1;
                 self.report.awaits_satisfied += 1;
                 if member {

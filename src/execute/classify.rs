@@ -23,7 +23,8 @@ pub struct Verdict {
     /// desired parents (desired primary and failovers, then extra
     /// failovers), sorted.
     pub in_bridge: Vec<Name>,
-    /// False when the store is managed and not active in its desired pool.
+    /// False when the store is managed and not active in its desired pool
+    /// alone (active in two pools is never converged).
     pub store_ok: bool,
 }
 
@@ -123,7 +124,7 @@ pub fn classify(desired: &Topology, observed: &Observed) -> Verdict {
         v.store_ok = observed
             .management_store
             .as_ref()
-            .is_some_and(|s| s.active_pool.as_ref() == Some(&spec.pool));
+            .is_some_and(|s| s.active_only_in(&spec.pool));
     }
     v.parents_differ.sort();
     v.not_on_primary.sort();
@@ -207,6 +208,32 @@ mod tests {
         o.agents[0].parents = p("gw2", &[]);
         o.gateways[1].up = false;
         assert!(classify(&t, &o).converged());
+    }
+
+    #[test]
+    fn a_store_active_in_two_pools_is_never_converged() {
+        use crate::model::{ObservedPool, ObservedStore, StoreSpec};
+        let (mut t, mut o) = setup(p("gw2", &[]), Some("gw2"));
+        t.management_store = Some(StoreSpec {
+            pool: n("pool2"),
+            pos: Pos::default(),
+            disaster_recovery: Default::default(),
+            restore: false,
+        });
+        let pool = |name: &str, active: bool| ObservedPool {
+            name: n(name),
+            up: true,
+            active,
+        };
+        o.management_store = Some(ObservedStore {
+            active_pool: Some(n("pool2")),
+            pools: vec![pool("pool1", false), pool("pool2", false)],
+            replication_complete: true,
+        });
+        assert!(classify(&t, &o).converged());
+        o.management_store.as_mut().unwrap().pools[0].active = true;
+        assert!(!classify(&t, &o).store_ok);
+        assert!(!classify(&t, &o).converged());
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
     }
     if !r.failed.is_empty() {
         out.push_str(&format!(
-            "Failed: the provider refused changes for {}: {}\n",
+            "Failed: the provider refused a change, or a check failed, for {}: {}\n",
             members(r.failed.len()),
             list(&r.failed)
         ));

@@ -83,9 +83,28 @@ impl View {
         self.members.remove(&(MemberKind::Gateway, name.clone()));
     }
 
-    /// The pool where the store is active, if known.
-    pub fn active_pool(&self) -> Option<&Name> {
-        self.store.as_ref().and_then(|s| s.active_pool.as_ref())
+    /// True when the store is known to be active in `pool` and in no other.
+    pub fn active_only_in(&self, pool: &Name) -> bool {
+        self.store.as_ref().is_some_and(|s| s.active_only_in(pool))
+    }
+
+    /// Why a waiting await can never be met, when the latest observation
+    /// says so: today only `await_store_active` while the store is active in
+    /// more than one pool (safety rule 7: never a success, never a silent
+    /// timeout).
+    pub fn broken(&self, action: &Action) -> Option<String> {
+        let Action::AwaitStoreActive { pool } = action else {
+            return None;
+        };
+        let active = self.store.as_ref()?.active_pools();
+        (active.len() > 1).then(|| {
+            let list: Vec<&str> = active.iter().map(|p| p.as_str()).collect();
+            format!(
+                "the Central Management Store is active in {} pools at once ({}) after the failover to {pool}; make it active in one pool by hand",
+                list.len(),
+                list.join(", ")
+            )
+        })
     }
 
     /// True when an await's condition holds.
@@ -100,7 +119,7 @@ impl View {
             Action::AwaitReplication { .. } => {
                 self.store.as_ref().is_some_and(|s| s.replication_complete)
             }
-            Action::AwaitStoreActive { pool } => self.active_pool() == Some(pool),
+            Action::AwaitStoreActive { pool } => self.active_only_in(pool),
             _ => false,
         }
     }

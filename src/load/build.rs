@@ -262,6 +262,7 @@ impl<'a> Builder<'a> {
             pos: self.pos(&s.pool),
             pool: pool?,
             disaster_recovery: dr,
+            restore: s.restore,
         })
     }
 
@@ -382,6 +383,7 @@ impl<'a> Builder<'a> {
                     pools.push(ObservedPool {
                         name,
                         up: pool.up.unwrap_or(true),
+                        active: pool.active,
                     });
                 }
             }

@@ -157,6 +157,10 @@ pub struct StoreDoc {
     pub pool: Text,
     /// Disaster-recovery failover, opt-in.
     pub disaster_recovery: Option<DrDoc>,
+    /// A failover to `pool` also restores the existing store database
+    /// (`-Restore`); default false.
+    #[serde(default)]
+    pub restore: bool,
 }
 
 /// `managementStore.disasterRecovery:`.
@@ -244,6 +248,21 @@ pub struct ObservedServerDoc {
     pub up: Option<bool>,
 }
 
+/// An observed store pool.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObservedPoolDoc {
+    /// Its host name.
+    #[schemars(with = "HostName")]
+    pub name: Text,
+    /// Running (default true).
+    pub up: Option<bool>,
+    /// The store also reports itself active here although `activePool`
+    /// names another pool (default false).
+    #[serde(default)]
+    pub active: bool,
+}
+
 /// An observed gateway or agent.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -276,7 +295,7 @@ pub struct ObservedStoreDoc {
     pub active_pool: Option<Text>,
     /// Pools that can host it.
     #[serde(default)]
-    pub pools: Vec<ObservedServerDoc>,
+    pub pools: Vec<ObservedPoolDoc>,
     /// Every replica up to date.
     #[serde(default)]
     pub replication_complete: bool,

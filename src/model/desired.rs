@@ -87,6 +87,11 @@ pub struct StoreSpec {
     pub pos: Pos,
     /// Disaster-recovery failover, opt-in.
     pub disaster_recovery: DisasterRecovery,
+    /// `managementStore.restore`: a failover to `pool` also restores the
+    /// existing store database (`-Restore`). Part of the failover, never an
+    /// operation of its own: nothing happens while the store is already
+    /// active in `pool` (docs/store.md).
+    pub restore: bool,
 }
 
 /// `managementStore.disasterRecovery`: what a failover while the active pool

@@ -98,6 +98,34 @@ pub struct ObservedPool {
     /// Whether it is running.
     #[serde(default = "yes")]
     pub up: bool,
+    /// The store also reports itself active in this pool, although
+    /// `activePool` names another one: the Skype for Business 2015 RTM
+    /// hazard of a store active in two pools. Absent means false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub active: bool,
+}
+
+impl ObservedStore {
+    /// Every pool where the store is active: `activePool`, then each pool
+    /// marked `active: true`, without repeats, in that order.
+    pub fn active_pools(&self) -> Vec<&Name> {
+        let mut out: Vec<&Name> = self.active_pool.iter().collect();
+        for p in &self.pools {
+            if p.active && !out.contains(&&p.name) {
+                out.push(&p.name);
+            }
+        }
+        out
+    }
+
+    /// True when the store is active in `pool` and in no other pool.
+    pub fn active_only_in(&self, pool: &Name) -> bool {
+        self.active_pools() == [pool]
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn yes() -> bool {

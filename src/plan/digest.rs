@@ -127,13 +127,16 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
                     lower(&mut text, p);
                 }
                 let _ = write!(text, " repl={}", st.replication_complete);
-                let mut pools: Vec<(&Name, bool)> =
-                    st.pools.iter().map(|p| (&p.name, p.up)).collect();
+                let mut pools: Vec<(&Name, bool, bool)> =
+                    st.pools.iter().map(|p| (&p.name, p.up, p.active)).collect();
                 pools.sort();
-                for (p, up) in pools {
+                for (p, up, active) in pools {
                     text.push(' ');
                     lower(&mut text, p);
                     let _ = write!(text, "={up}");
+                    if active {
+                        text.push_str("+active");
+                    }
                 }
             }
             None => text.push_str("store absent"),

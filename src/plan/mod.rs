@@ -23,6 +23,7 @@ mod store;
 pub mod types;
 
 pub use digest::digest;
+pub(crate) use store::store_actions;
 
 #[cfg(test)]
 mod tests;

@@ -533,6 +533,109 @@ fn store_disaster_recovery_only_when_allowed_with_a_backup() {
 }
 
 #[test]
+fn store_replication_not_complete_means_the_plan_waits_for_it() {
+    // The failover starts only after await_replication is met; the plan is
+    // the same whether replication is complete yet or not (the executor
+    // waits), and once it is complete nothing about the plan changes.
+    let waiting = store("{allowed: false}", "pool1", true);
+    assert_eq!(
+        waiting.steps[0].action,
+        Action::AwaitReplication {
+            pool: crate::name::Name::parse("pool2").unwrap()
+        }
+    );
+    assert_eq!(waiting.steps[1].after, [waiting.steps[0].id]);
+}
+
+#[test]
+fn store_active_in_two_pools_is_blocked_never_planned() {
+    for desired in ["pool1", "pool2"] {
+        let p = run(
+            &format!(
+                "managementStore: {{pool: {desired}, disasterRecovery: {{allowed: true, backupSqlServer: sql2}}}}\n"
+            ),
+            "managementStore: {activePool: pool2, pools: [{name: pool1, active: true}, {name: pool2}], replicationComplete: true}\n",
+        );
+        assert!(p.steps.is_empty(), "{desired}: {:?}", steps(&p));
+        assert_eq!(
+            codes(&p),
+            [format!("{desired} store_active_in_several_pools")]
+        );
+        let why = p.blocked[0].reason.to_string();
+        assert!(
+            why.contains("active in 2 pools at once (pool2, pool1)"),
+            "{why}"
+        );
+        assert!(why.contains("2015 RTM"), "{why}");
+    }
+}
+
+#[test]
+fn a_pool_marked_active_counts_as_active_when_active_pool_is_null() {
+    let p = run(
+        "managementStore: {pool: pool2}\n",
+        "managementStore: {activePool: null, pools: [{name: pool1}, {name: pool2, active: true}], replicationComplete: true}\n",
+    );
+    assert!(p.is_empty(), "{:?} {:?}", steps(&p), codes(&p));
+    let p = run(
+        "managementStore: {pool: pool1}\n",
+        "managementStore: {activePool: null, pools: [{name: pool1}, {name: pool2, active: true}], replicationComplete: true}\n",
+    );
+    assert_eq!(steps(&p)[1], "2 failover pool1 Planned <1>");
+}
+
+#[test]
+fn store_restore_rides_on_the_failover_and_only_then() {
+    let p = run(
+        "managementStore: {pool: pool2, restore: true}\n",
+        "managementStore: {activePool: pool1, pools: [{name: pool1}, {name: pool2}], replicationComplete: true}\n",
+    );
+    let Action::StoreFailover { restore, mode, .. } = &p.steps[1].action else {
+        panic!("{:?}", steps(&p));
+    };
+    assert!(*restore);
+    assert_eq!(*mode, FailoverMode::Planned);
+    let j = serde_json::to_string(&p.steps[1]).unwrap();
+    assert!(j.contains(r#""restore":true"#), "{j}");
+    // Level-triggered: once the store is active in pool2, nothing is left.
+    let done = run(
+        "managementStore: {pool: pool2, restore: true}\n",
+        "managementStore: {activePool: pool2, pools: [{name: pool1}, {name: pool2}], replicationComplete: true}\n",
+    );
+    assert!(done.is_empty());
+    // Without restore the field is absent from JSON (plans stay byte-equal).
+    let plain = store("{allowed: false}", "pool1", true);
+    let j = serde_json::to_string(&plain.steps[1]).unwrap();
+    assert!(!j.contains("restore"), "{j}");
+}
+
+#[test]
+fn a_store_change_and_agent_moves_are_independent() {
+    let p = run(
+        &format!(
+            "{SERVERS}{}agents: [{{name: web01, primary: gw2}}]\nmanagementStore: {{pool: pool2}}\n",
+            desired_gateways(&["gw1", "gw2"])
+        ),
+        &format!(
+            "{}{}agents: [{{name: web01, primary: gw1, connected: gw1}}]\nmanagementStore: {{activePool: pool1, pools: [{{name: pool1}}, {{name: pool2}}], replicationComplete: false}}\n",
+            observed_servers(),
+            gateways_up(&["gw1", "gw2"])
+        ),
+    );
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge web01 gw2 [gw1] <>",
+            "2 await web01 gw2 <1>",
+            "3 set web01 gw2 [] <2>",
+            "4 replication pool2 <>",
+            "5 failover pool2 Planned <4>",
+            "6 active pool2 <5>"
+        ]
+    );
+}
+
+#[test]
 fn plan_json_has_the_documented_shape_and_a_digest() {
     let p = run(
         &format!(

@@ -159,12 +159,20 @@ pub enum Action {
             skip_serializing_if = "Option::is_none"
         )]
         backup_mirror_sql_instance: Option<String>,
+        /// `-Restore`: the failover also restores the existing store
+        /// database (`managementStore.restore`). Absent means false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        restore: bool,
     },
     /// Wait until the store is active in `pool`, and in no other.
     AwaitStoreActive {
         /// The pool.
         pool: Name,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// How a store failover is run.
@@ -360,6 +368,18 @@ pub enum BlockReason {
         /// The active pool, if any.
         active: Option<Name>,
     },
+    /// The store is active in more than one pool at once (a failover on
+    /// Skype for Business 2015 RTM can leave it so). No failover repairs
+    /// that; a person must.
+    #[error(
+        "the store is active in {} pools at once ({}); this is the Skype for Business 2015 RTM hazard and no failover repairs it: make it active in one pool by hand (check Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus), then plan again",
+        pools.len(),
+        pools.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+    )]
+    StoreActiveInSeveralPools {
+        /// The pools where it is active.
+        pools: Vec<Name>,
+    },
 }
 
 fn store_state(active: Option<&Name>) -> String {
@@ -385,6 +405,7 @@ impl BlockReason {
             BlockReason::StorePoolDown { .. } => "store_pool_down",
             BlockReason::DisasterRecoveryNotAllowed { .. } => "disaster_recovery_not_allowed",
             BlockReason::BackupSqlServerMissing { .. } => "backup_sql_server_missing",
+            BlockReason::StoreActiveInSeveralPools { .. } => "store_active_in_several_pools",
         }
     }
 

@@ -13,6 +13,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod store;
 pub mod text;
 mod view;
 

@@ -374,6 +374,14 @@ pub(crate) fn examples(view: &View<'_>, names: &[&Name]) -> String {
     }
 }
 
+fn restore_words(restore: bool) -> &'static str {
+    if restore {
+        ", restoring the existing store database (-Restore)"
+    } else {
+        ""
+    }
+}
+
 /// Groups, largest first, then by key.
 pub(crate) fn by_size<K: Ord, V>(groups: BTreeMap<K, Vec<V>>) -> Vec<(K, Vec<V>)> {
     let mut v: Vec<(K, Vec<V>)> = groups.into_iter().collect();
@@ -381,7 +389,8 @@ pub(crate) fn by_size<K: Ord, V>(groups: BTreeMap<K, Vec<V>>) -> Vec<(K, Vec<V>)
     v
 }
 
-/// A store step in words.
+/// A store step in words. A disaster-recovery failover says plainly that it
+/// skips the replication check and may lose data.
 pub(crate) fn store_line(view: &View<'_>, a: &Action) -> String {
     match a {
         Action::AwaitReplication { pool } => format!(
@@ -391,14 +400,20 @@ pub(crate) fn store_line(view: &View<'_>, a: &Action) -> String {
         Action::StoreFailover {
             pool,
             mode: FailoverMode::Planned,
+            restore,
             ..
-        } => format!("fail the store over to {} (planned)", view.short(pool)),
+        } => format!(
+            "fail the store over to {} (planned: replication checked, the old database set read-only){}",
+            view.short(pool),
+            restore_words(*restore)
+        ),
         Action::StoreFailover {
             pool,
             backup_sql_server,
             backup_sql_instance,
             backup_mirror_sql_server,
             backup_mirror_sql_instance,
+            restore,
             ..
         } => {
             let mut s = format!(
@@ -418,6 +433,10 @@ pub(crate) fn store_line(view: &View<'_>, a: &Action) -> String {
                     let _ = write!(s, " instance {i}");
                 }
             }
+            s.push_str(restore_words(*restore));
+            s.push_str(
+                ". The replication check is skipped: changes written since the last replication may be lost",
+            );
             s
         }
         Action::AwaitStoreActive { pool } => format!(

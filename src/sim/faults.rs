@@ -55,6 +55,13 @@ pub enum FaultAction {
     Ready(Vec<Name>),
     /// From now on this share of provider calls fails transiently.
     ProviderErrorRate(f64),
+    /// `true`: the next Central Management Store failover that finishes
+    /// leaves the store active in its old pool as well as in the new one
+    /// (the Skype for Business 2015 RTM hazard); `false` cancels that.
+    BothActive(bool),
+    /// From now on store replication takes this long (replication under way
+    /// restarts with it).
+    ReplicationLag(Seconds),
 }
 
 impl FaultAction {
@@ -67,6 +74,8 @@ impl FaultAction {
             FaultAction::NeverAck(_) => "neverAck",
             FaultAction::Ready(_) => "ready",
             FaultAction::ProviderErrorRate(_) => "providerErrorRate",
+            FaultAction::BothActive(_) => "bothActive",
+            FaultAction::ReplicationLag(_) => "replicationLag",
         }
     }
 }
@@ -101,6 +110,10 @@ struct EntryDoc {
     ready: Option<Names>,
     #[serde(default)]
     provider_error_rate: Option<f64>,
+    #[serde(default)]
+    both_active: Option<bool>,
+    #[serde(default)]
+    replication_lag: Option<Seconds>,
 }
 
 /// One host name or a list of them.
@@ -218,6 +231,12 @@ impl FaultSchedule {
                 }
                 actions.push(FaultAction::ProviderErrorRate(rate));
             }
+            if let Some(on) = e.both_active {
+                actions.push(FaultAction::BothActive(on));
+            }
+            if let Some(lag) = e.replication_lag {
+                actions.push(FaultAction::ReplicationLag(lag));
+            }
             match actions.len() {
                 1 => faults.push(Fault {
                     at: e.at.unwrap_or_default(),
@@ -225,7 +244,7 @@ impl FaultSchedule {
                     pos: at,
                 }),
                 0 => diags.push(Diagnostic::at(at, "fault has no action").with_hint(
-                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate",
+                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate, bothActive, replicationLag",
                 )),
                 _ => diags.push(
                     Diagnostic::at(
@@ -298,6 +317,18 @@ impl FaultSchedule {
                 }
                 FaultAction::Ready(l) => (l, "a gateway"),
                 FaultAction::ProviderErrorRate(_) => (&[], ""),
+                FaultAction::BothActive(_) | FaultAction::ReplicationLag(_) => {
+                    if observed.management_store.is_none() {
+                        diags.push(Diagnostic::at(
+                            f.pos.clone(),
+                            format!(
+                                "{} needs a Central Management Store, and the observed state has none",
+                                f.action.key()
+                            ),
+                        ));
+                    }
+                    (&[], "")
+                }
             };
             for n in list {
                 let known = match &f.action {
@@ -377,6 +408,10 @@ impl Sim {
                 }
             }
             FaultAction::ProviderErrorRate(r) => self.error_rate = r,
+            FaultAction::BothActive(on) => self.store_split_next(on),
+            FaultAction::ReplicationLag(lag) => {
+                self.set_replication_lag(std::time::Duration::from_secs(lag.0))
+            }
         }
     }
 
@@ -488,6 +523,38 @@ mod tests {
             FaultSchedule::parse("faults:\n  - down: gw1\n    up: gw2\n", "f.yaml").unwrap_err();
         assert!(
             err.to_string().contains("several actions (down, up)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parses_the_store_faults() {
+        let s = FaultSchedule::parse(
+            "faults:\n  - at: 60s\n    bothActive: true\n  - replicationLag: 20m\n",
+            "f.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.faults[0].action, FaultAction::BothActive(true));
+        assert_eq!(s.faults[0].at, Seconds(60));
+        assert_eq!(
+            s.faults[1].action,
+            FaultAction::ReplicationLag(Seconds(1200))
+        );
+        let err =
+            FaultSchedule::parse("faults:\n  - bothActive: yes please\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().starts_with("f.yaml:2:"), "{err}");
+        // A store fault needs a store.
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        let err = s.check_names(&observed).unwrap_err();
+        assert_eq!(err.len(), 2);
+        assert!(
+            err.0[0]
+                .to_string()
+                .starts_with("f.yaml:2:5: bothActive needs a Central Management Store"),
             "{err}"
         );
     }

@@ -289,7 +289,8 @@ impl Sim {
         let pools = self.store.as_ref().map_or(0, |s| s.pools.len() as u32);
         if let Some(store) = &self.store {
             let bad = store.active.is_some_and(|a| a >= pools)
-                || store.failover.as_ref().is_some_and(|f| f.pool >= pools);
+                || store.failover.as_ref().is_some_and(|f| f.pool >= pools)
+                || store.also_active.iter().any(|&a| a >= pools);
             if bad {
                 return Err("the store names a pool that does not exist".into());
             }

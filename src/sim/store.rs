@@ -5,8 +5,11 @@
 //! `store_failover` operation: planned (refused unless replication is
 //! complete and both pools are up) and disaster (only while the active pool
 //! is down, and only with a backup SQL server). An accepted failover makes
-//! the store active in the new pool after a seeded delay. Must not know
-//! about members or the provider seam beyond returning [`ProviderError`].
+//! the store active in the new pool after a seeded delay. The `bothActive`
+//! fault makes the next failover that finishes leave the store active in
+//! its old pool too (the Skype for Business 2015 RTM hazard); such a store
+//! refuses further failovers until repaired by hand. Must not know about
+//! members or the provider seam beyond returning [`ProviderError`].
 
 use super::events::Event;
 use super::state::Sim;
@@ -41,6 +44,18 @@ pub(crate) struct Store {
     /// Bumped whenever the store changes, so stale events are ignored.
     pub generation: u64,
     pub failover: Option<InFlight>,
+    /// The next failover that finishes leaves the store active in its old
+    /// pool too (the `bothActive` fault).
+    #[serde(default)]
+    pub split_next: bool,
+    /// Pools where the store is still active besides `active` (the RTM
+    /// hazard happened).
+    #[serde(default)]
+    pub also_active: Vec<u32>,
+    /// Disaster-recovery failovers accepted (each skipped the replication
+    /// check).
+    #[serde(default)]
+    pub disaster_failovers: u32,
 }
 
 impl Store {
@@ -68,12 +83,21 @@ impl Store {
                         (pools.len() - 1) as u32
                     }
                 });
+        let mut also_active = pools_marked_active(o, &pools, active);
+        // A null `activePool` with a pool marked active: that pool is it.
+        let active = match active {
+            None if !also_active.is_empty() => Some(also_active.remove(0)),
+            a => a,
+        };
         Store {
             pools,
             active,
             replication_complete: o.replication_complete,
             generation: 0,
             failover: None,
+            split_next: false,
+            also_active,
+            disaster_failovers: 0,
         }
     }
 
@@ -96,14 +120,27 @@ impl Store {
             pools: self
                 .pools
                 .iter()
-                .map(|p| ObservedPool {
+                .enumerate()
+                .map(|(i, p)| ObservedPool {
                     name: p.name.clone(),
                     up: p.up,
+                    active: self.also_active.contains(&(i as u32)),
                 })
                 .collect(),
             replication_complete: self.replication_complete && self.active_up(),
         }
     }
+}
+
+/// The pools an observed store marks `active: true` besides `active`.
+fn pools_marked_active(o: &ObservedStore, pools: &[Pool], active: Option<u32>) -> Vec<u32> {
+    o.pools
+        .iter()
+        .filter(|p| p.active)
+        .filter_map(|p| pools.iter().position(|q| q.name == p.name))
+        .map(|i| i as u32)
+        .filter(|&i| Some(i) != active)
+        .collect()
 }
 
 /// The fields of a `store_failover` operation the simulator checks.
@@ -153,6 +190,12 @@ impl Sim {
             return;
         }
         store.failover = None;
+        if std::mem::take(&mut store.split_next)
+            && let Some(old) = store.active
+            && old != pool
+        {
+            store.also_active.push(old);
+        }
         store.active = Some(pool);
         store.generation += 1;
         store.replication_complete = false;
@@ -175,6 +218,12 @@ impl Sim {
             store.generation += 1;
             store.replication_complete = false;
             store.failover = None;
+            // The store stays where it was; while its pool is up its
+            // replicas catch up again (the failover may have set the source
+            // read-only part-way).
+            if store.active_up() {
+                self.schedule_replication();
+            }
         }
     }
 
@@ -188,6 +237,37 @@ impl Sim {
             store.generation += 1;
             self.schedule_replication();
         }
+    }
+
+    /// The `bothActive` fault: whether the next failover that finishes
+    /// leaves the store active in its old pool too.
+    pub(crate) fn store_split_next(&mut self, on: bool) {
+        if let Some(store) = self.store.as_mut() {
+            store.split_next = on;
+        }
+    }
+
+    /// The `replicationLag` fault: the replicas fall behind now (a change
+    /// was published to the store) and replication takes `lag` from now on.
+    /// Unless a failover is under way (it replicates after it finishes) or
+    /// the active pool is down, replication restarts and completes `lag`
+    /// from now.
+    pub(crate) fn set_replication_lag(&mut self, lag: std::time::Duration) {
+        self.config.replication_lag = super::DelayRange { min: lag, max: lag };
+        if let Some(store) = self.store.as_mut()
+            && store.failover.is_none()
+            && store.active_up()
+        {
+            store.generation += 1;
+            self.schedule_replication();
+        }
+    }
+
+    /// Disaster-recovery failovers accepted so far (each skipped the
+    /// replication check, so changes since the last replication may be
+    /// lost). Zero without a store.
+    pub fn disaster_failovers(&self) -> u32 {
+        self.store.as_ref().map_or(0, |s| s.disaster_failovers)
     }
 
     /// `Invoke-CsManagementServerFailover`. Idempotent: a failover to the
@@ -224,6 +304,11 @@ impl Sim {
                     store.pools[f.pool as usize].name
                 )))
             };
+        }
+        if !store.also_active.is_empty() {
+            return Err(ProviderError::Permanent(
+                "the Central Management Store is active in more than one pool; make it active in one pool by hand before any failover".into(),
+            ));
         }
         if store.active == Some(target) {
             return Ok(false);
@@ -264,6 +349,9 @@ impl Sim {
         let store = self.store.as_mut().expect("checked above");
         store.generation += 1;
         store.replication_complete = false;
+        if req.mode == FailoverMode::Disaster {
+            store.disaster_failovers += 1;
+        }
         store.failover = Some(InFlight {
             pool: target,
             mode: req.mode,

@@ -385,6 +385,7 @@ fn store_op(pool: &str, mode: crate::plan::FailoverMode, backup: Option<&str>) -
         backup_sql_instance: None,
         backup_mirror_sql_server: None,
         backup_mirror_sql_instance: None,
+        restore: false,
     }
 }
 
@@ -448,6 +449,96 @@ fn a_disaster_failover_needs_the_active_pool_down_and_a_backup() {
             .active_pool,
         Some(n("pool2"))
     );
+}
+
+#[test]
+fn the_both_active_fault_leaves_the_store_in_two_pools() {
+    use crate::plan::FailoverMode::Planned;
+    let mut s = sim(1, "faults:\n  - bothActive: true\n");
+    s.advance(secs(301));
+    s.apply_now(&store_op("pool2", Planned, None)).unwrap();
+    s.advance(secs(181));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(store.active_pool, Some(n("pool2")));
+    assert_eq!(store.active_pools(), [&n("pool2"), &n("pool1")]);
+    assert!(!store.active_only_in(&n("pool2")));
+    // The hazard is reported, never repaired by another failover.
+    let err = s.apply_now(&store_op("pool1", Planned, None)).unwrap_err();
+    assert!(err.to_string().contains("more than one pool"), "{err}");
+    // It survives a save and load, and an observed file can carry it.
+    let again = Sim::load_json(&s.save_json()).unwrap();
+    let o = again.snapshot(&Scope::All);
+    assert_eq!(o.management_store.as_ref().unwrap().active_pools().len(), 2);
+    let back = Sim::from_observed(&o, SimConfig::seeded(1));
+    assert_eq!(
+        back.snapshot(&Scope::All).management_store,
+        o.management_store
+    );
+}
+
+#[test]
+fn a_pool_marked_active_is_the_active_pool_when_active_pool_is_null() {
+    let o = crate::load::observed_str(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementStore:\n  activePool: null\n  pools: [{name: pool1}, {name: pool2, active: true}]\n",
+        "o.yaml",
+    )
+    .unwrap();
+    let s = Sim::from_observed(&o, SimConfig::seeded(1));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(store.active_pool, Some(n("pool2")));
+    assert!(store.active_only_in(&n("pool2")));
+}
+
+#[test]
+fn a_failover_whose_target_stops_fails_and_replication_resumes() {
+    use crate::plan::FailoverMode::Planned;
+    let mut s = sim(
+        1,
+        "faults:\n  - at: 310s\n    down: pool2\n  - at: 900s\n    up: pool2\n",
+    );
+    s.advance(secs(301));
+    s.apply_now(&store_op("pool2", Planned, None)).unwrap();
+    s.advance(secs(300));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(store.active_pool, Some(n("pool1")), "the failover failed");
+    // pool1 replicates again, so a new planned failover can run later.
+    s.advance(secs(300));
+    assert!(
+        s.snapshot(&Scope::All)
+            .management_store
+            .unwrap()
+            .replication_complete
+    );
+}
+
+#[test]
+fn without_the_fault_a_failover_leaves_one_active_pool() {
+    use crate::plan::FailoverMode::Planned;
+    let mut s = sim(1, "faults:\n  - bothActive: true\n  - bothActive: false\n");
+    s.advance(secs(301));
+    s.apply_now(&store_op("pool2", Planned, None)).unwrap();
+    s.advance(secs(181));
+    let store = s.snapshot(&Scope::All).management_store.unwrap();
+    assert!(store.active_only_in(&n("pool2")));
+}
+
+#[test]
+fn the_replication_lag_fault_restarts_replication_slowly() {
+    let mut s = sim(1, "faults:\n  - at: 400s\n    replicationLag: 40m\n");
+    let complete = |s: &Sim| {
+        s.snapshot(&Scope::All)
+            .management_store
+            .unwrap()
+            .replication_complete
+    };
+    s.advance(secs(399));
+    assert!(complete(&s), "the observed replication finished (<= 300 s)");
+    s.advance(secs(1));
+    assert!(!complete(&s), "the replicas fell behind");
+    s.advance(secs(2399));
+    assert!(!complete(&s));
+    s.advance(secs(1));
+    assert!(complete(&s));
 }
 
 #[test]

@@ -423,5 +423,9 @@ pub fn mini_planner(desired: &Topology, observed: &Observed) -> Plan {
 }
 
 pub fn pool(name: &str, up: bool) -> ObservedPool {
-    ObservedPool { name: n(name), up }
+    ObservedPool {
+        name: n(name),
+        up,
+        active: false,
+    }
 }
