@@ -477,3 +477,30 @@ async fn converge_through_the_exec_provider() {
     assert!(r.max_in_flight <= 2);
     assert_eq!(rig.read()["dropped"], serde_json::json!([]));
 }
+
+/// A provider that exits but leaves a child holding its stdout: the read
+/// never ends, the call times out, and the child dies with the group.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_child_left_holding_stdout_is_killed_with_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("child.pid");
+    let script = format!("sleep 30 & echo $! > '{}'; exit 0", pidfile.display());
+    let mut prov = ExecProvider::new("/bin/sh", vec!["-c".into(), script], short_timeouts());
+    let m = transient(prov.observe(&Scope::All).await);
+    assert!(m.contains("timed out"), "{m}");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    // Killed: gone, or a zombie waiting for its new parent to reap it.
+    let mut alive = true;
+    for _ in 0..100 {
+        alive = std::fs::read_to_string(&stat)
+            .map(|s| !s.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+            .unwrap_or(false);
+        if !alive {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive, "the provider's child {} survived", pid.trim());
+}

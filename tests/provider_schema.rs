@@ -284,3 +284,36 @@ fn what_handover_refuses_the_schema_refuses() {
         );
     }
 }
+
+/// The minimal provider printed in docs/provider-protocol.md section 10,
+/// run as written with python3, satisfies handover.
+#[tokio::test]
+async fn the_documented_minimal_provider_works() {
+    let doc = std::fs::read_to_string(root().join("docs/provider-protocol.md")).unwrap();
+    let start = doc.find("```python\n").expect("a python block") + "```python\n".len();
+    let len = doc[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("minimal.py");
+    std::fs::write(&file, &doc[start..start + len]).unwrap();
+    let mut prov = ExecProvider::new(
+        "python3",
+        vec![file.display().to_string()],
+        ExecConfig::default(),
+    );
+    let caps = match prov.capabilities().await {
+        Ok(c) => c.clone(),
+        Err(e) if e.to_string().contains("cannot start python3") => {
+            eprintln!("skipped: no python3 on this machine ({e})");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(caps.operations, ["set_parents"]);
+    assert_eq!(prov.observe(&Scope::All).await.unwrap(), Observed::new());
+    prov.apply(&ops()[1]).await.unwrap();
+    let e = prov.apply(&ops()[2]).await.unwrap_err();
+    assert!(
+        e.to_string().contains("does not support retire_gateway"),
+        "{e}"
+    );
+}
