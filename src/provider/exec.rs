@@ -174,9 +174,17 @@ impl ExecProvider {
         if result.is_err() {
             kill(&mut child, pid).await;
         }
-        let stderr_tail = match tokio::time::timeout(Duration::from_secs(1), stderr_task).await {
+        // stderr ends when the program (and its group) is gone; a leftover
+        // child holding it open gets a second, then the reader is dropped.
+        let mut stderr_task = stderr_task;
+        let stderr_tail = match tokio::time::timeout(Duration::from_secs(1), &mut stderr_task).await
+        {
             Ok(Ok(Ok(t))) => t,
-            _ => Vec::new(),
+            Ok(_) => Vec::new(),
+            Err(_) => {
+                stderr_task.abort();
+                Vec::new()
+            }
         };
         let stderr_text = String::from_utf8_lossy(&stderr_tail);
         let stderr_text = stderr_text.trim_end();
