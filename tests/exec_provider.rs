@@ -504,3 +504,29 @@ async fn a_child_left_holding_stdout_is_killed_with_the_provider() {
     }
     assert!(!alive, "the provider's child {} survived", pid.trim());
 }
+
+/// When observation itself misbehaves, no await can be satisfied, so no
+/// bridge is ever pruned: every member ends pending in its bridge, safe.
+#[tokio::test]
+async fn a_pass_whose_polls_fail_prunes_nothing() {
+    let rig = Rig::new();
+    let mut b = PlanBuilder::default();
+    for i in 0..4 {
+        b.mbb(&agent(i), "gw1", "gw2", &[]);
+    }
+    let plan = b.build();
+    let mut prov = rig.provider_with(&["--misbehave", "garbage", "--on", "observe"], quick());
+    let opts = ExecOptions {
+        ack_timeout: Duration::from_millis(300),
+        ..pass_opts()
+    };
+    let r = apply_plan(&mut prov, &plan, &opts, &estate(), &mut Silent).await;
+    assert_eq!(r.pending, (0..4).map(agent).collect::<Vec<_>>(), "{r:?}");
+    assert_eq!((r.bridged, r.pruned), (4, 0));
+    assert!(r.observe_calls > 0);
+    let o = rig.observed();
+    for i in 0..4 {
+        assert_eq!(find(&o, &agent(i)).parents, p("gw2", &["gw1"]));
+    }
+    assert_eq!(rig.read()["dropped"], serde_json::json!([]));
+}
