@@ -491,6 +491,18 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_shape_names_the_field_and_offset() {
+        let w = br#"{"protocol":1,"ok":"yes"}"#;
+        let e = serde_json::from_slice::<Response>(w).unwrap_err();
+        let m = describe_json_error(w, &e);
+        assert!(m.contains("not a protocol 1 response"), "{m}");
+        assert!(
+            m.contains("expected a boolean") && m.contains("byte 23"),
+            "{m}"
+        );
+    }
+
+    #[test]
     fn stderr_hint_keeps_the_end_on_a_char_boundary() {
         let s = "é".repeat(400);
         let h = stderr_hint(&s);
