@@ -7,6 +7,15 @@
 //! PowerShell provider — implements [`Provider`]; the executor is generic
 //! over it, so a rehearsal runs the same executor code as a real apply.
 //! Must not know about plans or planning.
+//!
+//! Submodules: [`protocol`] (the exec JSON protocol's wire types), [`exec`]
+//! (the `exec:` target), and the `--target` syntax ([`parse_target`]).
+
+pub mod exec;
+pub mod protocol;
+mod target;
+
+pub use target::{TargetError, TargetSpec, parse_target};
 
 use crate::model::{MemberKind, Observed, Parents};
 use crate::name::Name;

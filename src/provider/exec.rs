@@ -1,0 +1,526 @@
+//! `exec:` targets: a [`Provider`] that runs an external program once per
+//! request and speaks the JSON protocol of [`super::protocol`] with it
+//! (`docs/provider-protocol.md`).
+//!
+//! Owns starting the program (directly, never through a shell), writing the
+//! request to its stdin, reading its stdout with a size cap and its stderr
+//! as a bounded tail, the per-request timeout (the program, and on Unix its
+//! whole process group, is killed when it expires), and turning every way a
+//! program can misbehave into a [`ProviderError`] a person can act on. Must
+//! not know about plans, and must not retry (the executor does).
+
+use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response};
+use super::{Clock, Operation, Provider, ProviderError, Scope, WallClock};
+use crate::execute::{Inspect, Schedule};
+use crate::model::{API_VERSION, Observed};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+const MIB: usize = 1024 * 1024;
+
+/// Limits for one provider program. The defaults are documented in
+/// `docs/provider-protocol.md`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecConfig {
+    /// How long a `capabilities` call may take (default 30 s).
+    pub capabilities_timeout: Duration,
+    /// How long an `observe` call may take (default 10 min: reading 100,000
+    /// agents through the SCOM SDK takes minutes).
+    pub observe_timeout: Duration,
+    /// How long an `apply` call may take (default 2 min).
+    pub apply_timeout: Duration,
+    /// Largest `observe` response accepted, in bytes (default 256 MiB).
+    pub observe_max_bytes: usize,
+    /// Largest `capabilities` or `apply` response accepted (default 1 MiB).
+    pub apply_max_bytes: usize,
+    /// How much of the end of stderr is kept for logs and messages
+    /// (default 64 KiB); the rest is read and dropped.
+    pub stderr_tail_bytes: usize,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            capabilities_timeout: Duration::from_secs(30),
+            observe_timeout: Duration::from_secs(600),
+            apply_timeout: Duration::from_secs(120),
+            observe_max_bytes: 256 * MIB,
+            apply_max_bytes: MIB,
+            stderr_tail_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A target reached through an external program (`--target exec:...`).
+#[derive(Debug)]
+pub struct ExecProvider {
+    program: PathBuf,
+    args: Vec<String>,
+    config: ExecConfig,
+    clock: WallClock,
+    capabilities: Option<Capabilities>,
+    label: String,
+}
+
+impl ExecProvider {
+    /// A provider running `program` with `args` (no call is made yet).
+    pub fn new(program: impl Into<PathBuf>, args: Vec<String>, config: ExecConfig) -> Self {
+        let program = program.into();
+        let label = program
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| program.display().to_string());
+        ExecProvider {
+            program,
+            args,
+            config,
+            clock: WallClock::new(),
+            capabilities: None,
+            label,
+        }
+    }
+
+    /// The program this provider runs.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// What the program supports, asked once and then remembered.
+    pub async fn capabilities(&mut self) -> Result<&Capabilities, ProviderError> {
+        if self.capabilities.is_none() {
+            let resp = self.call(&Request::capabilities()).await?;
+            let caps = resp.capabilities.ok_or_else(|| {
+                self.permanent("capabilities", "the response has no `capabilities` object")
+            })?;
+            tracing::debug!(provider = %self.label, ?caps, "provider capabilities");
+            self.capabilities = Some(caps);
+        }
+        Ok(self.capabilities.as_ref().expect("set above"))
+    }
+
+    fn permanent(&self, request: &str, msg: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Permanent(format!("provider {} ({request}): {msg}", self.label))
+    }
+
+    fn transient(&self, request: &str, msg: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Transient(format!("provider {} ({request}): {msg}", self.label))
+    }
+
+    fn limits(&self, body: &RequestBody) -> (Duration, usize) {
+        let c = &self.config;
+        match body {
+            RequestBody::Capabilities => (c.capabilities_timeout, c.apply_max_bytes),
+            RequestBody::Observe { .. } => (c.observe_timeout, c.observe_max_bytes),
+            RequestBody::Apply { .. } => (c.apply_timeout, c.apply_max_bytes),
+        }
+    }
+
+    /// Runs the program once for `req` and returns its successful response.
+    async fn call(&self, req: &Request) -> Result<Response, ProviderError> {
+        let name = req.name();
+        let (limit, cap) = self.limits(&req.body);
+        let mut input = serde_json::to_vec(req).expect("requests always serialise");
+        input.push(b'\n');
+
+        let mut cmd = tokio::process::Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        cmd.process_group(0);
+        let mut child = cmd.spawn().map_err(|e| {
+            let msg = format!("cannot start {}: {e}", self.program.display());
+            match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    self.permanent(name, msg)
+                }
+                _ => self.transient(name, msg),
+            }
+        })?;
+        let pid = child.id();
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let tail_cap = self.config.stderr_tail_bytes;
+        let stderr_task = tokio::spawn(read_tail(stderr, tail_cap));
+
+        let exchange = async {
+            let write = async {
+                if let Some(mut s) = stdin {
+                    // A provider may answer without reading all of its
+                    // request; a broken pipe here is not an error by itself.
+                    if let Err(e) = s.write_all(&input).await {
+                        tracing::debug!(provider = %self.label, "writing the request: {e}");
+                    }
+                    let _ = s.shutdown().await;
+                }
+            };
+            let (_, out) = tokio::join!(write, read_capped(stdout, cap));
+            let out = out.map_err(Failure::Io)?;
+            if out.len() > cap {
+                return Err(Failure::TooLarge);
+            }
+            let status = child.wait().await.map_err(Failure::Io)?;
+            Ok((out, status))
+        };
+        let result = match tokio::time::timeout(limit, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::TimedOut),
+        };
+        if result.is_err() {
+            kill(&mut child, pid).await;
+        }
+        // stderr ends when the program (and its group) is gone; a leftover
+        // child holding it open gets a second, then the reader is dropped.
+        let mut stderr_task = stderr_task;
+        let stderr_tail = match tokio::time::timeout(Duration::from_secs(1), &mut stderr_task).await
+        {
+            Ok(Ok(Ok(t))) => t,
+            Ok(_) => Vec::new(),
+            Err(_) => {
+                stderr_task.abort();
+                Vec::new()
+            }
+        };
+        let stderr_text = String::from_utf8_lossy(&stderr_tail);
+        let stderr_text = stderr_text.trim_end();
+
+        let outcome = match result {
+            Ok((out, status)) => self.interpret(name, &out, status, stderr_text),
+            Err(Failure::TimedOut) => Err(self.transient(
+                name,
+                format!(
+                    "timed out after {}; the program was killed{}",
+                    humantime::format_duration(limit),
+                    stderr_hint(stderr_text)
+                ),
+            )),
+            Err(Failure::TooLarge) => Err(self.permanent(
+                name,
+                format!(
+                    "wrote more than {} to stdout (the limit for {name}); the program was killed{}",
+                    bytes(cap),
+                    stderr_hint(stderr_text)
+                ),
+            )),
+            Err(Failure::Io(e)) => Err(self.transient(name, format!("reading its output: {e}"))),
+        };
+        match &outcome {
+            Ok(_) if !stderr_text.is_empty() => {
+                tracing::debug!(provider = %self.label, request = name, stderr = %stderr_text, "provider stderr")
+            }
+            Err(e) => {
+                tracing::warn!(provider = %self.label, request = name, stderr = %stderr_text, "{e}")
+            }
+            Ok(_) => {}
+        }
+        outcome
+    }
+
+    /// Turns a finished program's stdout and exit status into a response.
+    fn interpret(
+        &self,
+        name: &str,
+        out: &[u8],
+        status: ExitStatus,
+        stderr: &str,
+    ) -> Result<Response, ProviderError> {
+        let exit = match status.code() {
+            Some(0) => None,
+            Some(c) => Some(format!("exited with status {c}")),
+            None => Some(format!("was killed by a signal ({status})")),
+        };
+        if out.iter().all(u8::is_ascii_whitespace) {
+            let why = exit.unwrap_or_else(|| "exited successfully".into());
+            return Err(self.permanent(
+                name,
+                format!(
+                    "{why} and wrote no response (expected one JSON object on stdout){}",
+                    stderr_hint(stderr)
+                ),
+            ));
+        }
+        let resp: Response = serde_json::from_slice(out).map_err(|e| {
+            let pre = exit.as_ref().map(|x| format!("{x}; ")).unwrap_or_default();
+            self.permanent(
+                name,
+                format!(
+                    "{pre}{}{}",
+                    describe_json_error(out, &e),
+                    stderr_hint(stderr)
+                ),
+            )
+        })?;
+        if resp.protocol != PROTOCOL_VERSION {
+            return Err(self.permanent(
+                name,
+                format!(
+                    "speaks protocol version {}; this handover speaks version {PROTOCOL_VERSION}",
+                    resp.protocol
+                ),
+            ));
+        }
+        if !resp.ok {
+            let (msg, retryable) = match &resp.error {
+                Some(e) => (e.message.as_str(), e.retryable),
+                None => ("failed without an `error` object", false),
+            };
+            let msg = match &exit {
+                Some(x) => format!("{msg} ({x})"),
+                None => msg.to_string(),
+            };
+            return Err(if retryable {
+                self.transient(name, msg)
+            } else {
+                self.permanent(name, msg)
+            });
+        }
+        if let Some(x) = exit {
+            return Err(self.permanent(
+                name,
+                format!(
+                    "answered ok but {x}; treating it as a failure{}",
+                    stderr_hint(stderr)
+                ),
+            ));
+        }
+        Ok(resp)
+    }
+}
+
+enum Failure {
+    TimedOut,
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Kills the program (and on Unix its process group, so a wrapper's
+/// children go too) and reaps it.
+async fn kill(child: &mut tokio::process::Child, pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals the process group the
+        // child leads (it was started with process_group(0)); no memory is
+        // involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+    let _ = child.kill().await;
+}
+
+/// Reads everything, but at most `cap + 1` bytes (one more tells "too large").
+async fn read_capped(r: impl AsyncRead + Unpin, cap: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(cap as u64 + 1).read_to_end(&mut buf).await?;
+    Ok(buf)
+}
+
+/// Reads to the end, keeping only the last `keep` bytes.
+async fn read_tail(mut r: impl AsyncRead + Unpin, keep: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = r.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > keep.saturating_mul(2).max(8192) {
+            buf.drain(..buf.len() - keep);
+        }
+    }
+    if buf.len() > keep {
+        buf.drain(..buf.len() - keep);
+    }
+    Ok(buf)
+}
+
+/// The end of stderr for an error message: its last lines, at most 500
+/// characters.
+fn stderr_hint(stderr: &str) -> String {
+    if stderr.is_empty() {
+        return String::new();
+    }
+    let mut start = stderr.len().saturating_sub(500);
+    while !stderr.is_char_boundary(start) {
+        start += 1;
+    }
+    let more = if start > 0 { "…" } else { "" };
+    format!("; its stderr ends with: {more}{}", &stderr[start..])
+}
+
+fn bytes(n: usize) -> String {
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// A JSON error with the byte offset and what the output looks like there.
+fn describe_json_error(out: &[u8], e: &serde_json::Error) -> String {
+    let offset = byte_offset(out, e.line(), e.column());
+    let begins = snippet(&out[..out.len().min(60)]);
+    match e.classify() {
+        serde_json::error::Category::Eof => format!(
+            "its response is truncated: it ends at byte {} in the middle of a JSON value ({e}); it begins with {begins}",
+            out.len()
+        ),
+        serde_json::error::Category::Data => format!(
+            "its response is JSON but not a protocol {PROTOCOL_VERSION} response: {e} (byte {offset}); it begins with {begins}"
+        ),
+        _ => {
+            let from = offset.saturating_sub(20).min(out.len());
+            let to = (offset + 20).min(out.len());
+            format!(
+                "its response is not valid JSON at byte {offset} ({e}), near {}; it begins with {begins}",
+                snippet(&out[from..to])
+            )
+        }
+    }
+}
+
+fn snippet(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+/// serde_json reports 1-based line and column (in bytes); turn them into a
+/// 0-based byte offset.
+fn byte_offset(out: &[u8], line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match out[start..].iter().position(|&b| b == b'\n') {
+            Some(p) => start += p + 1,
+            None => break,
+        }
+    }
+    (start + column.saturating_sub(1)).min(out.len())
+}
+
+/// Checks the header of an observed document from a provider.
+fn check_observed(o: &Observed) -> Result<(), String> {
+    if o.api_version != API_VERSION {
+        return Err(format!(
+            "its observed state has apiVersion {:?}; expected {API_VERSION:?}",
+            o.api_version
+        ));
+    }
+    if o.kind != "Observed" {
+        return Err(format!(
+            "its observed state has kind {:?}; expected \"Observed\"",
+            o.kind
+        ));
+    }
+    Ok(())
+}
+
+impl Provider for ExecProvider {
+    async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
+        let resp = self.call(&Request::observe(scope)).await?;
+        let observed = resp
+            .observed
+            .ok_or_else(|| self.permanent("observe", "the response has no `observed` object"))?;
+        check_observed(&observed).map_err(|m| self.permanent("observe", m))?;
+        Ok(observed)
+    }
+
+    async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
+        let caps = self.capabilities().await?;
+        if !caps.supports(op) {
+            let have = caps.operations.join(", ");
+            return Err(self.permanent(
+                "apply",
+                format!(
+                    "does not support {} (it supports: {}); use a provider that does, or leave this change out of the desired topology",
+                    super::protocol::op_name(op),
+                    if have.is_empty() { "nothing" } else { &have }
+                ),
+            ));
+        }
+        let resp = self.call(&Request::apply(op)).await?;
+        tracing::debug!(provider = %self.label, ?op, changed = ?resp.changed, "applied");
+        Ok(())
+    }
+}
+
+impl Clock for ExecProvider {
+    fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        self.clock.sleep(d).await
+    }
+}
+
+impl Schedule for ExecProvider {}
+impl Inspect for ExecProvider {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_offsets_follow_lines() {
+        let s = b"{\n  \"a\": x\n}";
+        let e = serde_json::from_slice::<serde_json::Value>(s).unwrap_err();
+        let off = byte_offset(s, e.line(), e.column());
+        assert_eq!(s[off], b'x', "offset {off}");
+    }
+
+    #[test]
+    fn truncated_and_garbage_are_told_apart() {
+        let t = br#"{"protocol":1,"ok":tr"#;
+        let e = serde_json::from_slice::<Response>(t).unwrap_err();
+        let m = describe_json_error(t, &e);
+        assert!(m.contains("truncated") && m.contains("byte 21"), "{m}");
+        let g = b"hello";
+        let e = serde_json::from_slice::<Response>(g).unwrap_err();
+        let m = describe_json_error(g, &e);
+        assert!(
+            m.contains("not valid JSON at byte 0") && m.contains("\"hello\""),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_shape_names_the_field_and_offset() {
+        let w = br#"{"protocol":1,"ok":"yes"}"#;
+        let e = serde_json::from_slice::<Response>(w).unwrap_err();
+        let m = describe_json_error(w, &e);
+        assert!(m.contains("not a protocol 1 response"), "{m}");
+        assert!(
+            m.contains("expected a boolean") && m.contains("byte 23"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn stderr_hint_keeps_the_end_on_a_char_boundary() {
+        let s = "é".repeat(400);
+        let h = stderr_hint(&s);
+        assert!(h.starts_with("; its stderr ends with: …"));
+        assert!(h.len() < 560);
+    }
+
+    #[tokio::test]
+    async fn tail_keeps_the_last_bytes() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let t = read_tail(&data[..], 1000).await.unwrap();
+        assert_eq!(t, &data[data.len() - 1000..]);
+    }
+
+    #[tokio::test]
+    async fn capped_reads_stop_one_past_the_cap() {
+        let data = vec![b'x'; 5000];
+        assert_eq!(read_capped(&data[..], 100).await.unwrap().len(), 101);
+        assert_eq!(read_capped(&data[..], 9000).await.unwrap().len(), 5000);
+    }
+}

@@ -1,0 +1,293 @@
+//! The exec provider protocol, version [`PROTOCOL_VERSION`]: the JSON
+//! documents handover and an external provider program exchange (one
+//! request on the program's stdin, one response on its stdout).
+//!
+//! Owns the wire shapes only; `docs/provider-protocol.md` and
+//! `docs/provider-protocol.schema.json` describe them for people writing
+//! providers, and a test checks these types against that schema. Must not
+//! spawn processes or do any other I/O (that is [`super::exec`]).
+
+use super::{Operation, Scope};
+use crate::model::Observed;
+use crate::name::Name;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks. A response carrying another
+/// version is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What handover asks, written as one JSON object on the provider's stdin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Always [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The request and its argument.
+    #[serde(flatten)]
+    pub body: RequestBody,
+}
+
+/// The three requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum RequestBody {
+    /// Which operations the provider supports.
+    Capabilities,
+    /// Read the estate (or some members of it).
+    Observe {
+        /// What to read.
+        scope: WireScope,
+    },
+    /// Perform one operation.
+    Apply {
+        /// The operation, in the shape of [`Operation`] (tag `op`).
+        operation: Operation,
+    },
+}
+
+/// [`Scope`] on the wire: `{"kind":"all"}` or
+/// `{"kind":"members","members":[...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireScope {
+    /// The whole estate.
+    All,
+    /// These members (agents or gateways), plus every management server.
+    Members {
+        /// The members' host names.
+        members: Vec<Name>,
+    },
+}
+
+impl From<&Scope> for WireScope {
+    fn from(s: &Scope) -> Self {
+        match s {
+            Scope::All => WireScope::All,
+            Scope::Members(m) => WireScope::Members { members: m.clone() },
+        }
+    }
+}
+
+impl From<WireScope> for Scope {
+    fn from(s: WireScope) -> Self {
+        match s {
+            WireScope::All => Scope::All,
+            WireScope::Members { members } => Scope::Members(members),
+        }
+    }
+}
+
+impl Request {
+    /// A `capabilities` request.
+    pub fn capabilities() -> Self {
+        Request {
+            protocol: PROTOCOL_VERSION,
+            body: RequestBody::Capabilities,
+        }
+    }
+
+    /// An `observe` request for `scope`.
+    pub fn observe(scope: &Scope) -> Self {
+        Request {
+            protocol: PROTOCOL_VERSION,
+            body: RequestBody::Observe {
+                scope: scope.into(),
+            },
+        }
+    }
+
+    /// An `apply` request for `op`.
+    pub fn apply(op: &Operation) -> Self {
+        Request {
+            protocol: PROTOCOL_VERSION,
+            body: RequestBody::Apply {
+                operation: op.clone(),
+            },
+        }
+    }
+
+    /// The request's name, for messages: `capabilities`, `observe`, `apply`.
+    pub fn name(&self) -> &'static str {
+        self.body.name()
+    }
+}
+
+impl RequestBody {
+    /// The request's name as on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RequestBody::Capabilities => "capabilities",
+            RequestBody::Observe { .. } => "observe",
+            RequestBody::Apply { .. } => "apply",
+        }
+    }
+}
+
+/// What a provider answers, one JSON object on its stdout. One shape for
+/// every request: `ok` says which of the other fields matter. Unknown
+/// fields are ignored, so a provider may add its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// The protocol version the provider speaks; must be
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// True when the request succeeded.
+    pub ok: bool,
+    /// `ok: false`: what went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+    /// `capabilities`: what the provider supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    /// `observe`: the observed state (`kind: Observed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+    /// `apply`: whether the operation changed anything (false when its
+    /// effect already held). Informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+}
+
+/// A provider's own account of a failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// For the operator: what failed and what to do.
+    pub message: String,
+    /// True when trying again later may succeed (a busy SDK service, a
+    /// lost connection). Absent means false.
+    #[serde(default)]
+    pub retryable: bool,
+}
+
+/// What a provider supports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The `op` values of [`Operation`] it can apply: `set_parents`,
+    /// `retire_gateway`, `store_failover`.
+    pub operations: Vec<String>,
+    /// Its name, for logs (`handover-scom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Its version, for logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Capabilities {
+    /// True when `op` is among the supported operations.
+    pub fn supports(&self, op: &Operation) -> bool {
+        self.operations.iter().any(|o| o == op_name(op))
+    }
+}
+
+/// The `op` tag of an operation, as on the wire.
+pub fn op_name(op: &Operation) -> &'static str {
+    match op {
+        Operation::SetParents { .. } => "set_parents",
+        Operation::RetireGateway { .. } => "retire_gateway",
+        Operation::StoreFailover { .. } => "store_failover",
+    }
+}
+
+impl Response {
+    /// A successful response with nothing in it (fill one field).
+    pub fn ok() -> Self {
+        Response {
+            protocol: PROTOCOL_VERSION,
+            ok: true,
+            error: None,
+            capabilities: None,
+            observed: None,
+            changed: None,
+        }
+    }
+
+    /// A failure response.
+    pub fn error(message: impl Into<String>, retryable: bool) -> Self {
+        Response {
+            ok: false,
+            error: Some(WireError {
+                message: message.into(),
+                retryable,
+            }),
+            ..Response::ok()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MemberKind, Parents};
+
+    fn n(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn requests_have_the_documented_shape() {
+        let op = Operation::SetParents {
+            kind: MemberKind::Agent,
+            name: n("web01.contoso.local"),
+            parents: Parents {
+                primary: n("gw2.contoso.local"),
+                failover: vec![n("gw1.contoso.local")],
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&Request::apply(&op)).unwrap(),
+            r#"{"protocol":1,"request":"apply","operation":{"op":"set_parents","kind":"agent","name":"web01.contoso.local","primary":"gw2.contoso.local","failover":["gw1.contoso.local"]}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::observe(&Scope::Members(vec![n("a")]))).unwrap(),
+            r#"{"protocol":1,"request":"observe","scope":{"kind":"members","members":["a"]}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::observe(&Scope::All)).unwrap(),
+            r#"{"protocol":1,"request":"observe","scope":{"kind":"all"}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::capabilities()).unwrap(),
+            r#"{"protocol":1,"request":"capabilities"}"#
+        );
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        for r in [
+            Request::capabilities(),
+            Request::observe(&Scope::All),
+            Request::apply(&Operation::RetireGateway { name: n("gw9") }),
+        ] {
+            let s = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn error_without_retryable_is_permanent_and_unknown_fields_are_ignored() {
+        let r: Response = serde_json::from_str(
+            r#"{"protocol":1,"ok":false,"error":{"message":"no"},"x-vendor":42}"#,
+        )
+        .unwrap();
+        assert!(!r.error.unwrap().retryable);
+    }
+
+    #[test]
+    fn capabilities_match_op_tags() {
+        let c = Capabilities {
+            operations: vec!["retire_gateway".into()],
+            provider: None,
+            version: None,
+        };
+        assert!(c.supports(&Operation::RetireGateway { name: n("gw") }));
+        let sp = Operation::SetParents {
+            kind: MemberKind::Gateway,
+            name: n("gw"),
+            parents: Parents::primary_only(n("ms")),
+        };
+        assert!(!c.supports(&sp));
+        // op_name agrees with serde's tag.
+        let v = serde_json::to_value(&sp).unwrap();
+        assert_eq!(v["op"], op_name(&sp));
+    }
+}
