@@ -44,6 +44,15 @@ pub trait Inspect {
     fn stranded(&self) -> Vec<Name> {
         Vec::new()
     }
+
+    /// True while members are known to be still moving on their own
+    /// (learning a configuration, reconnecting after an outage), so the
+    /// estate must not be called converged yet even if one observation
+    /// looks it. The simulator knows from its event queue; a real target
+    /// keeps the default (false), and its next cycle sees the rest.
+    fn settling(&self) -> bool {
+        false
+    }
 }
 
 /// How a rehearsal or reconcile cycle runs.
@@ -239,6 +248,11 @@ where
         }
         pass += 1;
         tracing::debug!(pass, "pass starts");
+        // A scheduled event (a fault) that fires while this pass waits
+        // changes the estate after this pass's observation: that is
+        // progress too, or the cycle could stop right after the last fault
+        // without looking at what it did.
+        let scheduled_before = meter.inner.next_scheduled();
         let obs = match retry::observe(
             &mut meter,
             &Scope::All,
@@ -262,7 +276,8 @@ where
             pending.clear();
             let settled = classify(desired, &obs).converged()
                 && plan.blocked.is_empty()
-                && meter.inner.stranded().is_empty();
+                && meter.inner.stranded().is_empty()
+                && !meter.inner.settling();
             if settled {
                 if wait_for_event(&mut meter).await {
                     prev_obs = Some(obs);
@@ -298,8 +313,11 @@ where
                 break StopReason::Cancelled;
             }
         }
-        let progressed =
-            applied > 0 || prev_obs.as_ref() != Some(&obs) || prev_plan.as_ref() != Some(&plan);
+        let fired = meter.inner.next_scheduled() != scheduled_before;
+        let progressed = applied > 0
+            || fired
+            || prev_obs.as_ref() != Some(&obs)
+            || prev_plan.as_ref() != Some(&plan);
         let now = meter.now();
         if progressed {
             last_change = now;

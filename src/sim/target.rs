@@ -249,4 +249,8 @@ impl crate::execute::Inspect for Sim {
     fn stranded(&self) -> Vec<crate::name::Name> {
         Sim::stranded(self)
     }
+
+    fn settling(&self) -> bool {
+        self.is_settling()
+    }
 }
