@@ -259,3 +259,28 @@ fn input_errors_exit_1_with_the_position_and_nothing_on_stdout() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("gw9.dmz.contoso.local"), "{err}");
 }
+
+/// The text a person reads, for the seed hazard side by side and for a
+/// hung agent (names and figures are deterministic for the default seed).
+#[test]
+fn text_snapshots() {
+    let text = |extra: &[&str]| {
+        let out = simulate("replace-gateway", extra).output().unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        format!(
+            "exit {}\n{}",
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap()
+        )
+    };
+    insta::assert_snapshot!("direct", text(&["--strategy", "direct"]));
+    insta::assert_snapshot!("make_before_break", text(&[]));
+    insta::assert_snapshot!(
+        "hung_agent",
+        text(&["--faults", &faults("hung-agent.yaml")])
+    );
+}

@@ -9,7 +9,7 @@
 
 use super::ExecOptions;
 use super::apply::apply_plan;
-use super::classify::classify;
+use super::classify::{Verdict, classify};
 use super::meter::Meter;
 use super::progress::{Progress, ProgressEvent};
 use super::retry::{self, Calls};
@@ -129,6 +129,10 @@ pub struct RehearsalReport {
     pub passes: u32,
     /// Why the cycle stopped.
     pub stop: StopReason,
+    /// What the last observation showed against the desired topology
+    /// (`None` when the target could not be observed), so a report can
+    /// say why the estate has not converged.
+    pub last: Option<Verdict>,
 }
 
 /// The object `simulate --format json` prints, keys in SPEC order.
@@ -357,7 +361,7 @@ where
         pend.remove(s);
     }
     let pending: Vec<Name> = pend.into_iter().collect();
-    let converged = verdict.as_ref().is_some_and(|v| v.converged())
+    let converged = verdict.as_ref().is_some_and(Verdict::converged)
         && stranded.is_empty()
         && pending.is_empty()
         && blocked.is_empty();
@@ -376,6 +380,7 @@ where
         virtual_seconds: meter.now().saturating_sub(t0).as_secs_f64(),
         passes: pass,
         stop,
+        last: verdict,
     }
 }
 
