@@ -126,11 +126,9 @@ impl Waves {
                 self.done.insert(n.clone());
                 self.one_finished(&mut out);
             }
-            ProgressEvent::Pending(n) => {
-                // A member found pending again in a later pass is not news.
-                if self.pending.insert(n.clone()) {
-                    self.one_finished(&mut out);
-                }
+            // A member found pending again in a later pass is not news.
+            ProgressEvent::Pending(n) if self.pending.insert(n.clone()) => {
+                self.one_finished(&mut out);
             }
             ProgressEvent::Failed { name, .. } => {
                 self.failed.insert(name.clone());
