@@ -278,11 +278,23 @@ where
         blocked.dedup();
         if plan.steps.is_empty() {
             pending.clear();
-            let settled = classify(desired, &obs).converged()
+            let looks_converged = classify(desired, &obs).converged()
                 && plan.blocked.is_empty()
-                && meter.inner.stranded().is_empty()
-                && !meter.inner.settling();
-            if settled {
+                && meter.inner.stranded().is_empty();
+            if looks_converged && meter.inner.settling() {
+                // Members are still learning or reconnecting on their own:
+                // let them (up to the settle time) before observing and
+                // planning the whole estate again.
+                let until = meter.now() + opts.settle;
+                while meter.inner.settling() && meter.now() < until {
+                    meter.sleep(opts.exec.poll_interval).await;
+                }
+                last_change = meter.now();
+                prev_obs = Some(obs);
+                prev_plan = Some(plan);
+                continue;
+            }
+            if looks_converged {
                 if wait_for_event(&mut meter).await {
                     prev_obs = Some(obs);
                     prev_plan = Some(plan);
