@@ -173,7 +173,12 @@ fn a_flaky_provider_and_an_offline_agent_are_retried_and_waited_for() {
     assert_eq!(code, 0, "{v}");
     // web07 comes back online at 600 s and must connect to gw2 first.
     assert!(v["virtual_seconds"].as_f64().unwrap() > 600.0, "{v}");
-    assert!(v["provider_calls"].as_u64() >= v["steps_applied"].as_u64());
+    // With seed 7 one call fails transiently and is retried (a retry is a
+    // provider call that is not a step).
+    assert!(
+        v["provider_calls"].as_u64().unwrap() > v["steps_applied"].as_u64().unwrap(),
+        "{v}"
+    );
 }
 
 #[test]
