@@ -108,7 +108,7 @@ fn both_pools_active_after_a_failover_is_a_failure_never_a_success() {
     assert_eq!(v["blocked"], serde_json::json!(["pool2.contoso.local"]));
     let (_, text) = simulate(FAILOVER, FAILOVER, Some("store-both-active.yaml"), false);
     assert!(
-        text.starts_with("wave 1: 1 change applied, 1 member failed"),
+        text.contains("Failed: the provider refused a change, or a check failed, for 1 member: pool2.contoso.local"),
         "{text}"
     );
     assert!(

@@ -123,15 +123,45 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let text = args.format == Format::Text;
+    let plan = strategy(args.strategy);
+    let mut waves = None;
+    if text {
+        // The first plan, for the opening line and the wave size; the
+        // rehearsal plans again from the simulator's own observation.
+        let first = plan(&desired, &observed);
+        let bridges = args.strategy == Strategy::MakeBeforeBreak;
+        print!(
+            "{}",
+            execute::render::header(
+                args.strategy.name(),
+                &first.summary,
+                &desired.policy,
+                bridges
+            )
+        );
+        // `direct` has no window: all its changes are one wave.
+        let window = if bridges {
+            desired.policy.max_in_flight
+        } else {
+            u32::try_from(first.summary.moves)
+                .unwrap_or(u32::MAX)
+                .max(1)
+        };
+        waves = Some(execute::render::Waves::new(window, first.summary.moves));
+    }
+    // Progress goes to stdout in text mode only: in JSON mode stdout holds
+    // the one object and nothing else.
     let mut progress = |e: &ProgressEvent| {
-        if text && let Some(line) = execute::render::wave_line(e) {
-            println!("{line}");
+        if let Some(w) = waves.as_mut() {
+            for line in w.event(e) {
+                println!("{line}");
+            }
         }
     };
     let report = runtime.block_on(execute::converge(
         &mut sim,
         &desired,
-        strategy(args.strategy),
+        plan,
         &opts,
         &mut progress,
     ));

@@ -11,7 +11,7 @@ use crate::name::Name;
 use std::collections::{HashMap, HashSet};
 
 /// What one observation says about convergence.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
     /// Managed members whose configured parents differ from the desired
     /// ones (in a bridge or not), sorted.

@@ -9,7 +9,7 @@
 
 use super::ExecOptions;
 use super::apply::apply_plan;
-use super::classify::classify;
+use super::classify::{Verdict, classify};
 use super::meter::Meter;
 use super::progress::{Progress, ProgressEvent};
 use super::retry::{self, Calls};
@@ -43,6 +43,15 @@ pub trait Inspect {
     /// reach any more, sorted.
     fn stranded(&self) -> Vec<Name> {
         Vec::new()
+    }
+
+    /// True while members are known to be still moving on their own
+    /// (learning a configuration, reconnecting after an outage), so the
+    /// estate must not be called converged yet even if one observation
+    /// looks it. The simulator knows from its event queue; a real target
+    /// keeps the default (false), and its next cycle sees the rest.
+    fn settling(&self) -> bool {
+        false
     }
 }
 
@@ -120,6 +129,10 @@ pub struct RehearsalReport {
     pub passes: u32,
     /// Why the cycle stopped.
     pub stop: StopReason,
+    /// What the last observation showed against the desired topology
+    /// (`None` when the target could not be observed), so a report can
+    /// say why the estate has not converged.
+    pub last: Option<Verdict>,
 }
 
 /// The object `simulate --format json` prints, keys in SPEC order.
@@ -239,6 +252,11 @@ where
         }
         pass += 1;
         tracing::debug!(pass, "pass starts");
+        // A scheduled event (a fault) that fires while this pass waits
+        // changes the estate after this pass's observation: that is
+        // progress too, or the cycle could stop right after the last fault
+        // without looking at what it did.
+        let scheduled_before = meter.inner.next_scheduled();
         let obs = match retry::observe(
             &mut meter,
             &Scope::All,
@@ -260,10 +278,23 @@ where
         blocked.dedup();
         if plan.steps.is_empty() {
             pending.clear();
-            let settled = classify(desired, &obs).converged()
+            let looks_converged = classify(desired, &obs).converged()
                 && plan.blocked.is_empty()
                 && meter.inner.stranded().is_empty();
-            if settled {
+            if looks_converged && meter.inner.settling() {
+                // Members are still learning or reconnecting on their own:
+                // let them (up to the settle time) before observing and
+                // planning the whole estate again.
+                let until = meter.now() + opts.settle;
+                while meter.inner.settling() && meter.now() < until {
+                    meter.sleep(opts.exec.poll_interval).await;
+                }
+                last_change = meter.now();
+                prev_obs = Some(obs);
+                prev_plan = Some(plan);
+                continue;
+            }
+            if looks_converged {
                 if wait_for_event(&mut meter).await {
                     prev_obs = Some(obs);
                     prev_plan = Some(plan);
@@ -298,8 +329,11 @@ where
                 break StopReason::Cancelled;
             }
         }
-        let progressed =
-            applied > 0 || prev_obs.as_ref() != Some(&obs) || prev_plan.as_ref() != Some(&plan);
+        let fired = meter.inner.next_scheduled() != scheduled_before;
+        let progressed = applied > 0
+            || fired
+            || prev_obs.as_ref() != Some(&obs)
+            || prev_plan.as_ref() != Some(&plan);
         let now = meter.now();
         if progressed {
             last_change = now;
@@ -339,7 +373,7 @@ where
         pend.remove(s);
     }
     let pending: Vec<Name> = pend.into_iter().collect();
-    let converged = verdict.as_ref().is_some_and(|v| v.converged())
+    let converged = verdict.as_ref().is_some_and(Verdict::converged)
         && stranded.is_empty()
         && pending.is_empty()
         && blocked.is_empty();
@@ -358,6 +392,7 @@ where
         virtual_seconds: meter.now().saturating_sub(t0).as_secs_f64(),
         passes: pass,
         stop,
+        last: verdict,
     }
 }
 

@@ -1,93 +1,237 @@
-//! Text for people: one line per wave (pass) of a rehearsal, and the final
-//! verdict, in the administrators' words. Returns strings; the CLI prints.
+//! Text for people: the rehearsal's opening line, progress per wave, a line
+//! per pass, and the final verdict, in the administrators' words. Returns
+//! strings; the CLI prints.
 
 use super::converge::{RehearsalReport, StopReason};
 use super::progress::ProgressEvent;
+use crate::model::Policy;
 use crate::name::Name;
+use crate::plan::Summary;
+use crate::render::thousands;
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// At most this many names are spelled out in a list.
 const SHOWN: usize = 10;
 
+/// At most about this many wave lines per rehearsal: larger migrations
+/// report several waves per line.
+const WAVE_LINES: usize = 20;
+
 fn list(names: &[Name]) -> String {
     let mut s: Vec<String> = names.iter().take(SHOWN).map(|n| n.to_string()).collect();
     if names.len() > SHOWN {
-        s.push(format!("and {} more", names.len() - SHOWN));
+        s.push(format!(
+            "and {} more",
+            thousands((names.len() - SHOWN) as u64)
+        ));
     }
     s.join(", ")
 }
 
-fn members(k: usize) -> String {
+fn count(k: u64, one: &str, many: &str) -> String {
     if k == 1 {
-        "1 member".to_string()
+        format!("1 {one}")
     } else {
-        format!("{k} members")
+        format!("{} {many}", thousands(k))
     }
 }
 
-/// The line printed when a wave finishes; `None` for other events.
-pub fn wave_line(event: &ProgressEvent) -> Option<String> {
-    match event {
-        ProgressEvent::PassFinished {
-            pass,
-            applied,
-            pending,
-            failed,
-            clock_seconds,
-        } => {
-            let mut s = format!(
-                "wave {pass}: {applied} change{} applied",
-                if *applied == 1 { "" } else { "s" }
-            );
-            if *pending > 0 {
-                s.push_str(&format!(", {} pending", members(*pending)));
-            }
-            if *failed > 0 {
-                s.push_str(&format!(", {} failed", members(*failed)));
-            }
-            s.push_str(&format!(" (t = {clock_seconds:.0} s)"));
-            Some(s)
+fn members(k: usize) -> String {
+    count(k as u64, "member", "members")
+}
+
+/// Whole seconds as `1h 2m 5s` (`0s` for zero).
+pub fn duration(seconds: f64) -> String {
+    let d = Duration::from_secs(seconds.round().max(0.0) as u64);
+    humantime::format_duration(d).to_string()
+}
+
+/// The opening line: what the rehearsal will do, from the first plan.
+/// `bridges` is false for the `direct` strategy, which has no window.
+pub fn header(strategy: &str, summary: &Summary, policy: &Policy, bridges: bool) -> String {
+    let mut s = format!(
+        "Rehearsing {strategy}: {} to change",
+        members(summary.moves as usize)
+    );
+    if summary.bridged > 0 {
+        s.push_str(&format!(
+            " ({} through a bridge: new primary first, old parents kept as failovers until it connects)",
+            thousands(summary.bridged)
+        ));
+    }
+    if summary.retired > 0 {
+        s.push_str(&format!(
+            ", {} to retire",
+            count(summary.retired, "gateway", "gateways")
+        ));
+    }
+    if summary.blocked > 0 {
+        s.push_str(&format!(", {} blocked", thousands(summary.blocked)));
+    }
+    if bridges {
+        s.push_str(&format!(
+            "; at most {} in a bridge at once, {} each to connect to its new primary.\n",
+            thousands(u64::from(policy.max_in_flight)),
+            duration(policy.ack_timeout.0 as f64)
+        ));
+    } else {
+        s.push_str(", each written in one step as the console does (no bridge, no waiting).\n");
+    }
+    s
+}
+
+/// Turns progress events into one line per wave: a wave is `maxInFlight`
+/// members finishing (on their desired parents, pending in their bridge,
+/// or refused by the provider). When a migration has more than about
+/// twenty waves, one line covers several, so the output stays readable.
+#[derive(Debug)]
+pub struct Waves {
+    per_line: usize,
+    window: usize,
+    expected: usize,
+    in_line: usize,
+    wave: usize,
+    done: BTreeSet<Name>,
+    pending: BTreeSet<Name>,
+    failed: BTreeSet<Name>,
+}
+
+impl Waves {
+    /// `window` is `policy.maxInFlight`; `expected` the members the first
+    /// plan changes.
+    pub fn new(window: u32, expected: u64) -> Self {
+        let window = window.max(1) as usize;
+        let waves = (expected as usize).div_ceil(window).max(1);
+        let group = waves.div_ceil(WAVE_LINES);
+        Waves {
+            per_line: window * group,
+            window,
+            expected: expected as usize,
+            in_line: 0,
+            wave: 0,
+            done: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            failed: BTreeSet::new(),
         }
-        _ => None,
+    }
+
+    /// Feeds one event; returns the lines to print now (a wave that just
+    /// completed, or the pass that just finished).
+    pub fn event(&mut self, e: &ProgressEvent) -> Vec<String> {
+        let mut out = Vec::new();
+        match e {
+            ProgressEvent::Pruned(n) | ProgressEvent::Changed(n) => {
+                self.pending.remove(n);
+                self.done.insert(n.clone());
+                self.one_finished(&mut out);
+            }
+            // A member found pending again in a later pass is not news.
+            ProgressEvent::Pending(n) if self.pending.insert(n.clone()) => {
+                self.one_finished(&mut out);
+            }
+            ProgressEvent::Failed { name, .. } => {
+                self.failed.insert(name.clone());
+                self.one_finished(&mut out);
+            }
+            ProgressEvent::PassFinished {
+                pass,
+                applied,
+                pending,
+                failed,
+                clock_seconds,
+            } => {
+                if self.in_line > 0 {
+                    out.push(self.line());
+                }
+                let mut s = format!("pass {pass} finished at t = {}: ", duration(*clock_seconds));
+                if *applied == 0 {
+                    s.push_str("nothing left to apply");
+                } else {
+                    s.push_str(&format!("{} applied", count(*applied, "change", "changes")));
+                }
+                if *pending > 0 {
+                    s.push_str(&format!(
+                        ", {} still waiting to connect to the new primary",
+                        members(*pending)
+                    ));
+                }
+                if *failed > 0 {
+                    s.push_str(&format!(", {} refused by the provider", members(*failed)));
+                }
+                out.push(s);
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn one_finished(&mut self, out: &mut Vec<String>) {
+        self.in_line += 1;
+        if self.in_line >= self.per_line {
+            out.push(self.line());
+        }
+    }
+
+    fn line(&mut self) -> String {
+        let first = self.wave + 1;
+        self.wave += self.in_line.div_ceil(self.window);
+        let label = if self.wave > first {
+            format!("waves {first}-{}", self.wave)
+        } else {
+            format!("wave {first}")
+        };
+        self.in_line = 0;
+        let mut s = format!(
+            "{label}: {} of {} members have their desired parents",
+            thousands(self.done.len() as u64),
+            thousands(self.expected.max(self.done.len()) as u64),
+        );
+        if !self.pending.is_empty() {
+            s.push_str(&format!(
+                ", {} pending in a bridge",
+                thousands(self.pending.len() as u64)
+            ));
+        }
+        if !self.failed.is_empty() {
+            s.push_str(&format!(
+                ", {} refused by the provider",
+                thousands(self.failed.len() as u64)
+            ));
+        }
+        s
     }
 }
 
 /// The final verdict of a rehearsal, several lines, ending in a newline.
 pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
     let mut out = String::new();
-    let figures = format!(
-        "{} moved, at most {} in a bridge at once, {} changes applied ({} provider calls) in {:.0} s of simulated time",
-        members(r.moved as usize),
-        r.max_in_flight,
-        r.steps_applied,
-        r.provider_calls,
-        r.virtual_seconds
-    );
     if !r.stranded.is_empty() {
         out.push_str(&format!(
-            "UNSAFE ({strategy}): {} stranded: their old parent dropped them before they learned their new primary, and only manual repair brings them back: {}\n",
+            "UNSAFE ({strategy}): {} stranded. Their old parent stopped accepting them before they learned their new primary; they keep calling it and are ignored (OpsMgr event 20000), and only a manual repair on each member brings them back: {}\n",
             members(r.stranded.len()),
             list(&r.stranded)
         ));
     } else if r.converged {
         out.push_str(&format!(
-            "Converged ({strategy}): every managed agent and gateway has its desired primary and failovers and reports to its primary; no member was stranded.\n"
+            "Converged ({strategy}): every managed agent and gateway has exactly its desired primary and failovers and reports to its primary. No member was stranded.\n"
         ));
     } else {
         out.push_str(&format!(
-            "Not converged ({strategy}), but every member is safe: none was stranded.\n"
+            "Not converged ({strategy}), but safe: no member was stranded.\n"
         ));
     }
     if !r.pending.is_empty() {
         out.push_str(&format!(
-            "Pending: {} still in a bridge (new primary set, old parents kept as failovers) and not yet connected to the new primary: {}\n",
+            "Pending: {} did not connect to the new primary within policy.ackTimeout. They stay in their bridge (new primary set, old parents kept as failovers), so they keep reporting; check the health service on each, then run again: {}\n",
             members(r.pending.len()),
             list(&r.pending)
         ));
     }
     if !r.blocked.is_empty() {
         out.push_str(&format!(
-            "Blocked ({}): cannot change yet; run `handover plan` for the reasons: {}\n",
-            r.blocked.len(),
+            "Blocked: {} cannot move yet (a new parent is down, not ready or absent); `handover plan` gives each reason: {}\n",
+            count(r.blocked.len() as u64, "change", "changes"),
             list(&r.blocked)
         ));
     }
@@ -98,22 +242,80 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
             list(&r.failed)
         ));
     }
+    if !r.converged
+        && let Some(v) = &r.last
+    {
+        let explained: BTreeSet<&Name> = r
+            .pending
+            .iter()
+            .chain(&r.blocked)
+            .chain(&r.failed)
+            .chain(&r.stranded)
+            .collect();
+        let differ: Vec<Name> = v
+            .parents_differ
+            .iter()
+            .filter(|n| !explained.contains(n))
+            .cloned()
+            .collect();
+        if !differ.is_empty() {
+            out.push_str(&format!(
+                "Not as desired: {} still have other parents than the topology says: {}\n",
+                members(differ.len()),
+                list(&differ)
+            ));
+        }
+        let off: Vec<Name> = v
+            .not_on_primary
+            .iter()
+            .filter(|n| !explained.contains(n))
+            .cloned()
+            .collect();
+        if !off.is_empty() {
+            out.push_str(&format!(
+                "Not on their primary: {} report to another server although their desired primary is up: {}\n",
+                members(off.len()),
+                list(&off)
+            ));
+        }
+        if !v.store_ok {
+            out.push_str("The Central Management Store is not active in its desired pool.\n");
+        }
+    }
     match &r.stop {
-        StopReason::PassLimit => out.push_str("Stopped after the maximum number of waves.\n"),
+        StopReason::PassLimit => out.push_str("Stopped after the maximum number of passes.\n"),
         StopReason::Cancelled => out.push_str("Cancelled before the end.\n"),
         StopReason::ProviderError(e) => {
             out.push_str(&format!("Stopped: the target could not be read: {e}\n"))
         }
         StopReason::Converged | StopReason::NoProgress => {}
     }
-    out.push_str(&figures);
-    out.push_str(".\n");
+    let bridged = if r.max_in_flight == 0 {
+        "no member in a bridge".to_string()
+    } else {
+        format!(
+            "at most {} in a bridge at once",
+            thousands(r.max_in_flight as u64)
+        )
+    };
+    out.push_str(&format!(
+        "{} moved, {bridged}, {} applied ({}), {} of simulated time.\n",
+        members(r.moved as usize),
+        count(r.steps_applied, "change", "changes"),
+        count(r.provider_calls, "provider call", "provider calls"),
+        duration(r.virtual_seconds)
+    ));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execute::Verdict;
+
+    fn n(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
 
     fn report() -> RehearsalReport {
         RehearsalReport {
@@ -131,6 +333,10 @@ mod tests {
             virtual_seconds: 1830.0,
             passes: 2,
             stop: StopReason::Converged,
+            last: Some(Verdict {
+                store_ok: true,
+                ..Verdict::default()
+            }),
         }
     }
 
@@ -139,8 +345,8 @@ mod tests {
         let s = verdict(&report(), "make-before-break");
         assert_eq!(
             s,
-            "Converged (make-before-break): every managed agent and gateway has its desired primary and failovers and reports to its primary; no member was stranded.\n\
-             12 members moved, at most 4 in a bridge at once, 24 changes applied (26 provider calls) in 1830 s of simulated time.\n"
+            "Converged (make-before-break): every managed agent and gateway has exactly its desired primary and failovers and reports to its primary. No member was stranded.\n\
+             12 members moved, at most 4 in a bridge at once, 24 changes applied (26 provider calls), 30m 30s of simulated time.\n"
         );
     }
 
@@ -148,43 +354,141 @@ mod tests {
     fn stranded_verdict_lists_names_and_truncates() {
         let mut r = report();
         r.converged = false;
-        r.stranded = (0..12)
-            .map(|i| Name::parse(&format!("web{i:02}")).unwrap())
-            .collect();
+        r.max_in_flight = 0;
+        r.stranded = (0..12).map(|i| n(&format!("web{i:02}"))).collect();
         r.stop = StopReason::NoProgress;
         let s = verdict(&r, "direct");
-        assert!(s.starts_with("UNSAFE (direct): 12 members stranded"));
-        assert!(s.contains("web09, and 2 more\n"));
+        assert!(
+            s.starts_with("UNSAFE (direct): 12 members stranded."),
+            "{s}"
+        );
+        assert!(s.contains("web09, and 2 more\n"), "{s}");
+        assert!(
+            s.contains("12 members moved, no member in a bridge,"),
+            "{s}"
+        );
     }
 
     #[test]
-    fn pending_and_blocked_are_named() {
+    fn pending_blocked_and_what_else_differs_are_named() {
         let mut r = report();
         r.converged = false;
-        r.pending = vec![Name::parse("web07").unwrap()];
-        r.blocked = vec![Name::parse("pool2.contoso.local").unwrap()];
+        r.pending = vec![n("web07")];
+        r.blocked = vec![n("pool2.contoso.local")];
+        r.last = Some(Verdict {
+            parents_differ: vec![n("web07"), n("web08")],
+            not_on_primary: vec![n("web09")],
+            in_bridge: vec![n("web07")],
+            store_ok: false,
+        });
         let s = verdict(&r, "make-before-break");
-        assert!(s.contains("Not converged (make-before-break), but every member is safe"));
-        assert!(s.contains("Pending: 1 member still in a bridge"));
-        assert!(s.contains("Blocked (1): cannot change yet; run `handover plan` for the reasons: pool2.contoso.local\n"));
+        assert!(
+            s.contains("Not converged (make-before-break), but safe"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "Pending: 1 member did not connect to the new primary within policy.ackTimeout."
+            ),
+            "{s}"
+        );
+        assert!(s.contains("Blocked: 1 change cannot move yet"), "{s}");
+        assert!(s.contains("`handover plan` gives each reason: pool2.contoso.local\n"));
+        // web07 is explained as pending; web08 is not.
+        assert!(
+            s.contains("Not as desired: 1 member still have other parents"),
+            "{s}"
+        );
+        assert!(s.contains("parents than the topology says: web08\n"), "{s}");
+        assert!(s.contains("desired primary is up: web09\n"), "{s}");
+        assert!(s.contains("Central Management Store is not active in its desired pool"));
     }
 
     #[test]
-    fn wave_lines() {
-        let e = ProgressEvent::PassFinished {
-            pass: 2,
-            applied: 1,
-            pending: 3,
-            failed: 0,
-            clock_seconds: 912.4,
+    fn header_says_what_will_happen() {
+        let summary = Summary {
+            changes: 31,
+            moves: 16,
+            bridged: 14,
+            retired: 1,
+            ..Summary::default()
+        };
+        let policy = Policy {
+            max_in_flight: 5,
+            ..Policy::default()
         };
         assert_eq!(
-            wave_line(&e).unwrap(),
-            "wave 2: 1 change applied, 3 members pending (t = 912 s)"
+            header("make-before-break", &summary, &policy, true),
+            "Rehearsing make-before-break: 16 members to change (14 through a bridge: new primary first, old parents kept as failovers until it connects), 1 gateway to retire; at most 5 in a bridge at once, 30m each to connect to its new primary.\n"
+        );
+    }
+
+    #[test]
+    fn direct_has_no_window() {
+        let summary = Summary {
+            moves: 16,
+            ..Summary::default()
+        };
+        assert_eq!(
+            header("direct", &summary, &Policy::default(), false),
+            "Rehearsing direct: 16 members to change, each written in one step as the console does (no bridge, no waiting).\n"
+        );
+    }
+
+    #[test]
+    fn one_line_per_wave_then_the_pass() {
+        let mut w = Waves::new(2, 5);
+        let mut lines = Vec::new();
+        for i in 0..4 {
+            lines.extend(w.event(&ProgressEvent::Pruned(n(&format!("a{i}")))));
+        }
+        lines.extend(w.event(&ProgressEvent::Pending(n("a4"))));
+        lines.extend(w.event(&ProgressEvent::PassFinished {
+            pass: 1,
+            applied: 9,
+            pending: 1,
+            failed: 0,
+            clock_seconds: 912.4,
+        }));
+        assert_eq!(
+            lines,
+            [
+                "wave 1: 2 of 5 members have their desired parents",
+                "wave 2: 4 of 5 members have their desired parents",
+                "wave 3: 4 of 5 members have their desired parents, 1 pending in a bridge",
+                "pass 1 finished at t = 15m 12s: 9 changes applied, 1 member still waiting to connect to the new primary",
+            ]
+        );
+        // Pending again in the next pass: no new wave.
+        assert!(w.event(&ProgressEvent::Pending(n("a4"))).is_empty());
+        // A pending member that connects later counts as done, once.
+        let l = w.event(&ProgressEvent::Pruned(n("a4")));
+        assert!(l.is_empty());
+        let l = w.event(&ProgressEvent::PassFinished {
+            pass: 2,
+            applied: 1,
+            pending: 0,
+            failed: 0,
+            clock_seconds: 1000.0,
+        });
+        assert_eq!(l[0], "wave 4: 5 of 5 members have their desired parents");
+    }
+
+    #[test]
+    fn large_migrations_group_waves() {
+        let mut w = Waves::new(100, 30_000);
+        let mut lines = Vec::new();
+        for i in 0..30_000 {
+            lines.extend(w.event(&ProgressEvent::Pruned(n(&format!("a{i}")))));
+        }
+        assert_eq!(lines.len(), 20);
+        assert_eq!(
+            lines[0],
+            "waves 1-15: 1,500 of 30,000 members have their desired parents"
         );
         assert_eq!(
-            wave_line(&ProgressEvent::Bridged(Name::parse("a").unwrap())),
-            None
+            lines[19],
+            "waves 286-300: 30,000 of 30,000 members have their desired parents"
         );
     }
 }

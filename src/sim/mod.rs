@@ -165,6 +165,18 @@ impl Sim {
         self.queue.len() == 0
     }
 
+    /// True while the estate is still moving on its own: a member will
+    /// learn, reconnect or fail back, or the store will finish a failover
+    /// or replication, without any new call. Scheduled faults do not count
+    /// (see [`Sim::next_fault_at`]). A rehearsal must not call an estate
+    /// converged while it is settling: a member that a fault has just let
+    /// back in is up and online but not yet connected.
+    pub fn is_settling(&self) -> bool {
+        self.queue
+            .iter()
+            .any(|e| !matches!(e, events::Event::Fault { .. }))
+    }
+
     /// How many events are scheduled.
     pub fn pending_events(&self) -> usize {
         self.queue.len()

@@ -63,10 +63,20 @@ impl Sim {
             })
             .collect();
         let live = |m: &MemberId| !self.members[*m as usize].retired;
-        let gateways = (0..self.members.len() as MemberId)
+        // Gateways through the servers (O(servers), not O(members): a
+        // scoped poll must not walk 100,000 agents), in member order.
+        let mut gateways: Vec<MemberId> = self
+            .servers
+            .iter()
+            .filter_map(|s| s.member)
             .filter(|m| self.members[*m as usize].kind == MemberKind::Gateway)
-            .filter(live);
-        out.gateways = gateways.map(|m| self.observed_member(m)).collect();
+            .filter(live)
+            .collect();
+        gateways.sort_unstable();
+        out.gateways = gateways
+            .into_iter()
+            .map(|m| self.observed_member(m))
+            .collect();
         let agents: Vec<MemberId> = match scope {
             Scope::All => (0..self.members.len() as MemberId)
                 .filter(|m| self.members[*m as usize].kind == MemberKind::Agent)
@@ -248,5 +258,9 @@ impl crate::execute::Schedule for Sim {
 impl crate::execute::Inspect for Sim {
     fn stranded(&self) -> Vec<crate::name::Name> {
         Sim::stranded(self)
+    }
+
+    fn settling(&self) -> bool {
+        self.is_settling()
     }
 }

@@ -748,3 +748,33 @@ mod props {
         }
     }
 }
+
+#[test]
+fn settling_means_members_will_still_move_on_their_own() {
+    // No store in this estate, so nothing but members and faults schedule.
+    let text = "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\n\
+                gateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n\
+                agents:\n  - {name: a1, primary: gw1, connected: gw1}\n";
+    let observed = crate::load::observed_str(text, "estate.yaml").unwrap();
+    let faults = FaultSchedule::parse(
+        "faults:\n  - at: 10s\n    down: gw1\n  - at: 300s\n    up: gw1\n",
+        "faults.yaml",
+    )
+    .unwrap();
+    let mut s = Sim::try_new(&observed, SimConfig::seeded(3).with_faults(faults)).unwrap();
+    // Only faults are queued: not settling, though not quiescent.
+    assert!(!s.is_settling());
+    assert!(!s.is_quiescent());
+    s.advance(secs(11));
+    s.advance(secs(120));
+    // a1 has parked on gw1: nothing moves until the `up` fault.
+    assert!(!s.is_settling());
+    s.advance(secs(300 - 131));
+    // gw1 is up again; a1 is online but not reconnected yet.
+    assert_eq!(connected(&s, "a1"), None);
+    assert!(s.is_settling(), "a1 will reconnect at its next retry");
+    s.advance(secs(61));
+    assert_eq!(connected(&s, "a1").as_deref(), Some("gw1"));
+    assert!(!s.is_settling());
+    assert!(s.is_quiescent());
+}
