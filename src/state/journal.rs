@@ -88,6 +88,21 @@ impl Journal {
         self.file.sync_data()
     }
 
+    /// Appends several records and syncs once (records of steps that were
+    /// already done, written together at the end of a pass).
+    pub fn append_batch(&mut self, records: &[Record]) -> std::io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for r in records {
+            serde_json::to_writer(&mut buf, r).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.file.write_all(&buf)?;
+        self.file.sync_data()
+    }
+
     /// The journal file's path.
     pub fn path(&self) -> &Path {
         &self.path
