@@ -206,7 +206,10 @@ fn crash_at(c: &Case, k: usize) {
             break;
         }
         passes += 1;
-        assert!(passes <= 3, "k={k}: no convergence after {passes} resumed runs");
+        assert!(
+            passes <= 3,
+            "k={k}: no convergence after {passes} resumed runs"
+        );
     }
     let twice: Vec<_> = writes.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "k={k}: applied more than once: {twice:?}");
@@ -282,4 +285,3 @@ fn every_crash_point_of_a_1000_member_fleet() {
         crash_at(&c, k);
     }
 }
-
