@@ -1,5 +1,10 @@
 //! A target wrapper that writes every operation it performs to the
-//! journal, as it happens (each record fsync'd before the next call).
+//! journal, as it happens: one `write` per record at once (a process killed
+//! afterwards still leaves it), fsync'd in groups: before every wait on the
+//! target's clock, after [`GROUP`] records, and at the end of the run. A
+//! sync per record would cost a disk flush per operation (about 5 ms here:
+//! 5 minutes for 60,000 operations); only a power cut can lose the records
+//! of the last group.
 //!
 //! Owns matching an operation to its plan step. Forwards every call
 //! unchanged; must not alter behaviour, and a journal that cannot be written
@@ -47,6 +52,9 @@ fn key_of_action(a: &Action) -> Option<OpKey> {
     }
 }
 
+/// Records written between two syncs, at most.
+pub(crate) const GROUP: usize = 64;
+
 /// The current time as RFC 3339 with milliseconds (UTC).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
@@ -60,6 +68,7 @@ pub(crate) struct Journaled<'a, T> {
     steps: HashMap<OpKey, (u32, &'static str)>,
     /// The first journal write that failed.
     pub error: Option<std::io::Error>,
+    unsynced: usize,
 }
 
 impl<'a, T> Journaled<'a, T> {
@@ -82,6 +91,27 @@ impl<'a, T> Journaled<'a, T> {
             run: run.to_string(),
             steps,
             error: None,
+            unsynced: 0,
+        }
+    }
+
+    fn failed(&mut self, e: std::io::Error) {
+        if self.error.is_none() {
+            tracing::warn!(error = %e, "cannot write the journal; carrying on");
+            self.error = Some(e);
+        }
+    }
+
+    /// Syncs the records written since the last sync.
+    pub fn sync(&mut self) {
+        if self.unsynced == 0 {
+            return;
+        }
+        self.unsynced = 0;
+        if let Some(j) = self.journal.as_deref_mut()
+            && let Err(e) = j.sync()
+        {
+            self.failed(e);
         }
     }
 
@@ -118,11 +148,14 @@ impl<'a, T> Journaled<'a, T> {
             outcome: outcome.to_string(),
             detail,
         };
-        if let Err(e) = journal.append(&r)
-            && self.error.is_none()
-        {
-            tracing::warn!(error = %e, "cannot write the journal; carrying on");
-            self.error = Some(e);
+        match journal.append_unsynced(&r) {
+            Ok(()) => {
+                self.unsynced += 1;
+                if self.unsynced >= GROUP {
+                    self.sync();
+                }
+            }
+            Err(e) => self.failed(e),
         }
     }
 }
@@ -145,6 +178,7 @@ impl<T: Clock> Clock for Journaled<'_, T> {
     }
 
     async fn sleep(&mut self, d: Duration) {
+        self.sync();
         self.inner.sleep(d).await
     }
 }

@@ -136,6 +136,7 @@ pub async fn run<T: Provider + Clock + Inspect>(
     let report = {
         let mut wrapped = Journaled::new(target, journal.as_deref_mut(), &info.run, plan);
         let report = execute::apply_plan(&mut wrapped, plan, opts, start, progress).await;
+        wrapped.sync();
         if let Some(e) = wrapped.error.take() {
             note(e);
         }
@@ -223,3 +224,6 @@ pub async fn run<T: Provider + Clock + Inspect>(
         journal_error,
     }
 }
+
+#[cfg(test)]
+mod tests;
