@@ -256,3 +256,23 @@ fn exec_targets_are_not_here_yet() {
         .code(1)
         .stderr(predicate::str::contains("Providers"));
 }
+
+#[test]
+fn the_window_can_be_set_on_the_command_line() {
+    let tmp = setup("replace-gateway");
+    apply(tmp.path())
+        .args([
+            "--auto-approve",
+            "--max-in-flight",
+            "2",
+            "--ack-timeout",
+            "20m",
+            "--report",
+            "r.json",
+        ])
+        .assert()
+        .code(0);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["execution"]["max_in_flight"], 2);
+}

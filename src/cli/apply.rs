@@ -52,9 +52,22 @@ pub struct Args {
     /// the target's file.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Members in a bridge at once, overriding `policy.maxInFlight` (a
+    /// PLANFILE carries no policy: the default is 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: Option<u32>,
+    /// How long to wait for each member to connect to its new primary
+    /// (`30s`, `15m`, `2h`), overriding `policy.ackTimeout` (default 30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ack_timeout: Option<handover::model::Seconds>,
     /// Seed of a new `sim:` target and of the backoff jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+fn parse_duration(s: &str) -> Result<handover::model::Seconds, String> {
+    handover::model::Seconds::parse(s)
+        .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
 }
 
 /// How `--report` is written.
@@ -243,15 +256,21 @@ fn run_inner(args: Args) -> Result<u8, String> {
         }
         (None, None) => unreachable!("clap requires PLANFILE or --desired"),
     };
+    let mut policy = desired
+        .as_ref()
+        .map(|d| d.policy.clone())
+        .unwrap_or_default();
+    if let Some(n) = args.max_in_flight {
+        policy.max_in_flight = n;
+    }
+    if let Some(t) = args.ack_timeout {
+        policy.ack_timeout = t;
+    }
     let render_opts = handover::render::Options {
         color: std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         verbose: false,
-        max_in_flight: desired
-            .as_ref()
-            .map_or(handover::model::Policy::default().max_in_flight, |d| {
-                d.policy.max_in_flight
-            }),
+        max_in_flight: policy.max_in_flight,
     };
     print!(
         "{}",
@@ -270,10 +289,6 @@ fn run_inner(args: Args) -> Result<u8, String> {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(exit::ERROR);
     }
-    let policy = desired
-        .as_ref()
-        .map(|d| d.policy.clone())
-        .unwrap_or_default();
     let cancel = Cancel::new();
     let opts = ExecOptions {
         seed: args.seed,
