@@ -20,7 +20,9 @@
 //! simulated estate back to an earlier consistent moment. [`SimFile::save`]
 //! compacts: it writes the snapshot (generation + 1), then `FILE`, then a
 //! fresh log, each atomically (temporary file, fsync, rename). A log whose
-//! generation is not the snapshot's is stale and ignored; a `FILE` whose
+//! generation is not the snapshot's is stale and ignored, and a stale or
+//! torn log is replaced when the target is opened for changes (appending
+//! after a torn line would lose what is appended); a `FILE` whose
 //! digest is the snapshot's previous one was not rewritten yet and is
 //! rewritten, not taken for an edit. Must not plan or know about the
 //! executor.
@@ -273,9 +275,10 @@ impl SimFile {
             log: None,
             log_error: None,
         };
-        let replayed = sf.replay()?;
+        let (replayed, clean) = sf.replay()?;
         if digest == header.file_digest {
-            return Ok((sf, Opened::Resumed { replayed }, replayed > 0));
+            let dirty = replayed > 0 || !clean;
+            return Ok((sf, Opened::Resumed { replayed }, dirty));
         }
         if header.prev_file_digest.as_deref() == Some(&digest) {
             // A crash after the snapshot, before FILE was rewritten: FILE is
@@ -289,13 +292,14 @@ impl SimFile {
     }
 
     /// Replays the log of the snapshot's generation; returns the calls
-    /// replayed. A stale log (another generation) or a torn last line is
-    /// ignored.
-    fn replay(&mut self) -> Result<usize, SimFileError> {
+    /// replayed, and whether the log can be appended to as it is. A stale
+    /// log (another generation) or a torn last line is ignored, and must be
+    /// replaced (appending after it would lose what is appended).
+    fn replay(&mut self) -> Result<(usize, bool), SimFileError> {
         let path = log_path(&self.file);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, true)),
             Err(e) => return Err(io(&path)(e)),
         };
         let mut lines = text.lines();
@@ -304,12 +308,14 @@ impl SimFile {
             .and_then(|l| serde_json::from_str::<LogHeader>(l).ok())
             .is_some_and(|h| h.generation == self.generation);
         if !current {
-            return Ok(0);
+            return Ok((0, false));
         }
+        let mut clean = text.ends_with('\n');
         let mut n = 0;
         for line in lines {
             let Ok(entry) = serde_json::from_str::<Entry>(line) else {
-                break; // a torn last line
+                clean = false; // a torn last line
+                break;
             };
             match entry {
                 Entry::Apply(op) => {
@@ -326,7 +332,7 @@ impl SimFile {
             }
             n += 1;
         }
-        Ok(n)
+        Ok((n, clean))
     }
 
     /// Applies a hand edit of `FILE`: parent changes through the normal

@@ -163,3 +163,46 @@ fn a_structural_edit_rebuilds() {
     assert!(matches!(opened, Opened::Rebuilt { .. }), "{opened:?}");
     assert!(sf.sim().member(&n("web02.contoso.local")).is_some());
 }
+
+#[test]
+fn a_crash_after_file_was_renamed_but_before_the_log_was_reset_replays_nothing() {
+    let (_d, file) = setup();
+    let (mut sf, _) = SimFile::open(&file, 0).unwrap();
+    block(sf.apply(&bridge_op())).unwrap();
+    block(sf.sleep(Duration::from_secs(30)));
+    let log_before_save = std::fs::read(log_path(&file)).unwrap();
+    sf.save().unwrap();
+    let expected = sf.sim().save_json();
+    drop(sf);
+    // Snapshot and FILE are new; the log is still the old generation's.
+    std::fs::write(log_path(&file), log_before_save).unwrap();
+    let (mut sf, opened) = SimFile::open(&file, 0).unwrap();
+    assert_eq!(opened, Opened::Resumed { replayed: 0 });
+    assert_eq!(sf.sim().save_json(), expected);
+    // The stale log was replaced: what is logged now survives a crash.
+    block(sf.sleep(Duration::from_secs(90)));
+    let later = sf.sim().save_json();
+    drop(sf);
+    let (sf, opened) = SimFile::open_read_only(&file, 0).unwrap();
+    assert_eq!(opened, Opened::Resumed { replayed: 1 });
+    assert_eq!(sf.sim().save_json(), later);
+}
+
+#[test]
+fn a_torn_first_entry_is_replaced_so_later_calls_are_not_lost() {
+    let (_d, file) = setup();
+    drop(SimFile::open(&file, 0).unwrap());
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(log_path(&file))
+        .unwrap();
+    f.write_all(b"{\"apply\":{\"op\":\"set_par").unwrap();
+    drop(f);
+    let (mut sf, _) = SimFile::open(&file, 0).unwrap();
+    block(sf.apply(&bridge_op())).unwrap();
+    let expected = sf.sim().save_json();
+    drop(sf);
+    let (sf, opened) = SimFile::open_read_only(&file, 0).unwrap();
+    assert_eq!(opened, Opened::Resumed { replayed: 1 });
+    assert_eq!(sf.sim().save_json(), expected);
+}
