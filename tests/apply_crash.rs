@@ -265,7 +265,7 @@ fn every_crash_point_of_a_100_member_fleet() {
 }
 
 /// Crash points of a 1,000-member plan (about 600 writes). Every k takes
-/// about 5 minutes in a debug build on a busy 2-core machine, so by default
+/// about 4 minutes in a debug build on a busy 2-core machine, so by default
 /// every 20th k is run (plus the last); `HANDOVER_CRASH_STRIDE=1 cargo test
 /// --test apply_crash` runs every k.
 #[test]
