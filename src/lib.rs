@@ -13,9 +13,11 @@
 
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod assign;
 pub mod diag;
 pub mod execute;
+pub mod export;
 pub mod load;
 pub mod model;
 pub mod name;

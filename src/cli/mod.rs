@@ -2,10 +2,15 @@
 //! they are defined, in its own module; results go to stdout, errors to
 //! stderr, and the exit codes are those of SPEC section 5.
 
+pub mod apply;
 pub mod completions;
+pub mod export;
+pub mod history;
 pub mod plan;
+pub mod progress;
 pub mod schema;
 pub mod simulate;
+pub mod target;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +53,14 @@ pub enum Command {
     /// estate, in virtual time, with faults; report stranded, pending and
     /// blocked members and how long it would take.
     Simulate(simulate::Args),
+    /// Apply a plan to a target (planned from `--desired`, or a saved
+    /// PLANFILE), make-before-break, waiting for each member to acknowledge.
+    Apply(apply::Args),
+    /// Print a target's observed state (or, with `--as-topology`, a desired
+    /// topology that plans empty).
+    Export(export::Args),
+    /// List past runs recorded in the journal.
+    History(history::Args),
     /// Print shell completions (bash, zsh or fish) to stdout.
     Completions(completions::Args),
     /// Print the JSON Schema of topology (or observed) files, for editors.
@@ -74,6 +87,9 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Export(args) => export::run(args),
+        Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),
     };

@@ -10,15 +10,17 @@
 //! [`Clock`](crate::provider::Clock) so the executor drives it exactly as it
 //! drives a real target. Deterministic for a seed (ChaCha8); cost is
 //! proportional to events, not fleet size × ticks. Must not depend on the
-//! planner or the executor, and does no file I/O (state is saved to and
+//! planner or the executor, and apart from `file` does no file I/O (state is saved to and
 //! loaded from strings).
 //!
 //! Files: `state` (data), `events` (queue), `rules` (member dynamics),
 //! `faults` (faults file and firing), `store` (Central Management Store),
-//! `target` (the provider seam: observe/apply/clock).
+//! `target` (the provider seam: observe/apply/clock), `file` (the `sim:FILE`
+//! target: the one part that reads and writes files).
 
 mod events;
 pub mod faults;
+pub mod file;
 mod rules;
 mod state;
 mod store;

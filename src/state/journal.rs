@@ -88,6 +88,36 @@ impl Journal {
         self.file.sync_data()
     }
 
+    /// Appends one record with a single `write`, without syncing: a process
+    /// killed after this returns still leaves the record (the kernel has
+    /// it); only a power cut may lose it before the next [`Journal::sync`].
+    /// For group commit when records come faster than a disk can sync.
+    pub fn append_unsynced(&mut self, r: &Record) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)
+    }
+
+    /// Syncs every record appended so far to disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// Appends several records and syncs once (records of steps that were
+    /// already done, written together at the end of a pass).
+    pub fn append_batch(&mut self, records: &[Record]) -> std::io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for r in records {
+            serde_json::to_writer(&mut buf, r).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.file.write_all(&buf)?;
+        self.file.sync_data()
+    }
+
     /// The journal file's path.
     pub fn path(&self) -> &Path {
         &self.path

@@ -1,0 +1,229 @@
+//! One `apply` run against a target: journal the run and every operation,
+//! apply the plan once with the executor, and judge the result.
+//!
+//! Owns the run's bookkeeping around [`execute::apply_plan`]: the journal
+//! records (run started, each operation as it is applied, awaits and skips
+//! at the end, run finished), the verdict and exit code, the report, and
+//! the stale-plan check. Generic over any `Provider + Clock` (+ [`Inspect`]
+//! for stranded members), so the CLI and the crash tests run the same code.
+//! Must not parse arguments, print, prompt or take locks: the CLI does.
+
+mod journaled;
+pub mod report;
+pub mod stale;
+
+pub use journaled::now_rfc3339;
+
+use crate::execute::{self, ExecOptions, ExecReport, Inspect, Progress, StepOutcome};
+use crate::model::{Observed, Topology};
+use crate::plan::Plan;
+use crate::provider::{Clock, Provider, Scope};
+use crate::state::journal::{Journal, Record};
+use journaled::Journaled;
+
+/// Who runs what, for the journal and the report.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// The run's id ([`crate::state::journal::new_run_id`]).
+    pub run: String,
+    /// `apply`.
+    pub command: String,
+    /// The target as given on the command line.
+    pub target: String,
+    /// The desired revision.
+    pub revision: String,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything applied and the estate equals the desired topology.
+    Converged,
+    /// Finished with members pending, failed or blocked; all safe.
+    NotConverged,
+    /// Stopped by Ctrl-C; every member untouched, in its bridge, or done.
+    Interrupted,
+    /// A member is stranded (a safety violation; should never happen).
+    Stranded,
+}
+
+impl Outcome {
+    /// The word in the journal and the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Converged => "converged",
+            Outcome::NotConverged => "not_converged",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Stranded => "stranded",
+        }
+    }
+
+    /// The exit code of SPEC section 5: 0, 3, or 4.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Converged => 0,
+            Outcome::NotConverged | Outcome::Interrupted => 3,
+            Outcome::Stranded => 4,
+        }
+    }
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The executor's report.
+    pub report: ExecReport,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// Stranded members, from the target.
+    pub stranded: Vec<crate::name::Name>,
+    /// The final observation did not converge (members off their desired
+    /// parents or primary) although the pass itself left nothing behind.
+    pub still_differs: usize,
+    /// The first journal write that failed (the run carried on).
+    pub journal_error: Option<std::io::Error>,
+}
+
+/// What one run applies.
+#[derive(Clone, Copy, Debug)]
+pub struct Job<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// The observation it was made from (or, for a saved plan, checked
+    /// against).
+    pub start: &'a Observed,
+    /// The desired topology, when known: the final observation is judged
+    /// against it.
+    pub desired: Option<&'a Topology>,
+    /// Window, timeouts, retries, cancellation.
+    pub opts: &'a ExecOptions,
+    /// Who runs what.
+    pub info: &'a RunInfo,
+}
+
+/// Applies `job.plan` (made from `job.start`) once, journalling as it goes,
+/// and judges the result. With `job.desired`, a final full observation must
+/// also classify as converged for [`Outcome::Converged`].
+pub async fn run<T: Provider + Clock + Inspect>(
+    target: &mut T,
+    job: Job<'_>,
+    mut journal: Option<&mut Journal>,
+    progress: &mut dyn Progress,
+) -> RunResult {
+    let Job {
+        plan,
+        start,
+        desired,
+        opts,
+        info,
+    } = job;
+    let mut journal_error = None;
+    let mut note = |e: std::io::Error| {
+        tracing::warn!(error = %e, "cannot write the journal; carrying on");
+        journal_error.get_or_insert(e);
+    };
+    if let Some(j) = journal.as_deref_mut()
+        && let Err(e) = j.append(&Record::RunStarted {
+            run: info.run.clone(),
+            at: now_rfc3339(),
+            command: info.command.clone(),
+            target: info.target.clone(),
+            revision: info.revision.clone(),
+        })
+    {
+        note(e);
+    }
+    let report = {
+        let mut wrapped = Journaled::new(target, journal.as_deref_mut(), &info.run, plan);
+        let report = execute::apply_plan(&mut wrapped, plan, opts, start, progress).await;
+        wrapped.sync();
+        if let Some(e) = wrapped.error.take() {
+            note(e);
+        }
+        report
+    };
+    // Awaits and skips, in one batch at the end (operations were journalled
+    // as they happened).
+    if let Some(j) = journal.as_deref_mut() {
+        let at = now_rfc3339();
+        let batch: Vec<Record> = report
+            .steps
+            .iter()
+            .filter_map(|s| {
+                let outcome = match &s.outcome {
+                    StepOutcome::Satisfied => "satisfied",
+                    StepOutcome::Skipped => "skipped",
+                    StepOutcome::TimedOut => "timed_out",
+                    _ => return None,
+                };
+                Some(Record::Step {
+                    run: info.run.clone(),
+                    at: at.clone(),
+                    step: s.id,
+                    action: s.action.to_string(),
+                    name: s.name.to_string(),
+                    outcome: outcome.to_string(),
+                    detail: String::new(),
+                })
+            })
+            .collect();
+        if let Err(e) = j.append_batch(&batch) {
+            note(e);
+        }
+    }
+    let stranded = target.stranded();
+    let mut still_differs = 0;
+    if let Some(desired) = desired
+        && !report.cancelled
+        && stranded.is_empty()
+    {
+        match target.observe(&Scope::All).await {
+            Ok(o) => {
+                let v = execute::classify(desired, &o);
+                still_differs = v.parents_differ.len() + v.not_on_primary.len();
+                if !v.store_ok {
+                    still_differs += 1;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "final observation failed");
+                still_differs = 1;
+            }
+        }
+    }
+    let left_behind = !report.pending.is_empty()
+        || !report.failed.is_empty()
+        || !plan.blocked.is_empty()
+        || report.count(|o| matches!(o, StepOutcome::NotStarted { .. })) > 0;
+    let outcome = if !stranded.is_empty() {
+        Outcome::Stranded
+    } else if report.cancelled {
+        Outcome::Interrupted
+    } else if left_behind || still_differs > 0 {
+        Outcome::NotConverged
+    } else {
+        Outcome::Converged
+    };
+    if let Some(j) = journal
+        && let Err(e) = j.append(&Record::RunFinished {
+            run: info.run.clone(),
+            at: now_rfc3339(),
+            outcome: outcome.as_str().to_string(),
+            applied: report.steps_applied,
+            pending: report.pending.len() as u64,
+            blocked: plan.blocked.len() as u64,
+        })
+    {
+        note(e);
+    }
+    RunResult {
+        report,
+        outcome,
+        stranded,
+        still_differs,
+        journal_error,
+    }
+}
+
+#[cfg(test)]
+mod tests;

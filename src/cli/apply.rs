@@ -1,0 +1,430 @@
+//! `handover apply`: plan (or read a saved plan), show it, confirm, apply it
+//! to the target with progress bars, and say how it ended.
+//!
+//! The edge around `handover::apply::run`: arguments, the target's lock,
+//! opening and saving a `sim:FILE` target, the confirmation prompt, Ctrl-C,
+//! progress bars (stderr), the summary (stdout) and `--report FILE`.
+//! Exit codes: 0 converged; 3 members pending, failed, blocked or the run
+//! interrupted (all safe); 4 a member stranded; 1 errors.
+
+use super::exit;
+use super::progress::Bars;
+use super::target::{self, TargetSpec};
+use clap::Args as ClapArgs;
+use handover::apply::{self, RunInfo, report::RunReport};
+use handover::execute::{Cancel, ExecOptions};
+use handover::model::{Observed, Topology};
+use handover::plan::Plan;
+use handover::provider::{Provider, Scope};
+use handover::sim::file::{Opened, SimFile};
+use handover::state::journal::{self, Journal};
+use handover::state::lock::TargetLock;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Flags of `handover apply`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// A plan saved by `handover plan --out FILE`; refused when the estate
+    /// has changed since in a way that affects it.
+    #[arg(
+        value_name = "PLANFILE",
+        conflicts_with = "desired",
+        required_unless_present = "desired"
+    )]
+    pub planfile: Option<PathBuf>,
+    /// Desired topology: a file, or a directory of `*.yaml`/`*.yml`
+    /// (repeatable). Planned against a fresh observation of the target.
+    #[arg(long, value_name = "PATH")]
+    pub desired: Vec<PathBuf>,
+    /// Where to apply: `sim:FILE` (the embedded simulator; FILE starts as an
+    /// observed.yaml and moves on with each command).
+    #[arg(long, value_name = "TARGET")]
+    pub target: String,
+    /// Apply without asking. Required when not run in a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Write what was done, step by step, to FILE: JSON (`.json`) or
+    /// Markdown (`.md`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The state directory (lock and journal); default `.handover/` beside
+    /// the target's file.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Members in a bridge at once, overriding `policy.maxInFlight` (a
+    /// PLANFILE carries no policy: the default is 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: Option<u32>,
+    /// How long to wait for each member to connect to its new primary
+    /// (`30s`, `15m`, `2h`), overriding `policy.ackTimeout` (default 30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ack_timeout: Option<handover::model::Seconds>,
+    /// Seed of a new `sim:` target and of the backoff jitter.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn parse_duration(s: &str) -> Result<handover::model::Seconds, String> {
+    handover::model::Seconds::parse(s)
+        .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
+}
+
+/// How `--report` is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReportFormat {
+    Json,
+    Markdown,
+}
+
+fn report_format(path: &Path) -> Result<ReportFormat, String> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+    {
+        Some(e) if e == "json" => Ok(ReportFormat::Json),
+        Some(e) if e == "md" || e == "markdown" => Ok(ReportFormat::Markdown),
+        _ => Err(format!(
+            "error: --report {}: the extension says the format: .json or .md",
+            path.display()
+        )),
+    }
+}
+
+/// FNV-1a over the desired files' names and bytes: the revision applied.
+fn revision_of(paths: &[PathBuf]) -> String {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            files.extend(handover::load::yaml_files(p).unwrap_or_default());
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &files {
+        eat(f.to_string_lossy().as_bytes());
+        eat(&[0]);
+        eat(&std::fs::read(f).unwrap_or_default());
+        eat(&[0]);
+    }
+    format!("files:fnv1a64:{h:016x}")
+}
+
+/// Reads a plan file written by `plan --out`.
+fn read_plan(path: &Path) -> Result<Plan, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("error: cannot read the plan {}: {e}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "error: {}:{}:{}: not a plan written by `handover plan --out`: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if plan.format_version != handover::plan::FORMAT_VERSION {
+        return Err(format!(
+            "error: {}: plan format_version {} (this handover applies version {}); plan again with this release",
+            path.display(),
+            plan.format_version,
+            handover::plan::FORMAT_VERSION
+        ));
+    }
+    Ok(plan)
+}
+
+/// Asks on the terminal; true only for `yes`.
+fn confirm(steps: usize, target: &str) -> bool {
+    eprint!(
+        "\nApply these {steps} steps to {target}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    line.trim() == "yes"
+}
+
+/// Sets `cancel` on the first Ctrl-C; exits at once on the second.
+fn install_ctrl_c(cancel: Cancel) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            cancel.cancel();
+            eprintln!(
+                "\nInterrupted: no new step will start; the step in progress finishes. Every member is left as it was, in its bridge, or done (all safe).\nPress Ctrl-C again to stop at once (also safe: each step is atomic)."
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Stopped. Run the same apply again to carry on from where it is.");
+                std::process::exit(130);
+            }
+        });
+    });
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> u8 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("{msg}");
+            exit::ERROR
+        }
+    }
+}
+
+fn run_inner(args: Args) -> Result<u8, String> {
+    let spec = target::parse(&args.target).map_err(|e| format!("error: {e}"))?;
+    let report_fmt = args.report.as_deref().map(report_format).transpose()?;
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if !args.auto_approve && !interactive {
+        return Err(
+            "error: apply needs a confirmation: run it in a terminal to answer the question, or pass --auto-approve"
+                .into(),
+        );
+    }
+    let desired: Option<Topology> = if args.desired.is_empty() {
+        None
+    } else {
+        Some(handover::load::topology(&args.desired).map_err(|d| d.to_string())?)
+    };
+    let saved_plan = match &args.planfile {
+        Some(p) => Some(read_plan(p)?),
+        None => None,
+    };
+    let TargetSpec::Sim(file) = &spec;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| handover::state::default_dir(spec.file()));
+    let lock = TargetLock::acquire(&state_dir.join(spec.lock_name()), "apply")
+        .map_err(|e| format!("error: {e}"))?;
+    if let Some(h) = &lock.recovered_from {
+        eprintln!("note: took over the lock of {h}, which ended without releasing it");
+    }
+    let (mut sim, opened) = SimFile::open(file, args.seed).map_err(|e| format!("error: {e}"))?;
+    match &opened {
+        Opened::Edited { changed } if !changed.is_empty() => eprintln!(
+            "note: {} was edited by hand: applied the new parents of {} member(s) as a console change would",
+            file.display(),
+            changed.len()
+        ),
+        Opened::Rebuilt { why } => eprintln!(
+            "note: {} was edited by hand ({why}): the simulation was rebuilt from it",
+            file.display()
+        ),
+        _ => {}
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("error: cannot start the runtime: {e}"))?;
+    let start: Observed = runtime
+        .block_on(sim.observe(&Scope::All))
+        .map_err(|e| format!("error: cannot observe {}: {e}", args.target))?;
+    let (plan, revision) = match (&saved_plan, &desired) {
+        (Some(plan), _) => {
+            apply::stale::check(plan, &start).map_err(|s| format!("error: {s}"))?;
+            let rev = format!(
+                "plan:{}",
+                plan.observed_digest.as_deref().unwrap_or("no digest")
+            );
+            (plan.clone(), rev)
+        }
+        (None, Some(d)) => {
+            let plan = handover::plan::try_plan(d, &start)
+                .map_err(|e| handover::diag::Diagnostics(e.to_diagnostics(d)).to_string())?;
+            (plan, revision_of(&args.desired))
+        }
+        (None, None) => unreachable!("clap requires PLANFILE or --desired"),
+    };
+    let mut policy = desired
+        .as_ref()
+        .map(|d| d.policy.clone())
+        .unwrap_or_default();
+    if let Some(n) = args.max_in_flight {
+        policy.max_in_flight = n;
+    }
+    if let Some(t) = args.ack_timeout {
+        policy.ack_timeout = t;
+    }
+    let render_opts = handover::render::Options {
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        verbose: false,
+        max_in_flight: policy.max_in_flight,
+    };
+    print!(
+        "{}",
+        handover::render::text::render(&plan, &start, &render_opts)
+    );
+    let _ = std::io::stdout().flush();
+    if plan.steps.is_empty() {
+        sim.save().map_err(|e| format!("error: {e}"))?;
+        return Ok(if plan.blocked.is_empty() {
+            exit::OK
+        } else {
+            exit::NOT_CONVERGED
+        });
+    }
+    if !args.auto_approve && !confirm(plan.steps.len(), &args.target) {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(exit::ERROR);
+    }
+    let cancel = Cancel::new();
+    let opts = ExecOptions {
+        seed: args.seed,
+        cancel: cancel.clone(),
+        ..ExecOptions::from_policy(&policy)
+    };
+    install_ctrl_c(cancel);
+    let mut journal = match Journal::open(&state_dir) {
+        Ok(j) => Some(j),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot open the journal in {}: {e}; applying without it",
+                state_dir.display()
+            );
+            None
+        }
+    };
+    let info = RunInfo {
+        run: journal::new_run_id(),
+        command: "apply".into(),
+        target: args.target.clone(),
+        revision,
+    };
+    let started = apply::now_rfc3339();
+    let mut bars = Bars::new(&plan);
+    let job = apply::Job {
+        plan: &plan,
+        start: &start,
+        desired: desired.as_ref(),
+        opts: &opts,
+        info: &info,
+    };
+    let result = runtime.block_on(apply::run(&mut sim, job, journal.as_mut(), &mut bars));
+    bars.finish();
+    if let Some(e) = &result.journal_error {
+        eprintln!(
+            "warning: the journal in {} could not be written ({e}); the apply itself is unaffected",
+            state_dir.display()
+        );
+    }
+    let saved = sim.save();
+    drop(lock);
+    let r = &result.report;
+    let code = result.outcome.exit_code();
+    let run_report = RunReport {
+        run: info.run.clone(),
+        command: info.command.clone(),
+        target: info.target.clone(),
+        revision: info.revision.clone(),
+        started,
+        finished: apply::now_rfc3339(),
+        outcome: result.outcome.as_str().to_string(),
+        exit_code: code,
+        blocked: plan
+            .blocked
+            .iter()
+            .map(|b| format!("{} {}: {}", kind_word(b.kind), b.name, b.reason))
+            .collect(),
+        stranded: result.stranded.iter().map(|n| n.to_string()).collect(),
+        execution: r.clone(),
+    };
+    print!("{}", summary(&run_report, result.still_differs));
+    if let Some(path) = &args.report {
+        let text = match report_fmt {
+            Some(ReportFormat::Markdown) => apply::report::markdown(&run_report),
+            _ => apply::report::json(&run_report),
+        };
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+            return Ok(exit::ERROR);
+        }
+    }
+    if let Err(e) = saved {
+        eprintln!("error: cannot save the target {}: {e}", args.target);
+        return Ok(exit::ERROR);
+    }
+    Ok(code)
+}
+
+fn kind_word(k: handover::plan::BlockedKind) -> &'static str {
+    match k {
+        handover::plan::BlockedKind::Gateway => "gateway",
+        handover::plan::BlockedKind::Agent => "agent",
+        handover::plan::BlockedKind::Store => "Central Management Store in pool",
+    }
+}
+
+/// The closing lines on stdout.
+fn summary(r: &RunReport, still_differs: usize) -> String {
+    use std::fmt::Write as _;
+    let e = &r.execution;
+    let mut out = String::new();
+    let verdict = match r.outcome.as_str() {
+        "converged" => "Converged: the target equals the desired topology.",
+        "interrupted" => {
+            "Interrupted: stopped before the end; every member is safe. Run the same apply again to carry on."
+        }
+        "stranded" => "SAFETY VIOLATION: members are stranded (see below).",
+        _ => "Finished without converging; every member is safe.",
+    };
+    let _ = writeln!(out, "\n{verdict}");
+    let _ = writeln!(
+        out,
+        "Applied {} operations: {} bridged, {} acknowledged, {} pruned; {} skipped (already held); {:.0} s on the target's clock.",
+        e.steps_applied, e.bridged, e.acknowledged, e.pruned, e.skipped, e.clock_seconds
+    );
+    let list = |out: &mut String, what: &str, names: &[String]| {
+        if names.is_empty() {
+            return;
+        }
+        let shown: Vec<&str> = names.iter().take(10).map(|s| s.as_str()).collect();
+        let more = if names.len() > 10 {
+            format!(" and {} more", names.len() - 10)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{what} ({}): {}{more}", names.len(), shown.join(", "));
+    };
+    let names = |v: &[handover::name::Name]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    list(
+        &mut out,
+        "Pending, in their bridge (run apply again later)",
+        &names(&e.pending),
+    );
+    list(
+        &mut out,
+        "Failed (the provider refused; see the report)",
+        &names(&e.failed),
+    );
+    list(&mut out, "Blocked", &r.blocked);
+    list(&mut out, "Stranded", &r.stranded);
+    if still_differs > 0 && e.pending.is_empty() && e.failed.is_empty() && r.blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "{still_differs} member(s) still differ from the desired topology; run apply again."
+        );
+    }
+    out
+}
