@@ -455,3 +455,31 @@ fn a_fault_firing_during_a_pass_counts_as_progress() {
     let out = rehearse(&case, seed);
     assert!(out.report.converged, "{:?}\n{}", out.report, case.faults);
 }
+
+/// Regression: with ms3 down for good, a03 (on ms3, moving to ms1 with the
+/// moving gw2 as failover) waited for gw2's chain, which timed out; a03 never
+/// started and was reported nowhere. Members a timed-out or failed chain
+/// keeps from starting are now reported pending.
+#[test]
+fn a_member_kept_from_starting_by_a_timed_out_gateway_is_reported_pending() {
+    let seed = 1812004394917463141;
+    let case = generate(seed, 5, 3, 98);
+    assert!(case.faults.contains("down: ms3"), "{}", case.faults);
+    let out = rehearse(&case, seed);
+    let r = &out.report;
+    assert!(r.stranded.is_empty(), "{r:?}");
+    let reported: BTreeSet<&Name> = r
+        .pending
+        .iter()
+        .chain(&r.blocked)
+        .chain(&r.failed)
+        .collect();
+    for (name, d) in &case.want {
+        let m = out.watched.sim.member(name).unwrap();
+        assert!(
+            &m.configured == d || reported.contains(name),
+            "{name} holds {:?}, wants {d:?}, and is not reported: {r:?}",
+            m.configured
+        );
+    }
+}

@@ -279,6 +279,12 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 };
                 for &d in &self.dependents[i] {
                     let reason = format!("waits for step {id}, which {why}");
+                    // Another member's chain now cannot start this pass: it
+                    // is safe where it is, but not done, so it is pending
+                    // (a member whose own chain stopped is reported already).
+                    if self.chain[d] != self.chain[i] && self.outcome[d].is_none() {
+                        self.pending.insert(self.subject(d).clone());
+                    }
                     work.push((d, StepOutcome::NotStarted { reason }));
                 }
                 if matches!(outcome, StepOutcome::Failed { .. }) {
