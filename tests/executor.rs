@@ -292,8 +292,9 @@ async fn a_timed_out_dependency_keeps_dependents_from_starting() {
         matches!(outcome(&r, 2), StepOutcome::NotStarted { reason } if reason.contains("step 1"))
     );
     // gw2 timed out; the agent that waits for it did not start and is
-    // reported pending too (safe where it is, but not done).
-    assert_eq!(r.pending, vec![agent(0), n("gw2")]);
+    // reported as waiting (safe where it is, but not done).
+    assert_eq!(r.pending, vec![n("gw2")]);
+    assert_eq!(r.waiting, vec![agent(0)]);
     assert_eq!(fake.apply_calls, 0);
 }
 

@@ -415,12 +415,22 @@ fn summary(r: &RunReport, still_differs: usize) -> String {
     );
     list(
         &mut out,
+        "Waiting (did not start: a change they wait for did not finish)",
+        &names(&e.waiting),
+    );
+    list(
+        &mut out,
         "Failed (the provider refused; see the report)",
         &names(&e.failed),
     );
     list(&mut out, "Blocked", &r.blocked);
     list(&mut out, "Stranded", &r.stranded);
-    if still_differs > 0 && e.pending.is_empty() && e.failed.is_empty() && r.blocked.is_empty() {
+    if still_differs > 0
+        && e.pending.is_empty()
+        && e.waiting.is_empty()
+        && e.failed.is_empty()
+        && r.blocked.is_empty()
+    {
         let _ = writeln!(
             out,
             "{still_differs} member(s) still differ from the desired topology; run apply again."

@@ -130,6 +130,8 @@ struct Exec<'a, T> {
     window: BTreeSet<Chain>,
     in_bridge: BTreeSet<Name>,
     pending: BTreeSet<Name>,
+    /// Members another chain's timeout or failure kept from starting.
+    waiting: BTreeSet<Name>,
     failed: BTreeSet<Name>,
     report: ExecReport,
 }
@@ -196,6 +198,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             window: BTreeSet::new(),
             in_bridge: BTreeSet::new(),
             pending: BTreeSet::new(),
+            waiting: BTreeSet::new(),
             failed: BTreeSet::new(),
             report: ExecReport::default(),
         };
@@ -280,10 +283,11 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 for &d in &self.dependents[i] {
                     let reason = format!("waits for step {id}, which {why}");
                     // Another member's chain now cannot start this pass: it
-                    // is safe where it is, but not done, so it is pending
-                    // (a member whose own chain stopped is reported already).
+                    // is safe where it is, but not done, so it is reported
+                    // as waiting (a member whose own chain stopped is
+                    // reported already).
                     if self.chain[d] != self.chain[i] && self.outcome[d].is_none() {
-                        self.pending.insert(self.subject(d).clone());
+                        self.waiting.insert(self.subject(d).clone());
                     }
                     work.push((d, StepOutcome::NotStarted { reason }));
                 }
@@ -624,6 +628,11 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             })
             .collect();
         r.pending = self.pending.into_iter().collect();
+        r.waiting = self
+            .waiting
+            .into_iter()
+            .filter(|m| !r.pending.contains(m))
+            .collect();
         r.failed = self.failed.into_iter().collect();
         r.in_bridge = self.in_bridge.into_iter().collect();
         r.cancelled = cancelled;

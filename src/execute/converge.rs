@@ -103,8 +103,13 @@ pub struct RehearsalReport {
     pub converged: bool,
     /// Members no configuration can reach any more (from the target).
     pub stranded: Vec<Name>,
-    /// Members left in a bridge, waiting for acknowledgment (safe).
+    /// Members left in a bridge, waiting for acknowledgment, and members
+    /// that could not start because a change they wait for did not finish
+    /// (safe, not done).
     pub pending: Vec<Name>,
+    /// The part of `pending` that never started: it waits for another
+    /// member's change that timed out or failed.
+    pub waiting: Vec<Name>,
     /// Members (and the store, by its desired pool) whose change the last
     /// plan blocked, one entry each.
     pub blocked: Vec<Name>,
@@ -239,6 +244,7 @@ where
     let mut last_change = t0;
     let mut blocked: Vec<Name> = Vec::new();
     let mut pending: Vec<Name> = Vec::new();
+    let mut waiting: Vec<Name> = Vec::new();
     let mut failed: BTreeSet<Name> = BTreeSet::new();
     let mut steps_applied = 0;
     let mut executor_max = 0;
@@ -278,6 +284,7 @@ where
         blocked.dedup();
         if plan.steps.is_empty() {
             pending.clear();
+            waiting.clear();
             let looks_converged = classify(desired, &obs).converged()
                 && plan.blocked.is_empty()
                 && meter.inner.stranded().is_empty();
@@ -317,6 +324,7 @@ where
             steps_applied += r.steps_applied;
             executor_max = executor_max.max(r.max_in_flight);
             pending = r.pending.clone();
+            waiting = r.waiting.clone();
             failed.extend(r.failed.iter().cloned());
             progress.event(&ProgressEvent::PassFinished {
                 pass,
@@ -365,7 +373,7 @@ where
     };
     let stranded = meter.inner.stranded();
     let verdict = last.as_ref().map(|o| classify(desired, o));
-    let mut pend: BTreeSet<Name> = pending.into_iter().collect();
+    let mut pend: BTreeSet<Name> = pending.into_iter().chain(waiting.iter().cloned()).collect();
     if let Some(v) = &verdict {
         pend.extend(v.in_bridge.iter().cloned());
     }
@@ -373,6 +381,10 @@ where
         pend.remove(s);
     }
     let pending: Vec<Name> = pend.into_iter().collect();
+    let waiting: Vec<Name> = waiting
+        .into_iter()
+        .filter(|w| pending.contains(w))
+        .collect();
     let converged = verdict.as_ref().is_some_and(Verdict::converged)
         && stranded.is_empty()
         && pending.is_empty()
@@ -381,6 +393,7 @@ where
         converged,
         stranded,
         pending,
+        waiting,
         blocked,
         failed: failed.into_iter().collect(),
         moved: meter.moved.len() as u64,

@@ -221,11 +221,24 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
             "Not converged ({strategy}), but safe: no member was stranded.\n"
         ));
     }
-    if !r.pending.is_empty() {
+    let in_bridge: Vec<Name> = r
+        .pending
+        .iter()
+        .filter(|p| !r.waiting.contains(p))
+        .cloned()
+        .collect();
+    if !in_bridge.is_empty() {
         out.push_str(&format!(
             "Pending: {} did not connect to the new primary within policy.ackTimeout. They stay in their bridge (new primary set, old parents kept as failovers), so they keep reporting; check the health service on each, then run again: {}\n",
-            members(r.pending.len()),
-            list(&r.pending)
+            members(in_bridge.len()),
+            list(&in_bridge)
+        ));
+    }
+    if !r.waiting.is_empty() {
+        out.push_str(&format!(
+            "Waiting: {} did not start because a change they wait for did not finish (a gateway they move onto, or the members a retired gateway still serves); they are untouched: {}\n",
+            members(r.waiting.len()),
+            list(&r.waiting)
         ));
     }
     if !r.blocked.is_empty() {
@@ -322,6 +335,7 @@ mod tests {
             converged: true,
             stranded: vec![],
             pending: vec![],
+            waiting: vec![],
             blocked: vec![],
             failed: vec![],
             moved: 12,

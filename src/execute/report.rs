@@ -69,6 +69,10 @@ pub struct ExecReport {
     /// Members (or pools) whose await timed out, sorted: they stay in their
     /// bridge, safe, and a later pass picks them up.
     pub pending: Vec<Name>,
+    /// Members (or pools) that did not start because a change they wait for
+    /// (another member's) timed out or failed, sorted: safe, not done.
+    #[serde(default)]
+    pub waiting: Vec<Name>,
     /// Members (or pools) whose chain stopped on a provider error, sorted.
     pub failed: Vec<Name>,
     /// Members this pass left in a bridge (pending, or interrupted by
