@@ -28,8 +28,12 @@ impl Hasher for Fnv {
     }
 
     fn write_u64(&mut self, w: u64) {
-        // A whole word at once (FxHash's step): `Name` hashes by words.
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        // A whole word at once (`Name` hashes by words): a folded 64x64->128
+        // multiply (wyhash's step) spreads every input bit over both halves;
+        // a plain multiply would only carry differences upwards, and names
+        // differing in one digit would share their low (bucket) bits.
+        let m = u128::from(self.0 ^ w) * 0x9e37_79b9_7f4a_7c15;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
     }
 
     fn write_usize(&mut self, n: usize) {

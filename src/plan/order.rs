@@ -10,7 +10,8 @@
 use crate::model::MemberDef;
 use crate::name::Name;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use super::fasthash::FastMap as HashMap;
+use std::collections::BinaryHeap;
 
 /// Desired gateways in planning order, and those caught in a cycle (sorted).
 pub(crate) fn gateway_order(gateways: &[MemberDef]) -> (Vec<&MemberDef>, Vec<&MemberDef>) {
