@@ -9,8 +9,8 @@
 use super::Assignment;
 use crate::model::{Observed, Topology};
 use crate::name::Name;
-use serde::Serialize;
 use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
+use serde::Serialize;
 
 /// What kind of parent a server is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

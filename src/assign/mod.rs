@@ -245,7 +245,8 @@ pub fn resolve_lenient(
     let mut out = Assignment::default();
     let mut load: HashMap<Name, u32> = HashMap::default();
     capacity::add_gateways(&mut load, &servers, t);
-    let mut explicit: HashSet<&Name> = HashSet::with_capacity_and_hasher(t.agents.len(), Default::default());
+    let mut explicit: HashSet<&Name> =
+        HashSet::with_capacity_and_hasher(t.agents.len(), Default::default());
     for (i, a) in t.agents.iter().enumerate() {
         explicit.insert(&a.name);
         *load.entry(a.parents.primary.clone()).or_default() += 1;

@@ -80,14 +80,15 @@ pub struct Split<'a> {
     pub failovers: Vec<Lit<'a>>,
 }
 
-const SECTIONS: [&str; 3] = ["managementServers", "gateways", "agents"];
+/// The bulk sections, read by the fast paths.
+pub const SECTIONS: [&str; 3] = ["managementServers", "gateways", "agents"];
 
 /// Fewer bytes than this: serde-saphyr alone is as fast; skip the split.
 /// Zero in tests so that every test exercises the fast path.
 #[cfg(not(test))]
-const MIN_BYTES: usize = 64 * 1024;
+pub const MIN_BYTES: usize = 64 * 1024;
 #[cfg(test)]
-const MIN_BYTES: usize = 0;
+pub const MIN_BYTES: usize = 0;
 
 /// The bulk sections leave this many YAML nodes at most to the fast path;
 /// beyond, serde-saphyr decides (its node budget applies to the whole file).

@@ -12,6 +12,7 @@
 mod build;
 pub mod doc;
 mod fast;
+mod fast_json;
 pub mod yaml;
 
 pub use build::quote;
@@ -305,7 +306,12 @@ fn parse_split<'t, T: serde::de::DeserializeOwned>(
     fast: bool,
     shape: fast::Shape,
 ) -> Result<(T, Option<fast::Split<'t>>), Diagnostic> {
-    if let Some(s) = fast.then(|| fast::split(text, shape)).flatten()
+    let json = text.trim_start().starts_with('{');
+    let split = |text| match json {
+        true => fast_json::split(text, shape),
+        false => fast::split(text, shape),
+    };
+    if let Some(s) = fast.then(|| split(text)).flatten()
         && let Some(d) = yaml::parse_quiet(&s.remainder)
     {
         return Ok((d, Some(s)));

@@ -274,6 +274,90 @@ mod fast_path {
         lines.join("\n") + "\n"
     }
 
+    /// The observed state as JSON, one member per line (as `gen_estate`
+    /// writes it) or all on one line.
+    fn json(agents: usize, one_line: bool) -> String {
+        let mut spec = synth::Spec::fleet(agents);
+        spec.gateways = 3;
+        spec.management_servers = 2;
+        let o = synth::generate(&spec).observed;
+        let member = |m: &crate::model::ObservedMember, gw: bool| {
+            let mut v = serde_json::json!({
+                "name": m.name.as_str(),
+                "primary": m.parents.primary.as_str(),
+                "failover": m.parents.failover.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                "connected": m.connected.as_ref().map(|c| c.as_str()),
+            });
+            if gw {
+                v["up"] = m.up.into();
+                v["ready"] = m.ready.into();
+            }
+            v.to_string()
+        };
+        let sep = if one_line { ", " } else { ",\n  " };
+        let servers: Vec<String> = o
+            .management_servers
+            .iter()
+            .map(|s| serde_json::json!({"name": s.name.as_str(), "up": s.up}).to_string())
+            .collect();
+        let gws: Vec<String> = o.gateways.iter().map(|m| member(m, true)).collect();
+        let agents: Vec<String> = o.agents.iter().map(|m| member(m, false)).collect();
+        let text = format!(
+            "{{\n\"apiVersion\": \"handover/v1\",\n\"kind\": \"Observed\",\n\"managementServers\": [\n  {}\n],\n\"gateways\": [\n  {}\n],\n\"agents\": [\n  {}\n],\n\"managementStore\": {{\"activePool\": \"pool1.contoso.local\", \"pools\": [{{\"name\": \"pool1.contoso.local\", \"up\": true}}], \"replicationComplete\": true}}\n}}\n",
+            servers.join(sep),
+            gws.join(sep),
+            agents.join(sep)
+        );
+        if one_line {
+            text.replace('\n', "")
+        } else {
+            text
+        }
+    }
+
+    #[test]
+    fn json_takes_the_fast_path_and_agrees() {
+        for one_line in [false, true] {
+            let j = json(10, one_line);
+            let s = fast_json::split(&j, fast::Shape::Observed).expect("fast path");
+            assert_eq!(s.agents.as_ref().map(Vec::len), Some(10));
+            same(&j).unwrap();
+            assert!(observed_str(&j, "f").is_ok());
+            let bad = j.replace("\"primary\":\"gw", "\"primary\":\"nogw");
+            assert!(fast_json::split(&bad, fast::Shape::Observed).is_some());
+            same(&bad).unwrap();
+            assert!(observed_str(&bad, "f").is_err());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+        ))]
+
+        /// Edited JSON documents: both paths agree, whatever the edit.
+        #[test]
+        fn edited_json_agrees(
+            one_line in any::<bool>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+                "", "\"", ",", ":", "[", "]", "{", "}", " ", "\n", "\t", "\\u0041", "null", "true", "1",
+                "\"colour\": \"blue\", ", "\"name\": \"dup.local\", ", "\"up\": 1, ",
+                "\"connected\": false, ", "\"failover\": [\"a\", \"b\"], ", "\"Web_01\"", "\u{e9}",
+                "# c\n", "&a ", "*a",
+            ]), 0usize..3), 1..4),
+        ) {
+            let mut text = json(4, one_line);
+            for (at, piece, cut) in edits {
+                let mut i = at.index(text.len() + 1);
+                while !text.is_char_boundary(i) { i -= 1; }
+                let mut end = (i + cut).min(text.len());
+                while !text.is_char_boundary(end) { end -= 1; }
+                text.replace_range(i..end, piece);
+            }
+            same(&text)?;
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(
             std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)

@@ -7,10 +7,10 @@
 //! them rather than trusting that it ran). Pure; must not look at the
 //! observed state.
 
+use super::fasthash::FastMap as HashMap;
 use crate::model::MemberDef;
 use crate::name::Name;
 use std::cmp::Reverse;
-use super::fasthash::FastMap as HashMap;
 use std::collections::BinaryHeap;
 
 /// Desired gateways in planning order, and those caught in a cycle (sorted).
