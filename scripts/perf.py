@@ -19,6 +19,9 @@ shared machine the wall time depends on the load, the CPU time much less.
 Peak RSS is the largest of the runs. The ratio handover / rapidyaml is
 printed for the largest size.
 
+With --svg it draws the growth plot, adding the in-process pipeline
+figures of `cargo bench --bench e2e` (target/criterion) when present.
+
 Usage: scripts/perf.py [--sizes 1000,10000,100000] [--runs 5] [--no-build]
                        [--no-simulate] [--svg docs/perf-growth.svg]
 Needs: python3, `pip install rapidyaml`, a Rust toolchain.
@@ -39,17 +42,26 @@ GEN = ROOT / "target" / "release" / "examples" / "gen_estate"
 
 
 def run(cmd):
-    """Runs cmd with stdout discarded; returns (wall s, cpu s, peak RSS MB)."""
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"{' '.join(map(str, cmd))} exited {code}:\n{err}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    """Runs cmd with stdout discarded; returns (wall s, cpu s, peak RSS MB).
+
+    Peak RSS comes from GNU time when installed: Linux keeps ru_maxrss
+    across exec, so wait4 on a child forked from this (large) Python
+    process would report Python's own peak.
+    """
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        full = [gnu_time, "-f", "%M", "-o", rss_file.name, *cmd] if gnu_time else list(cmd)
+        start = time.perf_counter()
+        p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+        err = p.stderr.read().decode(errors="replace")
+        p.stderr.close()
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            sys.exit(f"{' '.join(map(str, cmd))} exited {code}:\n{err}")
+        kb = int(rss_file.read().split()[-1]) if gnu_time else ru.ru_maxrss
+    return wall, ru.ru_utime + ru.ru_stime, kb / 1024
 
 
 def ryml_parse(bufs):
@@ -104,19 +116,32 @@ def measure(n, runs, simulate):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def criterion(n):
+    """The median of `cargo bench --bench e2e`'s plan_pipeline/n, in s, if run."""
+    import json
+
+    f = ROOT / "target" / "criterion" / "plan_pipeline" / str(n) / "new" / "estimates.json"
+    try:
+        return json.loads(f.read_text())["median"]["point_estimate"] / 1e9
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def svg(results, path):
     """A log-log plot of seconds against agents, drawn by hand (no deps)."""
-    series = [("plan", "handover plan (end to end)", "#1f77b4"),
-              ("simulate", "handover simulate (end to end)", "#d62728"),
-              ("ryml", "rapidyaml parse of the two files", "#7f7f7f")]
+    series = [("plan", "handover plan (process)", "#1f77b4"),
+              ("bench", "plan pipeline (criterion)", "#2ca02c"),
+              ("simulate", "handover simulate (process)", "#d62728"),
+              ("ryml", "rapidyaml parse", "#7f7f7f")]
     sizes = sorted(results)
     pts = {k: [(n, results[n][1][k].wall) for n in sizes
-               if results[n][1][k].wall != float("inf")] for k, _, _ in series}
+               if results[n][1][k].wall != float("inf")] for k, _, _ in series if k != "bench"}
+    pts["bench"] = [(n, criterion(n)) for n in sizes if criterion(n)]
     ys = [y for v in pts.values() for _, y in v]
     import math
     lx0, lx1 = math.log10(min(sizes)) - 0.1, math.log10(max(sizes)) + 0.1
     ly0, ly1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
-    W, H, L, R, T, B = 640, 400, 70, 20, 30, 60
+    W, H, L, R, T, B = 700, 420, 70, 20, 30, 60
     X = lambda n: L + (math.log10(n) - lx0) / (lx1 - lx0) * (W - L - R)
     Y = lambda s: H - B - (math.log10(s) - ly0) / (ly1 - ly0) * (H - T - B)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
@@ -146,7 +171,7 @@ def svg(results, path):
         for n, s in p:
             out.append(f'<circle cx="{X(n):.1f}" cy="{Y(s):.1f}" r="3" fill="{colour}"/>')
         ly = H - 14
-        lx = L + i * 190
+        lx = 10 + i * 172
         out.append(f'<line x1="{lx}" y1="{ly-4}" x2="{lx+18}" y2="{ly-4}" stroke="{colour}" stroke-width="2"/>')
         out.append(f'<text x="{lx+22}" y="{ly}" font-size="11">{label}</text>')
     out.append("</svg>")
@@ -194,6 +219,11 @@ def main():
             a0, a1 = results[lo][1][k].wall, results[hi][1][k].wall
             if a0 != float("inf"):
                 print(f"growth {k}: {hi // lo}x the agents -> {a1 / a0:.1f}x the wall time")
+        b0, b1 = criterion(lo), criterion(hi)
+        if b0 and b1:
+            mid = [f"{criterion(n) * 1e3:.1f} ms" for n in sizes if criterion(n)]
+            print(f"growth plan pipeline (criterion, cargo bench --bench e2e): {' / '.join(mid)};"
+                  f" {hi // lo}x the agents -> {b1 / b0:.1f}x the time")
     if a.svg:
         svg(results, a.svg)
         print(f"wrote {a.svg}")

@@ -354,10 +354,14 @@ fn read(path: &Path) -> Result<String, Diagnostic> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big(bytes.len() as u64));
     }
-    let label: Arc<str> = Arc::from(shown.to_string());
-    yaml::text(&bytes, &label)?;
-    // Checked above: valid UTF-8.
-    Ok(String::from_utf8(bytes).unwrap_or_default())
+    // Every caller checks the text with `yaml::text` (NUL bytes, empty),
+    // so only bytes that are not UTF-8 need its message here.
+    String::from_utf8(bytes).map_err(|e| {
+        let label: Arc<str> = Arc::from(shown.to_string());
+        yaml::text(e.as_bytes(), &label)
+            .err()
+            .unwrap_or_else(|| Diagnostic::general(format!("{shown}: not UTF-8 text")))
+    })
 }
 
 fn finish<T>(value: T, diags: Vec<Diagnostic>) -> Result<T, Diagnostics> {
