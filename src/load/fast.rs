@@ -84,11 +84,13 @@ pub struct Split<'a> {
 pub const SECTIONS: [&str; 3] = ["managementServers", "gateways", "agents"];
 
 /// Fewer bytes than this: serde-saphyr alone is as fast; skip the split.
-/// Zero in tests so that every test exercises the fast path.
-#[cfg(not(test))]
 pub const MIN_BYTES: usize = 64 * 1024;
-#[cfg(test)]
-pub const MIN_BYTES: usize = 0;
+
+/// Whether a text of `len` bytes is worth splitting; always in unit tests,
+/// so that every loader test exercises the fast path.
+pub fn worth_splitting(len: usize) -> bool {
+    cfg!(test) || len >= MIN_BYTES
+}
 
 /// The bulk sections leave this many YAML nodes at most to the fast path;
 /// beyond, serde-saphyr decides (its node budget applies to the whole file).
@@ -97,7 +99,7 @@ const MAX_FAST_NODES: usize = super::yaml::MAX_NODES / 4;
 /// Splits `text` (checked UTF-8, no byte-order mark) when it is in the
 /// strict subset; `None` means "parse all of it with serde-saphyr".
 pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
-    if text.len() < MIN_BYTES || !plain_bytes(text.as_bytes()) {
+    if !worth_splitting(text.len()) || !plain_bytes(text.as_bytes()) {
         return None;
     }
     let lines: Vec<&str> = text.split('\n').collect();

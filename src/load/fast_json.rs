@@ -15,7 +15,7 @@ use super::fast::{Lit, Member, SECTIONS, Server, Shape, Split};
 /// Splits a JSON document whose top level is an object; `None` means
 /// "parse all of it with serde-saphyr".
 pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
-    if text.len() < super::fast::MIN_BYTES || !plain(text.as_bytes()) {
+    if !super::fast::worth_splitting(text.len()) || !plain(text.as_bytes()) {
         return None;
     }
     let mut r = Reader {
