@@ -22,7 +22,11 @@ struct Texts {
 }
 
 fn texts(n: usize) -> Texts {
-    let e = synth::generate(&Spec::fleet(n));
+    // At least four gateways: synth moves agents only with more than two,
+    // so the 1k estate does the same kind of work as 10k and 100k.
+    let mut spec = Spec::fleet(n);
+    spec.gateways = spec.gateways.max(4);
+    let e = synth::generate(&spec);
     let mut converged = e.observed.clone();
     for (list, want) in [
         (&mut converged.gateways, &e.desired.gateways),

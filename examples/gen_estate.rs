@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release --example gen_estate -- AGENTS DIR`
 //! The estate is `handover::synth::Spec::fleet(AGENTS)`: one gateway per
-//! 1,000 agents, one management server per five gateways, 30 % of agents
-//! moving. `scripts/perf.py` calls this; the files are never committed.
+//! 1,000 agents (at least four), one management server per five gateways,
+//! 30 % of agents moving. `scripts/perf.py` calls this; the files are never committed.
 
 use handover::model::{Observed, ObservedMember};
 use handover::synth::{self, Spec};
@@ -22,7 +22,7 @@ fn main() {
         std::process::exit(2);
     };
     let dir = PathBuf::from(dir);
-    let e = synth::generate(&Spec::fleet(n));
+    let e = synth::generate(&spec(n));
     let converged = converged(&e);
     let files = [
         ("desired.yaml", synth::desired_yaml(&e.desired)),
@@ -42,6 +42,16 @@ fn main() {
         }
         println!("{}\t{} bytes", path.display(), text.len());
     }
+}
+
+/// `Spec::fleet(n)`, with at least four gateways: synth moves agents only
+/// when there are more than two, and the small estates of the growth curve
+/// must do the same kind of work as the large ones (10k and 100k agents
+/// are `Spec::fleet` unchanged).
+fn spec(n: usize) -> Spec {
+    let mut s = Spec::fleet(n);
+    s.gateways = s.gateways.max(4);
+    s
 }
 
 /// The observed state once the migration is done: every member on its
