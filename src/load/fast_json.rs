@@ -162,7 +162,8 @@ impl<'a> Reader<'a> {
         self.literal()?
     }
 
-    /// Skips any value (objects, arrays, strings, literals, plain numbers).
+    /// Skips any value but a number (objects, arrays, strings, literals);
+    /// a number makes the caller step aside.
     fn skip(&mut self, depth: usize) -> Option<()> {
         if depth > 16 {
             return None;
