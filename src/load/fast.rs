@@ -102,15 +102,18 @@ pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
     if !worth_splitting(text.len()) || !plain_bytes(text.as_bytes()) {
         return None;
     }
-    let lines: Vec<&str> = text.split('\n').collect();
+    let mut lines = Lines {
+        text,
+        pos: 0,
+        done: false,
+        index: 0,
+    };
     let mut out = Split {
-        remainder: String::with_capacity(text.len() / 16 + lines.len()),
+        remainder: String::with_capacity(text.len() / 16),
         ..Split::default()
     };
     let mut nodes = 0usize;
-    let mut i = 0;
-    while i < lines.len() {
-        let raw = lines[i];
+    while let Some(raw) = lines.peek() {
         let l = raw.strip_suffix('\r').unwrap_or(raw);
         let first = l.as_bytes().first().copied();
         let section = match first {
@@ -122,19 +125,16 @@ pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
         };
         match section {
             Some(s) => {
+                if lines.advance() {
+                    out.remainder.push('\n');
+                }
                 let mut p = Section {
-                    lines: &lines,
+                    lines: &mut lines,
                     shape,
                     out: &mut out,
                     nodes: &mut nodes,
                 };
-                let end = p.read(s, i + 1)?;
-                for k in i..end {
-                    if k + 1 < lines.len() {
-                        out.remainder.push('\n');
-                    }
-                }
-                i = end;
+                p.read(s)?;
             }
             None => {
                 // Flow collections must close on their line here, so that a
@@ -144,17 +144,48 @@ pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
                     return None;
                 }
                 out.remainder.push_str(raw);
-                if i + 1 < lines.len() {
+                if lines.advance() {
                     out.remainder.push('\n');
                 }
-                i += 1;
             }
-        }
-        if nodes > MAX_FAST_NODES {
-            return None;
         }
     }
     Some(out)
+}
+
+/// The lines of a text, one at a time (as `split('\n')` gives them),
+/// without collecting them: a file of line breaks must not cost memory.
+struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+    done: bool,
+    /// 0-based index of the line [`Lines::peek`] returns.
+    index: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn peek(&self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        Some(rest.find('\n').map_or(rest, |e| &rest[..e]))
+    }
+
+    /// Moves past the current line; true when a line break ended it.
+    fn advance(&mut self) -> bool {
+        self.index += 1;
+        match self.text[self.pos..].find('\n') {
+            Some(e) => {
+                self.pos += e + 1;
+                true
+            }
+            None => {
+                self.done = true;
+                false
+            }
+        }
+    }
 }
 
 /// True when the text has no byte that could start anything beyond the
@@ -192,7 +223,7 @@ fn top_key(l: &str) -> Option<Option<usize>> {
 }
 
 struct Section<'l, 'a, 'o> {
-    lines: &'l [&'a str],
+    lines: &'l mut Lines<'a>,
     shape: Shape,
     out: &'o mut Split<'a>,
     nodes: &'o mut usize,
@@ -205,9 +236,10 @@ struct Entry<'a> {
 }
 
 impl<'a> Section<'_, 'a, '_> {
-    /// Reads the block sequence of section `s` from line index `start`;
-    /// returns the index of the first line after it.
-    fn read(&mut self, s: usize, start: usize) -> Option<usize> {
+    /// Reads the block sequence of section `s` from the current line up
+    /// to (not including) the next line at column 0, blanking its lines in
+    /// the remainder.
+    fn read(&mut self, s: usize) -> Option<()> {
         let already = match s {
             0 => self.out.servers.is_some(),
             1 => self.out.gateways.is_some(),
@@ -220,37 +252,36 @@ impl<'a> Section<'_, 'a, '_> {
         let mut members = Vec::new();
         let mut indent: Option<usize> = None;
         let mut item: Vec<Entry<'a>> = Vec::with_capacity(6);
-        let mut i = start;
-        while i < self.lines.len() {
-            let raw = self.lines[i];
+        while let Some(raw) = self.lines.peek() {
+            let i = self.lines.index;
             let l = raw.strip_suffix('\r').unwrap_or(raw);
             let body = l.trim_start_matches(' ');
-            if body.is_empty() || body.starts_with('#') {
-                i += 1;
-                continue;
-            }
-            let lead = l.len() - body.len();
-            let ind = match indent {
-                Some(n) => n,
-                None if body.starts_with("- ") => {
-                    indent = Some(lead);
-                    lead
+            if !(body.is_empty() || body.starts_with('#')) {
+                let lead = l.len() - body.len();
+                let ind = match indent {
+                    Some(n) => n,
+                    None if body.starts_with("- ") => {
+                        indent = Some(lead);
+                        lead
+                    }
+                    None => return None,
+                };
+                if lead == ind && body.starts_with("- ") {
+                    if !item.is_empty() {
+                        self.finish(s, &mut item, &mut servers, &mut members)?;
+                    }
+                    item.push(entry(&body[2..], i, lead + 2)?);
+                } else if lead == ind + 2 && !item.is_empty() {
+                    item.push(entry(body, i, lead)?);
+                } else if lead == 0 {
+                    break;
+                } else {
+                    return None;
                 }
-                None => return None,
-            };
-            if lead == ind && body.starts_with("- ") {
-                if !item.is_empty() {
-                    self.finish(s, &mut item, &mut servers, &mut members)?;
-                }
-                item.push(entry(&body[2..], i, lead + 2)?);
-            } else if lead == ind + 2 && !item.is_empty() {
-                item.push(entry(body, i, lead)?);
-            } else if lead == 0 {
-                break;
-            } else {
-                return None;
             }
-            i += 1;
+            if self.lines.advance() {
+                self.out.remainder.push('\n');
+            }
         }
         if item.is_empty() {
             return None;
@@ -261,8 +292,7 @@ impl<'a> Section<'_, 'a, '_> {
             1 => self.out.gateways = Some(members),
             _ => self.out.agents = Some(members),
         }
-        // Blank comment lines just before the next key as well: harmless.
-        Some(i)
+        Some(())
     }
 
     /// Turns the entries of one item into a server or member.
@@ -274,6 +304,9 @@ impl<'a> Section<'_, 'a, '_> {
         members: &mut Vec<Member<'a>>,
     ) -> Option<()> {
         *self.nodes += 1 + 2 * item.len();
+        if *self.nodes > MAX_FAST_NODES {
+            return None;
+        }
         let observed = self.shape == Shape::Observed;
         let mut name = None;
         let mut primary = None;
