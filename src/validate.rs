@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, Pos};
 use crate::load::thousands;
 use crate::model::{Observed, Parents, RuleAssign, Topology};
 use crate::name::Name;
-use std::collections::{HashMap, HashSet};
+use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 
 /// Source positions of an observed document, parallel to [`Observed`]'s
 /// vectors (the observed model itself carries none).
@@ -100,8 +100,9 @@ pub fn topology(t: &Topology) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let roles = {
         let mut defs = Definitions {
-            seen: HashMap::with_capacity(
+            seen: HashMap::with_capacity_and_hasher(
                 t.agents.len() + t.gateways.len() + t.management_servers.len(),
+                Default::default(),
             ),
             diags: &mut diags,
         };
@@ -170,7 +171,7 @@ fn parent_list(
     if !is_parent(&parents.primary) {
         diags.push(undefined(&parents.primary, "primary", primary_pos.clone()));
     }
-    let mut seen: HashSet<&Name> = HashSet::new();
+    let mut seen: HashSet<&Name> = HashSet::default();
     for (i, f) in parents.failover.iter().enumerate() {
         if f == &parents.primary {
             diags.push(
@@ -255,7 +256,7 @@ fn gateway_cycles(t: &Topology, diags: &mut Vec<Diagnostic>) {
 
 /// Explicit desired assignments over `policy.capacity`.
 fn capacity(t: &Topology, roles: &HashMap<&Name, Role>, diags: &mut Vec<Diagnostic>) {
-    let mut load: HashMap<&Name, usize> = HashMap::new();
+    let mut load: HashMap<&Name, usize> = HashMap::default();
     for m in t.agents.iter().chain(&t.gateways) {
         *load.entry(&m.parents.primary).or_default() += 1;
     }
@@ -263,7 +264,7 @@ fn capacity(t: &Topology, roles: &HashMap<&Name, Role>, diags: &mut Vec<Diagnost
         .agents
         .iter()
         .filter(|a| roles.get(&a.parents.primary) == Some(&Role::Gateway))
-        .fold(HashMap::new(), |mut m, a| {
+        .fold(HashMap::default(), |mut m, a| {
             *m.entry(&a.parents.primary).or_default() += 1;
             m
         });
@@ -332,7 +333,7 @@ fn rules(
                     diags.push(Diagnostic::at(r.pos.clone(), format!("{what}: spread pool is empty; expected at least one gateway or management server")));
                     continue;
                 }
-                let mut seen = HashSet::new();
+                let mut seen = HashSet::default();
                 for p in pool {
                     if !seen.insert(p) {
                         diags.push(Diagnostic::at(
@@ -368,8 +369,9 @@ pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
     let unknown = Pos::default();
     let roles = {
         let mut defs = Definitions {
-            seen: HashMap::with_capacity(
+            seen: HashMap::with_capacity_and_hasher(
                 o.agents.len() + o.gateways.len() + o.management_servers.len(),
+                Default::default(),
             ),
             diags: &mut diags,
         };
@@ -426,7 +428,7 @@ pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
         }
     }
     if let Some(store) = &o.management_store {
-        let mut seen: HashMap<&Name, &Pos> = HashMap::new();
+        let mut seen: HashMap<&Name, &Pos> = HashMap::default();
         for (i, p) in store.pools.iter().enumerate() {
             let at = pos.pools.get(i).unwrap_or(&unknown);
             if let Some(first) = seen.get(&p.name) {

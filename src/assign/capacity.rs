@@ -9,8 +9,8 @@
 use super::Assignment;
 use crate::model::{Observed, Topology};
 use crate::name::Name;
+use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 /// What kind of parent a server is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,8 +67,8 @@ impl Servers {
             .iter()
             .map(|m| m.name.clone())
             .collect();
-        let mut ready = HashSet::new();
-        let mut not_ready = HashSet::new();
+        let mut ready = HashSet::default();
+        let mut not_ready = HashSet::default();
         for m in &o.management_servers {
             management.insert(m.name.clone());
             if m.up {
@@ -128,7 +128,7 @@ pub(crate) fn add_gateways(load: &mut HashMap<Name, u32>, servers: &Servers, t: 
 /// observed state or the assignment mentions, by name.
 pub fn loads(t: &Topology, o: &Observed, a: &Assignment) -> Vec<Load> {
     let servers = Servers::new(t, o);
-    let mut before: HashMap<Name, u32> = HashMap::new();
+    let mut before: HashMap<Name, u32> = HashMap::default();
     for m in &o.agents {
         *before.entry(m.parents.primary.clone()).or_default() += 1;
     }
@@ -137,7 +137,7 @@ pub fn loads(t: &Topology, o: &Observed, a: &Assignment) -> Vec<Load> {
             *before.entry(g.parents.primary.clone()).or_default() += 1;
         }
     }
-    let mut after: HashMap<Name, u32> = HashMap::new();
+    let mut after: HashMap<Name, u32> = HashMap::default();
     add_gateways(&mut after, &servers, t);
     for m in &a.agents {
         *after.entry(m.parents.primary.clone()).or_default() += 1;
@@ -150,7 +150,7 @@ pub fn loads(t: &Topology, o: &Observed, a: &Assignment) -> Vec<Load> {
     }
 
     let mut order: Vec<Name> = Vec::new();
-    let mut seen: HashSet<Name> = HashSet::new();
+    let mut seen: HashSet<Name> = HashSet::default();
     for s in t
         .management_servers
         .iter()

@@ -22,7 +22,7 @@ pub use rules::compile_rules;
 use crate::diag::Diagnostic;
 use crate::model::{Observed, ObservedMember, Parents, RuleAssign, Topology};
 use crate::name::Name;
-use std::collections::{HashMap, HashSet};
+use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 use std::fmt;
 
 /// Where an agent's desired parents come from.
@@ -243,9 +243,10 @@ pub fn resolve_lenient(
     let rules = rules::Rules::new(t)?;
     let servers = capacity::Servers::new(t, o);
     let mut out = Assignment::default();
-    let mut load: HashMap<Name, u32> = HashMap::new();
+    let mut load: HashMap<Name, u32> = HashMap::default();
     capacity::add_gateways(&mut load, &servers, t);
-    let mut explicit: HashSet<&Name> = HashSet::with_capacity(t.agents.len());
+    let mut explicit: HashSet<&Name> =
+        HashSet::with_capacity_and_hasher(t.agents.len(), Default::default());
     for (i, a) in t.agents.iter().enumerate() {
         explicit.insert(&a.name);
         *load.entry(a.parents.primary.clone()).or_default() += 1;

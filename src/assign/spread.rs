@@ -12,7 +12,7 @@ use super::capacity::Servers;
 use super::hash::{MAX_POOL, name_hash, pair_weight, priority, rank_key, rank_of};
 use crate::model::{ObservedMember, Parents};
 use crate::name::Name;
-use std::collections::HashMap;
+use crate::plan::fasthash::FastMap as HashMap;
 
 /// Where one matched agent goes.
 pub(crate) struct Placed {

@@ -50,14 +50,15 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let desired = match handover::load::topology(&args.desired) {
+    let (desired, observed) = handover::load::both(&args.desired, &args.observed);
+    let desired = match desired {
         Ok(t) => t,
         Err(d) => {
             eprintln!("{d}");
             return exit::ERROR;
         }
     };
-    let observed = match handover::load::observed(&args.observed) {
+    let observed = match observed {
         Ok(o) => o,
         Err(d) => {
             eprintln!("{d}");

@@ -8,6 +8,7 @@
 //! `crate::validate`'s. Must not do I/O.
 
 use super::doc::{self, Text};
+use super::fast::{self, Lit};
 use crate::diag::{Diagnostic, Pos};
 use crate::model::{
     self, AgentRule, Capacity, MemberDef, Observed, ObservedMember, ObservedPool, ObservedServer,
@@ -17,6 +18,42 @@ use crate::name::{Name, NameInterner};
 use crate::validate::{MemberPos, ObservedPositions};
 use serde_saphyr::Spanned;
 use std::sync::Arc;
+
+/// Something written at a place: a serde span or a fast-path scalar.
+pub trait At {
+    /// 1-based line and column.
+    fn at(&self) -> (u64, u64);
+}
+
+/// A scalar written at a place.
+pub trait Str: At {
+    /// Its text.
+    fn str(&self) -> &str;
+}
+
+impl<T> At for Spanned<T> {
+    fn at(&self) -> (u64, u64) {
+        (self.referenced.line(), self.referenced.column())
+    }
+}
+
+impl Str for Text {
+    fn str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl At for Lit<'_> {
+    fn at(&self) -> (u64, u64) {
+        (u64::from(self.line), u64::from(self.col))
+    }
+}
+
+impl Str for Lit<'_> {
+    fn str(&self) -> &str {
+        self.text
+    }
+}
 
 /// Builds model values for one file, collecting diagnostics.
 pub struct Builder<'a> {
@@ -46,27 +83,28 @@ impl<'a> Builder<'a> {
     }
 
     /// The position of a spanned value.
-    pub fn pos<T>(&self, s: &Spanned<T>) -> Pos {
-        let l = &s.referenced;
+    pub fn pos(&self, s: &impl At) -> Pos {
+        let (line, column) = s.at();
         Pos::new(
             self.file.clone(),
-            u32::try_from(l.line()).unwrap_or(u32::MAX).max(1),
-            u32::try_from(l.column()).unwrap_or(u32::MAX).max(1),
+            u32::try_from(line).unwrap_or(u32::MAX).max(1),
+            u32::try_from(column).unwrap_or(u32::MAX).max(1),
         )
     }
 
-    fn name(&mut self, t: &Text, what: &str) -> Option<Name> {
-        match self.names.intern(&t.value) {
+    fn name(&mut self, t: &impl Str, what: &str) -> Option<Name> {
+        let value = t.str();
+        match self.names.intern(value) {
             // Share the allocation when spelled alike; keep the spelling as
             // written otherwise so messages quote what the user wrote.
-            Ok(n) if n.as_str() == t.value => Some(n),
-            Ok(_) => Name::parse(&t.value).ok(),
+            Ok(n) if n.as_str() == value => Some(n),
+            Ok(_) => Name::parse(value).ok(),
             Err(e) => {
                 let pos = self.pos(t);
                 self.diags.push(
                     Diagnostic::at(
                         pos,
-                        format!("{what} {} is not a host name: {e}", quote(&t.value)),
+                        format!("{what} {} is not a host name: {e}", quote(value)),
                     )
                     .with_hint("use a DNS name: letters, digits, '-' and '.'"),
                 );
@@ -93,7 +131,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn list(&mut self, items: &[Text], what: &str) -> (Vec<Name>, Vec<Pos>) {
+    fn list<S: Str>(&mut self, items: &[S], what: &str) -> (Vec<Name>, Vec<Pos>) {
         let mut names = Vec::with_capacity(items.len());
         let mut pos = Vec::with_capacity(items.len());
         for t in items {
@@ -105,13 +143,17 @@ impl<'a> Builder<'a> {
         (names, pos)
     }
 
-    fn member(&mut self, m: &doc::MemberDoc, kind: &str) -> Option<MemberDef> {
-        let name = self.name(&m.name, kind);
-        let primary = self.name(&m.primary, "primary");
-        let (failover, failover_pos) = self.list(&m.failover, "failover");
+    fn member<S: Str>(
+        &mut self,
+        (m_name, m_primary, m_failover): (&S, &S, &[S]),
+        kind: &str,
+    ) -> Option<MemberDef> {
+        let name = self.name(m_name, kind);
+        let primary = self.name(m_primary, "primary");
+        let (failover, failover_pos) = self.list(m_failover, "failover");
         Some(MemberDef {
-            pos: self.pos(&m.name),
-            primary_pos: self.pos(&m.primary),
+            pos: self.pos(m_name),
+            primary_pos: self.pos(m_primary),
             name: name?,
             parents: Parents {
                 primary: primary?,
@@ -121,8 +163,9 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// A desired-topology document as a (partial) model.
-    pub fn topology(&mut self, d: &doc::TopologyDoc) -> Topology {
+    /// A desired-topology document as a (partial) model; sections read by
+    /// the fast path come from `fast` instead of `d`, in the same order.
+    pub fn topology(&mut self, d: &doc::TopologyDoc, fast: Option<&fast::Split>) -> Topology {
         self.header(&d.api_version, &d.kind, "Topology");
         let mut t = Topology {
             group: d
@@ -132,22 +175,21 @@ impl<'a> Builder<'a> {
                 .map(|n| n.value.clone()),
             ..Default::default()
         };
-        for s in &d.management_servers {
-            if let Some(name) = self.name(&s.name, "management server") {
-                let pos = self.pos(&s.name);
-                t.management_servers.push(ServerDef { name, pos });
+        match fast.and_then(|f| f.servers.as_ref()) {
+            Some(list) => {
+                t.management_servers.reserve(list.len());
+                for s in list {
+                    self.server(&s.name, &mut t.management_servers);
+                }
+            }
+            None => {
+                for s in &d.management_servers {
+                    self.server(&s.name, &mut t.management_servers);
+                }
             }
         }
-        t.gateways = d
-            .gateways
-            .iter()
-            .filter_map(|m| self.member(m, "gateway"))
-            .collect();
-        t.agents = d
-            .agents
-            .iter()
-            .filter_map(|m| self.member(m, "agent"))
-            .collect();
+        t.gateways = self.members(fast, |f| f.gateways.as_ref(), &d.gateways, "gateway");
+        t.agents = self.members(fast, |f| f.agents.as_ref(), &d.agents, "agent");
         t.agent_rules = d.agent_rules.iter().filter_map(|r| self.rule(r)).collect();
         t.management_store = d.management_store.as_ref().and_then(|s| self.store(s));
         if let Some(p) = &d.policy {
@@ -159,6 +201,36 @@ impl<'a> Builder<'a> {
                 .or_else(|| p.ack_timeout.as_ref().map(|a| self.pos(a)));
         }
         t
+    }
+
+    fn server(&mut self, n: &impl Str, out: &mut Vec<ServerDef>) {
+        if let Some(name) = self.name(n, "management server") {
+            let pos = self.pos(n);
+            out.push(ServerDef { name, pos });
+        }
+    }
+
+    fn members<'f>(
+        &mut self,
+        fast: Option<&'f fast::Split<'f>>,
+        section: impl Fn(&'f fast::Split<'f>) -> Option<&'f Vec<fast::Member<'f>>>,
+        doc: &[doc::MemberDoc],
+        kind: &str,
+    ) -> Vec<MemberDef> {
+        match fast.and_then(|f| Some((f, section(f)?))) {
+            Some((f, list)) => {
+                let mut out = Vec::with_capacity(list.len());
+                for m in list {
+                    let failover = &f.failovers[m.failover.clone()];
+                    out.extend(self.member((&m.name, &m.primary, failover), kind));
+                }
+                out
+            }
+            None => doc
+                .iter()
+                .filter_map(|m| self.member((&m.name, &m.primary, &m.failover[..]), kind))
+                .collect(),
+        }
     }
 
     fn rule(&mut self, r: &doc::RuleDoc) -> Option<AgentRule> {
@@ -308,21 +380,21 @@ impl<'a> Builder<'a> {
         out
     }
 
-    fn observed_member(
+    /// One observed gateway or agent: (name, primary, failover, connected)
+    /// and (up, ready).
+    fn observed_member<S: Str>(
         &mut self,
-        m: &doc::ObservedMemberDoc,
+        (m_name, m_primary, m_failover, m_connected): (&S, &S, &[S], Option<&S>),
+        (up, ready): (Option<bool>, Option<bool>),
         kind: &str,
     ) -> Option<(ObservedMember, MemberPos)> {
-        let name = self.name(&m.name, kind);
-        let primary = self.name(&m.primary, "primary");
-        let (failover, failover_pos) = self.list(&m.failover, "failover");
-        let connected = m
-            .connected
-            .as_ref()
-            .map(|c| (self.name(c, "connected"), self.pos(c)));
+        let name = self.name(m_name, kind);
+        let primary = self.name(m_primary, "primary");
+        let (failover, failover_pos) = self.list(m_failover, "failover");
+        let connected = m_connected.map(|c| (self.name(c, "connected"), self.pos(c)));
         let pos = MemberPos {
-            name: self.pos(&m.name),
-            primary: self.pos(&m.primary),
+            name: self.pos(m_name),
+            primary: self.pos(m_primary),
             failover: failover_pos,
             connected: connected.as_ref().map(|c| c.1.clone()),
         };
@@ -339,35 +411,89 @@ impl<'a> Builder<'a> {
                     failover,
                 },
                 connected,
-                up: m.up.unwrap_or(true),
-                ready: m.ready.unwrap_or(true),
+                up: up.unwrap_or(true),
+                ready: ready.unwrap_or(true),
             },
             pos,
         ))
     }
 
-    /// An observed-state document as a (partial) model with positions.
-    pub fn observed(&mut self, d: &doc::ObservedDoc) -> (Observed, ObservedPositions) {
+    fn observed_server(
+        &mut self,
+        n: &impl Str,
+        up: Option<bool>,
+        o: &mut Observed,
+        p: &mut ObservedPositions,
+    ) {
+        if let Some(name) = self.name(n, "management server") {
+            p.management_servers.push(self.pos(n));
+            o.management_servers.push(ObservedServer {
+                name,
+                up: up.unwrap_or(true),
+            });
+        }
+    }
+
+    /// An observed-state document as a (partial) model with positions;
+    /// sections read by the fast path come from `fast` instead of `d`.
+    pub fn observed(
+        &mut self,
+        d: &doc::ObservedDoc,
+        fast: Option<&fast::Split>,
+    ) -> (Observed, ObservedPositions) {
         self.header(&d.api_version, &d.kind, "Observed");
         let mut o = Observed::new();
         let mut p = ObservedPositions::default();
-        for s in &d.management_servers {
-            if let Some(name) = self.name(&s.name, "management server") {
-                p.management_servers.push(self.pos(&s.name));
-                o.management_servers.push(ObservedServer {
-                    name,
-                    up: s.up.unwrap_or(true),
-                });
-            }
+        match fast.and_then(|f| f.servers.as_ref()) {
+            Some(list) => list
+                .iter()
+                .for_each(|s| self.observed_server(&s.name, s.up, &mut o, &mut p)),
+            None => d
+                .management_servers
+                .iter()
+                .for_each(|s| self.observed_server(&s.name, s.up, &mut o, &mut p)),
         }
-        for (list, out, pos, kind) in [
-            (&d.gateways, &mut o.gateways, &mut p.gateways, "gateway"),
-            (&d.agents, &mut o.agents, &mut p.agents, "agent"),
+        for (list, fast_list, out, pos, kind) in [
+            (
+                &d.gateways,
+                fast.and_then(|f| f.gateways.as_ref()),
+                &mut o.gateways,
+                &mut p.gateways,
+                "gateway",
+            ),
+            (
+                &d.agents,
+                fast.and_then(|f| f.agents.as_ref()),
+                &mut o.agents,
+                &mut p.agents,
+                "agent",
+            ),
         ] {
-            for m in list {
-                if let Some((member, at)) = self.observed_member(m, kind) {
+            let mut push = |m: Option<(ObservedMember, MemberPos)>| {
+                if let Some((member, at)) = m {
                     out.push(member);
                     pos.push(at);
+                }
+            };
+            match (fast, fast_list) {
+                (Some(f), Some(fl)) => {
+                    for m in fl {
+                        let failover = &f.failovers[m.failover.clone()];
+                        push(self.observed_member(
+                            (&m.name, &m.primary, failover, m.connected.as_ref()),
+                            (m.up, m.ready),
+                            kind,
+                        ));
+                    }
+                }
+                _ => {
+                    for m in list {
+                        push(self.observed_member(
+                            (&m.name, &m.primary, &m.failover[..], m.connected.as_ref()),
+                            (m.up, m.ready),
+                            kind,
+                        ));
+                    }
                 }
             }
         }

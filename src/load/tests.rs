@@ -119,3 +119,259 @@ mod never_panics {
         }
     }
 }
+
+/// The fast path (`load::fast`) and serde-saphyr build the same model, with
+/// the same positions, for valid input, and the same diagnostics for
+/// invalid input.
+mod fast_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same(text: &str) -> Result<(), TestCaseError> {
+        let t = (
+            topology_with(text, "f", true),
+            topology_with(text, "f", false),
+        );
+        prop_assert_eq!(
+            t.0.as_ref().map_err(|d| d.to_string()),
+            t.1.as_ref().map_err(|d| d.to_string()),
+            "topology, input:\n{}",
+            text
+        );
+        let o = (
+            observed_with(text, "f", true),
+            observed_with(text, "f", false),
+        );
+        prop_assert_eq!(
+            o.0.as_ref().map_err(|d| d.to_string()),
+            o.1.as_ref().map_err(|d| d.to_string()),
+            "observed, input:\n{}",
+            text
+        );
+        Ok(())
+    }
+
+    fn estate(agents: usize) -> (String, String) {
+        let mut spec = synth::Spec::fleet(agents);
+        spec.gateways = 3;
+        spec.management_servers = 2;
+        let e = synth::generate(&spec);
+        (
+            synth::desired_yaml(&e.desired),
+            synth::observed_yaml(&e.observed),
+        )
+    }
+
+    #[test]
+    fn generated_files_take_the_fast_path_and_agree() {
+        let (d, o) = estate(40);
+        assert!(fast::split(&d, fast::Shape::Desired).is_some());
+        assert!(fast::split(&o, fast::Shape::Observed).is_some());
+        same(&d).unwrap();
+        same(&o).unwrap();
+    }
+
+    #[test]
+    fn positions_agree_for_every_member() {
+        // A dangling primary and failover in every agent: every position
+        // ends up in a message, so equal messages mean equal positions.
+        let (d, o) = estate(12);
+        let d = d
+            .replace("primary: gw", "primary: nogw")
+            .replace("[ms", "[x, ms");
+        let o = o
+            .replace("primary: gw", "primary: nogw")
+            .replace("[ms", "[x, ms");
+        assert!(fast::split(&d, fast::Shape::Desired).is_some());
+        same(&d).unwrap();
+        same(&o).unwrap();
+        assert!(topology_str(&d, "f").is_err());
+        assert!(observed_str(&o, "f").is_err());
+    }
+
+    /// One edit applied to one line of a generated document.
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Insert(&'static str),
+        Replace(&'static str),
+        Append(&'static str),
+        Delete,
+        Indent,
+        Dedent,
+        Crlf,
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let pieces = prop::sample::select(vec![
+            "  - name: extra.contoso.local",
+            "    primary: ms01.contoso.local",
+            "    failover: []",
+            "    failover: [gw001.dmz.contoso.local,ms01.contoso.local]",
+            "    failover: [a, ]",
+            "    failover:",
+            "      - ms01.contoso.local",
+            "    connected: null",
+            "    connected: ~",
+            "    up: false",
+            "    up: yes",
+            "    ready: true",
+            "    colour: blue",
+            "    name: dup.contoso.local",
+            "    primary: 10.0.0.1",
+            "    primary: \"quoted.contoso.local\"",
+            "    primary: null",
+            "    primary: true",
+            "    primary: Web_01",
+            "    primary: WEB01.CONTOSO.LOCAL",
+            "# a comment",
+            "",
+            "   ",
+            "agents:",
+            "agents: []",
+            "agents :",
+            "gateways:",
+            "managementServers:",
+            "- name: top.level",
+            "---",
+            "policy:\n  maxInFlight: 3",
+            "metadata:\n  name: g",
+            "  - name: &a anchored",
+            "\tname: tab",
+            "kind: [a,",
+            "]",
+        ]);
+        let tails = prop::sample::select(vec![" # note", "  ", "#x", ":", ", x", "]", " extra"]);
+        prop_oneof![
+            pieces.clone().prop_map(Edit::Insert),
+            pieces.prop_map(Edit::Replace),
+            tails.prop_map(Edit::Append),
+            Just(Edit::Delete),
+            Just(Edit::Indent),
+            Just(Edit::Dedent),
+            Just(Edit::Crlf),
+        ]
+    }
+
+    fn apply(text: &str, edits: &[(usize, Edit)]) -> String {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for (at, e) in edits {
+            if lines.is_empty() {
+                break;
+            }
+            let i = at % lines.len();
+            match e {
+                Edit::Insert(s) => lines.insert(i, s.to_string()),
+                Edit::Replace(s) => lines[i] = s.to_string(),
+                Edit::Append(s) => lines[i].push_str(s),
+                Edit::Delete => {
+                    lines.remove(i);
+                }
+                Edit::Indent => lines[i].insert_str(0, "  "),
+                Edit::Dedent => lines[i] = lines[i].trim_start().to_string(),
+                Edit::Crlf => lines[i].push('\r'),
+            }
+        }
+        lines.join("\n") + "\n"
+    }
+
+    /// The observed state as JSON, one member per line (as `gen_estate`
+    /// writes it) or all on one line.
+    fn json(agents: usize, one_line: bool) -> String {
+        let mut spec = synth::Spec::fleet(agents);
+        spec.gateways = 3;
+        spec.management_servers = 2;
+        let o = synth::generate(&spec).observed;
+        let member = |m: &crate::model::ObservedMember, gw: bool| {
+            let mut v = serde_json::json!({
+                "name": m.name.as_str(),
+                "primary": m.parents.primary.as_str(),
+                "failover": m.parents.failover.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                "connected": m.connected.as_ref().map(|c| c.as_str()),
+            });
+            if gw {
+                v["up"] = m.up.into();
+                v["ready"] = m.ready.into();
+            }
+            v.to_string()
+        };
+        let sep = if one_line { ", " } else { ",\n  " };
+        let servers: Vec<String> = o
+            .management_servers
+            .iter()
+            .map(|s| serde_json::json!({"name": s.name.as_str(), "up": s.up}).to_string())
+            .collect();
+        let gws: Vec<String> = o.gateways.iter().map(|m| member(m, true)).collect();
+        let agents: Vec<String> = o.agents.iter().map(|m| member(m, false)).collect();
+        let text = format!(
+            "{{\n\"apiVersion\": \"handover/v1\",\n\"kind\": \"Observed\",\n\"managementServers\": [\n  {}\n],\n\"gateways\": [\n  {}\n],\n\"agents\": [\n  {}\n],\n\"managementStore\": {{\"activePool\": \"pool1.contoso.local\", \"pools\": [{{\"name\": \"pool1.contoso.local\", \"up\": true}}], \"replicationComplete\": true}}\n}}\n",
+            servers.join(sep),
+            gws.join(sep),
+            agents.join(sep)
+        );
+        if one_line {
+            text.replace('\n', "")
+        } else {
+            text
+        }
+    }
+
+    #[test]
+    fn json_takes_the_fast_path_and_agrees() {
+        for one_line in [false, true] {
+            let j = json(10, one_line);
+            let s = fast_json::split(&j, fast::Shape::Observed).expect("fast path");
+            assert_eq!(s.agents.as_ref().map(Vec::len), Some(10));
+            same(&j).unwrap();
+            assert!(observed_str(&j, "f").is_ok());
+            let bad = j.replace("\"primary\":\"gw", "\"primary\":\"nogw");
+            assert!(fast_json::split(&bad, fast::Shape::Observed).is_some());
+            same(&bad).unwrap();
+            assert!(observed_str(&bad, "f").is_err());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+        ))]
+
+        /// Edited JSON documents: both paths agree, whatever the edit.
+        #[test]
+        fn edited_json_agrees(
+            one_line in any::<bool>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+                "", "\"", ",", ":", "[", "]", "{", "}", " ", "\n", "\t", "\\u0041", "null", "true", "1",
+                "\"colour\": \"blue\", ", "\"name\": \"dup.local\", ", "\"up\": 1, ",
+                "\"connected\": false, ", "\"failover\": [\"a\", \"b\"], ", "\"Web_01\"", "\u{e9}",
+                "# c\n", "&a ", "*a",
+            ]), 0usize..3), 1..4),
+        ) {
+            let mut text = json(4, one_line);
+            for (at, piece, cut) in edits {
+                let mut i = at.index(text.len() + 1);
+                while !text.is_char_boundary(i) { i -= 1; }
+                let mut end = (i + cut).min(text.len());
+                while !text.is_char_boundary(end) { end -= 1; }
+                text.replace_range(i..end, piece);
+            }
+            same(&text)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+        ))]
+
+        /// Edited documents: both paths agree, whatever the edit.
+        #[test]
+        fn edited_documents_agree(
+            observed in any::<bool>(),
+            edits in prop::collection::vec((any::<usize>(), edit()), 1..4),
+        ) {
+            let (d, o) = estate(6);
+            let text = apply(if observed { &o } else { &d }, &edits);
+            same(&text)?;
+        }
+    }
+}

@@ -103,6 +103,12 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Arc<str>) -> Result<T, Diag
     })
 }
 
+/// Parses one document of type `T` from `text`; `None` on any error,
+/// without building a message (the caller reparses for one).
+pub fn parse_quiet<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_saphyr::from_str_with_options(text, options()).ok()
+}
+
 /// Names the key and quotes the value written at `line:column`, for type
 /// errors whose library wording names neither.
 fn with_context(text: &str, line: u32, column: u32, msg: &str) -> String {

@@ -9,7 +9,7 @@ use super::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};
 use crate::assign;
 use crate::model::{MemberKind, Observed, ObservedMember, Parents, Topology};
 use crate::name::Name;
-use std::collections::HashMap;
+use crate::plan::fasthash::FastMap as HashMap;
 
 /// Plans the console's way: gateways first, then agents, each set to its
 /// exact desired parents in one step. Desired members the management group

@@ -7,10 +7,11 @@
 //! them rather than trusting that it ran). Pure; must not look at the
 //! observed state.
 
+use super::fasthash::FastMap as HashMap;
 use crate::model::MemberDef;
 use crate::name::Name;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// Desired gateways in planning order, and those caught in a cycle (sorted).
 pub(crate) fn gateway_order(gateways: &[MemberDef]) -> (Vec<&MemberDef>, Vec<&MemberDef>) {
