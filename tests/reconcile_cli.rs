@@ -546,3 +546,29 @@ fn flags_are_checked_before_anything_runs() {
         .code(1);
     assert!(!d.join(".handover").exists());
 }
+
+#[test]
+fn a_suspend_file_stops_applying_until_it_is_removed() {
+    let tmp = setup("replace-gateway");
+    let d = tmp.path();
+    std::fs::write(d.join("SUSPEND"), "").unwrap();
+    let once = || {
+        let mut c = reconcile(d);
+        c.args([
+            "--once",
+            "--desired",
+            "desired",
+            "--target",
+            "sim:estate.yaml",
+            "--suspend-file",
+            "SUSPEND",
+        ]);
+        c
+    };
+    // Changes are due but nothing is applied: not converged, all safe.
+    once().assert().code(3);
+    assert!(runs_started(d).is_empty());
+    std::fs::remove_file(d.join("SUSPEND")).unwrap();
+    once().assert().code(0);
+    assert_eq!(runs_started(d).len(), 1);
+}
