@@ -481,6 +481,8 @@ fn sigterm_in_the_middle_of_a_wave_finishes_the_step_and_leaves_every_member_saf
             "sim:estate.yaml",
             "--interval",
             "1h",
+            "--log-format",
+            "json",
         ],
     );
     run.until(8, "some steps in the journal", || {
@@ -491,6 +493,23 @@ fn sigterm_in_the_middle_of_a_wave_finishes_the_step_and_leaves_every_member_saf
     run.sigterm();
     let (code, err) = run.wait(8);
     assert_eq!(code, 0, "{err}");
+    // --log-format json: one object per line, the pass's span on each.
+    let logs: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let finished = logs
+        .iter()
+        .find(|l| l["message"] == "pass finished")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(finished["span"]["trigger"], "startup");
+    assert!(
+        finished["span"]["revision"]
+            .as_str()
+            .unwrap()
+            .starts_with("digest:")
+    );
+    assert!(logs.iter().any(|l| l["signal"] == "SIGTERM"), "{err}");
     let records = journal(d);
     let last = records.last().unwrap();
     assert_eq!(last["event"], "run_finished", "{last}");
