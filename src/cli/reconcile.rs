@@ -394,10 +394,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     if let Some(h) = &lock.recovered_from {
         tracing::warn!(previous = %h, "took over the lock of a process that ended without releasing it");
     }
-    // Absolute: git runs with its own working directories, and a relative
-    // `--git-dir` would be read relative to them.
-    let git_state = std::path::absolute(&state_dir).unwrap_or_else(|_| state_dir.clone());
-    let fetcher = Fetcher::new(source.clone(), &git_state).map_err(|e| format!("error: {e}"))?;
+    let fetcher = Fetcher::new(source.clone(), &state_dir).map_err(|e| format!("error: {e}"))?;
     let watch = match (&source, args.once) {
         (Source::Path(p), false) => match Watch::start(p, Debounce::default()) {
             Ok(w) => Some(w),
