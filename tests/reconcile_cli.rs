@@ -338,6 +338,19 @@ fn an_edit_of_the_watched_desired_files_triggers_a_pass_and_metrics_follow() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is locked by reconcile (pid"), "{err}");
+    let out = reconcile(d)
+        .args([
+            "--once",
+            "--desired",
+            "desired",
+            "--target",
+            "sim:estate.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is locked by reconcile (pid"), "{err}");
 
     let path = d.join("desired/desired.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
