@@ -8,6 +8,7 @@ pub mod export;
 pub mod history;
 pub mod plan;
 pub mod progress;
+pub mod reconcile;
 pub mod schema;
 pub mod simulate;
 pub mod target;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Print a target's observed state (or, with `--as-topology`, a desired
     /// topology that plans empty).
     Export(export::Args),
+    /// Keep a target equal to a desired topology (a path or a git
+    /// repository), pass after pass, or once with `--once`.
+    Reconcile(reconcile::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
     /// Print shell completions (bash, zsh or fish) to stdout.
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),

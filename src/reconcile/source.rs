@@ -152,6 +152,14 @@ impl Fetcher {
                 format!("{:016x}", fnv1a(FNV_OFFSET, repo.as_bytes()))
             }
         };
+        // Absolute: git runs with other working directories (a checkout's
+        // work tree), against which a relative `--git-dir` would resolve.
+        let state_dir = std::path::absolute(state_dir).map_err(|e| {
+            SourceError::Refused(format!(
+                "the state directory {} cannot be made absolute: {e}",
+                state_dir.display()
+            ))
+        })?;
         Ok(Fetcher {
             source,
             cache: state_dir.join("git").join(key),
