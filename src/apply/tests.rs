@@ -197,3 +197,58 @@ mod stale_plans {
         assert!(stale::check(&plan, &changed).is_ok());
     }
 }
+
+/// A member whose new primary is already one of its failovers changes in
+/// one step (nothing it talks to is dropped) and reaches the new primary on
+/// its own, after learning its configuration. The run waits for the
+/// simulator to settle before its final check, so it converges (exit 0)
+/// instead of reporting the member as not yet on its primary.
+#[test]
+fn a_one_step_primary_swap_converges_once_the_member_has_moved_over() {
+    let observed = crate::load::observed_str(
+        "apiVersion: handover/v1
+kind: Observed
+managementServers:
+  - {name: ms1, up: true}
+gateways:
+  - {name: gw1, primary: ms1, connected: ms1}
+  - {name: gw2, primary: ms1, connected: ms1}
+agents:
+  - {name: web01, primary: gw1, failover: [gw2], connected: gw1}
+",
+        "o.yaml",
+    )
+    .unwrap();
+    let desired = crate::load::topology_str(
+        "apiVersion: handover/v1
+kind: Topology
+managementServers: [{name: ms1}]
+gateways:
+  - {name: gw1, primary: ms1}
+  - {name: gw2, primary: ms1}
+agents:
+  - {name: web01, primary: gw2, failover: [gw1]}
+",
+        "d.yaml",
+    )
+    .unwrap();
+    let plan = crate::plan::plan(&desired, &observed);
+    assert_eq!(plan.steps.len(), 1, "a swap is one step: {plan:?}");
+    let mut sim = Sim::from_observed(&observed, SimConfig::seeded(3));
+    let opts = ExecOptions::from_policy(&desired.policy);
+    let info = info();
+    let job = Job {
+        plan: &plan,
+        start: &observed,
+        desired: Some(&desired),
+        opts: &opts,
+        info: &info,
+    };
+    let r = block_on(run(&mut sim, job, None, &mut Silent));
+    assert_eq!(r.outcome, Outcome::Converged, "{r:?}");
+    let web01 = crate::name::Name::parse("web01").unwrap();
+    assert_eq!(
+        sim.member(&web01).unwrap().connected,
+        Some(crate::name::Name::parse("gw2").unwrap())
+    );
+}

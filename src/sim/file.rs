@@ -520,6 +520,10 @@ impl crate::execute::Inspect for SimFile {
     fn stranded(&self) -> Vec<Name> {
         self.sim.stranded()
     }
+
+    fn settling(&self) -> bool {
+        self.sim.is_settling()
+    }
 }
 
 #[cfg(test)]
