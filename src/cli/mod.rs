@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod completions;
 pub mod export;
+pub mod graph;
 pub mod history;
 pub mod plan;
 pub mod progress;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Print a target's observed state (or, with `--as-topology`, a desired
     /// topology that plans empty).
     Export(export::Args),
+    /// Draw management servers, gateways and agent counts as DOT, Mermaid
+    /// or SVG; with `--observed`, highlight the planned moves.
+    Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
     /// Print shell completions (bash, zsh or fish) to stdout.
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),

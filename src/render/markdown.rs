@@ -22,7 +22,8 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     let view = View::new(plan, observed);
     let mut out = String::new();
     for rows in [200, 50, 10, 3] {
-        out = render_with(&view, opts, rows);
+        let graph = change_graph(plan, observed, &view, rows);
+        out = render_with(&view, opts, rows, &graph);
         if out.chars().count() < MAX_CHARS {
             return out;
         }
@@ -30,7 +31,30 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     out
 }
 
-fn render_with(view: &View<'_>, opts: &Options, rows: usize) -> String {
+/// Most move groups drawn in the comment's graph.
+pub const GRAPH_MOVES: usize = 30;
+
+/// The Mermaid graph of what the plan changes, fenced for GitHub, with at
+/// most `rows` (and never more than [`GRAPH_MOVES`]) move groups; empty
+/// when the plan moves no gateway and no agent.
+fn change_graph(plan: &Plan, observed: &Observed, view: &View<'_>, rows: usize) -> String {
+    let opts = crate::graph::Options {
+        changes_only: true,
+        max_moves: rows.min(GRAPH_MOVES),
+        suffix: Some(view.suffix.clone()),
+        failovers: false,
+    };
+    let g = crate::graph::change(plan, observed, &opts);
+    if g.edges.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<details open>\n<summary>Change graph</summary>\n\nOld primary dashed red, new primary green; counts on the edges.\n\n```mermaid\n{}```\n\n</details>\n\n",
+        crate::graph::mermaid::render(&g)
+    )
+}
+
+fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> String {
     let plan = view.plan;
     let s = &plan.summary;
     let mut out = String::from("### handover plan\n\n");
@@ -61,6 +85,7 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize) -> String {
     if !view.suffix.is_empty() {
         let _ = writeln!(out, "Names are shown without `.{}`.\n", view.suffix);
     }
+    out.push_str(graph);
     for phase in &view.phases {
         let n = match phase {
             Phase::ManagementServers(l) => l.len(),
