@@ -1,9 +1,11 @@
 //! The plan as a pull-request comment (GitHub-flavoured Markdown).
 //!
 //! Owns the comment layout: a summary table, a collapsible `<details>`
-//! section per phase, and the blocked members with their reasons. Large
-//! phases are grouped by identical moves and long lists cut, tightening
-//! until the comment fits under [`MAX_CHARS`] (GitHub refuses 65,536). Pure.
+//! section per phase, the Mermaid change graph (`crate::graph`, old primary
+//! dashed red, new primary green, at most [`GRAPH_MOVES`] move groups), and
+//! the blocked members with their reasons. Large phases are grouped by
+//! identical moves and long lists cut, tightening until the comment fits
+//! under [`MAX_CHARS`] (GitHub refuses 65,536). Pure.
 
 use super::text::{by_size, examples, store_line, summary_line};
 use super::view::{GroupKey, MemberView, Phase, View};
@@ -21,9 +23,15 @@ pub const MAX_CHARS: usize = 65_000;
 pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     let view = View::new(plan, observed);
     let mut out = String::new();
+    let mut graph: Option<(usize, String)> = None;
     for rows in [200, 50, 10, 3] {
-        let graph = change_graph(plan, observed, &view, rows);
-        out = render_with(&view, opts, rows, &graph);
+        // The graph only changes when its cap does (30, 30, 10, 3).
+        let cap = rows.min(GRAPH_MOVES);
+        if graph.as_ref().is_none_or(|(c, _)| *c != cap) {
+            graph = Some((cap, change_graph(plan, observed, &view, cap)));
+        }
+        let graph = graph.as_ref().map(|(_, g)| g.as_str()).unwrap_or_default();
+        out = render_with(&view, opts, rows, graph);
         if out.chars().count() < MAX_CHARS {
             return out;
         }
@@ -35,12 +43,12 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
 pub const GRAPH_MOVES: usize = 30;
 
 /// The Mermaid graph of what the plan changes, fenced for GitHub, with at
-/// most `rows` (and never more than [`GRAPH_MOVES`]) move groups; empty
-/// when the plan moves no gateway and no agent.
-fn change_graph(plan: &Plan, observed: &Observed, view: &View<'_>, rows: usize) -> String {
+/// most `cap` move groups; empty when the plan changes no gateway's or
+/// agent's parents.
+fn change_graph(plan: &Plan, observed: &Observed, view: &View<'_>, cap: usize) -> String {
     let opts = crate::graph::Options {
         changes_only: true,
-        max_moves: rows.min(GRAPH_MOVES),
+        max_moves: cap,
         suffix: Some(view.suffix.clone()),
         failovers: false,
     };
