@@ -18,6 +18,7 @@ pub mod assign;
 pub mod diag;
 pub mod execute;
 pub mod export;
+pub mod graph;
 pub mod load;
 pub mod model;
 pub mod name;

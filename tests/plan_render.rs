@@ -110,6 +110,16 @@ fn a_large_fleet_is_grouped_and_the_comment_fits() {
         md.len()
     );
     assert!(md.contains("<details>"));
+    // The change graph is embedded: one box per (old, new) gateway pair
+    // (the synthetic fleet moves agents between 20 pairs), none per agent.
+    let graph = md
+        .split("```mermaid\n")
+        .nth(1)
+        .and_then(|g| g.split("```").next())
+        .expect("a mermaid block");
+    assert_eq!(graph.matches(":::moving").count(), 20, "{graph}");
+    assert!(!graph.contains("more moves"), "{graph}");
+    assert!(graph.len() < 10_000, "{} characters", graph.len());
 }
 
 #[test]

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod completions;
 pub mod export;
+pub mod graph;
 pub mod history;
 pub mod plan;
 pub mod progress;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Keep a target equal to a desired topology (a path or a git
     /// repository), pass after pass, or once with `--once`.
     Reconcile(reconcile::Args),
+    /// Draw management servers, gateways and agent counts as DOT, Mermaid
+    /// or SVG; with `--observed`, highlight the planned moves.
+    Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
     /// Print shell completions (bash, zsh or fish) to stdout.
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Reconcile(args) => reconcile::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),

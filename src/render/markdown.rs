@@ -1,9 +1,11 @@
 //! The plan as a pull-request comment (GitHub-flavoured Markdown).
 //!
 //! Owns the comment layout: a summary table, a collapsible `<details>`
-//! section per phase, and the blocked members with their reasons. Large
-//! phases are grouped by identical moves and long lists cut, tightening
-//! until the comment fits under [`MAX_CHARS`] (GitHub refuses 65,536). Pure.
+//! section per phase, the Mermaid change graph (`crate::graph`, old primary
+//! dashed red, new primary green, at most [`GRAPH_MOVES`] move groups), and
+//! the blocked members with their reasons. Large phases are grouped by
+//! identical moves and long lists cut, tightening until the comment fits
+//! under [`MAX_CHARS`] (GitHub refuses 65,536). Pure.
 
 use super::text::{by_size, examples, store_line, summary_line};
 use super::view::{GroupKey, MemberView, Phase, View};
@@ -21,8 +23,15 @@ pub const MAX_CHARS: usize = 65_000;
 pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     let view = View::new(plan, observed);
     let mut out = String::new();
+    let mut graph: Option<(usize, String)> = None;
     for rows in [200, 50, 10, 3] {
-        out = render_with(&view, opts, rows);
+        // The graph only changes when its cap does (30, 30, 10, 3).
+        let cap = rows.min(GRAPH_MOVES);
+        if graph.as_ref().is_none_or(|(c, _)| *c != cap) {
+            graph = Some((cap, change_graph(plan, observed, &view, cap)));
+        }
+        let graph = graph.as_ref().map(|(_, g)| g.as_str()).unwrap_or_default();
+        out = render_with(&view, opts, rows, graph);
         if out.chars().count() < MAX_CHARS {
             return out;
         }
@@ -30,7 +39,30 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     out
 }
 
-fn render_with(view: &View<'_>, opts: &Options, rows: usize) -> String {
+/// Most move groups drawn in the comment's graph.
+pub const GRAPH_MOVES: usize = 30;
+
+/// The Mermaid graph of what the plan changes, fenced for GitHub, with at
+/// most `cap` move groups; empty when the plan changes no gateway's or
+/// agent's parents.
+fn change_graph(plan: &Plan, observed: &Observed, view: &View<'_>, cap: usize) -> String {
+    let opts = crate::graph::Options {
+        changes_only: true,
+        max_moves: cap,
+        suffix: Some(view.suffix.clone()),
+        failovers: false,
+    };
+    let g = crate::graph::change(plan, observed, &opts);
+    if g.edges.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<details open>\n<summary>Change graph</summary>\n\nOld primary dashed red, new primary green; counts on the edges.\n\n```mermaid\n{}```\n\n</details>\n\n",
+        crate::graph::mermaid::render(&g)
+    )
+}
+
+fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> String {
     let plan = view.plan;
     let s = &plan.summary;
     let mut out = String::from("### handover plan\n\n");
@@ -61,6 +93,7 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize) -> String {
     if !view.suffix.is_empty() {
         let _ = writeln!(out, "Names are shown without `.{}`.\n", view.suffix);
     }
+    out.push_str(graph);
     for phase in &view.phases {
         let n = match phase {
             Phase::ManagementServers(l) => l.len(),

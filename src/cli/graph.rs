@@ -1,0 +1,152 @@
+//! `handover graph`: draw management servers → gateways → agent counts, as
+//! DOT, Mermaid or SVG; with `--observed`, highlight the planned moves.
+//!
+//! Reads the desired topology (and the observed state), plans when the
+//! observed state is given, and prints the graph of `handover::graph`. SVG
+//! is laid out in pure Rust by default; `--engine graphviz` pipes the DOT to
+//! Graphviz's `dot -Tsvg` when it is installed. Touches nothing else.
+
+use super::exit;
+use clap::{Args as ClapArgs, ValueEnum};
+use handover::graph::{self, Options};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Output formats of `handover graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Graphviz DOT.
+    Dot,
+    /// A Mermaid flowchart (GitHub renders it in Markdown).
+    Mermaid,
+    /// A standalone SVG image.
+    Svg,
+}
+
+/// How the SVG is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// Pure Rust layered layout: deterministic, no other program needed.
+    Builtin,
+    /// Graphviz's `dot -Tsvg` (must be on PATH).
+    Graphviz,
+}
+
+/// Flags of `handover graph`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
+    #[arg(long, required = true, value_name = "PATH")]
+    pub desired: Vec<PathBuf>,
+    /// Observed state: plan against it and highlight the moves (old edge
+    /// dashed red, new edge green, with counts).
+    #[arg(long, value_name = "FILE")]
+    pub observed: Option<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// SVG layout engine (with `--format svg`).
+    #[arg(long, value_enum, default_value_t = Engine::Builtin)]
+    pub engine: Engine,
+    /// Also draw failover relations (dotted grey).
+    #[arg(long)]
+    pub failovers: bool,
+    /// Draw at most N move groups, largest first; the rest are summarised.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub max_moves: usize,
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> u8 {
+    let opts = Options {
+        failovers: args.failovers,
+        max_moves: args.max_moves,
+        ..Options::default()
+    };
+    let g = match &args.observed {
+        None => match handover::load::topology(&args.desired) {
+            Ok(t) => graph::desired(&t, &opts),
+            Err(d) => {
+                eprintln!("{d}");
+                return exit::ERROR;
+            }
+        },
+        Some(observed) => {
+            let (desired, observed) = handover::load::both(&args.desired, observed);
+            let (desired, observed) = match (desired, observed) {
+                (Ok(d), Ok(o)) => (d, o),
+                (Err(d), _) | (_, Err(d)) => {
+                    eprintln!("{d}");
+                    return exit::ERROR;
+                }
+            };
+            match handover::plan::try_plan(&desired, &observed) {
+                Ok(p) => graph::change(&p, &observed, &opts),
+                Err(e) => {
+                    eprintln!(
+                        "{}",
+                        handover::diag::Diagnostics(e.to_diagnostics(&desired))
+                    );
+                    return exit::ERROR;
+                }
+            }
+        }
+    };
+    if args.engine == Engine::Graphviz && args.format != Format::Svg {
+        eprintln!("error: --engine graphviz applies to --format svg only");
+        return exit::ERROR;
+    }
+    let text = match (args.format, args.engine) {
+        (Format::Dot, _) => graph::dot::render(&g),
+        (Format::Mermaid, _) => graph::mermaid::render(&g),
+        (Format::Svg, Engine::Builtin) => graph::svg::render(&g),
+        (Format::Svg, Engine::Graphviz) => match graphviz(&graph::dot::render(&g)) {
+            Ok(svg) => svg,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return exit::ERROR;
+            }
+        },
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to stdout: {e}");
+        }
+        return exit::ERROR;
+    }
+    exit::OK
+}
+
+/// Runs `dot -Tsvg` on `dot`; its SVG, or why not.
+fn graphviz(dot: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context(
+            "cannot run Graphviz's `dot` (is Graphviz installed and on PATH?); \
+             leave out --engine graphviz to use the built-in layout",
+        )?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = dot.to_string();
+    // Write from a thread so a large graph cannot deadlock on full pipes.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().context("waiting for `dot`")?;
+    let _ = writer.join();
+    if !out.status.success() {
+        anyhow::bail!(
+            "`dot -Tsvg` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    String::from_utf8(out.stdout).context("`dot` wrote output that is not UTF-8")
+}
