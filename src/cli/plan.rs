@@ -24,6 +24,10 @@ pub enum Format {
     Json,
     /// A pull-request comment: summary table, a collapsible section per phase.
     Markdown,
+    /// An Operations Manager Shell script that performs the plan by hand,
+    /// make-before-break, waiting (up to `policy.ackTimeout`) for each
+    /// member to report to its new primary before pruning.
+    Powershell,
 }
 
 /// Flags of `handover plan`.
@@ -130,6 +134,13 @@ pub fn run(args: Args) -> u8 {
         Format::Text => render::text::render(&plan, &observed, &opts),
         Format::Json => render::json::render(&plan),
         Format::Markdown => render::markdown::render(&plan, &observed, &opts),
+        Format::Powershell => render::powershell::render(
+            &plan,
+            &render::powershell::Waits {
+                ack_timeout: desired.policy.ack_timeout.as_duration(),
+                ..Default::default()
+            },
+        ),
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
