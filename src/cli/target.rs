@@ -115,6 +115,7 @@ pub struct OpenOptions {
 /// [`Inspect`] by dispatch, so the executor, `apply::run` and the reconcile
 /// loop take it like any single target.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per command: boxing buys nothing
 pub enum Target {
     /// `sim:FILE`: the simulator, persisted in FILE and beside it.
     Sim(SimFile),
