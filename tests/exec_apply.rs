@@ -91,6 +91,7 @@ fn apply_through_a_provider_program_converges_make_before_break() {
     // Nobody lost its connection on the way (the provider records every
     // member a write cut off from the server it was connected to).
     assert_eq!(state["dropped"], serde_json::json!([]), "{state:#}");
+    assert_eq!(state["stranded"], serde_json::json!([]), "{state:#}");
     // Make-before-break: every web agent's first write kept gw1 as an extra
     // failover, and gw1 was retired only after the last prune.
     let applied = state["applied"].as_array().unwrap();
@@ -155,6 +156,7 @@ fn a_failing_provider_stops_only_that_members_chain() {
     assert!(out.contains("web05.dmz.contoso.local"), "{out}");
     let state = provider_state(dir);
     assert_eq!(state["dropped"], serde_json::json!([]));
+    assert_eq!(state["stranded"], serde_json::json!([]));
     let agents = state["observed"]["agents"].as_array().unwrap();
     for a in agents {
         let name = a["name"].as_str().unwrap();
