@@ -88,3 +88,32 @@ fn the_cli_prints_the_script_with_the_policy_timeout() {
     assert!(text.contains("$AckTimeoutSeconds = 1800\n"), "{text}");
     assert!(text.contains("# Observed digest (revision): "), "{text}");
 }
+
+#[test]
+fn blocked_members_are_named_in_the_header_and_left_out() {
+    let d = handover::load::topology(&[dir("replace-gateway").join("desired.yaml")]).unwrap();
+    let mut o = handover::load::observed(&dir("replace-gateway").join("observed.yaml")).unwrap();
+    o.gateways[1].ready = false; // gw2 not ready: the moves onto it are blocked
+    let p = plan(&d, &o);
+    assert!(!p.blocked.is_empty());
+    let s = render(&p, &Waits::default());
+    let header: String = s
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        header.contains("# Blocked, not in this script:"),
+        "{header}"
+    );
+    for b in &p.blocked {
+        assert!(
+            header.contains(b.name.as_str()),
+            "{} missing:\n{header}",
+            b.name
+        );
+        // Nothing is written for a blocked member.
+        assert!(!s.contains(&format!("-Name '{}'", b.name)), "{}", b.name);
+    }
+    insta::assert_snapshot!("replace-gateway-gw2-not-ready.powershell", s);
+}

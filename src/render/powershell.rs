@@ -156,7 +156,7 @@ pub fn render(plan: &Plan, waits: &Waits) -> String {
     out.push_str("# wait until the member reports to its new primary, then prune.\n#\n");
     let _ = writeln!(
         out,
-        "# Plan: {} steps; {} members move ({} through a bridge); {} gateways retired; {} blocked; {} unmanaged agents.",
+        "# Plan: steps {}; members moving {} (through a bridge {}); gateways retired {}; blocked {}; unmanaged agents {}.",
         s.changes, s.moves, s.bridged, s.retired, s.blocked, s.unmanaged
     );
     let _ = writeln!(
@@ -206,7 +206,11 @@ pub fn render(plan: &Plan, waits: &Waits) -> String {
     );
     out.push_str(HELPERS);
     if plan.steps.is_empty() {
-        out.push_str("\n# No changes: the estate already equals the desired topology.\n");
+        out.push_str(if plan.blocked.is_empty() {
+            "\n# No changes: the estate already equals the desired topology.\n"
+        } else {
+            "\n# Nothing to run: every change is blocked (see the header); plan again once they are unblocked.\n"
+        });
         return out;
     }
     for step in ordered(&plan.steps) {
