@@ -267,3 +267,33 @@ fn a_provider_that_cannot_start_is_an_error_naming_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-provider"), "{err}");
 }
+
+#[test]
+fn provider_timeout_bounds_a_hung_provider() {
+    let tmp = setup("replace-gateway");
+    let dir = tmp.path();
+    let out = handover(dir)
+        .args(["export", "--target", &target(), "--provider-timeout", "1s"])
+        .args(["--target-arg", "--misbehave", "--target-arg", "hang"])
+        .arg("--target-arg")
+        .arg(format!("--state={}", dir.join("provider.json").display()))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1s") || err.contains("1 s"), "{err}");
+    // The hung program was killed, not left behind.
+    if let Ok(pid) = std::fs::read_to_string(dir.join("provider.pid")) {
+        let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+        let gone = (0..50).any(|_| {
+            let status = std::fs::read_to_string(proc_dir.join("status")).unwrap_or_default();
+            let dead = status.is_empty() || status.contains("State:\tZ");
+            if !dead {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            dead
+        });
+        assert!(gone, "provider {} still running", pid.trim());
+    }
+}
