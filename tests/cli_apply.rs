@@ -248,13 +248,14 @@ fn export_prints_the_observed_state_and_a_topology_that_plans_empty() {
 }
 
 #[test]
-fn exec_targets_are_not_here_yet() {
+fn an_unknown_target_kind_says_what_is_expected() {
+    // exec: targets work (tests/exec_apply.rs); other kinds are refused.
     let tmp = setup("replace-gateway");
     handover(tmp.path())
-        .args(["export", "--target", "exec:./provider"])
+        .args(["export", "--target", "scom:ms1"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("Providers"));
+        .stderr(predicate::str::contains("exec:PROGRAM"));
 }
 
 #[test]

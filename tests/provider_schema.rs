@@ -194,7 +194,16 @@ fn the_test_provider_answers_validate() {
             "observe",
             Request::observe(&Scope::Members(vec![n("web01.dmz.contoso.local")])),
         ),
-        ("apply", Request::apply(&ops()[1])),
+        // A parent the fixture's estate has (the simulator behind the
+        // test provider refuses unknown parents, as SCOM does).
+        (
+            "apply",
+            Request::apply(&Operation::SetParents {
+                kind: MemberKind::Agent,
+                name: n("WEB01.dmz.contoso.local"),
+                parents: handover::model::Parents::primary_only(n("gw3.dmz.contoso.local")),
+            }),
+        ),
         // Unknown agent: an error response.
         (
             "error",

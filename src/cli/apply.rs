@@ -2,21 +2,21 @@
 //! to the target with progress bars, and say how it ended.
 //!
 //! The edge around `handover::apply::run`: arguments, the target's lock,
-//! opening and saving a `sim:FILE` target, the confirmation prompt, Ctrl-C,
+//! opening the target (`sim:` or `exec:`, see `target.rs`) and saving a
+//! `sim:` one, the confirmation prompt, Ctrl-C,
 //! progress bars (stderr), the summary (stdout) and `--report FILE`.
 //! Exit codes: 0 converged; 3 members pending, failed, blocked or the run
 //! interrupted (all safe); 4 a member stranded; 1 errors.
 
 use super::exit;
 use super::progress::Bars;
-use super::target::{self, TargetSpec};
+use super::target::{self, OpenOptions, Target};
 use clap::Args as ClapArgs;
 use handover::apply::{self, RunInfo, report::RunReport};
 use handover::execute::{Cancel, ExecOptions};
 use handover::model::{Observed, Topology};
 use handover::plan::Plan;
 use handover::provider::{Provider, Scope};
-use handover::sim::file::{Opened, SimFile};
 use handover::state::journal::{self, Journal};
 use handover::state::lock::TargetLock;
 use std::io::{BufRead, IsTerminal, Write};
@@ -38,9 +38,20 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub desired: Vec<PathBuf>,
     /// Where to apply: `sim:FILE` (the embedded simulator; FILE starts as an
-    /// observed.yaml and moves on with each command).
+    /// observed.yaml and moves on with each command) or `exec:PROGRAM
+    /// [ARGS...]` (a provider program, run directly once per request; see
+    /// docs/provider-protocol.md).
     #[arg(long, value_name = "TARGET")]
     pub target: String,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell; spaces and quotes kept). Repeatable, in order.
+    #[arg(long = "target-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub target_arg: Vec<String>,
+    /// The longest any one call to an `exec:` program may take (`30s`,
+    /// `15m`); the program is killed when it expires. Default: 30s for
+    /// capabilities, 10m for observe, 2m for apply.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub provider_timeout: Option<handover::model::Seconds>,
     /// Apply without asking. Required when not run in a terminal.
     #[arg(long)]
     pub auto_approve: bool,
@@ -49,7 +60,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// The state directory (lock and journal); default `.handover/` beside
-    /// the target's file.
+    /// a `sim:` target's file, or in the working directory for `exec:`.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Members in a bridge at once, overriding `policy.maxInFlight` (a
@@ -65,7 +76,8 @@ pub struct Args {
     pub seed: u64,
 }
 
-fn parse_duration(s: &str) -> Result<handover::model::Seconds, String> {
+/// Parses `30s`, `15m`, `2h` for duration flags.
+pub(crate) fn parse_duration(s: &str) -> Result<handover::model::Seconds, String> {
     handover::model::Seconds::parse(s)
         .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
 }
@@ -192,7 +204,7 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
-    let spec = target::parse(&args.target).map_err(|e| format!("error: {e}"))?;
+    let spec = target::spec(&args.target, &args.target_arg)?;
     let report_fmt = args.report.as_deref().map(report_format).transpose()?;
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.auto_approve && !interactive {
@@ -210,35 +222,26 @@ fn run_inner(args: Args) -> Result<u8, String> {
         Some(p) => Some(read_plan(p)?),
         None => None,
     };
-    let TargetSpec::Sim(file) = &spec;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| handover::state::default_dir(spec.file()));
-    let lock = TargetLock::acquire(&state_dir.join(spec.lock_name()), "apply")
+    let state_dir = target::state_dir(&spec, args.state_dir.as_deref());
+    let lock = TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "apply")
         .map_err(|e| format!("error: {e}"))?;
     if let Some(h) = &lock.recovered_from {
         eprintln!("note: took over the lock of {h}, which ended without releasing it");
     }
-    let (mut sim, opened) = SimFile::open(file, args.seed).map_err(|e| format!("error: {e}"))?;
-    match &opened {
-        Opened::Edited { changed } if !changed.is_empty() => eprintln!(
-            "note: {} was edited by hand: applied the new parents of {} member(s) as a console change would",
-            file.display(),
-            changed.len()
-        ),
-        Opened::Rebuilt { why } => eprintln!(
-            "note: {} was edited by hand ({why}): the simulation was rebuilt from it",
-            file.display()
-        ),
-        _ => {}
+    let open = OpenOptions {
+        seed: args.seed,
+        provider_timeout: args.provider_timeout,
+    };
+    let (mut tgt, notes): (Target, _) = Target::open(&spec, &open)?;
+    for n in notes {
+        eprintln!("{n}");
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|e| format!("error: cannot start the runtime: {e}"))?;
     let start: Observed = runtime
-        .block_on(sim.observe(&Scope::All))
+        .block_on(tgt.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {}: {e}", args.target))?;
     let (plan, revision) = match (&saved_plan, &desired) {
         (Some(plan), _) => {
@@ -278,7 +281,8 @@ fn run_inner(args: Args) -> Result<u8, String> {
     );
     let _ = std::io::stdout().flush();
     if plan.steps.is_empty() {
-        sim.save().map_err(|e| format!("error: {e}"))?;
+        tgt.save()
+            .map_err(|e| format!("error: cannot save the target {}: {e}", args.target))?;
         return Ok(if plan.blocked.is_empty() {
             exit::OK
         } else {
@@ -321,7 +325,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         opts: &opts,
         info: &info,
     };
-    let result = runtime.block_on(apply::run(&mut sim, job, journal.as_mut(), &mut bars));
+    let result = runtime.block_on(apply::run(&mut tgt, job, journal.as_mut(), &mut bars));
     bars.finish();
     if let Some(e) = &result.journal_error {
         eprintln!(
@@ -329,7 +333,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
             state_dir.display()
         );
     }
-    let saved = sim.save();
+    let saved = tgt.save();
     drop(lock);
     let r = &result.report;
     let code = result.outcome.exit_code();

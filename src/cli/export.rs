@@ -3,21 +3,28 @@
 //! empty, to bring an existing estate under git with one command.
 //!
 //! Reads only: a `sim:` target is opened read-only (no lock needed, nothing
-//! written, a hand edit of FILE shown as it would be taken).
+//! written, a hand edit of FILE shown as it would be taken); an `exec:`
+//! program is asked to observe, nothing else.
 
 use super::exit;
-use super::target::{self, TargetSpec};
+use super::target::{self, OpenOptions};
 use clap::Args as ClapArgs;
-use handover::provider::Scope;
-use handover::sim::file::SimFile;
 use std::io::Write;
 
 /// Flags of `handover export`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// The target to read: `sim:FILE`.
+    /// The target to read: `sim:FILE` or `exec:PROGRAM [ARGS...]`.
     #[arg(long, value_name = "TARGET")]
     pub target: String,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell). Repeatable, in order.
+    #[arg(long = "target-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub target_arg: Vec<String>,
+    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
+    /// default 10m.
+    #[arg(long, value_name = "DURATION", value_parser = super::apply::parse_duration)]
+    pub provider_timeout: Option<handover::model::Seconds>,
     /// Print a desired `kind: Topology` (every member with the parents it
     /// has now) instead of the observed state.
     #[arg(long)]
@@ -32,18 +39,14 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let spec = match target::parse(&args.target) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+    let open = OpenOptions {
+        seed: args.seed,
+        provider_timeout: args.provider_timeout,
     };
-    let TargetSpec::Sim(file) = &spec;
-    let observed = match SimFile::open_read_only(file, args.seed) {
-        Ok((sf, _)) => sf.sim().snapshot(&Scope::All),
+    let observed = match target::observe_read_only(&args.target, &args.target_arg, &open) {
+        Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{e}");
             return exit::ERROR;
         }
     };

@@ -117,17 +117,22 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let spec = match args.target.as_deref().map(target::parse).transpose() {
+    let spec = match args
+        .target
+        .as_deref()
+        .map(|t| target::spec(t, &[]))
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{e}");
             return exit::ERROR;
         }
     };
     let dir = args
         .state_dir
         .clone()
-        .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(|s| s.file())));
+        .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(target::file)));
     let records = match journal::read(&dir) {
         Ok(r) => r,
         Err(e) => {

@@ -1,14 +1,15 @@
 //! `handover plan`: print what would change and the exact ordered steps,
 //! touching nothing.
 //!
-//! Reads the desired topology and an observed-state file, runs the pure
-//! planner, and prints the plan as text (default), JSON (SPEC section 4) or
+//! Reads the desired topology and the observed state (a file, or a fresh
+//! read-only observation of `--target`), runs the pure planner, and prints the plan as text (default), JSON (SPEC section 4) or
 //! Markdown; `--out` also writes the JSON plan for a later `apply`. Exit
 //! codes: 0 success (or, with `--detailed-exitcode`, no changes), 1 error,
 //! 2 changes present with `--detailed-exitcode`, also when all of them are
 //! blocked.
 
 use super::exit;
+use super::target::{self, OpenOptions};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::render::{self, Options};
 use std::io::{IsTerminal, Write};
@@ -23,17 +24,44 @@ pub enum Format {
     Json,
     /// A pull-request comment: summary table, a collapsible section per phase.
     Markdown,
+    /// An Operations Manager Shell script that performs the plan by hand,
+    /// make-before-break, waiting (up to `policy.ackTimeout`) for each
+    /// member to report to its new primary before pruning.
+    Powershell,
 }
 
 /// Flags of `handover plan`.
 #[derive(ClapArgs, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["observed", "target"])))]
 pub struct Args {
     /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
     #[arg(long, required = true, value_name = "PATH")]
     pub desired: Vec<PathBuf>,
     /// Observed state (`kind: Observed`), e.g. from `handover export`.
+    /// Exactly one of `--observed` and `--target`.
     #[arg(long, value_name = "FILE")]
-    pub observed: PathBuf,
+    pub observed: Option<PathBuf>,
+    /// Observe this target now, read-only, instead of reading a file:
+    /// `sim:FILE` (no lock taken, nothing written) or `exec:PROGRAM
+    /// [ARGS...]` (only `observe` is asked).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell). Repeatable, in order.
+    #[arg(
+        long = "target-arg",
+        value_name = "ARG",
+        requires = "target",
+        allow_hyphen_values = true
+    )]
+    pub target_arg: Vec<String>,
+    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
+    /// default 10m.
+    #[arg(long, value_name = "DURATION", requires = "target", value_parser = super::apply::parse_duration)]
+    pub provider_timeout: Option<handover::model::Seconds>,
+    /// Seed of a `sim:` target that has no saved state yet.
+    #[arg(long, default_value_t = 0, requires = "target")]
+    pub seed: u64,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -50,7 +78,21 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let (desired, observed) = handover::load::both(&args.desired, &args.observed);
+    let (desired, observed) = match (&args.observed, &args.target) {
+        (Some(file), _) => {
+            let (d, o) = handover::load::both(&args.desired, file);
+            (d, o.map_err(|d| d.to_string()))
+        }
+        (None, Some(t)) => {
+            let open = OpenOptions {
+                seed: args.seed,
+                provider_timeout: args.provider_timeout,
+            };
+            let o = target::observe_read_only(t, &args.target_arg, &open);
+            (handover::load::topology(&args.desired), o)
+        }
+        (None, None) => unreachable!("clap requires --observed or --target"),
+    };
     let desired = match desired {
         Ok(t) => t,
         Err(d) => {
@@ -92,6 +134,13 @@ pub fn run(args: Args) -> u8 {
         Format::Text => render::text::render(&plan, &observed, &opts),
         Format::Json => render::json::render(&plan),
         Format::Markdown => render::markdown::render(&plan, &observed, &opts),
+        Format::Powershell => render::powershell::render(
+            &plan,
+            &render::powershell::Waits {
+                ack_timeout: desired.policy.ack_timeout.as_duration(),
+                ..Default::default()
+            },
+        ),
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout

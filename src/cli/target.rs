@@ -1,68 +1,279 @@
-//! TARGET on the command line: `sim:FILE` today.
+//! Opening the `--target` of a command: one [`Target`] for every kind.
 //!
-//! A minimal parse for `apply`, `export` and `history`. The Providers work
-//! brings `provider::parse_target` (with `exec:PROGRAM`); this module should
-//! then be replaced by it (note for the lead: unify on one `TargetSpec`).
+//! Owns turning `--target`, `--target-arg` and `--provider-timeout` into a
+//! [`TargetSpec`] (through `handover::provider::parse_target`, the one
+//! parser), the default state directory and lock file of a target, and the
+//! [`Target`] enum that dispatches [`Provider`], [`Clock`], [`Schedule`] and
+//! [`Inspect`] to the simulator (`sim:FILE`) or an external program
+//! (`exec:PROGRAM`), so `apply`, `export`, `plan` and `reconcile` are
+//! written once. Must not plan, print or take locks itself.
 
+use handover::execute::{Inspect, Schedule};
+use handover::model::{Observed, Seconds};
+use handover::name::Name;
+use handover::provider::exec::{ExecConfig, ExecProvider};
+use handover::provider::{
+    Clock, Operation, Provider, ProviderError, Scope, TargetSpec, parse_target,
+};
+use handover::sim::file::{Opened, SimFile};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// A parsed TARGET.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetSpec {
-    /// `sim:FILE`: the embedded simulator, persisted in FILE and beside it.
-    Sim(PathBuf),
-}
-
-impl TargetSpec {
-    /// The file a target lives in, for the default state directory.
-    pub fn file(&self) -> Option<&Path> {
-        match self {
-            TargetSpec::Sim(p) => Some(p),
-        }
-    }
-
-    /// A short, file-name-safe label for the target's lock file.
-    pub fn lock_name(&self) -> String {
-        let raw = match self {
-            TargetSpec::Sim(p) => format!(
-                "sim-{}",
-                p.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ),
-        };
-        let safe: String = raw
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{safe}.lock")
-    }
-}
-
-/// Parses TARGET, or says what is expected.
-pub fn parse(s: &str) -> Result<TargetSpec, String> {
-    if let Some(file) = s.strip_prefix("sim:") {
-        if file.is_empty() {
+/// Parses `--target` and appends each `--target-arg` verbatim to an
+/// `exec:` program's arguments (never through a shell). `--target-arg` with
+/// a `sim:` target is refused: it would be silently ignored.
+pub fn spec(target: &str, target_args: &[String]) -> Result<TargetSpec, String> {
+    let mut spec = parse_target(target).map_err(|e| format!("error: {e}"))?;
+    match &mut spec {
+        TargetSpec::Exec { args, .. } => args.extend(target_args.iter().cloned()),
+        TargetSpec::Sim(_) if !target_args.is_empty() => {
             return Err(format!(
-                "target {s:?}: name the simulator's file, e.g. sim:estate.yaml (a copy of an observed.yaml)"
+                "error: --target-arg is for exec: targets; {target} is the embedded simulator and takes no arguments"
             ));
         }
-        return Ok(TargetSpec::Sim(PathBuf::from(file)));
+        TargetSpec::Sim(_) => {}
     }
-    if s.starts_with("exec:") {
-        return Err(format!(
-            "target {s:?}: exec: targets arrive with the Providers work; use sim:FILE for now"
-        ));
+    Ok(spec)
+}
+
+/// The file a target lives in (a `sim:` target's), for the default state
+/// directory.
+pub fn file(spec: &TargetSpec) -> Option<&Path> {
+    match spec {
+        TargetSpec::Sim(p) => Some(p),
+        TargetSpec::Exec { .. } => None,
     }
-    Err(format!(
-        "target {s:?} is not one handover knows: use sim:FILE (the embedded simulator; FILE starts as an observed.yaml)"
-    ))
+}
+
+/// The state directory: `explicit` (`--state-dir`), else `.handover/`
+/// beside a `sim:` target's file, else `.handover/` in the working
+/// directory (every `exec:` target).
+pub fn state_dir(spec: &TargetSpec, explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| handover::state::default_dir(file(spec)))
+}
+
+/// The lock file's name in the state directory, keyed by the target: a
+/// `sim:` target by its file name (`sim-estate.yaml.lock`), an `exec:`
+/// target by its program's file name and a digest of the whole command
+/// line (program and every argument), so two estates reached through the
+/// same program with different arguments do not share a lock.
+pub fn lock_name(spec: &TargetSpec) -> String {
+    let raw = match spec {
+        TargetSpec::Sim(p) => format!(
+            "sim-{}",
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        TargetSpec::Exec { program, args } => {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for part in
+                std::iter::once(program.to_string_lossy().into_owned()).chain(args.iter().cloned())
+            {
+                for b in part.bytes().chain([0]) {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            format!(
+                "exec-{}-{h:016x}",
+                program
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )
+        }
+    };
+    let safe: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.lock")
+}
+
+/// How to open a target.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Seed of a `sim:` target that has no saved state yet.
+    pub seed: u64,
+    /// `--provider-timeout`: the longest any one call to an `exec:` program
+    /// may take (capabilities, observe, apply); `None` keeps the defaults of
+    /// `docs/provider-protocol.md` (30 s, 10 min, 2 min).
+    pub provider_timeout: Option<Seconds>,
+}
+
+/// An opened target: the embedded simulator or an external provider
+/// program. Implements [`Provider`], [`Clock`], [`Schedule`] and
+/// [`Inspect`] by dispatch, so the executor, `apply::run` and the reconcile
+/// loop take it like any single target.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per command: boxing buys nothing
+pub enum Target {
+    /// `sim:FILE`: the simulator, persisted in FILE and beside it.
+    Sim(SimFile),
+    /// `exec:PROGRAM [ARGS...]`: a program run once per request.
+    Exec(ExecProvider),
+}
+
+/// What opening a target noticed, for the command to tell the person.
+pub type Notes = Vec<String>;
+
+impl Target {
+    /// Opens a target to change it. The caller must hold its lock
+    /// ([`lock_name`] in [`state_dir`]). Nothing is called on an `exec:`
+    /// program yet.
+    pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<(Target, Notes), String> {
+        match spec {
+            TargetSpec::Sim(file) => {
+                let (sf, opened) =
+                    SimFile::open(file, opts.seed).map_err(|e| format!("error: {e}"))?;
+                Ok((Target::Sim(sf), notes(file, &opened)))
+            }
+            TargetSpec::Exec { .. } => Ok((Target::Exec(exec(spec, opts)), Vec::new())),
+        }
+    }
+
+    /// Opens a target to read it (`plan --target`, `export`): a `sim:`
+    /// target is opened read-only (no lock, nothing written); an `exec:`
+    /// program is only ever asked to observe.
+    pub fn open_read_only(
+        spec: &TargetSpec,
+        opts: &OpenOptions,
+    ) -> Result<(Target, Notes), String> {
+        match spec {
+            TargetSpec::Sim(file) => {
+                let (sf, opened) =
+                    SimFile::open_read_only(file, opts.seed).map_err(|e| format!("error: {e}"))?;
+                Ok((Target::Sim(sf), notes(file, &opened)))
+            }
+            TargetSpec::Exec { .. } => Ok((Target::Exec(exec(spec, opts)), Vec::new())),
+        }
+    }
+
+    /// Persists what the run changed: a `sim:` target's snapshot; nothing
+    /// for an `exec:` target (the program keeps its own state).
+    pub fn save(&mut self) -> Result<(), String> {
+        match self {
+            Target::Sim(s) => s.save().map_err(|e| e.to_string()),
+            Target::Exec(_) => Ok(()),
+        }
+    }
+}
+
+/// Observes a whole target read-only, for `plan --target` and `export`:
+/// opens it with [`Target::open_read_only`], prints its notes on stderr,
+/// and observes once on a small runtime of its own.
+pub fn observe_read_only(
+    target: &str,
+    target_args: &[String],
+    opts: &OpenOptions,
+) -> Result<Observed, String> {
+    let spec = spec(target, target_args)?;
+    let (mut t, notes) = Target::open_read_only(&spec, opts)?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start the runtime: {e}"))?;
+    runtime
+        .block_on(t.observe(&Scope::All))
+        .map_err(|e| format!("error: cannot observe {target}: {e}"))
+}
+
+fn exec(spec: &TargetSpec, opts: &OpenOptions) -> ExecProvider {
+    let TargetSpec::Exec { program, args } = spec else {
+        unreachable!("called for exec: targets only")
+    };
+    let mut config = ExecConfig::default();
+    if let Some(t) = opts.provider_timeout {
+        let d = Duration::from_secs(t.0);
+        config.capabilities_timeout = d;
+        config.observe_timeout = d;
+        config.apply_timeout = d;
+    }
+    ExecProvider::new(program.clone(), args.clone(), config)
+}
+
+fn notes(file: &Path, opened: &Opened) -> Notes {
+    match opened {
+        Opened::Edited { changed } if !changed.is_empty() => vec![format!(
+            "note: {} was edited by hand: applied the new parents of {} member(s) as a console change would",
+            file.display(),
+            changed.len()
+        )],
+        Opened::Rebuilt { why } => vec![format!(
+            "note: {} was edited by hand ({why}): the simulation was rebuilt from it",
+            file.display()
+        )],
+        _ => Vec::new(),
+    }
+}
+
+impl Provider for Target {
+    async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
+        match self {
+            Target::Sim(s) => s.observe(scope).await,
+            Target::Exec(e) => e.observe(scope).await,
+        }
+    }
+
+    async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
+        match self {
+            Target::Sim(s) => s.apply(op).await,
+            Target::Exec(e) => e.apply(op).await,
+        }
+    }
+}
+
+impl Clock for Target {
+    fn now(&self) -> Duration {
+        match self {
+            Target::Sim(s) => s.now(),
+            Target::Exec(e) => e.now(),
+        }
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        match self {
+            Target::Sim(s) => s.sleep(d).await,
+            Target::Exec(e) => e.sleep(d).await,
+        }
+    }
+}
+
+impl Schedule for Target {
+    fn next_scheduled(&self) -> Option<Duration> {
+        match self {
+            Target::Sim(s) => s.next_scheduled(),
+            Target::Exec(e) => e.next_scheduled(),
+        }
+    }
+}
+
+impl Inspect for Target {
+    fn stranded(&self) -> Vec<Name> {
+        match self {
+            Target::Sim(s) => s.stranded(),
+            Target::Exec(e) => e.stranded(),
+        }
+    }
+
+    fn settling(&self) -> bool {
+        match self {
+            Target::Sim(s) => s.settling(),
+            Target::Exec(e) => e.settling(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -70,17 +281,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_sim_and_refuses_the_rest_clearly() {
+    fn target_args_are_appended_verbatim_and_refused_for_sim() {
+        let s = spec("exec:./p --a", &["has space".into(), "$(x)".into()]).unwrap();
         assert_eq!(
-            parse("sim:a/estate.yaml").unwrap(),
-            TargetSpec::Sim(PathBuf::from("a/estate.yaml"))
+            s,
+            TargetSpec::Exec {
+                program: "./p".into(),
+                args: vec!["--a".into(), "has space".into(), "$(x)".into()]
+            }
         );
-        assert!(parse("sim:").unwrap_err().contains("sim:estate.yaml"));
-        assert!(parse("exec:./p").unwrap_err().contains("Providers"));
-        assert!(parse("scom:x").unwrap_err().contains("sim:FILE"));
+        assert!(
+            spec("sim:e.yaml", &["x".into()])
+                .unwrap_err()
+                .contains("exec:")
+        );
+        assert!(spec("scom:x", &[]).unwrap_err().contains("expected"));
+    }
+
+    #[test]
+    fn locks_are_keyed_by_the_whole_target() {
         assert_eq!(
-            TargetSpec::Sim(PathBuf::from("x/my estate.yaml")).lock_name(),
+            lock_name(&TargetSpec::Sim("x/my estate.yaml".into())),
             "sim-my_estate.yaml.lock"
         );
+        let a = lock_name(&spec("exec:/opt/p --state a", &[]).unwrap());
+        let b = lock_name(&spec("exec:/opt/p --state b", &[]).unwrap());
+        assert!(a.starts_with("exec-p-") && a.ends_with(".lock"), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            lock_name(&spec("exec:/opt/p", &["--state".into(), "a".into()]).unwrap())
+        );
+    }
+
+    #[test]
+    fn exec_targets_keep_state_in_the_working_directory() {
+        let s = spec("exec:/opt/p", &[]).unwrap();
+        assert_eq!(state_dir(&s, None), PathBuf::from(".handover"));
+        assert_eq!(
+            state_dir(&TargetSpec::Sim("d/e.yaml".into()), None),
+            PathBuf::from("d/.handover")
+        );
+        assert_eq!(state_dir(&s, Some(Path::new("z"))), PathBuf::from("z"));
     }
 }

@@ -1,8 +1,10 @@
-//! Rendering plans for people and programs: text, Markdown and JSON.
+//! Rendering plans for people and programs: text, Markdown, JSON and a
+//! PowerShell script to run by hand.
 //!
 //! Owns how a [`Plan`](crate::plan::Plan) is shown: the text report a
 //! terminal user reads ([`text`]), the pull-request comment ([`markdown`])
-//! and the stable plan file ([`json`]). Rendering reads the plan and the
+//! the stable plan file ([`json`]) and the Operations Manager Shell script
+//! ([`powershell`]). Rendering reads the plan and the
 //! observed state it was made from (for each member's old parents); it must
 //! not plan, decide or touch I/O: the CLI decides colour and writes.
 //!
@@ -13,6 +15,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod powershell;
 pub mod store;
 pub mod text;
 mod view;

@@ -12,10 +12,7 @@
 use crate::model::{Observed, Topology};
 use crate::plan::{Action, FailoverMode};
 
-/// A PowerShell single-quoted string literal.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+use super::powershell::quote;
 
 /// The PowerShell a store step stands for, as lines ending in newlines
 /// (comments say where to run it and what an await checks), or `None` for

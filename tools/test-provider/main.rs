@@ -1,21 +1,33 @@
-//! `handover-test-provider`: a deterministic provider program for tests. It
-//! speaks the exec protocol (docs/provider-protocol.md) over a tiny
-//! file-backed model, so CI drives the exec target end to end through a
-//! real separate process. Not shipped; not a simulator.
+//! `handover-test-provider`: a deterministic provider program for tests.
+//! It wraps the simulator (`handover::sim`) behind the exec protocol
+//! (docs/provider-protocol.md), so CI drives `apply` and `reconcile` end to
+//! end through a real separate process, including that process's failures.
+//! Not shipped.
 //!
 //! State lives in a JSON file (`--state FILE` or
 //! `HANDOVER_TEST_PROVIDER_STATE`), read and rewritten on every call, so
-//! successive invocations see the same estate:
-//! `{"observed": <Observed>, "pending": {member: {"server", "polls"}},
+//! successive invocations see the same simulated estate move on:
+//! `{"observed": <Observed>, "sim": <the simulator's saved state>,
 //!   "applied": [<Operation>...], "calls": ["observe", "apply a01", ...],
-//!   "dropped": [member...]}`.
+//!   "dropped": [member...], "stranded": [member...]}`.
+//! A test writes only `observed` (the estate to start from); the first
+//! call builds the simulation from it (seed `--seed`) and from then on
+//! `sim` is the truth and `observed` is rewritten after every call with the
+//! whole estate as the simulator shows it, for tests to read.
 //!
-//! Model: `set_parents` writes a member's parents; a member connected to a
-//! server the write no longer lists loses its connection at once and is
-//! recorded in `dropped` (the stranding hazard, for tests to assert on); a
-//! member not on its new primary connects to it after `--ack-after` further
-//! `observe` calls. `retire_gateway` removes a gateway nothing lists;
-//! `store_failover` moves the active pool.
+//! Virtual time: the exec target waits on the wall clock, which the
+//! simulator cannot see, so virtual time advances by a fixed `--step`
+//! (default 300 s) before every `observe` answer, and at no other time.
+//! The default is longer than the simulator's slowest default propagation
+//! (120 s) plus its retry interval (60 s), so a member that can connect to
+//! its new primary is seen connected on the first observation after the
+//! change; a smaller step makes acknowledgments take several polls. Runs
+//! are therefore deterministic: the same calls give the same answers.
+//!
+//! Hazards recorded for tests to assert on: `dropped` lists every member a
+//! `set_parents` wrote without the server it was connected to (the
+//! stranding hazard make-before-break avoids); `stranded` is the
+//! simulator's own verdict after each call.
 //!
 //! Misbehaviour (`--misbehave MODE`, `HANDOVER_TEST_PROVIDER_MISBEHAVE`),
 //! only for requests matching `--on` (a request name, or the member or pool
@@ -23,16 +35,17 @@
 //! `exit3-retryable`, `error`, `garbage`, `truncated`, `huge` (50 MB on
 //! stdout), `stderr-noise` (1 MiB on stderr, then a correct answer),
 //! `silent`, `wrong-protocol`. The call is recorded in `calls` before it
-//! misbehaves; nothing else changes.
+//! misbehaves; nothing else changes (except `truncated` and
+//! `stderr-noise`, which do answer).
 
-use handover::model::{MemberKind, Observed, ObservedMember};
+use handover::model::Observed;
 use handover::name::Name;
 use handover::provider::protocol::{
     Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response,
 };
-use handover::provider::{Operation, Scope};
+use handover::provider::{Operation, ProviderError, Scope};
+use handover::sim::{Sim, SimConfig};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -47,10 +60,13 @@ struct Args {
     /// Which requests misbehave: a request name or a member/pool name.
     #[arg(long, env = "HANDOVER_TEST_PROVIDER_ON")]
     on: Option<String>,
-    /// Observations after a set_parents before the member is connected to
-    /// its new primary.
-    #[arg(long, default_value_t = 1)]
-    ack_after: u32,
+    /// Virtual seconds the simulated estate moves on before each observe
+    /// answer.
+    #[arg(long, default_value_t = 300)]
+    step: u64,
+    /// Seed of the simulation built on the first call.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Comma-separated operations to advertise (default: all three).
     #[arg(long)]
     operations: Option<String>,
@@ -59,20 +75,16 @@ struct Args {
 #[derive(Default, Serialize, Deserialize)]
 struct State {
     observed: Observed,
-    #[serde(default)]
-    pending: BTreeMap<Name, Pending>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sim: Option<String>,
     #[serde(default)]
     applied: Vec<Operation>,
     #[serde(default)]
     calls: Vec<String>,
     #[serde(default)]
     dropped: Vec<Name>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Pending {
-    server: Name,
-    polls: u32,
+    #[serde(default)]
+    stranded: Vec<Name>,
 }
 
 fn main() {
@@ -89,17 +101,27 @@ fn main() {
         Ok(s) => s,
         Err(e) => fail(&e, 1),
     };
+    let mut sim = match &state.sim {
+        Some(text) => match Sim::load_json(text) {
+            Ok(s) => s,
+            Err(e) => fail(
+                &format!("the simulator state in {}: {e}", args.state.display()),
+                1,
+            ),
+        },
+        None => Sim::from_observed(&state.observed, SimConfig::seeded(args.seed)),
+    };
     state.calls.push(describe(&req.body));
     let misbehaving = args
         .misbehave
         .as_deref()
         .filter(|_| matches(&req.body, &args.on));
     if let Some(mode) = misbehaving {
-        save(&args.state, &state);
-        misbehave(mode, &args, &req, state);
+        save(&args.state, &mut state, &sim);
+        misbehave(mode, &args, &req, state, sim);
     }
-    let resp = answer(&args, req, &mut state);
-    save(&args.state, &state);
+    let resp = answer(&args, req, &mut state, &mut sim);
+    save(&args.state, &mut state, &sim);
     emit(&resp);
 }
 
@@ -128,7 +150,7 @@ fn matches(body: &RequestBody, on: &Option<String>) -> bool {
     }
 }
 
-fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State) -> ! {
+fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State, mut sim: Sim) -> ! {
     let mut out = std::io::stdout().lock();
     match mode {
         "hang" => {
@@ -156,7 +178,8 @@ fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State) -> ! {
             std::process::exit(0)
         }
         "truncated" => {
-            let full = serde_json::to_vec(&answer(args, req.clone(), &mut state)).unwrap();
+            let full =
+                serde_json::to_vec(&answer(args, req.clone(), &mut state, &mut sim)).unwrap();
             let _ = out.write_all(&full[..full.len() / 2]);
             std::process::exit(0)
         }
@@ -179,8 +202,8 @@ fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State) -> ! {
                 let _ = err.write_all(line);
             }
             drop(err);
-            let resp = answer(args, req.clone(), &mut state);
-            save(&args.state, &state);
+            let resp = answer(args, req.clone(), &mut state, &mut sim);
+            save(&args.state, &mut state, &sim);
             emit(&resp);
             std::process::exit(0)
         }
@@ -193,7 +216,7 @@ fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State) -> ! {
     }
 }
 
-fn answer(args: &Args, req: Request, state: &mut State) -> Response {
+fn answer(args: &Args, req: Request, state: &mut State, sim: &mut Sim) -> Response {
     if req.protocol != PROTOCOL_VERSION {
         return Response::error(format!("protocol {} is not supported", req.protocol), false);
     }
@@ -214,120 +237,51 @@ fn answer(args: &Args, req: Request, state: &mut State) -> Response {
             ..Response::ok()
         },
         RequestBody::Observe { scope } => {
-            advance(state);
-            Response {
-                observed: Some(scoped(&state.observed, &scope.into())),
-                ..Response::ok()
-            }
-        }
-        RequestBody::Apply { operation } => match apply(args, state, &operation) {
-            Ok(changed) => {
-                state.applied.push(operation);
-                Response {
-                    changed: Some(changed),
+            sim.advance(std::time::Duration::from_secs(args.step));
+            match sim.observe_now(&scope.into()) {
+                Ok(o) => Response {
+                    observed: Some(o),
                     ..Response::ok()
+                },
+                Err(e) => error(e),
+            }
+        }
+        RequestBody::Apply { operation } => {
+            let before = sim.snapshot(&Scope::All);
+            match sim.apply_now(&operation) {
+                Ok(()) => {
+                    let after = sim.snapshot(&Scope::All);
+                    if let Operation::SetParents { name, parents, .. } = &operation
+                        && let Some(c) = member(&before, name).and_then(|m| m.connected.clone())
+                        && !parents.lists(&c)
+                    {
+                        state.dropped.push(name.clone());
+                    }
+                    state.applied.push(operation);
+                    Response {
+                        changed: Some(before != after),
+                        ..Response::ok()
+                    }
                 }
-            }
-            Err(m) => Response::error(m, false),
-        },
-    }
-}
-
-fn advance(state: &mut State) {
-    let mut done = Vec::new();
-    for (name, p) in state.pending.iter_mut() {
-        p.polls = p.polls.saturating_sub(1);
-        if p.polls == 0 {
-            done.push(name.clone());
-        }
-    }
-    for name in done {
-        let p = state.pending.remove(&name).expect("listed");
-        let o = &mut state.observed;
-        if let Some(m) = o
-            .agents
-            .iter_mut()
-            .chain(o.gateways.iter_mut())
-            .find(|m| m.name == name)
-            && m.parents.lists(&p.server)
-        {
-            m.connected = Some(p.server);
-        }
-    }
-}
-
-fn scoped(o: &Observed, scope: &Scope) -> Observed {
-    match scope {
-        Scope::All => o.clone(),
-        Scope::Members(names) => {
-            let keep = |m: &&ObservedMember| names.contains(&m.name);
-            Observed {
-                gateways: o.gateways.iter().filter(keep).cloned().collect(),
-                agents: o.agents.iter().filter(keep).cloned().collect(),
-                ..o.clone()
+                Err(e) => error(e),
             }
         }
     }
 }
 
-fn apply(args: &Args, state: &mut State, op: &Operation) -> Result<bool, String> {
-    let o = &mut state.observed;
-    match op {
-        Operation::SetParents {
-            kind,
-            name,
-            parents,
-        } => {
-            let list = match kind {
-                MemberKind::Agent => &mut o.agents,
-                MemberKind::Gateway => &mut o.gateways,
-            };
-            let m = list
-                .iter_mut()
-                .find(|m| &m.name == name)
-                .ok_or_else(|| format!("no {kind} named {name} in this management group"))?;
-            let changed = m.parents != *parents;
-            m.parents = parents.clone();
-            if let Some(c) = &m.connected
-                && !parents.lists(c)
-            {
-                m.connected = None;
-                state.dropped.push(name.clone());
-            }
-            if m.connected.as_ref() != Some(&parents.primary) {
-                state.pending.insert(
-                    name.clone(),
-                    Pending {
-                        server: parents.primary.clone(),
-                        polls: args.ack_after,
-                    },
-                );
-            }
-            Ok(changed)
-        }
-        Operation::RetireGateway { name } => {
-            if let Some(user) = o
-                .agents
-                .iter()
-                .chain(o.gateways.iter())
-                .find(|m| m.parents.lists(name))
-            {
-                return Err(format!("gateway {name} is still listed by {}", user.name));
-            }
-            let before = o.gateways.len();
-            o.gateways.retain(|g| &g.name != name);
-            Ok(o.gateways.len() != before)
-        }
-        Operation::StoreFailover { pool, .. } => {
-            let store = o
-                .management_store
-                .as_mut()
-                .ok_or("this estate has no Central Management Store")?;
-            let changed = store.active_pool.as_ref() != Some(pool);
-            store.active_pool = Some(pool.clone());
-            Ok(changed)
-        }
-    }
+fn member<'a>(o: &'a Observed, name: &Name) -> Option<&'a handover::model::ObservedMember> {
+    o.agents
+        .iter()
+        .chain(o.gateways.iter())
+        .find(|m| &m.name == name)
+}
+
+fn error(e: ProviderError) -> Response {
+    let retryable = e.is_transient();
+    let msg = match e {
+        ProviderError::Transient(m) | ProviderError::Permanent(m) => m,
+    };
+    Response::error(msg, retryable)
 }
 
 fn load(path: &Path) -> Result<State, String> {
@@ -336,7 +290,10 @@ fn load(path: &Path) -> Result<State, String> {
     serde_json::from_str(&text).map_err(|e| format!("state file {}: {e}", path.display()))
 }
 
-fn save(path: &Path, state: &State) {
+fn save(path: &Path, state: &mut State, sim: &Sim) {
+    state.sim = Some(sim.save_json());
+    state.observed = sim.snapshot(&Scope::All);
+    state.stranded = sim.stranded();
     let tmp = path.with_extension("tmp");
     let text = serde_json::to_vec_pretty(state).expect("state serialises");
     if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)) {
