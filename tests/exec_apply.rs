@@ -297,3 +297,40 @@ fn provider_timeout_bounds_a_hung_provider() {
         assert!(gone, "provider {} still running", pid.trim());
     }
 }
+
+/// `reconcile --once` drives the same external provider process as `apply`
+/// (issue 7: "apply and reconcile converge through exec"): it converges the
+/// estate make-before-break, and a second pass has nothing to do.
+#[test]
+fn reconcile_once_converges_through_the_exec_provider() {
+    let tmp = setup("replace-gateway");
+    let dir = tmp.path();
+    let reconcile = || {
+        handover(dir)
+            .args(["reconcile", "--once", "--desired", "desired.yaml"])
+            .args(["--target", &target(), "--target-arg", "--state"])
+            .arg("--target-arg")
+            .arg(dir.join("provider.json"))
+            .output()
+            .unwrap()
+    };
+    let first = reconcile();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let state = provider_state(dir);
+    assert_eq!(state["stranded"], serde_json::json!([]), "{state}");
+    assert_eq!(state["dropped"], serde_json::json!([]), "{state}");
+    let applied = state["applied"].as_array().unwrap().len();
+    assert!(applied > 0, "{state}");
+    let second = reconcile();
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(
+        provider_state(dir)["applied"].as_array().unwrap().len(),
+        applied,
+        "a converged estate needs no further change"
+    );
+}

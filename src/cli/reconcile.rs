@@ -11,10 +11,12 @@
 
 use super::exit;
 use super::target;
+use super::target::{OpenOptions, Target};
 use clap::Args as ClapArgs;
 use handover::apply::{self, Outcome, RunInfo};
 use handover::execute::{ExecOptions, Inspect, Silent};
 use handover::model::Seconds;
+use handover::provider::TargetSpec;
 use handover::provider::{Provider, Scope};
 use handover::reconcile::listen::{self, Endpoints};
 use handover::reconcile::status::ErrorKind;
@@ -22,20 +24,29 @@ use handover::reconcile::{
     Backoff, Debounce, DriverConfig, Fetcher, Jitter, LogFormat, Metrics, PassContext, PassResult,
     Shutdown, Source, StatusHandle, Watch, drive, logs, signals,
 };
-use handover::sim::file::{Opened, SimFile};
 use handover::state::journal::{self, Journal};
 use handover::state::lock::TargetLock;
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Flags of `handover reconcile`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
     /// Where to reconcile: `sim:FILE` (the embedded simulator; FILE starts
-    /// as an observed.yaml and moves on with each pass).
+    /// as an observed.yaml and moves on with each pass) or `exec:PROGRAM
+    /// [ARGS...]` (a provider program, run directly once per request; see
+    /// docs/provider-protocol.md).
     #[arg(long, value_name = "TARGET")]
     pub target: String,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell). Repeatable, in order.
+    #[arg(long = "target-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub target_arg: Vec<String>,
+    /// The longest any one call to an `exec:` program may take (`30s`,
+    /// `15m`); the program is killed when it expires.
+    #[arg(long, value_name = "DURATION", value_parser = super::apply::parse_duration)]
+    pub provider_timeout: Option<handover::model::Seconds>,
     /// Desired topology: a file, or a directory of `*.yaml`/`*.yml`;
     /// watched for changes (a save triggers a pass).
     #[arg(
@@ -91,58 +102,24 @@ fn parse_duration(s: &str) -> Result<Seconds, String> {
         .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
 }
 
-// ---------------------------------------------------------------------
-// Target opening (LOCAL, provisional). The target unification work brings a
-// `Target` enum in src/cli/target.rs (with `exec:`); the lead replaces
-// `TargetFile` and `open_target` below with it. Only `sim:FILE` here.
-// ---------------------------------------------------------------------
-
-/// The parsed `--target`: the sim file, and the lock file name shared with
-/// `apply` (so the two exclude each other).
-struct TargetFile {
-    file: PathBuf,
-    lock_name: String,
-}
-
-/// Parses `--target` (provisional: see above).
-fn parse_target(spec: &str) -> Result<TargetFile, String> {
-    let parsed = target::parse(spec)?;
-    let file = parsed
-        .file()
-        .expect("sim: targets have a file")
-        .to_path_buf();
-    Ok(TargetFile {
-        file,
-        lock_name: parsed.lock_name(),
-    })
-}
-
-/// Opens the target for one pass (provisional: see above). Reopened every
-/// pass so a hand edit of FILE (drift) is seen by the next pass.
-fn open_target(file: &Path, seed: u64) -> Result<SimFile, String> {
-    let (sim, opened) = SimFile::open(file, seed).map_err(|e| e.to_string())?;
-    match opened {
-        Opened::Edited { changed } if !changed.is_empty() => tracing::warn!(
-            file = %file.display(),
-            members = changed.len(),
-            first = %changed[0],
-            "drift: parents were changed outside handover; this pass puts them back"
-        ),
-        Opened::Rebuilt { why } => tracing::warn!(
-            file = %file.display(),
-            why = %why,
-            "the target's file was edited by hand: the simulation was rebuilt from it"
-        ),
-        _ => {}
+/// Opens the target for one pass. Reopened every pass, so a hand edit of a
+/// `sim:` target's file (drift) is seen, and put back, by the next pass.
+fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> {
+    let (target, notes) = Target::open(spec, opts)?;
+    // Opening notes are changes made outside handover: drift, which this
+    // pass puts back.
+    for n in notes {
+        tracing::warn!("drift: {n}");
     }
-    Ok(sim)
+    Ok(target)
 }
 
 // ---------------------------------------------------------------------
 
 /// What the pass needs besides its context.
 struct PassEnv {
-    file: PathBuf,
+    spec: TargetSpec,
+    open: OpenOptions,
     target: String,
     state_dir: PathBuf,
     seed: u64,
@@ -178,7 +155,7 @@ fn fail(kind: ErrorKind, message: String) -> PassResult {
 /// One pass: open, observe, plan, apply (unless suspended), save.
 async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict>>) -> PassResult {
     verdict.set(None);
-    let mut sim = match open_target(&env.file, env.seed) {
+    let mut sim = match open_target(&env.spec, &env.open) {
         Ok(s) => s,
         Err(e) => {
             return fail(
@@ -364,7 +341,7 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
-    let tf = parse_target(&args.target).map_err(|e| format!("error: {e}"))?;
+    let spec = target::spec(&args.target, &args.target_arg)?;
     let source = match (&args.desired, &args.git) {
         (Some(p), _) => Source::Path(p.clone()),
         (None, Some(repo)) => Source::Git {
@@ -387,8 +364,8 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let state_dir = args
         .state_dir
         .clone()
-        .unwrap_or_else(|| handover::state::default_dir(Some(&tf.file)));
-    let lock = TargetLock::acquire(&state_dir.join(&tf.lock_name), "reconcile")
+        .unwrap_or_else(|| target::state_dir(&spec, None));
+    let lock = TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
         .map_err(|e| format!("error: {e}"))?;
     let _ = logs::init(args.log_format);
     if let Some(h) = &lock.recovered_from {
@@ -430,7 +407,11 @@ fn run_inner(args: Args) -> Result<u8, String> {
         suspend_file: args.suspend_file.clone(),
     };
     let env = PassEnv {
-        file: tf.file.clone(),
+        open: OpenOptions {
+            seed: args.seed,
+            provider_timeout: args.provider_timeout,
+        },
+        spec,
         target: args.target.clone(),
         state_dir: state_dir.clone(),
         seed: args.seed,
