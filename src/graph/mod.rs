@@ -471,23 +471,5 @@ impl<'o> Builder<'o> {
 /// The longest run of trailing labels every name shares, as long as each
 /// keeps at least one label of its own (as `render` does).
 fn common_suffix(names: &[&Name]) -> String {
-    let Some(first) = names.first() else {
-        return String::new();
-    };
-    let mut common: Vec<&str> = first.as_str().rsplit('.').collect();
-    for n in names {
-        let labels = n.as_str().split('.').count();
-        let keep = common
-            .iter()
-            .zip(n.as_str().rsplit('.'))
-            .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
-            .count()
-            .min(labels - 1);
-        common.truncate(keep);
-        if common.is_empty() {
-            break;
-        }
-    }
-    common.reverse();
-    common.join(".").to_ascii_lowercase()
+    crate::render::view::suffix_shared_by(names)
 }

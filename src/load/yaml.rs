@@ -195,30 +195,15 @@ fn explain(msg: String) -> String {
     }
 }
 
-/// 1,234,567: a count with thousands separators, for summaries and messages.
+/// 1,234,567: a count with thousands separators ([`crate::diag::thousands`]
+/// for the `usize` counts of loading and validation).
 pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::diag::thousands(n as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1200), "1,200");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn non_utf8_points_at_the_byte() {

@@ -18,7 +18,7 @@ pub mod markdown;
 pub mod powershell;
 pub mod store;
 pub mod text;
-mod view;
+pub(crate) mod view;
 
 pub use view::{GroupKey, MemberView, Phase, View};
 
@@ -44,18 +44,7 @@ impl Default for Options {
     }
 }
 
-/// `1200` as `1,200`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::diag::thousands;
 
 /// `1 agent`, `2 agents`, `1,200 agents`.
 pub fn count(n: u64, one: &str, many: &str) -> String {

@@ -298,12 +298,19 @@ fn common_suffix(plan: &Plan, observed: &Observed) -> String {
             names.extend(m.parents.iter());
         }
     }
+    suffix_shared_by(&names)
+}
+
+/// The longest run of trailing labels every one of `names` shares, as long
+/// as each keeps at least one label of its own; lowercase, without the
+/// leading dot. Shared with `graph`, so plans and graphs shorten alike.
+pub(crate) fn suffix_shared_by(names: &[&Name]) -> String {
     let Some(first) = names.first() else {
         return String::new();
     };
     // Trailing labels of the first name, last label first.
     let mut common: Vec<&str> = first.as_str().rsplit('.').collect();
-    for n in &names {
+    for n in names {
         let labels = n.as_str().split('.').count();
         let keep = common
             .iter()
