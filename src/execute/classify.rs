@@ -48,8 +48,10 @@ pub(crate) fn desired_parents(
     for g in &desired.gateways {
         map.insert((MemberKind::Gateway, g.name.clone()), g.parents.clone());
     }
-    match assign::resolve(desired, observed) {
-        Ok(a) => {
+    // Lenient like the planner: the verdict judges the agents the plan
+    // managed, even when a spread rule is over capacity.
+    match assign::resolve_lenient(desired, observed) {
+        Ok((a, _over_capacity)) => {
             for a in a.agents {
                 map.insert((MemberKind::Agent, a.name), a.parents);
             }

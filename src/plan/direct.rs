@@ -16,8 +16,10 @@ use crate::plan::fasthash::FastMap as HashMap;
 /// does not know are listed as blocked. If a rule's glob does not compile
 /// (validation reports that first), only explicit agents are managed.
 pub fn plan(desired: &Topology, observed: &Observed) -> Plan {
-    let (agents, unmanaged) = match assign::resolve(desired, observed) {
-        Ok(a) => (
+    // Lenient like the make-before-break planner, so both strategies manage
+    // the same agents even when a spread rule is over capacity.
+    let (agents, unmanaged) = match assign::resolve_lenient(desired, observed) {
+        Ok((a, _over_capacity)) => (
             a.agents
                 .into_iter()
                 .map(|a| (a.name, a.parents))
