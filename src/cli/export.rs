@@ -9,7 +9,6 @@
 use super::exit;
 use super::target::{self, OpenOptions};
 use clap::Args as ClapArgs;
-use std::io::Write;
 
 /// Flags of `handover export`.
 #[derive(ClapArgs, Debug)]
@@ -55,11 +54,7 @@ pub fn run(args: Args) -> u8 {
     } else {
         handover::export::observed_yaml(&observed)
     };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write to stdout: {e}");
-        }
+    if !super::write_stdout(&text) {
         return exit::ERROR;
     }
     exit::OK

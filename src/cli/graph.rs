@@ -109,14 +109,7 @@ pub fn run(args: Args) -> u8 {
             }
         },
     };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write to stdout: {e}");
-        }
+    if !super::write_stdout(&text) {
         return exit::ERROR;
     }
     exit::OK

@@ -75,6 +75,23 @@ pub enum Command {
     Schema(schema::Args),
 }
 
+/// Writes a command's result to stdout. A closed pipe (`| head`) ends the
+/// command quietly; any other failure is said on stderr. Either way the
+/// caller exits with [`exit::ERROR`] when this returns `false`.
+pub fn write_stdout(text: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write to stdout: {e}");
+            }
+            false
+        }
+    }
+}
+
 /// Parses the command line and runs the chosen command.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

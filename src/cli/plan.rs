@@ -12,7 +12,7 @@ use super::exit;
 use super::target::{self, OpenOptions};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::render::{self, Options};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Output formats of `handover plan`.
@@ -142,14 +142,7 @@ pub fn run(args: Args) -> u8 {
             },
         ),
     };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write to stdout: {e}");
-        }
+    if !super::write_stdout(&text) {
         return exit::ERROR;
     }
     if args.detailed_exitcode && !plan.is_empty() {
