@@ -92,6 +92,40 @@ impl Name {
 
 /// Checks the host-name syntax of SPEC section 2 without allocating.
 pub fn check(s: &str) -> Result<(), NameError> {
+    if well_formed(s.as_bytes()) {
+        return Ok(());
+    }
+    explain(s)
+}
+
+/// One pass over the bytes that accepts exactly the valid names (the
+/// common case, on the hot path of loading 100,000 members); anything it
+/// refuses goes to [`explain`], which says what is wrong.
+fn well_formed(b: &[u8]) -> bool {
+    if b.is_empty() || b.len() > MAX_NAME_LEN || !b.iter().all(|&c| HOST_BYTE[usize::from(c)]) {
+        return false;
+    }
+    b.split(|&c| c == b'.').all(|label| {
+        matches!((label.first(), label.last()), (Some(&f), Some(&l)) if f != b'-' && l != b'-')
+            && label.len() <= MAX_LABEL_LEN
+    })
+}
+
+/// The bytes a host name may hold: ASCII letters, digits, `-` and `.`.
+static HOST_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+        c += 1;
+    }
+    t
+};
+
+/// The full check, in the order of the messages: which rule `s` breaks
+/// first.
+fn explain(s: &str) -> Result<(), NameError> {
     if s.is_empty() {
         return Err(NameError::Empty);
     }
@@ -311,6 +345,53 @@ mod tests {
 
     fn n(s: &str) -> Name {
         Name::parse(s).unwrap()
+    }
+
+    proptest::proptest! {
+        /// The one-pass check accepts exactly what the full check accepts,
+        /// over strings built from the characters that matter (and long
+        /// labels and names, to reach both length limits).
+        #[test]
+        fn fast_check_agrees_with_the_full_check(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[a-zA-Z0-9-]{0,70}").unwrap(),
+                    proptest::string::string_regex("[.a_-]{0,3}").unwrap(),
+                ],
+                0..12,
+            )
+        ) {
+            let s = parts.join(".");
+            proptest::prop_assert_eq!(well_formed(s.as_bytes()), explain(&s).is_ok(), "{:?}", s);
+        }
+    }
+
+    #[test]
+    fn fast_check_edges() {
+        for (s, ok) in [
+            ("a", true),
+            ("a.b-c.d", true),
+            ("-a", false),
+            ("a-", false),
+            ("a-.b", false),
+            ("a.-b", false),
+            ("a..b", false),
+            (".a", false),
+            ("a.", false),
+            ("", false),
+            ("a_b", false),
+            ("é", false),
+        ] {
+            assert_eq!(well_formed(s.as_bytes()), ok, "{s:?}");
+            assert_eq!(explain(s).is_ok(), ok, "{s:?}");
+        }
+        let label = "a".repeat(63);
+        assert!(well_formed(label.as_bytes()));
+        assert!(!well_formed(format!("{label}a").as_bytes()));
+        let long = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(long.len(), 255);
+        assert!(!well_formed(long.as_bytes()));
+        assert!(well_formed(long[..253].trim_end_matches('.').as_bytes()));
     }
 
     #[test]

@@ -270,6 +270,38 @@ fn input_errors_exit_1_with_the_position_and_nothing_on_stdout() {
     assert!(err.contains("gw9.dmz.contoso.local"), "{err}");
 }
 
+/// Both files load at once; a mistake in each is reported in one run.
+#[test]
+fn errors_in_both_files_are_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("desired.yaml");
+    let observed = dir.path().join("observed.yaml");
+    std::fs::write(
+        &desired,
+        "apiVersion: handover/v1\nkind: Topology\nmetadata:\n  name: t\nmanagementServers:\n  - name: ms_1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &observed,
+        "apiVersion: handover/v1\nkind: Observed\nbogus: 1\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .args(["simulate", "--desired"])
+        .arg(&desired)
+        .arg("--observed")
+        .arg(&observed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("desired.yaml:6:"), "{err}");
+    assert!(err.contains("ms_1"), "{err}");
+    assert!(err.contains("observed.yaml:3:"), "{err}");
+}
+
 /// The text a person reads, for the seed hazard side by side and for a
 /// hung agent (names and figures are deterministic for the default seed).
 #[test]

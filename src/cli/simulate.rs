@@ -87,17 +87,15 @@ fn build_target(
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let desired = match handover::load::topology(&args.desired) {
-        Ok(t) => t,
-        Err(d) => {
-            eprintln!("{d}");
-            return exit::ERROR;
-        }
-    };
-    let observed = match handover::load::observed(&args.observed) {
-        Ok(o) => o,
-        Err(d) => {
-            eprintln!("{d}");
+    // Both files load at once, on two threads; every problem in either is
+    // reported before stopping.
+    let (desired, observed) = handover::load::both(&args.desired, &args.observed);
+    let (desired, observed) = match (desired, observed) {
+        (Ok(t), Ok(o)) => (t, o),
+        (t, o) => {
+            for d in [t.err(), o.err()].into_iter().flatten() {
+                eprintln!("{d}");
+            }
             return exit::ERROR;
         }
     };

@@ -14,11 +14,12 @@ use super::retry::{self, Calls};
 use super::view::View;
 use crate::model::{MemberKind, Observed, Parents};
 use crate::name::Name;
+use crate::plan::fasthash::FastMap as HashMap;
 use crate::plan::{Action, Plan};
 use crate::provider::{Clock, Operation, Provider, Scope};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -166,7 +167,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             }
         }
         let chain: Vec<Chain> = plan.steps.iter().map(|s| chain_of(&s.action)).collect();
-        let mut chain_steps: HashMap<Chain, Vec<usize>> = HashMap::new();
+        let mut chain_steps: HashMap<Chain, Vec<usize>> = HashMap::default();
         for (i, c) in chain.iter().enumerate() {
             chain_steps.entry(c.clone()).or_default().push(i);
         }

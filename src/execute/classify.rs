@@ -8,7 +8,7 @@
 use crate::assign;
 use crate::model::{MemberKind, Observed, Parents, Topology};
 use crate::name::Name;
-use std::collections::{HashMap, HashSet};
+use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 
 /// What one observation says about convergence.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +44,7 @@ pub(crate) fn desired_parents(
     desired: &Topology,
     observed: &Observed,
 ) -> HashMap<(MemberKind, Name), Parents> {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for g in &desired.gateways {
         map.insert((MemberKind::Gateway, g.name.clone()), g.parents.clone());
     }

@@ -8,8 +8,9 @@
 use super::classify::{desired_parents, is_bridge_of};
 use crate::model::{MemberKind, Observed, Parents, Topology};
 use crate::name::Name;
+use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub(crate) struct Meter<'t, T> {
@@ -30,8 +31,8 @@ impl<'t, T> Meter<'t, T> {
     pub fn new(inner: &'t mut T) -> Self {
         Meter {
             inner,
-            desired: HashMap::new(),
-            bridged: HashSet::new(),
+            desired: HashMap::default(),
+            bridged: HashSet::default(),
             max_bridged: 0,
             moved: BTreeSet::new(),
             apply_calls: 0,

@@ -7,7 +7,7 @@
 use crate::model::{MemberKind, Observed, ObservedStore, Parents};
 use crate::name::Name;
 use crate::plan::Action;
-use std::collections::HashMap;
+use crate::plan::fasthash::FastMap as HashMap;
 
 /// What the executor knows about one member.
 #[derive(Clone, Debug)]

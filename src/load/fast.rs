@@ -102,12 +102,7 @@ pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
     if !worth_splitting(text.len()) || !plain_bytes(text.as_bytes()) {
         return None;
     }
-    let mut lines = Lines {
-        text,
-        pos: 0,
-        done: false,
-        index: 0,
-    };
+    let mut lines = Lines::new(text);
     let mut out = Split {
         remainder: String::with_capacity(text.len() / 16),
         ..Split::default()
@@ -158,26 +153,39 @@ pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
 struct Lines<'a> {
     text: &'a str,
     pos: usize,
+    /// Where the line break that ends the current line is, if one does:
+    /// found once per line, so peeking is free.
+    newline: Option<usize>,
     done: bool,
     /// 0-based index of the line [`Lines::peek`] returns.
     index: usize,
 }
 
 impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            pos: 0,
+            newline: text.find('\n'),
+            done: false,
+            index: 0,
+        }
+    }
+
     fn peek(&self) -> Option<&'a str> {
         if self.done {
             return None;
         }
-        let rest = &self.text[self.pos..];
-        Some(rest.find('\n').map_or(rest, |e| &rest[..e]))
+        Some(&self.text[self.pos..self.newline.unwrap_or(self.text.len())])
     }
 
     /// Moves past the current line; true when a line break ended it.
     fn advance(&mut self) -> bool {
         self.index += 1;
-        match self.text[self.pos..].find('\n') {
+        match self.newline {
             Some(e) => {
-                self.pos += e + 1;
+                self.pos = e + 1;
+                self.newline = self.text[self.pos..].find('\n').map(|n| self.pos + n);
                 true
             }
             None => {
@@ -386,12 +394,14 @@ fn entry(s: &str, i: usize, at: usize) -> Option<Entry<'_>> {
     if body.len() == rest.len() {
         return None; // `key:value` or `key:` with nothing after
     }
-    let body = match body.find(" #") {
-        Some(c) => &body[..c],
+    // A comment starts at a `#` after a space; any other `#` is not ours.
+    let body = match body.bytes().position(|b| b == b'#') {
+        Some(c) if c > 0 && body.as_bytes()[c - 1] == b' ' => &body[..c],
+        Some(_) => return None,
         None => body,
     }
     .trim_end_matches(' ');
-    if body.is_empty() || body.contains('#') || body.contains(':') {
+    if body.is_empty() || body.contains(':') {
         return None;
     }
     let col = at + colon + 1 + (rest.len() - rest.trim_start_matches(' ').len()) + 1;
@@ -413,11 +423,12 @@ fn host(v: Lit<'_>) -> Option<Lit<'_>> {
     let plain = b.first().is_some_and(u8::is_ascii_alphabetic)
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.');
-    let special = [
-        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf",
-    ]
-    .iter()
-    .any(|w| v.text.eq_ignore_ascii_case(w));
+    let special = b.len() <= 5
+        && [
+            "null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf",
+        ]
+        .iter()
+        .any(|w| v.text.eq_ignore_ascii_case(w));
     (plain && !special).then_some(v)
 }
 

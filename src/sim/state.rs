@@ -12,10 +12,11 @@ use super::events::Queue;
 use super::store::Store;
 use crate::model::{MemberKind, Parents};
 use crate::name::Name;
+use crate::plan::fasthash::FastMap as HashMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// Dense id of a server (management server, gateway, or a parent name that
 /// no server answers to).
