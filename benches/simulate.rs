@@ -3,9 +3,11 @@
 //! (make-before-break), the real executor's converge loop and the real
 //! simulator, in virtual time. Run with `cargo bench --bench simulate`;
 //! the target is under 10 s of wall time per rehearsal. The default policy
-//! has maxInFlight 100; the second bench uses 1,000.
+//! has maxInFlight 100; the second bench uses 1,000. The `growth` group
+//! rehearses 1,000, 10,000 and 100,000 agents, for docs/performance.md's
+//! growth curve.
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use handover::execute::{ConvergeOptions, ExecOptions, RehearsalReport, Silent, converge};
 use handover::model::Topology;
 use handover::sim::{Sim, SimConfig};
@@ -73,5 +75,27 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The same rehearsal at three sizes. The estate is `Spec::fleet(n)` with
+/// at least four gateways (as `examples/gen_estate.rs` and
+/// `scripts/perf.py` make it: with two, synth moves no agent).
+fn growth(c: &mut Criterion) {
+    let mut g = c.benchmark_group("simulate_growth");
+    g.sample_size(10);
+    for n in [1_000, 10_000, 100_000] {
+        let mut spec = Spec::fleet(n);
+        spec.gateways = spec.gateways.max(4);
+        let estate = generate(&spec);
+        let sim = Sim::from_observed(&estate.observed, SimConfig::seeded(1));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &estate.desired, |b, d| {
+            b.iter_batched(
+                || sim.clone(),
+                |mut s| rehearse(&mut s, d),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, growth);
 criterion_main!(benches);

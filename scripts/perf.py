@@ -22,9 +22,17 @@ printed for the largest size.
 With --svg it draws the growth plot, adding the in-process pipeline
 figures of `cargo bench --bench e2e` (target/criterion) when present.
 
+With --instructions it also counts the instructions each `handover plan`
+and `handover simulate` executes, under valgrind's callgrind (slow: about
+two minutes at 100,000 agents). Instruction counts do not depend on the
+machine's load or caches, so they show whether the work itself grows
+linearly, apart from the memory effects that wall time adds.
+
 Usage: scripts/perf.py [--sizes 1000,10000,100000] [--runs 5] [--no-build]
                        [--no-simulate] [--svg docs/perf-growth.svg]
-Needs: python3, `pip install rapidyaml`, a Rust toolchain.
+                       [--instructions]
+Needs: python3, `pip install rapidyaml`, a Rust toolchain; valgrind for
+--instructions.
 """
 
 import argparse
@@ -64,6 +72,18 @@ def run(cmd):
     return wall, ru.ru_utime + ru.ru_stime, kb / 1024
 
 
+def instructions(cmd):
+    """Instructions `cmd` executes, counted by callgrind (deterministic)."""
+    import re
+
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        sys.exit(f"valgrind {' '.join(map(str, cmd))} failed:\n{p.stderr[-2000:]}")
+    return int(m.group(1))
+
+
 def ryml_parse(bufs):
     """Parses each buffer with rapidyaml; returns (wall s, cpu s)."""
     import ryml
@@ -92,7 +112,7 @@ class Best:
         return f"wall {self.wall:7.3f} s, CPU {self.cpu:7.3f} s{rss}"
 
 
-def measure(n, runs, simulate):
+def measure(n, runs, simulate, count=False):
     d = Path(tempfile.mkdtemp(prefix=f"handover-perf-{n}-"))
     try:
         subprocess.run([GEN, str(n), d], check=True, stdout=subprocess.DEVNULL)
@@ -111,6 +131,11 @@ def measure(n, runs, simulate):
             for _ in range(max(1, min(runs, 3))):
                 r["simulate"].add(*run([BIN, "simulate", "--desired", desired,
                                         "--observed", obs_yaml, "--format", "json"]))
+        if count:
+            r["plan_ir"] = instructions(plan(obs_yaml))
+            if simulate:
+                r["simulate_ir"] = instructions([BIN, "simulate", "--desired", desired,
+                                                 "--observed", obs_yaml, "--format", "json"])
         return size_mb, r
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -185,6 +210,8 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-simulate", action="store_true")
     ap.add_argument("--svg", default=None, help="write the growth plot here")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions under callgrind (slow)")
     a = ap.parse_args()
     try:
         import ryml  # noqa: F401
@@ -198,7 +225,7 @@ def main():
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; best of {a.runs}")
     results = {}
     for n in sizes:
-        mb, r = measure(n, a.runs, not a.no_simulate)
+        mb, r = measure(n, a.runs, not a.no_simulate, a.instructions)
         results[n] = (mb, r)
         print(f"\n{n:,} agents ({mb:.1f} MB of YAML: desired + observed)")
         print(f"  rapidyaml parse           {r['ryml']}  ({mb / r['ryml'].wall:.0f} MB/s)")
@@ -207,6 +234,9 @@ def main():
         print(f"  idle plan (converged)     {r['idle']}")
         if not a.no_simulate:
             print(f"  handover simulate         {r['simulate']}")
+        for k in ["plan_ir", "simulate_ir"]:
+            if k in r:
+                print(f"  instructions, {k[:-3]:<11} {r[k] / 1e9:7.3f} G")
     n = max(sizes)
     r = results[n][1]
     print(f"\nratio at {n:,} agents, handover plan / rapidyaml parse:"
@@ -219,6 +249,11 @@ def main():
             a0, a1 = results[lo][1][k].wall, results[hi][1][k].wall
             if a0 != float("inf"):
                 print(f"growth {k}: {hi // lo}x the agents -> {a1 / a0:.1f}x the wall time")
+        for k in ["plan_ir", "simulate_ir"]:
+            if k in results[lo][1] and k in results[hi][1]:
+                steps = " -> ".join(f"{results[n][1][k] / 1e9:.3f} G" for n in sizes)
+                print(f"growth {k[:-3]} instructions: {steps};"
+                      f" {hi // lo}x the agents -> {results[hi][1][k] / results[lo][1][k]:.1f}x")
         b0, b1 = criterion(lo), criterion(hi)
         if b0 and b1:
             mid = [f"{criterion(n) * 1e3:.1f} ms" for n in sizes if criterion(n)]

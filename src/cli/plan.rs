@@ -145,9 +145,13 @@ pub fn run(args: Args) -> u8 {
     if !super::write_stdout(&text) {
         return exit::ERROR;
     }
-    if args.detailed_exitcode && !plan.is_empty() {
+    let code = if args.detailed_exitcode && !plan.is_empty() {
         exit::CHANGES
     } else {
         exit::OK
-    }
+    };
+    // The process ends here: freeing a 100,000-member estate one name at a
+    // time costs tens of milliseconds that the OS does at once.
+    std::mem::forget((desired, observed, plan, text));
+    code
 }

@@ -184,5 +184,9 @@ pub fn run(args: Args) -> u8 {
             }
         },
     }
-    report.exit_code()
+    let code = report.exit_code();
+    // The process ends here: the OS reclaims the estate and the simulator
+    // at once, faster than freeing them one allocation at a time.
+    std::mem::forget((desired, observed, sim, report));
+    code
 }
