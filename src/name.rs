@@ -112,7 +112,7 @@ fn well_formed(b: &[u8]) -> bool {
 }
 
 /// The bytes a host name may hold: ASCII letters, digits, `-` and `.`.
-static HOST_BYTE: [bool; 256] = {
+pub(crate) static HOST_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {

@@ -200,18 +200,44 @@ impl<'a> Lines<'a> {
 /// subset: quotes, block scalars, flow mappings, anchors, aliases, tags,
 /// directives, tabs, control characters, non-ASCII, a lone CR.
 fn plain_bytes(b: &[u8]) -> bool {
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'"' | b'\'' | b'|' | b'>' | b'{' | b'}' | b'&' | b'*' | b'!' | b'%' | b'?' | b'@'
-            | b'`' | b'\\' => return false,
-            b'\n' => {}
-            b'\r' if b.get(i + 1) == Some(&b'\n') => {}
-            0..=0x1f | 0x7f..=0xff => return false,
-            _ => {}
+    // Branch-free over 32 bytes at a time; only a block that holds a
+    // stop byte is looked at closely (a CR is fine before a LF).
+    let mut at = 0;
+    for block in b.chunks(32) {
+        if block
+            .iter()
+            .fold(false, |hit, &c| hit | STOP[usize::from(c)])
+        {
+            for (i, &c) in block.iter().enumerate() {
+                if STOP[usize::from(c)] && !(c == b'\r' && b.get(at + i + 1) == Some(&b'\n')) {
+                    return false;
+                }
+            }
         }
+        at += block.len();
     }
     true
 }
+
+/// The bytes [`plain_bytes`] stops at: quotes, indicators the subset does
+/// not handle, control characters but LF, CR (allowed only before LF),
+/// DEL and every non-ASCII byte.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c < 0x20 || c >= 0x7f;
+        c += 1;
+    }
+    t[b'\n' as usize] = false;
+    let special = b"\"'|>{}&*!%?@`\\";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// For a line starting with a letter: `Some(Some(section))` when it is
 /// exactly the header of a bulk section, `Some(None)` for any other key,
@@ -384,33 +410,41 @@ impl<'a> Section<'_, 'a, '_> {
 
 /// `key: value` at byte column `at` (0-based) of line index `i`.
 fn entry(s: &str, i: usize, at: usize) -> Option<Entry<'_>> {
-    let colon = s.find(':')?;
-    let key = &s[..colon];
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) {
+    // One pass over the line's bytes (lines are short; a search per
+    // character class would cost more than it finds).
+    let b = s.as_bytes();
+    let colon = b.iter().position(|c| !c.is_ascii_alphabetic())?;
+    if colon == 0 || b[colon] != b':' {
         return None;
     }
-    let rest = &s[colon + 1..];
-    let body = rest.trim_start_matches(' ');
-    if body.len() == rest.len() {
+    let spaces = b[colon + 1..].iter().take_while(|&&c| c == b' ').count();
+    if spaces == 0 {
         return None; // `key:value` or `key:` with nothing after
     }
-    // A comment starts at a `#` after a space; any other `#` is not ours.
-    let body = match body.bytes().position(|b| b == b'#') {
-        Some(c) if c > 0 && body.as_bytes()[c - 1] == b' ' => &body[..c],
-        Some(_) => return None,
-        None => body,
+    let start = colon + 1 + spaces;
+    let mut end = b.len();
+    for (j, &c) in b[start..].iter().enumerate() {
+        match c {
+            // A comment starts at a `#` after a space; any other `#`, and
+            // any `:` in the value, is not ours.
+            b'#' if j > 0 && b[start + j - 1] == b' ' => {
+                end = start + j;
+                break;
+            }
+            b'#' | b':' => return None,
+            _ => {}
+        }
     }
-    .trim_end_matches(' ');
-    if body.is_empty() || body.contains(':') {
+    let body = s[start..end].trim_end_matches(' ');
+    if body.is_empty() {
         return None;
     }
-    let col = at + colon + 1 + (rest.len() - rest.trim_start_matches(' ').len()) + 1;
     Some(Entry {
-        key,
+        key: &s[..colon],
         value: Lit {
             text: body,
             line: u32::try_from(i + 1).ok()?,
-            col: u32::try_from(col).ok()?,
+            col: u32::try_from(at + start + 1).ok()?,
         },
     })
 }
@@ -421,8 +455,7 @@ fn entry(s: &str, i: usize, at: usize) -> Option<Entry<'_>> {
 fn host(v: Lit<'_>) -> Option<Lit<'_>> {
     let b = v.text.as_bytes();
     let plain = b.first().is_some_and(u8::is_ascii_alphabetic)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.');
+        && b.iter().all(|&c| crate::name::HOST_BYTE[usize::from(c)]);
     let special = b.len() <= 5
         && [
             "null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf",
@@ -437,5 +470,77 @@ fn boolean(s: &str) -> Option<bool> {
         "true" => Some(true),
         "false" => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_bytes;
+
+    /// The rule [`plain_bytes`] implements, one byte at a time.
+    fn reference(b: &[u8]) -> bool {
+        b.iter().enumerate().all(|(i, &c)| match c {
+            b'"' | b'\'' | b'|' | b'>' | b'{' | b'}' | b'&' | b'*' | b'!' | b'%' | b'?' | b'@'
+            | b'`' | b'\\' => false,
+            b'\n' => true,
+            b'\r' => b.get(i + 1) == Some(&b'\n'),
+            0..=0x1f | 0x7f..=0xff => false,
+            _ => true,
+        })
+    }
+
+    /// `entry` as first written (a search per character class), to hold
+    /// the one-pass version to the same answers.
+    fn entry_reference(s: &str, i: usize, at: usize) -> Option<(String, String, u32, u32)> {
+        let colon = s.find(':')?;
+        let key = &s[..colon];
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return None;
+        }
+        let rest = &s[colon + 1..];
+        let body = rest.trim_start_matches(' ');
+        if body.len() == rest.len() {
+            return None;
+        }
+        let body = match body.find(" #") {
+            Some(c) => &body[..c],
+            None => body,
+        }
+        .trim_end_matches(' ');
+        if body.is_empty() || body.contains('#') || body.contains(':') {
+            return None;
+        }
+        let col = at + colon + 1 + (rest.len() - rest.trim_start_matches(' ').len()) + 1;
+        Some((key.into(), body.into(), (i + 1) as u32, col as u32))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn entry_agrees_with_the_reference(s in "[a-z]{0,4}[:# a-z.-]{0,12}[:# a-z]{0,6}", at in 0usize..8) {
+            let got = super::entry(&s, 3, at)
+                .map(|e| (e.key.to_string(), e.value.text.to_string(), e.value.line, e.value.col));
+            proptest::prop_assert_eq!(got, entry_reference(&s, 3, at), "{:?}", s);
+        }
+    }
+
+    #[test]
+    fn every_byte_at_every_block_position_matches_the_rule() {
+        let base = b"agents:\n  - name: web01.contoso.local\n    primary: gw1\n".repeat(2);
+        for c in 0..=255u8 {
+            for at in [0, 1, 31, 32, 33, base.len() - 1] {
+                let mut b = base.clone();
+                b[at] = c;
+                assert_eq!(plain_bytes(&b), reference(&b), "byte {c:#x} at {at}");
+            }
+        }
+        // A CR at the end of a block, its LF in the next; a lone CR at the end.
+        let mut b = vec![b'a'; 64];
+        b[31] = b'\r';
+        b[32] = b'\n';
+        assert!(plain_bytes(&b));
+        b[32] = b'a';
+        assert!(!plain_bytes(&b));
+        assert!(!plain_bytes(b"abc\r"));
+        assert!(plain_bytes(b""));
     }
 }

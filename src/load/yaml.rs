@@ -45,7 +45,10 @@ fn options() -> serde_saphyr::Options {
 /// Checks that `bytes` are non-empty UTF-8 text, stripping a byte-order mark.
 pub fn text<'a>(bytes: &'a [u8], file: &Arc<str>) -> Result<&'a str, Diagnostic> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+    // `contains` is a memchr; the position is wanted only for the message.
+    if bytes.contains(&0)
+        && let Some(at) = bytes.iter().position(|b| *b == 0)
+    {
         return Err(Diagnostic::at(
             position_of(&bytes[..at], file),
             "binary data: a NUL byte; expected a YAML or JSON document",
