@@ -10,7 +10,10 @@
   let failedSince = null;
   let refreshes = 0;
 
+  // Without this script the page reloads itself (a noscript refresh) and
+  // the indicator stays hidden: it only speaks for the script's fetches.
   function show(state, text) {
+    conn.hidden = false;
     conn.className = "connection " + state;
     conn.textContent = text;
     document.body.dataset.connection = state;
@@ -38,6 +41,6 @@
   }
 
   document.body.dataset.refreshes = "0";
-  document.body.dataset.connection = "live";
+  show("live", "Live");
   setTimeout(tick, EVERY_MS);
 })();
