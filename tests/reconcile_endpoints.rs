@@ -121,6 +121,7 @@ async fn git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse(
         Endpoints {
             status: status.clone(),
             metrics: metrics.clone(),
+            live: Default::default(),
         },
         shutdown.clone(),
     ));

@@ -14,15 +14,15 @@ use super::target;
 use super::target::{OpenOptions, Target};
 use clap::Args as ClapArgs;
 use handover::apply::{self, Outcome, RunInfo};
-use handover::execute::{ExecOptions, Inspect, Silent};
+use handover::execute::{ExecOptions, Inspect};
 use handover::model::Seconds;
 use handover::provider::TargetSpec;
 use handover::provider::{Provider, Scope};
 use handover::reconcile::listen::{self, Endpoints};
 use handover::reconcile::status::ErrorKind;
 use handover::reconcile::{
-    Backoff, Debounce, DriverConfig, Fetcher, Jitter, LogFormat, Metrics, PassContext, PassResult,
-    Shutdown, Source, StatusHandle, Watch, drive, logs, signals,
+    Backoff, Debounce, DriverConfig, Fetcher, Jitter, LiveHandle, LogFormat, Metrics, PassContext,
+    PassResult, Shutdown, Source, StatusHandle, Watch, drive, logs, signals,
 };
 use handover::state::journal::{self, Journal};
 use handover::state::lock::TargetLock;
@@ -72,7 +72,8 @@ pub struct Args {
     /// One pass, then exit with the code of `apply`.
     #[arg(long)]
     pub once: bool,
-    /// Serve /healthz, /readyz, /metrics and /status on ADDR (IP:PORT,
+    /// Serve the status page (/) and /healthz, /readyz, /metrics and
+    /// /status on ADDR (IP:PORT,
     /// [IPv6]:PORT or localhost:PORT; 127.0.0.1:9464 when given no value).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
     pub listen: Option<String>,
@@ -123,6 +124,17 @@ struct PassEnv {
     target: String,
     state_dir: PathBuf,
     seed: u64,
+    /// What the status page shows while the pass runs.
+    live: LiveHandle,
+}
+
+/// Marks the status page's pass as over however the pass returns.
+struct IdleOnDrop<'a>(&'a LiveHandle);
+
+impl Drop for IdleOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.idle();
+    }
 }
 
 /// How the last pass ended, for `--once`'s exit code.
@@ -155,6 +167,8 @@ fn fail(kind: ErrorKind, message: String) -> PassResult {
 /// One pass: open, observe, plan, apply (unless suspended), save.
 async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict>>) -> PassResult {
     verdict.set(None);
+    env.live.planning(ctx.pass);
+    let _idle = IdleOnDrop(&env.live);
     let mut sim = match open_target(&env.spec, &env.open) {
         Ok(s) => s,
         Err(e) => {
@@ -174,6 +188,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
         }
     };
     let plan = handover::plan::plan(ctx.topology, &start);
+    env.live.planned(&plan, &start);
     tracing::info!(
         steps = plan.steps.len(),
         blocked = plan.blocked.len(),
@@ -226,7 +241,8 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
         opts: &opts,
         info: &info,
     };
-    let result = apply::run(&mut sim, job, journal.as_mut(), &mut Silent).await;
+    env.live.applying();
+    let result = apply::run(&mut sim, job, journal.as_mut(), &mut env.live.progress()).await;
     let saved = sim.save();
     verdict.set(Some(match result.outcome {
         Outcome::Converged => Verdict::Converged,
@@ -308,7 +324,7 @@ fn start_edges(
                 match listener {
                     Some(l) => {
                         let local = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                        tracing::info!(address = %local, "serving /healthz, /readyz, /metrics, /status");
+                        tracing::info!(address = %local, "serving the status page at / and /healthz, /readyz, /metrics, /status");
                         if let Err(e) = listen::serve(l, endpoints, shutdown.clone()).await {
                             tracing::error!(error = %e, "the HTTP listener stopped");
                         }
@@ -384,6 +400,8 @@ fn run_inner(args: Args) -> Result<u8, String> {
     };
     let status = StatusHandle::default();
     let metrics = Arc::new(Metrics::new());
+    let live = LiveHandle::default();
+    live.update(|l| l.interval = (!args.once).then(|| args.interval.as_duration()));
     let shutdown = Shutdown::new();
     let edges = start_edges(
         listen_addr,
@@ -391,6 +409,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         Endpoints {
             status: status.clone(),
             metrics: metrics.clone(),
+            live: live.clone(),
         },
         shutdown.clone(),
     )?;
@@ -415,6 +434,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         target: args.target.clone(),
         state_dir: state_dir.clone(),
         seed: args.seed,
+        live,
     };
     let verdict = Cell::new(None);
     tracing::info!(

@@ -1,11 +1,14 @@
-//! The loop's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`.
+//! The loop's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`,
+//! and the status page at `/` (with its fragment and assets under `/page/`).
 //!
 //! Owns the listener: address parsing, the loopback-only rule, the routes
 //! and graceful shutdown. It reads the status and metrics the loop writes
 //! and never changes anything: there is no endpoint that acts. Must not
 //! observe, plan or apply.
 
+use super::live::LiveHandle;
 use super::metrics::{CONTENT_TYPE, Metrics};
+use super::page;
 use super::signals::Shutdown;
 use super::status::StatusHandle;
 use axum::Router;
@@ -86,6 +89,8 @@ pub struct Endpoints {
     pub status: StatusHandle,
     /// The loop's metrics.
     pub metrics: Arc<Metrics>,
+    /// The pass's live progress (the status page).
+    pub live: LiveHandle,
 }
 
 /// The routes.
@@ -95,6 +100,10 @@ pub fn router(e: Endpoints) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/", get(page_document))
+        .route("/page/main", get(page_main))
+        .route("/page/page.css", get(page_css))
+        .route("/page/page.js", get(page_js))
         .with_state(e)
 }
 
@@ -132,6 +141,44 @@ async fn metrics(State(e): State<Endpoints>) -> Response {
 
 async fn status(State(e): State<Endpoints>) -> Response {
     axum::Json(e.status.snapshot()).into_response()
+}
+
+/// The headers every part of the status page is served with: its type,
+/// the content security policy, and no caching or sniffing.
+fn page_headers(content_type: &'static str) -> [(header::HeaderName, &'static str); 5] {
+    [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_SECURITY_POLICY, page::CSP),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ]
+}
+
+/// The status page, rendered now.
+async fn page_document(State(e): State<Endpoints>) -> Response {
+    let status = e.status.snapshot();
+    let html = e
+        .live
+        .read(|l| page::document(&status, l, std::time::SystemTime::now()));
+    (page_headers("text/html; charset=utf-8"), html).into_response()
+}
+
+/// The part of the page its script refreshes.
+async fn page_main(State(e): State<Endpoints>) -> Response {
+    let status = e.status.snapshot();
+    let html = e
+        .live
+        .read(|l| page::main(&status, l, std::time::SystemTime::now()));
+    (page_headers("text/html; charset=utf-8"), html).into_response()
+}
+
+async fn page_css() -> Response {
+    (page_headers("text/css; charset=utf-8"), page::CSS).into_response()
+}
+
+async fn page_js() -> Response {
+    (page_headers("text/javascript; charset=utf-8"), page::JS).into_response()
 }
 
 #[cfg(test)]
@@ -201,6 +248,7 @@ mod tests {
         let endpoints = Endpoints {
             status: StatusHandle::default(),
             metrics: Arc::new(Metrics::new()),
+            live: LiveHandle::default(),
         };
         let shutdown = Shutdown::new();
         let listener = bind("127.0.0.1:0".parse().unwrap(), false).await.unwrap();
@@ -352,6 +400,42 @@ mod tests {
         for field in ["in_flight", "blocked", "last_error", "members", "refused"] {
             assert!(json.get(field).is_some(), "{field} missing in {json}");
         }
+
+        // The status page: HTML with its policy, assets from the listener.
+        let (code, head, body) = get(addr, "/").await;
+        assert_eq!(code, 200);
+        assert!(
+            head.contains("content-type: text/html; charset=utf-8"),
+            "{head}"
+        );
+        assert!(
+            head.contains(&format!(
+                "content-security-policy: {}",
+                page::CSP.to_lowercase()
+            )),
+            "{head}"
+        );
+        assert!(head.contains("cache-control: no-store"), "{head}");
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        assert!(body.starts_with("<!doctype html>"), "{body}");
+        assert!(body.contains(">Progressing</p>"), "{body}");
+        assert!(body.contains("0123456789ab"), "{body}");
+        for (path, kind) in [
+            ("/page/main", "text/html"),
+            ("/page/page.css", "text/css"),
+            ("/page/page.js", "text/javascript"),
+        ] {
+            let (code, head, body) = get(addr, path).await;
+            assert_eq!(code, 200, "{path}");
+            assert!(
+                head.contains(&format!("content-type: {kind}")),
+                "{path}: {head}"
+            );
+            assert!(head.contains("content-security-policy"), "{path}: {head}");
+            assert!(!body.contains("https://"), "{path}");
+        }
+        let (_, _, fragment) = get(addr, "/page/main").await;
+        assert!(fragment.contains("id=\"sync\"") && !fragment.contains("<html"));
 
         shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(3), server)

@@ -4,8 +4,9 @@
 //! executor: where the desired topology comes from and which revision is in
 //! use ([`source`], [`desired`], [`revision`]), noticing edits ([`watch`]),
 //! when the next pass runs ([`schedule`], [`backoff`], [`pause`]), what the
-//! loop reports ([`status`], [`record`], [`metrics`], [`logs`]) and serves
-//! over HTTP ([`listen`]), how it stops ([`signals`]), and the loop itself
+//! loop reports ([`status`], [`record`], [`metrics`], [`logs`], the live
+//! progress of a pass in [`live`]) and serves over HTTP ([`listen`], the
+//! status page in [`page`]), how it stops ([`signals`]), and the loop itself
 //! ([`driver`]), which takes the pass (observe, plan, apply) as a closure.
 //!
 //! Must not plan, apply or talk to targets: the CLI supplies the pass. The
@@ -17,8 +18,10 @@ pub mod desired;
 pub mod driver;
 mod git;
 pub mod listen;
+pub mod live;
 pub mod logs;
 pub mod metrics;
+pub mod page;
 pub mod pause;
 pub mod record;
 pub mod revision;
@@ -32,6 +35,7 @@ pub use backoff::{Backoff, Jitter};
 pub use desired::{Desired, Polled, poll};
 pub use driver::{DriverConfig, PassContext, PassResult, drive};
 pub use listen::{Endpoints, ListenError, bind, check_listen_addr, parse_listen_addr, serve};
+pub use live::LiveHandle;
 pub use logs::{LogFormat, pass_span};
 pub use metrics::Metrics;
 pub use pause::{between_passes, is_suspended};

@@ -12,8 +12,8 @@ use super::revision::Refusal;
 use super::schedule::Trigger;
 use super::source::Revision;
 use super::status::{
-    BlockedView, ErrorKind, ErrorView, InFlight, PassFacts, PassView, RefusedView, RevisionView,
-    Status, StatusHandle, decide,
+    BlockedView, ErrorKind, ErrorView, HISTORY_CAP, InFlight, PassFacts, PassSummary, PassView,
+    RefusedView, RevisionView, Status, StatusHandle, decide,
 };
 use crate::execute::ExecReport;
 use crate::plan::Plan;
@@ -145,6 +145,23 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
             facts.in_bridge = facts.in_bridge.max(s.in_flight.len() as u64);
             s.sync = Some(decide(&facts));
         }
+        s.history.insert(
+            0,
+            PassSummary {
+                pass: s.passes,
+                trigger: p.trigger,
+                started: rfc3339(p.started),
+                duration_seconds: p.took.as_secs_f64(),
+                revision: p.revision.map(|r| r.short.clone()),
+                sync: s.sync,
+                changes: p.plan.map_or(0, |pl| pl.summary.changes),
+                moves: p.plan.map_or(0, |pl| pl.summary.moves),
+                applied: p.report.map_or(0, |r| r.steps_applied),
+                blocked: p.plan.map_or(0, |pl| pl.blocked.len() as u64),
+                error: p.error.as_ref().map(|(_, m)| m.clone()),
+            },
+        );
+        s.history.truncate(HISTORY_CAP);
         (s.sync, s.members)
     });
     if let Some(sync) = sync {
@@ -279,6 +296,11 @@ mod tests {
         assert!(s.in_flight.is_empty() && s.blocked.is_empty());
         assert_eq!(s.passes, 3);
         assert_eq!(s.revision.as_ref().unwrap().id, "aaaaaaaa");
+        // The history lists every pass, newest first.
+        let h: Vec<_> = s.history.iter().map(|h| (h.pass, h.sync)).collect();
+        assert_eq!(h[0], (3, Some(SyncStatus::Synced)));
+        assert_eq!(h.len(), 3);
+        assert_eq!(s.history[0].revision.as_deref(), Some("aaaa"));
         let text = metrics.encode();
         assert!(
             text.contains("handover_reconcile_sync_status{status=\"Synced\"} 1"),

@@ -250,6 +250,36 @@ pub struct MemberCounts {
     pub stranded: u64,
 }
 
+/// How many finished passes [`Status::history`] keeps.
+pub const HISTORY_CAP: usize = 20;
+
+/// One finished pass, as the history lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PassSummary {
+    /// The pass number, from 1.
+    pub pass: u64,
+    /// What started it.
+    pub trigger: Trigger,
+    /// When it started, RFC 3339.
+    pub started: String,
+    /// How long it took, in seconds.
+    pub duration_seconds: f64,
+    /// The revision it reconciled (short form), if one was loaded.
+    pub revision: Option<String>,
+    /// The sync status it left.
+    pub sync: Option<SyncStatus>,
+    /// Steps in its plan.
+    pub changes: u64,
+    /// Members whose parents its plan changes.
+    pub moves: u64,
+    /// Operations it applied.
+    pub applied: u64,
+    /// Members blocked.
+    pub blocked: u64,
+    /// Its error, if it failed.
+    pub error: Option<String>,
+}
+
 /// The `/status` document.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Status {
@@ -279,6 +309,8 @@ pub struct Status {
     pub members: MemberCounts,
     /// The last error, until a pass succeeds.
     pub last_error: Option<ErrorView>,
+    /// The last [`HISTORY_CAP`] passes, newest first.
+    pub history: Vec<PassSummary>,
 }
 
 /// The shared status: the loop writes, the listener reads. Clones share.
