@@ -1,8 +1,10 @@
-//! A fast, deterministic hasher for the planner's name-keyed maps.
+//! A fast, deterministic hasher for the name-keyed maps of the validator,
+//! the planner, the executor and the simulator.
 //!
-//! [`Name`](crate::name::Name) hashes one lowercase byte at a time, which
-//! SipHash (the std default) handles slowly; FNV-1a takes a byte in two
-//! instructions, and a whole word (how `Name` feeds it) in two. The maps hold names from trusted input files, so hash
+//! A [`Name`](crate::name::Name) carries its hash, computed once with
+//! [`Fnv`]'s word step over its lowercase form, and feeds it as one word;
+//! SipHash (the std default) would spend more on that word than the rest of
+//! the lookup. The maps hold names from trusted input files, so hash
 //! flooding is not a concern here. Owns nothing else.
 
 use std::collections::{HashMap, HashSet};
