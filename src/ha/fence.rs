@@ -142,15 +142,17 @@ pub async fn fenced_put(
     .map_err(FenceError::Lost)?;
     let left = term.lease.valid_until().saturating_duration_since(now);
     let key = term.keys.leader();
-    let mut txn = Txn::new()
+    let then: Vec<TxnOp> = entry
+        .into_iter()
+        .map(|(k, v)| TxnOp::put(k, v, None))
+        .collect();
+    let txn = Txn::new()
         .when([
             Compare::create_revision(key.clone(), CompareOp::Equal, term.revision),
             Compare::value(key.clone(), CompareOp::Equal, term.id.clone()),
         ])
+        .and_then(then)
         .or_else([TxnOp::get(key, None)]);
-    if let Some((k, v)) = entry {
-        txn = txn.and_then([TxnOp::put(k, v, None)]);
-    }
     let mut c = ha.client();
     let answer = ha
         .call(async move { tokio::time::timeout(left.max(Duration::from_millis(1)), c.txn(txn)).await })
