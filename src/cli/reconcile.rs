@@ -95,6 +95,22 @@ pub struct Args {
     /// interval jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Run as one of several replicas coordinated through etcd
+    /// (`etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`, prefix `/handover` by
+    /// default): one leader per management group applies, standbys observe
+    /// and serve /status. The target's file lock is not taken. See
+    /// docs/operations.md, "High availability".
+    #[arg(long, value_name = "URL", conflicts_with = "once")]
+    pub ha: Option<String>,
+    /// With --ha: the lease TTL (`2s`, `10s`): a leader that stops
+    /// answering (killed, paused, cut off from etcd) loses leadership after
+    /// at most this long, and a standby takes over.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, requires = "ha")]
+    pub ha_ttl: Seconds,
+    /// With --ha: this replica's identity in etcd and the journal
+    /// (default `hostname:pid`).
+    #[arg(long, value_name = "ID", requires = "ha")]
+    pub ha_id: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Seconds, String> {
@@ -104,7 +120,7 @@ fn parse_duration(s: &str) -> Result<Seconds, String> {
 
 /// Opens the target for one pass. Reopened every pass, so a hand edit of a
 /// `sim:` target's file (drift) is seen, and put back, by the next pass.
-fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> {
+pub(super) fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> {
     let (target, notes) = Target::open(spec, opts)?;
     // Opening notes are changes made outside handover: drift, which this
     // pass puts back.
@@ -117,17 +133,19 @@ fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> 
 // ---------------------------------------------------------------------
 
 /// What the pass needs besides its context.
-struct PassEnv {
-    spec: TargetSpec,
-    open: OpenOptions,
-    target: String,
-    state_dir: PathBuf,
-    seed: u64,
+pub(super) struct PassEnv {
+    pub(super) spec: TargetSpec,
+    pub(super) open: OpenOptions,
+    pub(super) target: String,
+    pub(super) state_dir: PathBuf,
+    pub(super) seed: u64,
+    /// With `--ha`: the pass is [`super::reconcile_ha::pass`].
+    pub(super) ha: Option<handover::ha::Ha>,
 }
 
 /// How the last pass ended, for `--once`'s exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Verdict {
+pub(super) enum Verdict {
     Converged,
     NotConverged,
     Interrupted,
@@ -144,7 +162,7 @@ impl Verdict {
     }
 }
 
-fn fail(kind: ErrorKind, message: String) -> PassResult {
+pub(super) fn fail(kind: ErrorKind, message: String) -> PassResult {
     tracing::error!(kind = kind.as_str(), "{message}");
     PassResult {
         error: Some((kind, message)),
@@ -154,6 +172,9 @@ fn fail(kind: ErrorKind, message: String) -> PassResult {
 
 /// One pass: open, observe, plan, apply (unless suspended), save.
 async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict>>) -> PassResult {
+    if let Some(ha) = &env.ha {
+        return super::reconcile_ha::pass(env, ha, ctx).await;
+    }
     verdict.set(None);
     let mut sim = match open_target(&env.spec, &env.open) {
         Ok(s) => s,
@@ -365,10 +386,17 @@ fn run_inner(args: Args) -> Result<u8, String> {
         .state_dir
         .clone()
         .unwrap_or_else(|| target::state_dir(&spec, None));
-    let lock = TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
-        .map_err(|e| format!("error: {e}"))?;
+    // With --ha, etcd decides who applies; several replicas may share a
+    // host (each with its own --state-dir).
+    let lock = match &args.ha {
+        Some(_) => None,
+        None => Some(
+            TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
+                .map_err(|e| format!("error: {e}"))?,
+        ),
+    };
     let _ = logs::init(args.log_format);
-    if let Some(h) = &lock.recovered_from {
+    if let Some(h) = lock.as_ref().and_then(|l| l.recovered_from.as_ref()) {
         tracing::warn!(previous = %h, "took over the lock of a process that ended without releasing it");
     }
     let fetcher = Fetcher::new(source.clone(), &state_dir).map_err(|e| format!("error: {e}"))?;
@@ -383,6 +411,15 @@ fn run_inner(args: Args) -> Result<u8, String> {
         _ => None,
     };
     let status = StatusHandle::default();
+    let ha = match &args.ha {
+        Some(url) => Some(super::reconcile_ha::start(
+            url,
+            args.ha_ttl,
+            args.ha_id.clone(),
+            &status,
+        )?),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::new());
     let shutdown = Shutdown::new();
     let edges = start_edges(
@@ -405,6 +442,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         backoff: Backoff::default(),
         jitter: Jitter::new(0.1, args.seed),
         suspend_file: args.suspend_file.clone(),
+        wake: ha.as_ref().map(|h| h.wake.clone()),
     };
     let env = PassEnv {
         open: OpenOptions {
@@ -415,6 +453,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         target: args.target.clone(),
         state_dir: state_dir.clone(),
         seed: args.seed,
+        ha: ha.clone(),
     };
     let verdict = Cell::new(None);
     tracing::info!(
@@ -432,6 +471,10 @@ fn run_inner(args: Args) -> Result<u8, String> {
         watch,
         async |ctx: PassContext<'_>| pass(&env, ctx, &verdict).await,
     ));
+    // Give up leadership at once, so a standby need not wait for the TTL.
+    if let Some(ha) = &ha {
+        runtime.block_on(ha.resign());
+    }
     // Stop the listener (it finishes the requests in hand) and the signal
     // handlers' thread.
     shutdown.trigger();
