@@ -270,7 +270,10 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     drop(fenced);
     let mut client = ha.client();
     let keys = term.keys.clone();
-    if let Err(e) = ha.call(async move { compact(&mut client, &keys).await }).await {
+    if let Err(e) = ha
+        .call(async move { compact(&mut client, &keys).await })
+        .await
+    {
         tracing::warn!(error = %e, "cannot compact the shared journal");
     }
     tracing::info!(

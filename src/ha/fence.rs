@@ -154,8 +154,10 @@ pub async fn fenced_put(
         .and_then(then)
         .or_else([TxnOp::get(key, None)]);
     let mut c = ha.client();
-    let answer = ha
-        .call(async move { tokio::time::timeout(left.max(Duration::from_millis(1)), c.txn(txn)).await })
+    let answer =
+        ha.call(async move {
+            tokio::time::timeout(left.max(Duration::from_millis(1)), c.txn(txn)).await
+        })
         .await;
     let r = match answer {
         Ok(Ok(r)) => r,

@@ -75,8 +75,10 @@ impl RunJournal {
     pub async fn put(&mut self, ha: &Ha, record: Record) {
         let (k, v) = self.next(record);
         let mut c = ha.client();
-        let r = ha
-            .call(async move { tokio::time::timeout(Duration::from_secs(2), c.put(k, v, None)).await })
+        let r =
+            ha.call(async move {
+                tokio::time::timeout(Duration::from_secs(2), c.put(k, v, None)).await
+            })
             .await;
         match r {
             Ok(Ok(_)) => {}
@@ -118,7 +120,10 @@ pub fn runs_to_drop(runs: &BTreeSet<String>, keep: usize) -> Vec<String> {
 pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, etcd_client::Error> {
     let prefix = keys.journal_prefix();
     let r = client
-        .get(prefix.as_str(), Some(GetOptions::new().with_prefix().with_keys_only()))
+        .get(
+            prefix.as_str(),
+            Some(GetOptions::new().with_prefix().with_keys_only()),
+        )
         .await?;
     let runs: BTreeSet<String> = r
         .kvs()
@@ -131,7 +136,10 @@ pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, etcd_cli
     let drop = runs_to_drop(&runs, KEEP_RUNS);
     for run in &drop {
         client
-            .delete(keys.run_prefix(run), Some(DeleteOptions::new().with_prefix()))
+            .delete(
+                keys.run_prefix(run),
+                Some(DeleteOptions::new().with_prefix()),
+            )
             .await?;
     }
     Ok(drop.len())
@@ -162,7 +170,10 @@ mod tests {
 
     #[test]
     fn compaction_keeps_the_newest_runs() {
-        let runs: BTreeSet<String> = ["3-1", "1-1", "2-1"].iter().map(|s| s.to_string()).collect();
+        let runs: BTreeSet<String> = ["3-1", "1-1", "2-1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(runs_to_drop(&runs, 2), vec!["1-1".to_string()]);
         assert!(runs_to_drop(&runs, 5).is_empty());
     }

@@ -191,7 +191,10 @@ impl Campaign {
     async fn round(&mut self) -> Result<(), etcd_client::Error> {
         let ttl = self.ha.config.ttl;
         let sent = Instant::now();
-        let g = self.client.lease_grant(ttl.as_secs().max(1) as i64, None).await?;
+        let g = self
+            .client
+            .lease_grant(ttl.as_secs().max(1) as i64, None)
+            .await?;
         let lease = Arc::new(LeaseState::new(
             g.id(),
             ttl,

@@ -112,7 +112,9 @@ fn endpoint(h: &str, url: &str) -> Result<String, UrlError> {
     };
     // [v6]:port, [v6], host:port, host
     let (host, port) = if let Some(v6) = h.strip_prefix('[') {
-        let (addr, after) = v6.split_once(']').ok_or_else(|| UrlError::NoHost(url.into()))?;
+        let (addr, after) = v6
+            .split_once(']')
+            .ok_or_else(|| UrlError::NoHost(url.into()))?;
         if addr.is_empty() {
             return Err(UrlError::NoHost(url.to_string()));
         }
@@ -168,7 +170,10 @@ mod tests {
             ]
         );
         assert_eq!(u.prefix, "/ops/scom");
-        assert_eq!(parse("etcd://[::1]").unwrap().endpoints, vec!["http://[::1]:2379"]);
+        assert_eq!(
+            parse("etcd://[::1]").unwrap().endpoints,
+            vec!["http://[::1]:2379"]
+        );
     }
 
     #[test]
@@ -177,15 +182,33 @@ mod tests {
         assert!(matches!(e, UrlError::Scheme(_)));
         assert!(e.to_string().contains("etcd://HOST:PORT"), "{e}");
         assert!(matches!(parse("etcd://").unwrap_err(), UrlError::NoHost(_)));
-        assert!(matches!(parse("etcd:///x").unwrap_err(), UrlError::NoHost(_)));
-        assert!(matches!(parse("etcd://a,,b").unwrap_err(), UrlError::NoHost(_)));
-        assert!(matches!(parse("etcd://a b:1").unwrap_err(), UrlError::NoHost(_)));
+        assert!(matches!(
+            parse("etcd:///x").unwrap_err(),
+            UrlError::NoHost(_)
+        ));
+        assert!(matches!(
+            parse("etcd://a,,b").unwrap_err(),
+            UrlError::NoHost(_)
+        ));
+        assert!(matches!(
+            parse("etcd://a b:1").unwrap_err(),
+            UrlError::NoHost(_)
+        ));
         let e = parse("etcd://h:99999").unwrap_err();
         assert!(matches!(e, UrlError::Port { .. }));
         assert!(e.to_string().contains("1 to 65535"), "{e}");
-        assert!(matches!(parse("etcd://h:0").unwrap_err(), UrlError::Port { .. }));
-        assert!(matches!(parse("etcd://h:x").unwrap_err(), UrlError::Port { .. }));
-        assert!(matches!(parse("etcd://[::1]x").unwrap_err(), UrlError::Port { .. }));
+        assert!(matches!(
+            parse("etcd://h:0").unwrap_err(),
+            UrlError::Port { .. }
+        ));
+        assert!(matches!(
+            parse("etcd://h:x").unwrap_err(),
+            UrlError::Port { .. }
+        ));
+        assert!(matches!(
+            parse("etcd://[::1]x").unwrap_err(),
+            UrlError::Port { .. }
+        ));
         for p in ["etcd://h/a//b", "etcd://h/../x", "etcd://h/a b"] {
             let e = parse(p).unwrap_err();
             assert!(matches!(e, UrlError::Prefix { .. }), "{p}: {e}");
