@@ -145,6 +145,31 @@ pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, etcd_cli
     Ok(drop.len())
 }
 
+/// Reads the shared journal of `group` (every group when `None`) from the
+/// etcd at `url`, on a small runtime of its own: for `handover history
+/// --ha`. The error says which etcd could not be read.
+pub fn read_from(url: &super::HaUrl, group: Option<&str>) -> Result<Vec<Entry>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let prefix = match group {
+        Some(g) => Keys::new(&url.prefix, g).journal_prefix(),
+        None => format!("{}/groups/", url.prefix),
+    };
+    rt.block_on(async {
+        let opts = etcd_client::ConnectOptions::new()
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_timeout(Duration::from_secs(10));
+        let mut c = Client::connect(&url.endpoints, Some(opts))
+            .await
+            .map_err(|e| format!("cannot reach etcd at {url}: {e}"))?;
+        read(&mut c, &prefix)
+            .await
+            .map_err(|e| format!("cannot read the shared journal from {url}: {e}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,29 +202,4 @@ mod tests {
         assert_eq!(runs_to_drop(&runs, 2), vec!["1-1".to_string()]);
         assert!(runs_to_drop(&runs, 5).is_empty());
     }
-}
-
-/// Reads the shared journal of `group` (every group when `None`) from the
-/// etcd at `url`, on a small runtime of its own: for `handover history
-/// --ha`. The error says which etcd could not be read.
-pub fn read_from(url: &super::HaUrl, group: Option<&str>) -> Result<Vec<Entry>, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let prefix = match group {
-        Some(g) => Keys::new(&url.prefix, g).journal_prefix(),
-        None => format!("{}/groups/", url.prefix),
-    };
-    rt.block_on(async {
-        let opts = etcd_client::ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(3))
-            .with_timeout(Duration::from_secs(10));
-        let mut c = Client::connect(&url.endpoints, Some(opts))
-            .await
-            .map_err(|e| format!("cannot reach etcd at {url}: {e}"))?;
-        read(&mut c, &prefix)
-            .await
-            .map_err(|e| format!("cannot read the shared journal from {url}: {e}"))
-    })
 }
