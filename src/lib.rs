@@ -9,6 +9,7 @@
 //! - edges: [`provider`] (the seam to targets), [`execute`] (applying plans),
 //!   [`sim`] (the embedded simulator target), [`state`] (lock and journal),
 //!   [`reconcile`] (the GitOps loop's sources, status and listener),
+//!   [`ha`] (high availability on etcd: election, fencing, shared history),
 //!   the CLI in `main.rs`.
 
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod diag;
 pub mod execute;
 pub mod export;
 pub mod graph;
+pub mod ha;
 pub mod load;
 pub mod model;
 pub mod name;

@@ -132,6 +132,7 @@ async fn git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse(
         backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
         jitter: Jitter::new(0.1, 7),
         suspend_file: None,
+        wake: None,
     };
     let driver = drive(
         fetcher,

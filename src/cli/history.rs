@@ -34,6 +34,14 @@ pub struct Args {
     /// `text` or `json`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Read the shared journal of `reconcile --ha` from etcd
+    /// (`etcd://HOST:PORT[,...][/PREFIX]`) instead of a state directory:
+    /// the runs of every replica, with who ran each and in which term.
+    #[arg(long, value_name = "URL", conflicts_with = "state_dir")]
+    pub ha: Option<String>,
+    /// With --ha: only this management group (`metadata.name`).
+    #[arg(long, value_name = "NAME", requires = "ha")]
+    pub group: Option<String>,
 }
 
 /// One run, as listed.
@@ -59,6 +67,12 @@ pub struct Run {
     pub pending: u64,
     /// Changes left blocked.
     pub blocked: u64,
+    /// With --ha: the replica that ran it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
+    /// With --ha: its leadership term (the fencing revision).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<i64>,
 }
 
 /// Groups journal records into runs, in journal order.
@@ -115,6 +129,28 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
     out
 }
 
+/// Who wrote each run of the shared journal.
+type Writers = std::collections::HashMap<String, (String, i64)>;
+
+/// The shared journal's records (without the `intent` entries the fencing
+/// check writes before each operation) and who wrote each run.
+fn read_shared(url: &str, group: Option<&str>) -> Result<(Vec<Record>, Writers), String> {
+    let url = handover::ha::url::parse(url).map_err(|e| format!("--ha: {e}"))?;
+    let entries = handover::ha::journal::read_from(&url, group)?;
+    let mut writers = Writers::new();
+    let mut records = Vec::new();
+    for e in entries {
+        if let Record::RunStarted { run, .. } = &e.record {
+            writers.insert(run.clone(), (e.replica.clone(), e.term));
+        }
+        if matches!(&e.record, Record::Step { outcome, .. } if outcome == "intent") {
+            continue;
+        }
+        records.push(e.record);
+    }
+    Ok((records, writers))
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
     let spec = match args
@@ -133,14 +169,29 @@ pub fn run(args: Args) -> u8 {
         .state_dir
         .clone()
         .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(target::file)));
-    let records = match journal::read(&dir) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot read the journal in {}: {e}", dir.display());
-            return exit::ERROR;
-        }
+    let (records, writers) = match &args.ha {
+        Some(url) => match read_shared(url, args.group.as_deref()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        },
+        None => match journal::read(&dir) {
+            Ok(r) => (r, std::collections::HashMap::new()),
+            Err(e) => {
+                eprintln!("error: cannot read the journal in {}: {e}", dir.display());
+                return exit::ERROR;
+            }
+        },
     };
     let mut list = runs(&records);
+    for r in &mut list {
+        if let Some((replica, term)) = writers.get(&r.run) {
+            r.replica = Some(replica.clone());
+            r.term = Some(*term);
+        }
+    }
     if let Some(t) = &args.target {
         list.retain(|r| &r.target == t);
     }

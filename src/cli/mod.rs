@@ -10,6 +10,7 @@ pub mod history;
 pub mod plan;
 pub mod progress;
 pub mod reconcile;
+mod reconcile_ha;
 pub mod schema;
 pub mod simulate;
 pub mod target;

@@ -73,8 +73,8 @@ pub struct Args {
     #[arg(long)]
     pub once: bool,
     /// Serve the status page (/) and /healthz, /readyz, /metrics and
-    /// /status on ADDR (IP:PORT,
-    /// [IPv6]:PORT or localhost:PORT; 127.0.0.1:9464 when given no value).
+    /// /status on ADDR (IP:PORT, [IPv6]:PORT or localhost:PORT;
+    /// 127.0.0.1:9464 when given no value).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
     pub listen: Option<String>,
     /// Allow a --listen address that is not loopback (the endpoints have no
@@ -96,6 +96,22 @@ pub struct Args {
     /// interval jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Run as one of several replicas coordinated through etcd
+    /// (`etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`, prefix `/handover` by
+    /// default): one leader per management group applies, standbys observe
+    /// and serve /status. The target's file lock is not taken. See
+    /// docs/operations.md, "High availability".
+    #[arg(long, value_name = "URL", conflicts_with = "once")]
+    pub ha: Option<String>,
+    /// With --ha: the lease TTL (`2s`, `10s`): a leader that stops
+    /// answering (killed, paused, cut off from etcd) loses leadership after
+    /// at most this long, and a standby takes over.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, requires = "ha")]
+    pub ha_ttl: Seconds,
+    /// With --ha: this replica's identity in etcd and the journal
+    /// (default `hostname:pid`).
+    #[arg(long, value_name = "ID", requires = "ha")]
+    pub ha_id: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Seconds, String> {
@@ -105,7 +121,7 @@ fn parse_duration(s: &str) -> Result<Seconds, String> {
 
 /// Opens the target for one pass. Reopened every pass, so a hand edit of a
 /// `sim:` target's file (drift) is seen, and put back, by the next pass.
-fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> {
+pub(super) fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> {
     let (target, notes) = Target::open(spec, opts)?;
     // Opening notes are changes made outside handover: drift, which this
     // pass puts back.
@@ -118,18 +134,20 @@ fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> 
 // ---------------------------------------------------------------------
 
 /// What the pass needs besides its context.
-struct PassEnv {
-    spec: TargetSpec,
-    open: OpenOptions,
-    target: String,
-    state_dir: PathBuf,
-    seed: u64,
+pub(super) struct PassEnv {
+    pub(super) spec: TargetSpec,
+    pub(super) open: OpenOptions,
+    pub(super) target: String,
+    pub(super) state_dir: PathBuf,
+    pub(super) seed: u64,
     /// What the status page shows while the pass runs.
-    live: LiveHandle,
+    pub(super) live: LiveHandle,
+    /// With `--ha`: the pass is [`super::reconcile_ha::pass`].
+    pub(super) ha: Option<handover::ha::Ha>,
 }
 
 /// Marks the status page's pass as over however the pass returns.
-struct IdleOnDrop<'a>(&'a LiveHandle);
+pub(super) struct IdleOnDrop<'a>(pub(super) &'a LiveHandle);
 
 impl Drop for IdleOnDrop<'_> {
     fn drop(&mut self) {
@@ -139,7 +157,7 @@ impl Drop for IdleOnDrop<'_> {
 
 /// How the last pass ended, for `--once`'s exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Verdict {
+pub(super) enum Verdict {
     Converged,
     NotConverged,
     Interrupted,
@@ -156,7 +174,7 @@ impl Verdict {
     }
 }
 
-fn fail(kind: ErrorKind, message: String) -> PassResult {
+pub(super) fn fail(kind: ErrorKind, message: String) -> PassResult {
     tracing::error!(kind = kind.as_str(), "{message}");
     PassResult {
         error: Some((kind, message)),
@@ -166,6 +184,9 @@ fn fail(kind: ErrorKind, message: String) -> PassResult {
 
 /// One pass: open, observe, plan, apply (unless suspended), save.
 async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict>>) -> PassResult {
+    if let Some(ha) = &env.ha {
+        return super::reconcile_ha::pass(env, ha, ctx).await;
+    }
     verdict.set(None);
     env.live.planning(ctx.pass);
     let _idle = IdleOnDrop(&env.live);
@@ -381,10 +402,17 @@ fn run_inner(args: Args) -> Result<u8, String> {
         .state_dir
         .clone()
         .unwrap_or_else(|| target::state_dir(&spec, None));
-    let lock = TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
-        .map_err(|e| format!("error: {e}"))?;
+    // With --ha, etcd decides who applies; several replicas may share a
+    // host (each with its own --state-dir).
+    let lock = match &args.ha {
+        Some(_) => None,
+        None => Some(
+            TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
+                .map_err(|e| format!("error: {e}"))?,
+        ),
+    };
     let _ = logs::init(args.log_format);
-    if let Some(h) = &lock.recovered_from {
+    if let Some(h) = lock.as_ref().and_then(|l| l.recovered_from.as_ref()) {
         tracing::warn!(previous = %h, "took over the lock of a process that ended without releasing it");
     }
     let fetcher = Fetcher::new(source.clone(), &state_dir).map_err(|e| format!("error: {e}"))?;
@@ -399,6 +427,15 @@ fn run_inner(args: Args) -> Result<u8, String> {
         _ => None,
     };
     let status = StatusHandle::default();
+    let ha = match &args.ha {
+        Some(url) => Some(super::reconcile_ha::start(
+            url,
+            args.ha_ttl,
+            args.ha_id.clone(),
+            &status,
+        )?),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::new());
     let live = LiveHandle::default();
     live.update(|l| l.interval = (!args.once).then(|| args.interval.as_duration()));
@@ -424,6 +461,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         backoff: Backoff::default(),
         jitter: Jitter::new(0.1, args.seed),
         suspend_file: args.suspend_file.clone(),
+        wake: ha.as_ref().map(|h| h.wake.clone()),
     };
     let env = PassEnv {
         open: OpenOptions {
@@ -435,6 +473,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         state_dir: state_dir.clone(),
         seed: args.seed,
         live,
+        ha: ha.clone(),
     };
     let verdict = Cell::new(None);
     tracing::info!(
@@ -452,6 +491,10 @@ fn run_inner(args: Args) -> Result<u8, String> {
         watch,
         async |ctx: PassContext<'_>| pass(&env, ctx, &verdict).await,
     ));
+    // Give up leadership at once, so a standby need not wait for the TTL.
+    if let Some(ha) = &ha {
+        runtime.block_on(ha.resign());
+    }
     // Stop the listener (it finishes the requests in hand) and the signal
     // handlers' thread.
     shutdown.trigger();

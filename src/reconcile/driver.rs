@@ -75,6 +75,9 @@ pub struct DriverConfig {
     pub jitter: Jitter,
     /// While this file exists, apply nothing.
     pub suspend_file: Option<PathBuf>,
+    /// With `--ha`: notified when this replica wins or loses leadership,
+    /// which cuts a wait short (trigger `leadership`).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Runs passes until shutdown (or one pass with `once`), and returns the
@@ -240,7 +243,17 @@ where
             &mut cfg.backoff,
             arrived,
         );
-        match between_passes(wait, &mut watch, &shutdown).await {
+        let woken = async {
+            match &cfg.wake {
+                Some(w) => w.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let next = tokio::select! {
+            t = between_passes(wait, &mut watch, &shutdown) => t,
+            _ = woken => Some(Trigger::Leadership),
+        };
+        match next {
             Some(t) => trigger = t,
             None => return last,
         }
@@ -265,6 +278,7 @@ mod tests {
             backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
             jitter: Jitter::new(0.1, 1),
             suspend_file: None,
+            wake: None,
         }
     }
 

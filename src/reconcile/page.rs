@@ -223,6 +223,9 @@ fn overview(o: &mut String, s: &Status, live: &Live, now: SystemTime) {
         format!("<code>{}</code>", escape(&s.source)),
     );
     fact(o, "Target", format!("<code>{}</code>", escape(&s.target)));
+    if let Some(ha) = &s.ha {
+        fact(o, "Replica", replica(ha));
+    }
     fact(
         o,
         "Last pass",
@@ -544,6 +547,37 @@ fn row(o: &mut String, h: &PassSummary) {
         thousands(h.blocked),
         took(h.duration_seconds)
     );
+}
+
+/// The replica's part with `--ha`: leader (and its term) or standby (and
+/// who leads), and etcd's state when it cannot be reached.
+fn replica(ha: &crate::ha::HaView) -> String {
+    let mut html = format!(
+        "<span data-testid=\"ha-role\">{}</span> <code>{}</code>",
+        escape(&ha.role),
+        escape(&ha.replica)
+    );
+    if let Some(t) = ha.term {
+        let _ = write!(html, " · term {t}");
+    }
+    if ha.role != "leader" {
+        let _ = write!(
+            html,
+            " · leader <code>{}</code>",
+            escape(ha.leader.as_deref().unwrap_or("none"))
+        );
+    }
+    if let Some(g) = &ha.group {
+        let _ = write!(html, " · management group <code>{}</code>", escape(g));
+    }
+    if let Some(e) = &ha.etcd_error {
+        let _ = write!(
+            html,
+            " · <span class=\"error\">etcd unreachable: {}</span>",
+            escape(e)
+        );
+    }
+    html
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub enum Trigger {
     Interval,
     /// A retry after an error, once the backoff elapsed.
     Retry,
+    /// With `--ha`: this replica won or lost leadership of its group.
+    Leadership,
     /// The desired file or directory was edited (`--desired`).
     FileChanged,
     /// A fetch found a new commit (`--git`).
@@ -33,6 +35,7 @@ impl Trigger {
             Trigger::Startup => "startup",
             Trigger::Interval => "interval",
             Trigger::Retry => "retry",
+            Trigger::Leadership => "leadership",
             Trigger::FileChanged => "file_changed",
             Trigger::NewRevision => "new_revision",
         }

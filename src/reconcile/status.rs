@@ -311,6 +311,10 @@ pub struct Status {
     pub last_error: Option<ErrorView>,
     /// The last [`HISTORY_CAP`] passes, newest first.
     pub history: Vec<PassSummary>,
+    /// With `--ha`: this replica's role, the leader, and on a standby the
+    /// leader's last published status. Absent without `--ha`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ha: Option<crate::ha::HaView>,
 }
 
 /// The shared status: the loop writes, the listener reads. Clones share.

@@ -29,6 +29,18 @@
 //! stranding hazard make-before-break avoids); `stranded` is the
 //! simulator's own verdict after each call.
 //!
+//! Several processes may call at once (the replicas of `reconcile --ha`
+//! all observe; only the leader applies): every call holds an exclusive
+//! `flock` on `FILE.lock` from reading the state to writing it back, and
+//! the state is written to a temporary file and renamed, so a reader never
+//! sees a torn file and no update is lost. Each applied operation is also
+//! recorded in `applied_by` with the pid of the process that ran the
+//! provider (the handover replica, read when the call starts) and the
+//! wall-clock time, so a test can
+//! prove which replica applied what, and in which order.
+//! `--apply-delay-ms` (`HANDOVER_TEST_PROVIDER_APPLY_DELAY_MS`) sleeps
+//! before each apply, outside the lock, so a wave takes wall time.
+//!
 //! Misbehaviour (`--misbehave MODE`, `HANDOVER_TEST_PROVIDER_MISBEHAVE`),
 //! only for requests matching `--on` (a request name, or the member or pool
 //! an apply concerns; default every request): `hang`, `exit3`,
@@ -70,6 +82,22 @@ struct Args {
     /// Comma-separated operations to advertise (default: all three).
     #[arg(long)]
     operations: Option<String>,
+    /// Wall-clock milliseconds to sleep before each apply (outside the lock).
+    #[arg(
+        long,
+        env = "HANDOVER_TEST_PROVIDER_APPLY_DELAY_MS",
+        default_value_t = 0
+    )]
+    apply_delay_ms: u64,
+}
+
+/// Who applied one operation of `applied` (same index).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Applier {
+    /// The pid of the process that ran this provider call.
+    ppid: u32,
+    /// Wall-clock milliseconds since the Unix epoch.
+    at_ms: u64,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -85,9 +113,17 @@ struct State {
     dropped: Vec<Name>,
     #[serde(default)]
     stranded: Vec<Name>,
+    #[serde(default)]
+    applied_by: Vec<Applier>,
 }
 
+/// The pid of the process that started this call, read at start: a
+/// replica killed while this call runs leaves it to init, but the call is
+/// still that replica's.
+static CALLER: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
 fn main() {
+    CALLER.get_or_init(std::os::unix::process::parent_id);
     let args: Args = clap::Parser::parse();
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
@@ -96,6 +132,14 @@ fn main() {
     let req: Request = match serde_json::from_str(&input) {
         Ok(r) => r,
         Err(e) => fail(&format!("the request is not a protocol request: {e}"), 1),
+    };
+    if args.apply_delay_ms > 0 && matches!(req.body, RequestBody::Apply { .. }) {
+        std::thread::sleep(std::time::Duration::from_millis(args.apply_delay_ms));
+    }
+    // Held until the process exits: one call at a time on the state file.
+    let _lock = match lock(&args.state) {
+        Ok(l) => l,
+        Err(e) => fail(&e, 1),
     };
     let mut state = match load(&args.state) {
         Ok(s) => s,
@@ -258,6 +302,13 @@ fn answer(args: &Args, req: Request, state: &mut State, sim: &mut Sim) -> Respon
                         state.dropped.push(name.clone());
                     }
                     state.applied.push(operation);
+                    state.applied_by.push(Applier {
+                        ppid: *CALLER.get_or_init(std::os::unix::process::parent_id),
+                        at_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_millis() as u64)
+                            .unwrap_or(0),
+                    });
                     Response {
                         changed: Some(before != after),
                         ..Response::ok()
@@ -284,6 +335,28 @@ fn error(e: ProviderError) -> Response {
     Response::error(msg, retryable)
 }
 
+/// Takes an exclusive `flock` on `FILE.lock`, held while the file lives.
+fn lock(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| format!("cannot open the lock of {}: {e}", path.display()))?;
+    // SAFETY: flock on a file descriptor we own; blocks until granted.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!(
+            "cannot lock {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(f)
+}
+
 fn load(path: &Path) -> Result<State, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read state file {}: {e}", path.display()))?;
@@ -294,7 +367,7 @@ fn save(path: &Path, state: &mut State, sim: &Sim) {
     state.sim = Some(sim.save_json());
     state.observed = sim.snapshot(&Scope::All);
     state.stranded = sim.stranded();
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let text = serde_json::to_vec_pretty(state).expect("state serialises");
     if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)) {
         fail(

@@ -215,6 +215,37 @@ fn before_the_first_pass_the_page_says_what_it_waits_for() {
 }
 
 #[test]
+fn a_replica_says_its_role_and_who_leads() {
+    let mut s = status();
+    s.ha = Some(crate::ha::HaView {
+        role: "standby".into(),
+        replica: "host-b:42".into(),
+        group: Some("contoso-prod".into()),
+        leader: Some("host-a:7<b>".into()),
+        etcd: "etcd://127.0.0.1:2379".into(),
+        etcd_error: Some("connection refused <again>".into()),
+        ..Default::default()
+    });
+    let html = document(&s, &live(), now());
+    assert!(html.contains("<span data-testid=\"ha-role\">standby</span> <code>host-b:42</code>"));
+    assert!(html.contains("leader <code>host-a:7&lt;b&gt;</code>"));
+    assert!(html.contains("management group <code>contoso-prod</code>"));
+    assert!(html.contains("etcd unreachable: connection refused &lt;again&gt;"));
+    // A leader shows its term, not a leader line.
+    s.ha = Some(crate::ha::HaView {
+        role: "leader".into(),
+        replica: "host-a:7".into(),
+        term: Some(1234),
+        ..Default::default()
+    });
+    let html = document(&s, &live(), now());
+    assert!(html.contains(">leader</span> <code>host-a:7</code> · term 1234"));
+    assert!(!html.contains(" · leader <code>"));
+    // Without --ha there is no replica row.
+    assert!(!document(&status(), &live(), now()).contains("ha-role"));
+}
+
+#[test]
 fn snapshot_of_a_fixed_status() {
     insta::assert_snapshot!(document(&status(), &live(), now()));
 }

@@ -1,0 +1,309 @@
+//! `reconcile --ha`: one replica's pass, leader or standby.
+//!
+//! The edge between the reconcile loop and [`handover::ha`]: starts the
+//! HA node (the etcd thread, whose view of roles goes into `/status`), and
+//! runs each pass according to this replica's role in the group named by
+//! the topology's `metadata.name`. A **standby** opens the target
+//! read-only, observes, plans and reports; it is never given a provider it
+//! could apply through. A **leader** confirms its term in etcd before it
+//! opens the target for changes, applies through [`Fenced`] (every
+//! operation checked against its term, atomically with its shared journal
+//! entry), writes the run to the shared journal, and does not save a
+//! `sim:` target at the end (its log already holds every call; the next
+//! opening folds it in, and a save from a replica that has just lost
+//! leadership could roll the estate back). Must not take the target's file
+//! lock: etcd decides who applies.
+
+use super::reconcile::{IdleOnDrop, PassEnv, fail, open_target};
+use super::target::Target;
+use handover::apply::{self, RunInfo};
+use handover::execute::{Cancel, ExecOptions, Inspect};
+use handover::ha::fence::{FenceError, fenced_put};
+use handover::ha::journal::{RunJournal, compact};
+use handover::ha::{Fenced, Ha, HaConfig, Role, Term};
+use handover::model::Seconds;
+use handover::provider::{Provider, Scope};
+use handover::reconcile::status::ErrorKind;
+use handover::reconcile::{PassContext, PassResult, StatusHandle};
+use handover::state::journal::{self, Journal, Record};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The group of a topology without `metadata.name`.
+const DEFAULT_GROUP: &str = "default";
+
+/// Starts the HA node for `--ha URL`; its role changes show in `status`,
+/// and while leader it publishes `status` for the standbys.
+pub(super) fn start(
+    url: &str,
+    ttl: Seconds,
+    id: Option<String>,
+    status: &StatusHandle,
+) -> Result<Ha, String> {
+    let url = handover::ha::url::parse(url).map_err(|e| format!("error: --ha: {e}"))?;
+    if ttl.0 < 1 {
+        return Err("error: --ha-ttl must be at least 1s".into());
+    }
+    let id = id.unwrap_or_else(handover::ha::default_id);
+    if id.trim().is_empty() {
+        return Err("error: --ha-id must not be empty".into());
+    }
+    let published = status.clone();
+    let shown = status.clone();
+    let hooks = handover::ha::Hooks {
+        publish: Arc::new(move || {
+            let mut s = published.snapshot();
+            s.ha = None;
+            serde_json::to_value(&s).unwrap_or_default()
+        }),
+        on_view: Arc::new(move |v| shown.update(|s| s.ha = Some(v))),
+    };
+    let ha = Ha::start(
+        HaConfig {
+            url,
+            ttl: ttl.as_duration(),
+            id,
+        },
+        hooks,
+    )
+    .map_err(|e| format!("error: {e}"))?;
+    status.update(|s| s.ha = Some(ha.view()));
+    tracing::info!(replica = %ha.config.id, etcd = %ha.config.url, ttl_s = ttl.0, "high availability on etcd");
+    Ok(ha)
+}
+
+/// One pass of a replica: lead or observe, by its role now.
+pub(super) async fn pass(env: &PassEnv, ha: &Ha, ctx: PassContext<'_>) -> PassResult {
+    let group = ctx
+        .topology
+        .group
+        .clone()
+        .unwrap_or_else(|| DEFAULT_GROUP.to_string());
+    ha.join(&group);
+    env.live.planning(ctx.pass);
+    let _idle = IdleOnDrop(&env.live);
+    match ha.role() {
+        Role::Leader(term) if term.valid_at(Instant::now()) => lead(env, ha, term, ctx).await,
+        role => observe_only(env, &role, ctx).await,
+    }
+}
+
+/// A standby's pass: observe and plan, read-only.
+async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassResult {
+    let mut target = match Target::open_read_only(&env.spec, &env.open) {
+        Ok((t, _notes)) => t,
+        Err(e) => {
+            return fail(
+                ErrorKind::Observe,
+                format!("cannot open {}: {e}", env.target),
+            );
+        }
+    };
+    let start = match target.observe(&Scope::All).await {
+        Ok(o) => o,
+        Err(e) => {
+            return fail(
+                ErrorKind::Observe,
+                format!("cannot observe {}: {e}", env.target),
+            );
+        }
+    };
+    let plan = handover::plan::plan(ctx.topology, &start);
+    env.live.planned(&plan, &start);
+    let leader = match role {
+        Role::Standby { leader } => leader.clone().unwrap_or_else(|| "none".into()),
+        _ => "unknown".into(),
+    };
+    tracing::info!(
+        role = "standby",
+        leader = %leader,
+        steps = plan.steps.len(),
+        "observed; a standby applies nothing"
+    );
+    PassResult {
+        stranded: target.stranded().len() as u64,
+        plan: Some(plan),
+        report: None,
+        error: None,
+    }
+}
+
+/// A leader's pass: confirm the term, open, observe, plan, apply fenced.
+async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> PassResult {
+    // Confirm the term in etcd before opening the target for changes
+    // (opening a sim: target may write it).
+    match fenced_put(ha, &term, None).await {
+        Ok(()) => {}
+        Err(FenceError::Lost(l)) => {
+            tracing::warn!("{l}");
+            term.end();
+            return PassResult::default();
+        }
+        Err(FenceError::Etcd(e)) => {
+            return fail(
+                ErrorKind::Apply,
+                format!("cannot confirm leadership with etcd: {e}"),
+            );
+        }
+    }
+    let mut target = match open_target(&env.spec, &env.open) {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(
+                ErrorKind::Observe,
+                format!("cannot open {}: {e}", env.target),
+            );
+        }
+    };
+    let run = journal::new_run_id();
+    let cancel = Cancel::new();
+    let shared = RunJournal::new(term.keys.clone(), &run, &term.id, term.revision);
+    let mut fenced = Fenced::new(
+        &mut target,
+        ha,
+        term.clone(),
+        shared,
+        &run,
+        cancel.clone(),
+        ctx.cancel.clone(),
+    );
+    let start = match fenced.observe(&Scope::All).await {
+        Ok(o) => o,
+        Err(_) if fenced.lost().is_some() => return PassResult::default(),
+        Err(e) => {
+            return fail(
+                ErrorKind::Observe,
+                format!("cannot observe {}: {e}", env.target),
+            );
+        }
+    };
+    let plan = handover::plan::plan(ctx.topology, &start);
+    env.live.planned(&plan, &start);
+    tracing::info!(
+        role = "leader",
+        term = term.revision,
+        steps = plan.steps.len(),
+        blocked = plan.blocked.len(),
+        changes = plan.summary.changes,
+        suspended = ctx.suspended,
+        "planned"
+    );
+    if ctx.suspended || plan.steps.is_empty() {
+        return PassResult {
+            stranded: fenced.stranded().len() as u64,
+            plan: Some(plan),
+            report: None,
+            error: None,
+        };
+    }
+    if ctx.cancel.is_cancelled() {
+        cancel.cancel();
+    }
+    let opts = ExecOptions {
+        seed: env.seed,
+        cancel,
+        ..ExecOptions::from_policy(&ctx.topology.policy)
+    };
+    let mut local = match Journal::open(&env.state_dir) {
+        Ok(j) => Some(j),
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %env.state_dir.display(), "cannot open the journal; applying without it");
+            None
+        }
+    };
+    let info = RunInfo {
+        run: run.clone(),
+        command: "reconcile".into(),
+        target: env.target.clone(),
+        revision: ctx.revision.id.clone(),
+    };
+    // The run starts in the shared journal under a confirmed term, or not
+    // at all.
+    let started = fenced.journal().next(Record::RunStarted {
+        run: run.clone(),
+        at: apply::now_rfc3339(),
+        command: info.command.clone(),
+        target: info.target.clone(),
+        revision: info.revision.clone(),
+    });
+    match fenced_put(ha, &term, Some(started)).await {
+        Ok(()) => {}
+        Err(FenceError::Lost(l)) => {
+            tracing::warn!("{l}");
+            term.end();
+            return PassResult {
+                plan: Some(plan),
+                ..PassResult::default()
+            };
+        }
+        Err(FenceError::Etcd(e)) => {
+            return fail(
+                ErrorKind::Apply,
+                format!("cannot confirm leadership with etcd: {e}"),
+            );
+        }
+    }
+    let job = apply::Job {
+        plan: &plan,
+        start: &start,
+        desired: Some(ctx.topology),
+        opts: &opts,
+        info: &info,
+    };
+    env.live.applying();
+    let result = apply::run(&mut fenced, job, local.as_mut(), &mut env.live.progress()).await;
+    let lost = fenced.lost().cloned();
+    let outcome = if lost.is_some() {
+        "interrupted"
+    } else {
+        result.outcome.as_str()
+    };
+    fenced
+        .journal()
+        .put(
+            ha,
+            Record::RunFinished {
+                run: run.clone(),
+                at: apply::now_rfc3339(),
+                outcome: outcome.to_string(),
+                applied: result.report.steps_applied,
+                pending: result.report.pending.len() as u64,
+                blocked: plan.blocked.len() as u64,
+            },
+        )
+        .await;
+    drop(fenced);
+    let mut client = ha.client();
+    let keys = term.keys.clone();
+    if let Err(e) = ha
+        .call(async move { compact(&mut client, &keys).await })
+        .await
+    {
+        tracing::warn!(error = %e, "cannot compact the shared journal");
+    }
+    tracing::info!(
+        run = %run,
+        term = term.revision,
+        outcome,
+        applied = result.report.steps_applied,
+        pending = result.report.pending.len(),
+        "applied"
+    );
+    let error = match (&lost, &result.journal_error) {
+        (Some(_), _) => None,
+        (None, Some(e)) => Some((
+            ErrorKind::Journal,
+            format!("the journal could not be written: {e}"),
+        )),
+        (None, None) if local.is_none() => {
+            Some((ErrorKind::Journal, "the journal could not be opened".into()))
+        }
+        _ => None,
+    };
+    PassResult {
+        stranded: result.stranded.len() as u64,
+        plan: Some(plan),
+        report: Some(result.report),
+        error,
+    }
+}

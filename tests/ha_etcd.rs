@@ -1,0 +1,585 @@
+//! `reconcile --ha` against a real etcd: several replicas of the real
+//! binary share one estate (the exec test provider, whose state file
+//! records which process applied each operation, and when) and coordinate
+//! through an etcd this test starts on loopback ports.
+//!
+//! Scenarios: two replicas; three replicas; the leader killed (`kill -9`)
+//! in the middle of a wave; the leader paused (SIGSTOP) past its TTL and
+//! resumed; etcd restarted mid-run. Each checks that exactly one replica
+//! applies at a time (in the provider's own log: once another replica has
+//! applied, an earlier leader never applies again), that no operation is
+//! applied twice, that nothing is stranded, and that the estate converges.
+//!
+//! Needs `/usr/bin/etcd` (Debian etcd-server) and `etcdctl`: without them
+//! the tests are skipped with a message, and fail when `CI=true`.
+//! Timeouts are generous safety nets, not performance assertions.
+
+#![cfg(unix)]
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const HANDOVER: &str = env!("CARGO_BIN_EXE_handover");
+const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
+const GROUP: &str = "contoso-test";
+const ETCD: &str = "/usr/bin/etcd";
+
+/// One scenario at a time: each runs replicas and an etcd, on two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn etcd_available() -> bool {
+    let present = Path::new(ETCD).exists() && which("etcdctl");
+    if !present {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "etcd is not installed ({ETCD}, etcdctl): .ci/run installs etcd-server and etcd-client"
+            );
+        }
+        eprintln!(
+            "SKIPPED: etcd is not installed ({ETCD}, etcdctl); apt-get install etcd-server etcd-client"
+        );
+    }
+    present
+}
+
+fn which(prog: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).exists()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real etcd on loopback, killed when dropped.
+struct Etcd {
+    child: Option<Child>,
+    data: PathBuf,
+    client: u16,
+    peer: u16,
+    log: PathBuf,
+}
+
+impl Etcd {
+    fn start(dir: &Path) -> Etcd {
+        let mut e = Etcd {
+            child: None,
+            data: dir.join("etcd-data"),
+            client: free_port(),
+            peer: free_port(),
+            log: dir.join("etcd.log"),
+        };
+        e.spawn();
+        e
+    }
+
+    fn spawn(&mut self) {
+        let client = format!("http://127.0.0.1:{}", self.client);
+        let peer = format!("http://127.0.0.1:{}", self.peer);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(ETCD)
+            .args(["--name", "default", "--data-dir"])
+            .arg(&self.data)
+            .args(["--listen-client-urls", &client])
+            .args(["--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer])
+            .args(["--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &format!("default={peer}")])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("etcd starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.ctl(&["put", "/probe", "1"]).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "etcd did not come up; see {}",
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("etcd://127.0.0.1:{}", self.client)
+    }
+
+    /// `etcdctl ARGS`; its stdout, or `None` when it failed.
+    fn ctl(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("etcdctl")
+            .env("ETCDCTL_API", "3")
+            .args([
+                "--endpoints",
+                &format!("127.0.0.1:{}", self.client),
+                "--command-timeout=2s",
+            ])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn leader(&self) -> Option<String> {
+        self.ctl(&[
+            "get",
+            &format!("/handover/groups/{GROUP}/leader"),
+            "--print-value-only",
+        ])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+    }
+
+    /// The shared journal's entries, in creation order.
+    fn journal(&self) -> Vec<Value> {
+        let out = self
+            .ctl(&[
+                "get",
+                "--prefix",
+                &format!("/handover/groups/{GROUP}/journal/"),
+                "--print-value-only",
+                "--sort-by=CREATE",
+            ])
+            .unwrap_or_default();
+        out.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A `reconcile --ha` replica, killed when dropped.
+struct Replica {
+    id: String,
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Replica {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: sends a signal to our own child.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    fn status(&self) -> Option<Value> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /status HTTP/1.0\r\nHost: x\r\n\r\n")
+            .ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        let body = text.split("\r\n\r\n").nth(1)?;
+        serde_json::from_str(body).ok()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Rig {
+    dir: tempfile::TempDir,
+    state: PathBuf,
+    desired: PathBuf,
+    agents: usize,
+}
+
+impl Rig {
+    /// ms1, ms2; gw1, gw2 on ms1; `agents` agents on gw1, all connected.
+    /// The topology moves every agent to gw2, two at a time.
+    fn new(agents: usize) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let mut y = String::from(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n    up: true\n  - name: ms2\n    up: true\ngateways:\n",
+        );
+        for g in ["gw1", "gw2"] {
+            y += &format!(
+                "  - name: {g}\n    primary: ms1\n    failover: []\n    connected: ms1\n    up: true\n    ready: true\n"
+            );
+        }
+        y += "agents:\n";
+        for i in 0..agents {
+            y += &format!(
+                "  - name: a{i:02}\n    primary: gw1\n    failover: []\n    connected: gw1\n"
+            );
+        }
+        let observed = handover::load::observed_str(&y, "estate.yaml").expect("valid estate");
+        let state = dir.path().join("state.json");
+        std::fs::write(
+            &state,
+            serde_json::to_vec(&serde_json::json!({ "observed": observed })).unwrap(),
+        )
+        .unwrap();
+        let desired = dir.path().join("topology.yaml");
+        std::fs::write(
+            &desired,
+            format!(
+                "apiVersion: handover/v1\nkind: Topology\nmetadata:\n  name: {GROUP}\nmanagementServers:\n  - name: ms1\n  - name: ms2\ngateways:\n  - name: gw1\n    primary: ms1\n  - name: gw2\n    primary: ms1\nagentRules:\n  - match: \"a*\"\n    primary: gw2\npolicy:\n  maxInFlight: 2\n  ackTimeout: 30m\n"
+            ),
+        )
+        .unwrap();
+        Rig {
+            dir,
+            state,
+            desired,
+            agents,
+        }
+    }
+
+    fn replica(&self, etcd: &Etcd, id: &str, delay_ms: u64) -> Replica {
+        let port = free_port();
+        let log = self.dir.path().join(format!("{id}.log"));
+        let child = Command::new(HANDOVER)
+            .arg("reconcile")
+            .args(["--target", &format!("exec:{PROVIDER}")])
+            .args(["--target-arg", "--state"])
+            .arg("--target-arg")
+            .arg(&self.state)
+            .args(["--target-arg", "--apply-delay-ms"])
+            .args(["--target-arg", &delay_ms.to_string()])
+            .arg("--desired")
+            .arg(&self.desired)
+            .args(["--interval", "1s"])
+            .args(["--ha", &etcd.url(), "--ha-ttl", "2s", "--ha-id", id])
+            .arg("--state-dir")
+            .arg(self.dir.path().join(id))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("HANDOVER_LOG", "handover=debug,info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("handover starts");
+        Replica {
+            id: id.to_string(),
+            child,
+            port,
+            log,
+        }
+    }
+
+    fn read(&self) -> Value {
+        // The provider writes by rename: never torn.
+        serde_json::from_slice(&std::fs::read(&self.state).unwrap()).unwrap()
+    }
+
+    /// Every applied operation with the pid of the replica that ran it.
+    fn applied(&self) -> Vec<(Value, u32)> {
+        let s = self.read();
+        let ops = s["applied"].as_array().cloned().unwrap_or_default();
+        let by = s["applied_by"].as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            ops.len(),
+            by.len(),
+            "every applied operation has its applier"
+        );
+        ops.into_iter()
+            .zip(by.iter().map(|b| b["ppid"].as_u64().unwrap() as u32))
+            .collect()
+    }
+
+    fn converged(&self) -> bool {
+        let s = self.read();
+        let agents = s["observed"]["agents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        agents.len() == self.agents
+            && agents.iter().all(|a| {
+                a["primary"] == "gw2"
+                    && a["failover"].as_array().is_none_or(|f| f.is_empty())
+                    && a["connected"] == "gw2"
+            })
+    }
+
+    fn wait_until(&self, what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !f() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for: {what}\nlogs in {}",
+                self.dir.path().display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The checks every scenario ends with: converged, nothing stranded or
+    /// dropped, no operation applied twice, and one writer at a time: the
+    /// appliers, in the provider's order, never return to an earlier one.
+    fn check_safe_and_single_writer(&self) -> Vec<u32> {
+        let s = self.read();
+        assert_eq!(s["stranded"], serde_json::json!([]), "nothing stranded");
+        assert_eq!(
+            s["dropped"],
+            serde_json::json!([]),
+            "no connected parent dropped"
+        );
+        let applied = self.applied();
+        let mut seen = BTreeSet::new();
+        for (op, _) in &applied {
+            assert!(seen.insert(op.to_string()), "applied twice: {op}");
+        }
+        // 2 operations per agent: bridge, prune.
+        assert_eq!(applied.len(), 2 * self.agents, "{applied:?}");
+        let mut writers: Vec<u32> = Vec::new();
+        for (_, pid) in &applied {
+            if writers.last() != Some(pid) {
+                assert!(
+                    !writers.contains(pid),
+                    "replica {pid} applied again after another had taken over: {writers:?}"
+                );
+                writers.push(*pid);
+            }
+        }
+        writers
+    }
+}
+
+/// One replica per term in the shared journal, and every operation's
+/// intent recorded under a term.
+fn check_journal(etcd: &Etcd) -> Vec<(i64, String)> {
+    let mut terms: Vec<(i64, String)> = Vec::new();
+    for e in etcd.journal() {
+        let term = e["term"].as_i64().unwrap();
+        let replica = e["replica"].as_str().unwrap().to_string();
+        match terms.iter().find(|(t, _)| *t == term) {
+            Some((_, r)) => assert_eq!(r, &replica, "term {term} has two writers"),
+            None => terms.push((term, replica)),
+        }
+    }
+    let mut sorted = terms.clone();
+    sorted.sort();
+    assert_eq!(terms, sorted, "terms are written in order");
+    terms
+}
+
+const LIMIT: Duration = Duration::from_secs(40);
+
+#[test]
+fn two_replicas_one_leader_applies_and_the_standby_serves_status() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(6);
+    let etcd = Etcd::start(rig.dir.path());
+    let a = rig.replica(&etcd, "r1", 0);
+    let b = rig.replica(&etcd, "r2", 0);
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers.len(), 1, "one replica applied everything");
+    let leader = etcd.leader().expect("a leader");
+    let (lead, standby) = if leader == a.id { (&a, &b) } else { (&b, &a) };
+    assert_eq!(writers[0], lead.pid());
+    rig.wait_until("the standby's /status", LIMIT, || {
+        standby.status().is_some_and(|s| {
+            s["ha"]["role"] == "standby"
+                && s["ha"]["leader"] == leader.as_str()
+                && s["ha"]["leader_status"].is_object()
+        })
+    });
+    rig.wait_until("the leader's /status", LIMIT, || {
+        lead.status().is_some_and(|s| s["ha"]["role"] == "leader")
+    });
+    let terms = check_journal(&etcd);
+    assert_eq!(terms.len(), 1, "{terms:?}");
+    // Any replica's history: the shared journal names the leader.
+    let out = Command::new(HANDOVER)
+        .args([
+            "history",
+            "--ha",
+            &etcd.url(),
+            "--group",
+            GROUP,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert!(!runs.is_empty());
+    assert!(
+        runs.iter().all(|r| r["replica"] == leader.as_str()),
+        "{runs:?}"
+    );
+    assert_eq!(
+        runs.iter()
+            .map(|r| r["applied"].as_u64().unwrap())
+            .sum::<u64>(),
+        12
+    );
+}
+
+#[test]
+fn three_replicas_exactly_one_applies() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(6);
+    let etcd = Etcd::start(rig.dir.path());
+    let rs: Vec<Replica> = ["r1", "r2", "r3"]
+        .iter()
+        .map(|id| rig.replica(&etcd, id, 0))
+        .collect();
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers.len(), 1, "exactly one replica applied");
+    let leader = etcd.leader().expect("a leader");
+    let lead = rs.iter().find(|r| r.id == leader).unwrap();
+    assert_eq!(writers[0], lead.pid());
+    let terms = check_journal(&etcd);
+    assert_eq!(terms.len(), 1, "{terms:?}");
+    assert_eq!(terms[0].1, leader);
+    for r in rs.iter().filter(|r| r.id != leader) {
+        rig.wait_until("a standby's /status", LIMIT, || {
+            r.status().is_some_and(|s| s["ha"]["role"] == "standby")
+        });
+        assert!(!r.log().contains("won leadership"), "{}", r.log());
+    }
+}
+
+#[test]
+fn killing_the_leader_mid_wave_lets_a_standby_finish_it() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(16);
+    let etcd = Etcd::start(rig.dir.path());
+    let mut rs = vec![rig.replica(&etcd, "r1", 150), rig.replica(&etcd, "r2", 150)];
+    rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 5);
+    let first = rig.applied()[0].1;
+    let i = rs
+        .iter()
+        .position(|r| r.pid() == first)
+        .expect("a replica led");
+    let mut dead = rs.remove(i);
+    let survivor = &rs[0];
+    let _ = dead.child.kill(); // SIGKILL
+    let _ = dead.child.wait();
+    let before = rig.applied().len();
+    assert!(before < 32, "the wave was still going when the leader died");
+    rig.wait_until("the standby to converge the estate", LIMIT, || {
+        rig.converged()
+    });
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers, vec![first, survivor.pid()]);
+    assert_eq!(etcd.leader().as_deref(), Some(survivor.id.as_str()));
+    let terms = check_journal(&etcd);
+    assert_eq!(terms.len(), 2, "{terms:?}");
+}
+
+#[test]
+fn a_paused_leader_applies_nothing_after_losing_its_lease() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(16);
+    let etcd = Etcd::start(rig.dir.path());
+    let a = rig.replica(&etcd, "r1", 150);
+    let b = rig.replica(&etcd, "r2", 150);
+    rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 5);
+    let first = rig.applied()[0].1;
+    let (paused, other) = if first == a.pid() { (&a, &b) } else { (&b, &a) };
+    paused.signal(libc::SIGSTOP);
+    let stopped_at = rig.applied().len();
+    rig.wait_until("the standby to take over", LIMIT, || {
+        rig.applied().iter().any(|(_, pid)| *pid == other.pid())
+    });
+    // Resume the old leader in the middle of the new leader's work.
+    paused.signal(libc::SIGCONT);
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    // Let the resumed replica run a while longer: it must stay a standby.
+    std::thread::sleep(Duration::from_secs(3));
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers, vec![paused.pid(), other.pid()]);
+    let applied = rig.applied();
+    let by_paused = applied.iter().filter(|(_, p)| *p == paused.pid()).count();
+    // At most the call already running in its provider child when it was
+    // stopped finished after the pause.
+    assert!(
+        by_paused <= stopped_at + 1,
+        "{by_paused} > {stopped_at} + 1"
+    );
+    let log = paused.log();
+    assert!(
+        log.contains("lost leadership") || log.contains("leadership ended"),
+        "the resumed replica noticed: {log}"
+    );
+    let terms = check_journal(&etcd);
+    assert_eq!(terms.len(), 2, "{terms:?}");
+    assert_eq!(terms[1].1, other.id);
+    assert_eq!(etcd.leader().as_deref(), Some(other.id.as_str()));
+}
+
+#[test]
+fn restarting_etcd_mid_run_ends_with_one_leader_and_convergence() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(12);
+    let mut etcd = Etcd::start(rig.dir.path());
+    let _a = rig.replica(&etcd, "r1", 150);
+    let _b = rig.replica(&etcd, "r2", 150);
+    rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 3);
+    etcd.stop();
+    std::thread::sleep(Duration::from_secs(3));
+    etcd.spawn();
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    rig.check_safe_and_single_writer();
+    rig.wait_until("one leader", LIMIT, || etcd.leader().is_some());
+    check_journal(&etcd);
+}
