@@ -182,6 +182,15 @@ pub(super) fn fail(kind: ErrorKind, message: String) -> PassResult {
     }
 }
 
+/// A pass that could not open or observe the target (`what`): an observe
+/// error, named with the target, for the status and the backoff.
+pub(super) fn observe_failed(env: &PassEnv, what: &str, e: impl std::fmt::Display) -> PassResult {
+    fail(
+        ErrorKind::Observe,
+        format!("cannot {what} {}: {e}", env.target),
+    )
+}
+
 /// One pass: open, observe, plan, apply (unless suspended), save.
 async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict>>) -> PassResult {
     if let Some(ha) = &env.ha {
@@ -193,19 +202,13 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
     let mut sim = match open_target(&env.spec, &env.open) {
         Ok(s) => s,
         Err(e) => {
-            return fail(
-                ErrorKind::Observe,
-                format!("cannot open {}: {e}", env.target),
-            );
+            return observe_failed(env, "open", e);
         }
     };
     let start = match sim.observe(&Scope::All).await {
         Ok(o) => o,
         Err(e) => {
-            return fail(
-                ErrorKind::Observe,
-                format!("cannot observe {}: {e}", env.target),
-            );
+            return observe_failed(env, "observe", e);
         }
     };
     let plan = handover::plan::plan(ctx.topology, &start);

@@ -14,7 +14,7 @@
 //! leadership could roll the estate back). Must not take the target's file
 //! lock: etcd decides who applies.
 
-use super::reconcile::{IdleOnDrop, PassEnv, fail, open_target};
+use super::reconcile::{IdleOnDrop, PassEnv, fail, observe_failed, open_target};
 use super::target::Target;
 use handover::apply::{self, RunInfo};
 use handover::execute::{Cancel, ExecOptions, Inspect};
@@ -93,19 +93,13 @@ async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassR
     let mut target = match Target::open_read_only(&env.spec, &env.open) {
         Ok((t, _notes)) => t,
         Err(e) => {
-            return fail(
-                ErrorKind::Observe,
-                format!("cannot open {}: {e}", env.target),
-            );
+            return observe_failed(env, "open", e);
         }
     };
     let start = match target.observe(&Scope::All).await {
         Ok(o) => o,
         Err(e) => {
-            return fail(
-                ErrorKind::Observe,
-                format!("cannot observe {}: {e}", env.target),
-            );
+            return observe_failed(env, "observe", e);
         }
     };
     let plan = handover::plan::plan(ctx.topology, &start);
@@ -149,10 +143,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     let mut target = match open_target(&env.spec, &env.open) {
         Ok(t) => t,
         Err(e) => {
-            return fail(
-                ErrorKind::Observe,
-                format!("cannot open {}: {e}", env.target),
-            );
+            return observe_failed(env, "open", e);
         }
     };
     let run = journal::new_run_id();
@@ -171,10 +162,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         Ok(o) => o,
         Err(_) if fenced.lost().is_some() => return PassResult::default(),
         Err(e) => {
-            return fail(
-                ErrorKind::Observe,
-                format!("cannot observe {}: {e}", env.target),
-            );
+            return observe_failed(env, "observe", e);
         }
     };
     let plan = handover::plan::plan(ctx.topology, &start);
