@@ -431,6 +431,24 @@ fn the_status_page_shows_the_estate_and_refreshes_itself_in_chromium() {
         "return Array.from(document.querySelectorAll('#graph svg text')).map(t => t.textContent).join('|');",
     );
     assert!(moving.as_str().unwrap().contains("moving"), "{moving}");
+    // The graph follows the wave: as members are pruned, the move boxes
+    // count fewer agents (redrawn at most every 2 s, without a reload).
+    let moving_total = |s: &Session| {
+        s.js(
+            "return Array.from(document.querySelectorAll('#graph svg text')) \
+              .map(t => t.textContent).filter(t => t.includes('moving')) \
+              .map(t => parseInt(t.replace(/,/g, ''), 10)).reduce((a, b) => a + b, 0);",
+        )
+        .as_u64()
+        .unwrap_or(0)
+    };
+    let planned = session.js("return Number(document.querySelector('[data-testid=wave]').textContent.match(/of ([0-9,]+) moves/)[1].replace(/,/g, ''));")
+        .as_u64()
+        .unwrap();
+    session.until(30, "the graph to count fewer agents moving", |s| {
+        let now = moving_total(s);
+        (now > 0 && now < planned).then_some(now)
+    });
 
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
     session.screenshot(&shot);

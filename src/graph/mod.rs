@@ -169,6 +169,19 @@ pub fn desired(t: &Topology, opts: &Options) -> Graph {
 /// final primary, and each move group drawn as a box with its old edge
 /// (dashed red) and new edge (green), both labelled with the count.
 pub fn change(plan: &Plan, observed: &Observed, opts: &Options) -> Graph {
+    change_done(plan, observed, &|_| false, opts)
+}
+
+/// [`change`] part-way through applying the plan: members for which
+/// `done` is true (pruned, or changed without a bridge) are drawn at their
+/// new primary and no longer counted in a move box, so the counts follow
+/// the wave (the status page).
+pub fn change_done(
+    plan: &Plan,
+    observed: &Observed,
+    done: &dyn Fn(&Name) -> bool,
+    opts: &Options,
+) -> Graph {
     let view = View::new(plan, observed);
     let mut planned: BTreeMap<(MemberKind, &Name), Member<'_>> = BTreeMap::new();
     for phase in &view.phases {
@@ -193,7 +206,11 @@ pub fn change(plan: &Plan, observed: &Observed, opts: &Options) -> Graph {
         .map(|m| (MemberKind::Gateway, m))
         .chain(observed.agents.iter().map(|m| (MemberKind::Agent, m)));
     for (kind, m) in obs {
-        if let Some(p) = planned.remove(&(kind, &m.name)) {
+        if let Some(mut p) = planned.remove(&(kind, &m.name)) {
+            if done(&m.name) {
+                // Moved already: where it is now, not a move any more.
+                p.old = None;
+            }
             members.push(p);
         } else if !opts.changes_only {
             members.push(Member {

@@ -49,6 +49,34 @@ fn replace_gateway_counts_moves_and_marks_the_retired_gateway() {
 }
 
 #[test]
+fn members_done_leave_their_move_box_for_their_new_primary() {
+    let (d, o) = example("replace-gateway");
+    let p = crate::plan::plan(&d, &o);
+    // Five of the fourteen web agents have moved.
+    let done: std::collections::BTreeSet<String> = (1..=5)
+        .map(|i| format!("web{i:02}.dmz.contoso.local"))
+        .collect();
+    let g = change_done(
+        &p,
+        &o,
+        &|n: &Name| done.contains(&n.to_lowercase()),
+        &Options::default(),
+    );
+    assert_eq!(
+        labels(&g, NodeKind::Moving),
+        ["9 agents moving: gw1.dmz to gw2.dmz"]
+    );
+    assert!(
+        labels(&g, NodeKind::Agents).contains(&"5 agents"),
+        "{:?}",
+        labels(&g, NodeKind::Agents)
+    );
+    // All done: no move box is left.
+    let g = change_done(&p, &o, &|_| true, &Options::default());
+    assert!(labels(&g, NodeKind::Moving).is_empty());
+}
+
+#[test]
 fn changes_only_leaves_out_untouched_parents() {
     let (d, o) = example("replace-gateway");
     let p = crate::plan::plan(&d, &o);

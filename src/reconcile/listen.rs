@@ -157,6 +157,7 @@ fn page_headers(content_type: &'static str) -> [(header::HeaderName, &'static st
 
 /// The status page, rendered now.
 async fn page_document(State(e): State<Endpoints>) -> Response {
+    e.live.refresh_graph(super::live::GRAPH_EVERY);
     let status = e.status.snapshot();
     let html = e
         .live
@@ -166,6 +167,7 @@ async fn page_document(State(e): State<Endpoints>) -> Response {
 
 /// The part of the page its script refreshes.
 async fn page_main(State(e): State<Endpoints>) -> Response {
+    e.live.refresh_graph(super::live::GRAPH_EVERY);
     let status = e.status.snapshot();
     let html = e
         .live

@@ -8,6 +8,9 @@
 //! member leaves the table when it is pruned, changed without a bridge or
 //! fails. Everything shown is bounded: lists are cut at [`LIST_CAP`] rows
 //! and keep their totals, so a 100,000-member estate stays a small page.
+//! The graph follows the wave: members pruned or changed are drawn at
+//! their new primary when the page asks ([`LiveHandle::refresh_graph`]),
+//! at most every [`GRAPH_EVERY`], outside the lock.
 //! Reads the wall clock (for "since"); must not observe, plan or apply.
 
 use super::status::BlockedView;
@@ -19,10 +22,24 @@ use crate::plan::{Plan, Summary};
 use crate::state::rfc3339;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The most rows any list on the page shows; the rest are counted.
 pub const LIST_CAP: usize = 50;
+
+/// The graph is redrawn at most this often while members move (a 100,000
+/// member graph takes tens of milliseconds to draw).
+pub const GRAPH_EVERY: Duration = Duration::from_secs(2);
+
+/// The plan the graph is drawn from and the observation it was made from,
+/// kept while the plan has steps, to redraw the graph as members move.
+#[derive(Debug)]
+pub struct GraphSource {
+    /// The plan.
+    pub plan: Plan,
+    /// Its observation.
+    pub observed: Observed,
+}
 
 /// Where a member in flight is in its make-before-break change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,6 +127,14 @@ pub struct Live {
     pub blocked_total: u64,
     /// The topology graph of that plan over its observation, as SVG.
     pub graph_svg: Option<String>,
+    /// What the graph is drawn from, while the plan has steps.
+    pub graph_source: Option<Arc<GraphSource>>,
+    /// Members pruned or changed since that plan was made.
+    pub moved: BTreeSet<Name>,
+    /// How many of them the graph shows moved, and when it was drawn.
+    pub graph_moved: usize,
+    /// When the graph was last drawn.
+    pub graph_at: Option<Instant>,
     /// Members in flight, by name.
     pub in_flight: BTreeMap<Name, Moving>,
     /// Members that left their bridge (pruned, changed or failed) in the
@@ -162,11 +187,53 @@ impl LiveHandle {
             .take(LIST_CAP)
             .map(BlockedView::from)
             .collect();
+        // Kept only when members will move: a converged pass copies nothing.
+        let source = (!plan.steps.is_empty()).then(|| {
+            Arc::new(GraphSource {
+                plan: plan.clone(),
+                observed: observed.clone(),
+            })
+        });
         self.update(|l| {
             l.summary = Some(plan.summary.clone());
             l.blocked = blocked;
             l.blocked_total = plan.blocked.len() as u64;
             l.graph_svg = Some(svg);
+            l.graph_source = source;
+            l.moved.clear();
+            l.graph_moved = 0;
+            l.graph_at = Some(Instant::now());
+        });
+    }
+
+    /// Redraws the graph when members moved since it was drawn and it is
+    /// older than `min_age` ([`GRAPH_EVERY`] for the page), so its counts
+    /// follow the wave. Draws outside the lock; the pass is never held up.
+    pub fn refresh_graph(&self, min_age: Duration) {
+        let Some((source, moved)) = self.read(|l| {
+            let source = l.graph_source.clone()?;
+            let fresh = l.graph_at.is_some_and(|t| t.elapsed() < min_age);
+            (l.moved.len() != l.graph_moved && !fresh).then(|| (source, l.moved.clone()))
+        }) else {
+            return;
+        };
+        let g = graph::change_done(
+            &source.plan,
+            &source.observed,
+            &|n: &Name| moved.contains(n),
+            &graph::Options::default(),
+        );
+        let svg = graph::svg::render(&g);
+        self.update(|l| {
+            // Unless a new plan replaced the one drawn from meanwhile.
+            if l.graph_source
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, &source))
+            {
+                l.graph_svg = Some(svg);
+                l.graph_moved = moved.len();
+                l.graph_at = Some(Instant::now());
+            }
         });
     }
 
@@ -220,11 +287,13 @@ impl Progress for LiveProgress {
                 l.tally.pruned += 1;
                 l.in_flight.remove(n);
                 l.settled.insert(n.clone());
+                l.moved.insert(n.clone());
             }
             ProgressEvent::Changed(n) => {
                 l.tally.changed += 1;
                 l.in_flight.remove(n);
                 l.settled.insert(n.clone());
+                l.moved.insert(n.clone());
             }
             ProgressEvent::Pending(n) => {
                 l.tally.pending += 1;
@@ -255,6 +324,39 @@ mod tests {
 
     fn name(s: &str) -> Name {
         Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_graph_follows_the_wave() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/topologies/replace-gateway");
+        let d = crate::load::topology(&[dir.join("desired.yaml")]).unwrap();
+        let o = crate::load::observed(&dir.join("observed.yaml")).unwrap();
+        let plan = crate::plan::plan(&d, &o);
+        let live = LiveHandle::default();
+        live.planned(&plan, &o);
+        let svg = || live.read(|l| l.graph_svg.clone().unwrap());
+        assert!(svg().contains("14 agents moving"));
+        live.applying();
+        let mut p = live.progress();
+        for i in 1..=5 {
+            let n = name(&format!("web{i:02}.dmz.contoso.local"));
+            p.event(&ProgressEvent::Bridged(n.clone()));
+            p.event(&ProgressEvent::Pruned(n));
+        }
+        // Drawn just now: not redrawn before the minimum age.
+        live.refresh_graph(Duration::from_secs(3600));
+        assert!(svg().contains("14 agents moving"));
+        live.refresh_graph(Duration::ZERO);
+        assert!(svg().contains("9 agents moving"), "{}", svg());
+        live.read(|l| assert_eq!(l.graph_moved, 5));
+        // A new plan starts the count again and copies nothing when empty.
+        live.planned(&crate::plan::plan(&d, &o), &o);
+        live.read(|l| assert!(l.moved.is_empty() && l.graph_source.is_some()));
+        let mut done = plan.clone();
+        done.steps.clear();
+        live.planned(&done, &o);
+        live.read(|l| assert!(l.graph_source.is_none()));
     }
 
     #[test]

@@ -342,7 +342,7 @@ fn graph(o: &mut String, live: &Live) {
     section_open(o, "graph", "Topology", None);
     o.push_str(
         "<p class=\"legend\">Management servers (top), gateways (middle) and agents counted per \
-         primary (bottom), as of the last plan. <span class=\"key old\">red dashed</span>: \
+         primary (bottom): the last plan, with members already moved at their new primary. <span class=\"key old\">red dashed</span>: \
          old primary, <span class=\"key new\">green</span>: new primary.</p>",
     );
     match &live.graph_svg {
