@@ -137,9 +137,13 @@ impl Etcd {
     }
 
     fn leader(&self) -> Option<String> {
+        self.leader_of(GROUP)
+    }
+
+    fn leader_of(&self, group: &str) -> Option<String> {
         self.ctl(&[
             "get",
-            &format!("/handover/groups/{GROUP}/leader"),
+            &format!("/handover/groups/{group}/leader"),
             "--print-value-only",
         ])
         .map(|s| s.trim().to_string())
@@ -232,6 +236,11 @@ impl Rig {
     /// ms1, ms2; gw1, gw2 on ms1; `agents` agents on gw1, all connected.
     /// The topology moves every agent to gw2, two at a time.
     fn new(agents: usize) -> Rig {
+        Rig::for_group(agents, GROUP)
+    }
+
+    /// [`Rig::new`] for the management group `group`.
+    fn for_group(agents: usize, group: &str) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let mut y = String::from(
             "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\n    up: true\n  - name: ms2\n    up: true\ngateways:\n",
@@ -258,7 +267,7 @@ impl Rig {
         std::fs::write(
             &desired,
             format!(
-                "apiVersion: handover/v1\nkind: Topology\nmetadata:\n  name: {GROUP}\nmanagementServers:\n  - name: ms1\n  - name: ms2\ngateways:\n  - name: gw1\n    primary: ms1\n  - name: gw2\n    primary: ms1\nagentRules:\n  - match: \"a*\"\n    primary: gw2\npolicy:\n  maxInFlight: 2\n  ackTimeout: 30m\n"
+                "apiVersion: handover/v1\nkind: Topology\nmetadata:\n  name: {group}\nmanagementServers:\n  - name: ms1\n  - name: ms2\ngateways:\n  - name: gw1\n    primary: ms1\n  - name: gw2\n    primary: ms1\nagentRules:\n  - match: \"a*\"\n    primary: gw2\npolicy:\n  maxInFlight: 2\n  ackTimeout: 30m\n"
             ),
         )
         .unwrap();
@@ -582,4 +591,42 @@ fn restarting_etcd_mid_run_ends_with_one_leader_and_convergence() {
     rig.check_safe_and_single_writer();
     rig.wait_until("one leader", LIMIT, || etcd.leader().is_some());
     check_journal(&etcd);
+}
+
+#[test]
+fn the_groups_spread_over_the_hosts_by_preference_not_by_start_order() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let hosts = vec!["hostA".to_string(), "hostB".to_string()];
+    // Two groups, one preferring each host.
+    let pick = |host: &str| {
+        (0..)
+            .map(|i| format!("group-{i}"))
+            .find(|g| handover::ha::leader::preferred(g, &hosts) == Some(host))
+            .unwrap()
+    };
+    let groups = [pick("hostA"), pick("hostB")];
+    let rigs: Vec<Rig> = groups.iter().map(|g| Rig::for_group(4, g)).collect();
+    let etcd = Etcd::start(rigs[0].dir.path());
+    // Every host runs one replica per group; hostA starts all of its
+    // replicas first, which would give it both groups on a race.
+    let mut replicas = Vec::new();
+    for host in ["hostA", "hostB"] {
+        for r in &rigs {
+            replicas.push(r.replica(&etcd, host, 0));
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    for (g, r) in groups.iter().zip(&rigs) {
+        r.wait_until("convergence", LIMIT, || r.converged());
+        r.check_safe_and_single_writer();
+        assert_eq!(
+            etcd.leader_of(g),
+            handover::ha::leader::preferred(g, &hosts).map(str::to_string),
+            "{g}"
+        );
+    }
+    assert_ne!(etcd.leader_of(&groups[0]), etcd.leader_of(&groups[1]));
 }

@@ -12,9 +12,16 @@ use crate::name::Name;
 /// FNV-1a over the ASCII-lowercase bytes of a name, finished with the
 /// splitmix64 mixer: a well-spread 64-bit hash that ignores case.
 pub fn name_hash(name: &Name) -> u64 {
+    bytes_hash(name.as_str().bytes().map(|b| b.to_ascii_lowercase()))
+}
+
+/// FNV-1a over `bytes`, finished with the splitmix64 mixer (the hash of
+/// [`name_hash`], for text that is not a host name: a management group, a
+/// replica id).
+pub fn bytes_hash(bytes: impl IntoIterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.as_str().bytes() {
-        h ^= u64::from(b.to_ascii_lowercase());
+    for b in bytes {
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     mix(h)

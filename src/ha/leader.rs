@@ -1,8 +1,14 @@
 //! The election of one management group: a lease-backed leader key.
 //!
 //! Owns the campaign task: grant a lease (kept alive by [`super::lease`]),
-//! try to create `<group>/leader` with it in a transaction that succeeds
-//! only if the key does not exist (`create_revision == 0`), and then either
+//! register `<group>/replicas/<id>` with it, and, when the leader key is
+//! free, campaign: at once if this replica is the group's [`preferred`]
+//! one among those registered (a rendezvous hash of group and replica, so
+//! the groups of an estate spread over the hosts rather than all going to
+//! whichever replica started first), otherwise after half a TTL if the key
+//! is still free. Campaigning is creating `<group>/leader` with the lease in
+//! a transaction that succeeds only if the key does not exist
+//! (`create_revision == 0`), and then either
 //! hold leadership (checking every quarter TTL that the lease is valid and
 //! the key still ours, publishing `/status`) or watch the holder as a
 //! standby (polling every quarter TTL, reading the leader's status). The
@@ -13,10 +19,27 @@
 
 use super::lease::{self, LeaseState};
 use super::{Ha, Keys};
-use etcd_client::{Client, Compare, CompareOp, PutOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The replica that should lead `group` when nobody does, among the
+/// `replicas` present (their ids as registered): the highest rendezvous
+/// weight of (group, replica), ties broken by id. Every replica computes
+/// the same answer from the same list; each group's answer is independent
+/// of the others', so the leaders of many groups spread evenly over the
+/// hosts. Pure.
+pub fn preferred<'a>(group: &str, replicas: &'a [String]) -> Option<&'a str> {
+    let g = crate::assign::hash::bytes_hash(group.bytes());
+    replicas
+        .iter()
+        .max_by_key(|r| {
+            let w = crate::assign::hash::pair_weight(g, crate::assign::hash::bytes_hash(r.bytes()));
+            (w, r.as_str())
+        })
+        .map(String::as_str)
+}
 
 /// One leadership term of this replica.
 #[derive(Debug)]
@@ -217,7 +240,41 @@ impl Campaign {
         let tick = self.ha.config.ttl / 4;
         let key = self.keys.leader();
         let id = self.ha.config.id.clone();
+        // Present while the lease lives: the others count this replica
+        // when they work out who should lead.
+        self.client
+            .put(
+                self.keys.replica(&id),
+                "",
+                Some(PutOptions::new().with_lease(lease.id)),
+            )
+            .await?;
+        // One tick for replicas started at the same time to register too,
+        // so the first to start does not take every group.
+        if self.pause(tick).await {
+            return Ok(());
+        }
+        let mut free_since: Option<Instant> = None;
         while !self.is_stopped() && lease.valid_at(Instant::now()) {
+            if let Some(holder) = self.holder().await? {
+                free_since = None;
+                self.set_role(Role::Standby {
+                    leader: Some(holder),
+                });
+                self.read_leader_status().await;
+                if self.pause(tick).await {
+                    break;
+                }
+                continue;
+            }
+            let since = *free_since.get_or_insert_with(Instant::now);
+            if !self.may_campaign(&id, since).await? {
+                self.set_role(Role::Standby { leader: None });
+                if self.pause(tick).await {
+                    break;
+                }
+                continue;
+            }
             let txn = Txn::new()
                 .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
                 .and_then([TxnOp::put(
@@ -260,13 +317,58 @@ impl Campaign {
             }
             self.set_role(Role::Standby { leader: holder });
             self.read_leader_status().await;
-            let mut stopped = self.stopped.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(tick) => {}
-                _ = stopped.wait_for(|s| *s) => {}
+            if self.pause(tick).await {
+                break;
             }
         }
         Ok(())
+    }
+
+    /// Sleeps `d`, or less if stopped; true when stopped.
+    async fn pause(&self, d: Duration) -> bool {
+        let mut stopped = self.stopped.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stopped.wait_for(|s| *s) => {}
+        }
+        self.is_stopped()
+    }
+
+    /// The leader key's value (the leader's id), or `None` when free.
+    async fn holder(&mut self) -> Result<Option<String>, etcd_client::Error> {
+        let r = self.client.get(self.keys.leader(), None).await?;
+        self.etcd_error(None);
+        Ok(r.kvs()
+            .first()
+            .map(|kv| String::from_utf8_lossy(kv.value()).into_owned()))
+    }
+
+    /// Whether to campaign now for a leader key free since `since`: at
+    /// once when this replica is the preferred one among those present (or
+    /// none is registered), otherwise once the key has stayed free for
+    /// half a TTL (the preferred one is slow or gone).
+    async fn may_campaign(&mut self, id: &str, since: Instant) -> Result<bool, etcd_client::Error> {
+        if since.elapsed() >= self.ha.config.ttl / 2 {
+            return Ok(true);
+        }
+        let prefix = self.keys.replicas_prefix();
+        let r = self
+            .client
+            .get(
+                prefix.clone(),
+                Some(GetOptions::new().with_prefix().with_keys_only()),
+            )
+            .await?;
+        let present: Vec<String> = r
+            .kvs()
+            .iter()
+            .filter_map(|kv| {
+                let k = String::from_utf8_lossy(kv.key());
+                k.strip_prefix(&prefix).map(str::to_string)
+            })
+            .collect();
+        let me = super::safe(id);
+        Ok(preferred(&self.group, &present).is_none_or(|p| p == me))
     }
 
     /// Holds leadership while the lease is valid and the key is ours;
@@ -314,6 +416,50 @@ impl Campaign {
                 .first()
                 .and_then(|kv| serde_json::from_slice(kv.value()).ok());
             self.ha.update_view(|v| v.leader_status = s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preferred;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_replica_agrees_whatever_order_it_lists_them_in() {
+        let a = ids(&["hq1", "hq2", "hq3"]);
+        let b = ids(&["hq3", "hq1", "hq2"]);
+        assert_eq!(preferred("contoso-prod", &a), preferred("contoso-prod", &b));
+        assert_eq!(preferred("contoso-prod", &[]), None);
+        assert_eq!(preferred("g", &ids(&["only"])), Some("only"));
+    }
+
+    #[test]
+    fn the_groups_of_an_estate_spread_over_the_hosts() {
+        let hosts = ids(&[
+            "hq1.contoso.local",
+            "hq2.contoso.local",
+            "dr1.contoso.local",
+        ]);
+        let mut led = [0usize; 3];
+        for g in 0..300 {
+            let p = preferred(&format!("group-{g:03}"), &hosts).unwrap();
+            led[hosts.iter().position(|h| h == p).unwrap()] += 1;
+        }
+        for n in led {
+            assert!((70..=130).contains(&n), "{led:?}");
+        }
+        // A host going away moves only the groups it was preferred for.
+        let two = ids(&["hq1.contoso.local", "hq2.contoso.local"]);
+        for g in 0..300 {
+            let group = format!("group-{g:03}");
+            let before = preferred(&group, &hosts).unwrap();
+            if before != "dr1.contoso.local" {
+                assert_eq!(preferred(&group, &two), Some(before), "{group}");
+            }
         }
     }
 }

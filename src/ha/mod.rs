@@ -73,6 +73,16 @@ impl Keys {
         format!("{}/status", self.base)
     }
 
+    /// Every replica's presence key in the group starts with this.
+    pub fn replicas_prefix(&self) -> String {
+        format!("{}/replicas/", self.base)
+    }
+
+    /// The presence key of replica `id` (attached to its lease).
+    pub fn replica(&self, id: &str) -> String {
+        format!("{}{}", self.replicas_prefix(), safe(id))
+    }
+
     /// Every journal entry of the group starts with this.
     pub fn journal_prefix(&self) -> String {
         format!("{}/journal/", self.base)
@@ -89,7 +99,9 @@ impl Keys {
     }
 }
 
-fn safe(s: &str) -> String {
+/// `s` with every character that could change a key's shape replaced by
+/// `_`.
+pub(crate) fn safe(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':') {
@@ -335,6 +347,10 @@ mod tests {
         assert_eq!(
             k.entry("1700000000000-42", 3),
             "/handover/groups/contoso-prod/journal/1700000000000-42/00000003"
+        );
+        assert_eq!(
+            k.replica("hq1:42"),
+            "/handover/groups/contoso-prod/replicas/hq1:42"
         );
         assert_eq!(
             Keys::new("/p", "a/../b c").leader(),
