@@ -68,23 +68,135 @@ struct Etcd {
     client: u16,
     peer: u16,
     log: PathBuf,
+    /// With TLS: the folder of `ca.pem`, `server.{pem,key}` and
+    /// `client.{pem,key}` ([`certificates`]); clients must present a
+    /// certificate.
+    tls: Option<PathBuf>,
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made
+/// with the openssl command in `dir`.
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=handover test CA",
+            ],
+        ]
+        .concat(),
+    );
+    for (who, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{who}.ext")), ext).unwrap();
+        let (key, csr, pem, extfile) = (
+            format!("{who}.key"),
+            format!("{who}.csr"),
+            format!("{who}.pem"),
+            format!("{who}.ext"),
+        );
+        let subj = format!("/CN={who}");
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &["-keyout", &key, "-out", &csr, "-subj", &subj],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &extfile,
+        ]);
+    }
 }
 
 impl Etcd {
     fn start(dir: &Path) -> Etcd {
+        Etcd::start_with(dir, None)
+    }
+
+    /// etcd over TLS, requiring client certificates.
+    fn start_tls(dir: &Path) -> Etcd {
+        let certs = dir.join("certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        certificates(&certs);
+        Etcd::start_with(dir, Some(certs))
+    }
+
+    fn start_with(dir: &Path, tls: Option<PathBuf>) -> Etcd {
         let mut e = Etcd {
             child: None,
             data: dir.join("etcd-data"),
             client: free_port(),
             peer: free_port(),
             log: dir.join("etcd.log"),
+            tls,
         };
         e.spawn();
         e
     }
 
+    /// `--ha-ca`, `--ha-cert`, `--ha-key` for a TLS etcd.
+    fn security_args(&self) -> Vec<String> {
+        match &self.tls {
+            None => Vec::new(),
+            Some(d) => ["ca.pem", "client.pem", "client.key"]
+                .iter()
+                .zip(["--ha-ca", "--ha-cert", "--ha-key"])
+                .flat_map(|(f, flag)| [flag.to_string(), d.join(f).display().to_string()])
+                .collect(),
+        }
+    }
+
     fn spawn(&mut self) {
-        let client = format!("http://127.0.0.1:{}", self.client);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", self.client);
         let peer = format!("http://127.0.0.1:{}", self.peer);
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -99,6 +211,17 @@ impl Etcd {
             .args(["--listen-peer-urls", &peer])
             .args(["--initial-advertise-peer-urls", &peer])
             .args(["--initial-cluster", &format!("default={peer}")])
+            .args(self.tls.iter().flat_map(|d| {
+                [
+                    "--cert-file".to_string(),
+                    d.join("server.pem").display().to_string(),
+                    "--key-file".into(),
+                    d.join("server.key").display().to_string(),
+                    "--trusted-ca-file".into(),
+                    d.join("ca.pem").display().to_string(),
+                    "--client-cert-auth".into(),
+                ]
+            }))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -116,7 +239,8 @@ impl Etcd {
     }
 
     fn url(&self) -> String {
-        format!("etcd://127.0.0.1:{}", self.client)
+        let scheme = if self.tls.is_some() { "etcds" } else { "etcd" };
+        format!("{scheme}://127.0.0.1:{}", self.client)
     }
 
     /// `etcdctl ARGS`; its stdout, or `None` when it failed.
@@ -128,6 +252,13 @@ impl Etcd {
                 &format!("127.0.0.1:{}", self.client),
                 "--command-timeout=2s",
             ])
+            .args(self.tls.iter().flat_map(|d| {
+                ["ca.pem", "client.pem", "client.key"]
+                    .iter()
+                    .zip(["--cacert", "--cert", "--key"])
+                    .map(|(f, flag)| format!("{flag}={}", d.join(f).display()))
+                    .collect::<Vec<_>>()
+            }))
             .args(args)
             .output()
             .ok()?;
@@ -294,6 +425,7 @@ impl Rig {
             .arg(&self.desired)
             .args(["--interval", "1s"])
             .args(["--ha", &etcd.url(), "--ha-ttl", "2s", "--ha-id", id])
+            .args(etcd.security_args())
             .arg("--state-dir")
             .arg(self.dir.path().join(id))
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -629,4 +761,54 @@ fn the_groups_spread_over_the_hosts_by_preference_not_by_start_order() {
         );
     }
     assert_ne!(etcd.leader_of(&groups[0]), etcd.leader_of(&groups[1]));
+}
+
+#[test]
+fn over_tls_with_client_certificates() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(4);
+    let etcd = Etcd::start_tls(rig.dir.path());
+    let _a = rig.replica(&etcd, "r1", 0);
+    let _b = rig.replica(&etcd, "r2", 0);
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers.len(), 1);
+    assert!(etcd.leader().is_some());
+    let history = |extra: &[String]| {
+        Command::new(HANDOVER)
+            .args([
+                "history",
+                "--ha",
+                &etcd.url(),
+                "--group",
+                GROUP,
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = history(&etcd.security_args());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!runs.as_array().unwrap().is_empty());
+    // Without the CA: refused before dialling, saying what to add.
+    let out = history(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("add --ha-ca FILE"), "{err}");
+    // Without a client certificate etcd refuses the connection.
+    let ca_only = etcd.security_args()[..2].to_vec();
+    let out = history(&ca_only);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("etcd"), "{err}");
 }

@@ -42,6 +42,9 @@ pub struct Args {
     /// With --ha: only this management group (`metadata.name`).
     #[arg(long, value_name = "NAME", requires = "ha")]
     pub group: Option<String>,
+    /// TLS and user settings for etcd.
+    #[command(flatten)]
+    pub etcd: super::reconcile_ha::EtcdFlags,
 }
 
 /// One run, as listed.
@@ -134,9 +137,13 @@ type Writers = std::collections::HashMap<String, (String, i64)>;
 
 /// The shared journal's records (without the `intent` entries the fencing
 /// check writes before each operation) and who wrote each run.
-fn read_shared(url: &str, group: Option<&str>) -> Result<(Vec<Record>, Writers), String> {
+fn read_shared(
+    url: &str,
+    security: &handover::ha::secure::Security,
+    group: Option<&str>,
+) -> Result<(Vec<Record>, Writers), String> {
     let url = handover::ha::url::parse(url).map_err(|e| format!("--ha: {e}"))?;
-    let entries = handover::ha::journal::read_from(&url, group)?;
+    let entries = handover::ha::journal::read_from(&url, security, group)?;
     let mut writers = Writers::new();
     let mut records = Vec::new();
     for e in entries {
@@ -170,7 +177,7 @@ pub fn run(args: Args) -> u8 {
         .clone()
         .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(target::file)));
     let (records, writers) = match &args.ha {
-        Some(url) => match read_shared(url, args.group.as_deref()) {
+        Some(url) => match read_shared(url, &args.etcd.security(), args.group.as_deref()) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");

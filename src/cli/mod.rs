@@ -64,7 +64,7 @@ pub enum Command {
     Export(export::Args),
     /// Keep a target equal to a desired topology (a path or a git
     /// repository), pass after pass, or once with `--once`.
-    Reconcile(reconcile::Args),
+    Reconcile(Box<reconcile::Args>),
     /// Draw management servers, gateways and agent counts as DOT, Mermaid
     /// or SVG; with `--observed`, highlight the planned moves.
     Graph(graph::Args),
@@ -115,7 +115,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
-        Command::Reconcile(args) => reconcile::run(args),
+        Command::Reconcile(args) => reconcile::run(*args),
         Command::Graph(args) => graph::run(args),
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),

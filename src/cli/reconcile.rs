@@ -98,7 +98,7 @@ pub struct Args {
     pub seed: u64,
     /// Run as one of several replicas coordinated through etcd
     /// (`etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`, prefix `/handover` by
-    /// default): one leader per management group applies, standbys observe
+    /// default; `etcds://` for TLS, with --ha-ca): one leader per management group applies, standbys observe
     /// and serve /status. The target's file lock is not taken. See
     /// docs/operations.md, "High availability".
     #[arg(long, value_name = "URL", conflicts_with = "once")]
@@ -112,6 +112,9 @@ pub struct Args {
     /// (default `hostname:pid`).
     #[arg(long, value_name = "ID", requires = "ha")]
     pub ha_id: Option<String>,
+    /// TLS and user settings for etcd.
+    #[command(flatten)]
+    pub etcd: super::reconcile_ha::EtcdFlags,
 }
 
 fn parse_duration(s: &str) -> Result<Seconds, String> {
@@ -435,6 +438,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
             url,
             args.ha_ttl,
             args.ha_id.clone(),
+            args.etcd.security(),
             &status,
         )?),
         None => None,

@@ -32,12 +32,51 @@ use std::time::Instant;
 /// The group of a topology without `metadata.name`.
 const DEFAULT_GROUP: &str = "default";
 
+/// How to reach a secured etcd; shared by `reconcile --ha` and
+/// `history --ha`.
+#[derive(clap::Args, Debug, Default)]
+pub struct EtcdFlags {
+    /// With an etcds:// address: the PEM certificate of the CA that signed
+    /// etcd's server certificate.
+    #[arg(long, value_name = "FILE", requires = "ha")]
+    pub ha_ca: Option<std::path::PathBuf>,
+    /// With an etcds:// address: this replica's client certificate (PEM),
+    /// for an etcd run with --client-cert-auth; with --ha-key.
+    #[arg(long, value_name = "FILE", requires = "ha")]
+    pub ha_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --ha-cert.
+    #[arg(long, value_name = "FILE", requires = "ha")]
+    pub ha_key: Option<std::path::PathBuf>,
+    /// An etcd user (etcd's authentication); its password is read from
+    /// the environment variable HANDOVER_ETCD_PASSWORD, never from the
+    /// command line.
+    #[arg(long, value_name = "NAME", requires = "ha")]
+    pub ha_user: Option<String>,
+}
+
+impl EtcdFlags {
+    /// The settings, with the password from the environment.
+    pub fn security(&self) -> handover::ha::secure::Security {
+        handover::ha::secure::Security {
+            ca: self.ha_ca.clone(),
+            cert: self.ha_cert.clone(),
+            key: self.ha_key.clone(),
+            user: self.ha_user.clone(),
+            password: self
+                .ha_user
+                .as_ref()
+                .and_then(|_| std::env::var(handover::ha::secure::PASSWORD_ENV).ok()),
+        }
+    }
+}
+
 /// Starts the HA node for `--ha URL`; its role changes show in `status`,
 /// and while leader it publishes `status` for the standbys.
 pub(super) fn start(
     url: &str,
     ttl: Seconds,
     id: Option<String>,
+    security: handover::ha::secure::Security,
     status: &StatusHandle,
 ) -> Result<Ha, String> {
     let url = handover::ha::url::parse(url).map_err(|e| format!("error: --ha: {e}"))?;
@@ -63,6 +102,7 @@ pub(super) fn start(
             url,
             ttl: ttl.as_duration(),
             id,
+            security,
         },
         hooks,
     )

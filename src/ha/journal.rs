@@ -148,7 +148,11 @@ pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, etcd_cli
 /// Reads the shared journal of `group` (every group when `None`) from the
 /// etcd at `url`, on a small runtime of its own: for `handover history
 /// --ha`. The error says which etcd could not be read.
-pub fn read_from(url: &super::HaUrl, group: Option<&str>) -> Result<Vec<Entry>, String> {
+pub fn read_from(
+    url: &super::HaUrl,
+    security: &super::secure::Security,
+    group: Option<&str>,
+) -> Result<Vec<Entry>, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -158,9 +162,14 @@ pub fn read_from(url: &super::HaUrl, group: Option<&str>) -> Result<Vec<Entry>, 
         None => format!("{}/groups/", url.prefix),
     };
     rt.block_on(async {
-        let opts = etcd_client::ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(3))
-            .with_timeout(Duration::from_secs(10));
+        let opts = security
+            .apply(
+                url,
+                etcd_client::ConnectOptions::new()
+                    .with_connect_timeout(Duration::from_secs(3))
+                    .with_timeout(Duration::from_secs(10)),
+            )
+            .map_err(|e| e.to_string())?;
         let mut c = Client::connect(&url.endpoints, Some(opts))
             .await
             .map_err(|e| format!("cannot reach etcd at {url}: {e}"))?;

@@ -24,6 +24,7 @@ pub mod fence;
 pub mod journal;
 pub mod leader;
 pub mod lease;
+pub mod secure;
 pub mod url;
 
 pub use fence::{Fenced, LostLeadership};
@@ -46,6 +47,8 @@ pub struct HaConfig {
     pub ttl: Duration,
     /// This replica's identity (`--ha-id`; default `hostname:pid`).
     pub id: String,
+    /// TLS and user settings for etcd.
+    pub security: secure::Security,
 }
 
 /// The keys of one management group.
@@ -157,6 +160,9 @@ pub enum HaError {
     /// The runtime or its thread could not start.
     #[error("cannot start the etcd thread: {0}")]
     Thread(String),
+    /// The TLS or user settings cannot be used.
+    #[error(transparent)]
+    Security(#[from] secure::SecurityError),
 }
 
 /// A running HA node: the etcd client on its own runtime, the election of
@@ -200,6 +206,14 @@ impl Ha {
         let endpoints = config.url.endpoints.clone();
         let url = config.url.to_string();
         let ttl = config.ttl;
+        let opts = config.security.apply(
+            &config.url,
+            ConnectOptions::new()
+                .with_connect_timeout(Duration::from_secs(1))
+                .with_timeout(ttl.max(Duration::from_secs(1)))
+                .with_keep_alive(Duration::from_secs(1), Duration::from_secs(1))
+                .with_keep_alive_while_idle(true),
+        )?;
         std::thread::Builder::new()
             .name("ha-etcd".into())
             .spawn(move || {
@@ -215,11 +229,6 @@ impl Ha {
                 };
                 let handle = rt.handle().clone();
                 rt.block_on(async move {
-                    let opts = ConnectOptions::new()
-                        .with_connect_timeout(Duration::from_secs(1))
-                        .with_timeout(ttl.max(Duration::from_secs(1)))
-                        .with_keep_alive(Duration::from_secs(1), Duration::from_secs(1))
-                        .with_keep_alive_while_idle(true);
                     match Client::connect(&endpoints, Some(opts)).await {
                         Ok(c) => {
                             let _ = tx.send(Ok((c, handle)));

@@ -1,4 +1,5 @@
-//! The `--ha` address: `etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`.
+//! The `--ha` address: `etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`, or
+//! `etcds://...` for etcd over TLS.
 //!
 //! Pure: turns the flag into the endpoints the etcd client dials and the
 //! key prefix every handover key lives under. Must not connect.
@@ -14,8 +15,11 @@ pub const DEFAULT_PORT: u16 = 2379;
 /// A parsed `--ha` address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaUrl {
-    /// `http://host:port` for each member of the etcd cluster, in order.
+    /// `http://host:port` (`https://` over TLS) for each member of the
+    /// etcd cluster, in order.
     pub endpoints: Vec<String>,
+    /// `etcds://`: speak TLS to etcd (see [`super::secure`]).
+    pub tls: bool,
     /// Where handover's keys live: starts with `/`, no trailing `/`.
     pub prefix: String,
 }
@@ -23,8 +27,10 @@ pub struct HaUrl {
 /// Why a `--ha` address was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    /// Not `etcd://`.
-    #[error("{0:?} is not an etcd address: write etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")]
+    /// Neither `etcd://` nor `etcds://`.
+    #[error(
+        "{0:?} is not an etcd address: write etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcds:// for TLS)"
+    )]
     Scheme(String),
     /// `etcd://` with no host, or an empty entry between commas.
     #[error("{0:?} names no etcd host: write etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")]
@@ -55,9 +61,13 @@ impl fmt::Display for HaUrl {
         let hosts: Vec<&str> = self
             .endpoints
             .iter()
-            .map(|e| e.trim_start_matches("http://"))
+            .map(|e| {
+                e.trim_start_matches("http://")
+                    .trim_start_matches("https://")
+            })
             .collect();
-        write!(f, "etcd://{}{}", hosts.join(","), self.prefix)
+        let scheme = if self.tls { "etcds" } else { "etcd" };
+        write!(f, "{scheme}://{}{}", hosts.join(","), self.prefix)
     }
 }
 
@@ -65,9 +75,11 @@ impl fmt::Display for HaUrl {
 /// an IPv4 address, or `[IPv6]`; PORT defaults to 2379; PREFIX defaults to
 /// `/handover`.
 pub fn parse(url: &str) -> Result<HaUrl, UrlError> {
-    let rest = url
-        .strip_prefix("etcd://")
-        .ok_or_else(|| UrlError::Scheme(url.to_string()))?;
+    let (tls, rest) = match (url.strip_prefix("etcd://"), url.strip_prefix("etcds://")) {
+        (Some(rest), _) => (false, rest),
+        (_, Some(rest)) => (true, rest),
+        _ => return Err(UrlError::Scheme(url.to_string())),
+    };
     let (hosts, prefix) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
@@ -77,7 +89,12 @@ pub fn parse(url: &str) -> Result<HaUrl, UrlError> {
     }
     let mut endpoints = Vec::new();
     for h in hosts.split(',') {
-        endpoints.push(endpoint(h, url)?);
+        let e = endpoint(h, url)?;
+        endpoints.push(if tls {
+            e.replacen("http://", "https://", 1)
+        } else {
+            e
+        });
     }
     let prefix = prefix.trim_end_matches('/');
     let prefix = if prefix.is_empty() {
@@ -99,7 +116,11 @@ pub fn parse(url: &str) -> Result<HaUrl, UrlError> {
         }
         prefix.to_string()
     };
-    Ok(HaUrl { endpoints, prefix })
+    Ok(HaUrl {
+        endpoints,
+        tls,
+        prefix,
+    })
 }
 
 fn endpoint(h: &str, url: &str) -> Result<String, UrlError> {
@@ -174,6 +195,21 @@ mod tests {
             parse("etcd://[::1]").unwrap().endpoints,
             vec!["http://[::1]:2379"]
         );
+    }
+
+    #[test]
+    fn etcds_speaks_tls_to_every_member() {
+        let u = parse("etcds://e1.contoso.local,10.0.0.5:2479/ops").unwrap();
+        assert!(u.tls);
+        assert_eq!(
+            u.endpoints,
+            vec!["https://e1.contoso.local:2379", "https://10.0.0.5:2479"]
+        );
+        assert_eq!(
+            u.to_string(),
+            "etcds://e1.contoso.local:2379,10.0.0.5:2479/ops"
+        );
+        assert!(!parse("etcd://h").unwrap().tls);
     }
 
     #[test]
