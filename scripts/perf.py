@@ -20,7 +20,9 @@ Peak RSS is the largest of the runs. The ratio handover / rapidyaml is
 printed for the largest size.
 
 With --svg it draws the growth plot, adding the in-process pipeline
-figures of `cargo bench --bench e2e` (target/criterion) when present.
+figures of `cargo bench --bench e2e` (target/criterion) when present, and
+with --instructions a second plot of the instruction counts beside it
+(`perf-growth-instructions.svg` for `--svg docs/perf-growth.svg`).
 
 With --instructions it also counts the instructions each `handover plan`
 and `handover simulate` executes, under valgrind's callgrind (slow: about
@@ -153,7 +155,8 @@ def criterion(n):
 
 
 def svg(results, path):
-    """A log-log plot of seconds against agents, drawn by hand (no deps)."""
+    """The growth plots: wall time (to `path`) and, when counted,
+    instructions (beside it, `<name>-instructions.svg`)."""
     series = [("plan", "handover plan (process)", "#1f77b4"),
               ("bench", "plan pipeline (criterion)", "#2ca02c"),
               ("simulate", "handover simulate (process)", "#d62728"),
@@ -162,8 +165,22 @@ def svg(results, path):
     pts = {k: [(n, results[n][1][k].wall) for n in sizes
                if results[n][1][k].wall != float("inf")] for k, _, _ in series if k != "bench"}
     pts["bench"] = [(n, criterion(n)) for n in sizes if criterion(n)]
-    ys = [y for v in pts.values() for _, y in v]
+    plot(path, "Wall time against estate size", lambda v: f"{v:g} s", series, pts, sizes)
+    counted = [("plan_ir", "handover plan (process)", "#1f77b4"),
+               ("simulate_ir", "handover simulate (process)", "#d62728")]
+    ir = {k: [(n, results[n][1][k]) for n in sizes if k in results[n][1]] for k, _, _ in counted}
+    if any(ir.values()):
+        p = Path(path)
+        plot(p.with_name(p.stem + "-instructions" + p.suffix),
+             "Instructions (callgrind) against estate size",
+             lambda v: f"{v / 1e9:g} G" if v >= 1e9 else f"{v / 1e6:g} M", counted, ir, sizes)
+
+
+def plot(path, title, fmt, series, pts, sizes):
+    """A log-log plot of `pts` against agents, drawn by hand (no deps),
+    each series with a dashed line of linear growth from its smallest size."""
     import math
+    ys = [y for v in pts.values() for _, y in v]
     lx0, lx1 = math.log10(min(sizes)) - 0.1, math.log10(max(sizes)) + 0.1
     ly0, ly1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
     W, H, L, R, T, B = 700, 420, 70, 20, 30, 60
@@ -172,19 +189,19 @@ def svg(results, path):
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
-           f'<text x="{W/2}" y="18" text-anchor="middle">Wall time against estate size '
+           f'<text x="{W/2}" y="18" text-anchor="middle">{title} '
            f'(log-log; dashed: linear growth from the smallest size)</text>']
     for e in range(ly0, ly1 + 1):
         y = Y(10 ** e)
         out.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W-R}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{L-6}" y="{y+4:.1f}" text-anchor="end">{10**e:g} s</text>')
+        out.append(f'<text x="{L-6}" y="{y+4:.1f}" text-anchor="end">{fmt(10**e)}</text>')
     for n in sizes:
         x = X(n)
         out.append(f'<line x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H-B}" stroke="#ddd"/>')
         out.append(f'<text x="{x:.1f}" y="{H-B+16}" text-anchor="middle">{n:,}</text>')
     out.append(f'<text x="{(L+W-R)/2}" y="{H-B+34}" text-anchor="middle">agents</text>')
     for i, (k, label, colour) in enumerate(series):
-        p = pts[k]
+        p = pts.get(k)
         if not p:
             continue
         line = " ".join(f"{X(n):.1f},{Y(s):.1f}" for n, s in p)
