@@ -5,7 +5,10 @@
 //!
 //! Scenarios: two replicas; three replicas; the leader killed (`kill -9`)
 //! in the middle of a wave; the leader paused (SIGSTOP) past its TTL and
-//! resumed; etcd restarted mid-run. Each checks that exactly one replica
+//! resumed; the leader cut off from etcd (through a relay the test cuts)
+//! while the target stays reachable; etcd restarted mid-run; two groups
+//! spread over two hosts by preference; etcd over TLS with client
+//! certificates. Each checks that exactly one replica
 //! applies at a time (in the provider's own log: once another replica has
 //! applied, an earlier leader never applies again), that no operation is
 //! applied twice, that nothing is stranded, and that the estate converges.
@@ -312,6 +315,58 @@ impl Drop for Etcd {
     }
 }
 
+/// A TCP relay to etcd that can be cut: one replica's access to etcd,
+/// lost while the others keep theirs.
+struct Proxy {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: u16) -> Proxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, o) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let mut l = o.lock().unwrap();
+                l.push(client.try_clone().unwrap());
+                l.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, cut, open }
+    }
+
+    /// Cuts every connection and refuses new ones.
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
 /// A `reconcile --ha` replica, killed when dropped.
 struct Replica {
     id: String,
@@ -411,6 +466,11 @@ impl Rig {
     }
 
     fn replica(&self, etcd: &Etcd, id: &str, delay_ms: u64) -> Replica {
+        self.replica_via(etcd, &etcd.url(), id, delay_ms)
+    }
+
+    /// [`Rig::replica`] reaching etcd at `url` (through a [`Proxy`]).
+    fn replica_via(&self, etcd: &Etcd, url: &str, id: &str, delay_ms: u64) -> Replica {
         let port = free_port();
         let log = self.dir.path().join(format!("{id}.log"));
         let child = Command::new(HANDOVER)
@@ -424,7 +484,7 @@ impl Rig {
             .arg("--desired")
             .arg(&self.desired)
             .args(["--interval", "1s"])
-            .args(["--ha", &etcd.url(), "--ha-ttl", "2s", "--ha-id", id])
+            .args(["--ha", url, "--ha-ttl", "2s", "--ha-id", id])
             .args(etcd.security_args())
             .arg("--state-dir")
             .arg(self.dir.path().join(id))
@@ -811,4 +871,47 @@ fn over_tls_with_client_certificates() {
     assert_ne!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("etcd"), "{err}");
+}
+
+#[test]
+fn a_leader_cut_off_from_etcd_stops_and_a_standby_takes_over() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(16);
+    let etcd = Etcd::start(rig.dir.path());
+    let proxy = Proxy::start(etcd.client);
+    let a = rig.replica_via(
+        &etcd,
+        &format!("etcd://127.0.0.1:{}", proxy.port),
+        "r1",
+        150,
+    );
+    rig.wait_until("r1 to lead", LIMIT, || {
+        etcd.leader().as_deref() == Some("r1")
+    });
+    let b = rig.replica(&etcd, "r2", 150);
+    rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 3);
+    // r1 loses its network path to etcd; the target is still reachable.
+    proxy.cut();
+    let cut_at = rig.applied().len();
+    rig.wait_until("r2 to take over", LIMIT, || {
+        rig.applied().iter().any(|(_, pid)| *pid == b.pid())
+    });
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers, vec![a.pid(), b.pid()]);
+    let by_a = rig.applied().iter().filter(|(_, p)| *p == a.pid()).count();
+    // At most the call already past its checks when the path was cut.
+    assert!(by_a <= cut_at + 1, "{by_a} > {cut_at} + 1");
+    let log = a.log();
+    assert!(
+        log.contains("lost leadership") || log.contains("leadership ended"),
+        "r1 noticed: {log}"
+    );
+    assert_eq!(etcd.leader().as_deref(), Some("r2"));
+    let terms = check_journal(&etcd);
+    assert_eq!(terms.len(), 2, "{terms:?}");
+    assert_eq!(terms[1].1, "r2");
 }
