@@ -170,10 +170,7 @@ fn confirm(steps: usize, target: &str) -> bool {
 /// Sets `cancel` on the first Ctrl-C; exits at once on the second.
 fn install_ctrl_c(cancel: Cancel) {
     std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
+        let Ok(rt) = super::runtime() else {
             return;
         };
         rt.block_on(async {
@@ -194,13 +191,7 @@ fn install_ctrl_c(cancel: Cancel) {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("{msg}");
-            exit::ERROR
-        }
-    }
+    super::exit_code(run_inner(args))
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
@@ -236,10 +227,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     for n in notes {
         eprintln!("{n}");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("error: cannot start the runtime: {e}"))?;
+    let runtime = super::runtime()?;
     let start: Observed = runtime
         .block_on(tgt.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {}: {e}", args.target))?;

@@ -76,6 +76,24 @@ pub enum Command {
     Schema(schema::Args),
 }
 
+/// The single-threaded runtime a command drives its target on, or the
+/// message to print when the system refuses one.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start the runtime: {e}"))
+}
+
+/// The exit code of a command whose body returns its code or the message
+/// of the error that stopped it (printed here, on stderr).
+pub fn exit_code(result: Result<u8, String>) -> u8 {
+    result.unwrap_or_else(|msg| {
+        eprintln!("{msg}");
+        exit::ERROR
+    })
+}
+
 /// Writes a command's result to stdout. A closed pipe (`| head`) ends the
 /// command quietly; any other failure is said on stderr. Either way the
 /// caller exits with [`exit::ERROR`] when this returns `false`.

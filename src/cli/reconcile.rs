@@ -318,13 +318,10 @@ fn start_edges(
     let handle = std::thread::Builder::new()
         .name("reconcile-edges".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let rt = match super::runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
-                    let _ = ready_tx.send(Err(format!("error: cannot start the runtime: {e}")));
+                    let _ = ready_tx.send(Err(e));
                     return;
                 }
             };
@@ -374,13 +371,7 @@ fn start_edges(
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("{msg}");
-            exit::ERROR
-        }
-    }
+    super::exit_code(run_inner(args))
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
@@ -457,10 +448,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         },
         shutdown.clone(),
     )?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("error: cannot start the runtime: {e}"))?;
+    let runtime = super::runtime()?;
     let cfg = DriverConfig {
         target: args.target.clone(),
         interval: args.interval.as_duration(),

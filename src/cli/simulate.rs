@@ -113,10 +113,10 @@ pub fn run(args: Args) -> u8 {
         },
         ..ConvergeOptions::default()
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            eprintln!("{e}");
             return exit::ERROR;
         }
     };

@@ -181,10 +181,7 @@ pub fn observe_read_only(
     for n in notes {
         eprintln!("{n}");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("error: cannot start the runtime: {e}"))?;
+    let runtime = super::runtime()?;
     runtime
         .block_on(t.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {target}: {e}"))
