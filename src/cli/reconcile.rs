@@ -194,6 +194,29 @@ pub(super) fn observe_failed(env: &PassEnv, what: &str, e: impl std::fmt::Displa
     )
 }
 
+/// Observes the whole estate through `target` and plans against it; the
+/// plan goes to the status page at once.
+pub(super) async fn observe_and_plan<P: Provider>(
+    env: &PassEnv,
+    ctx: &PassContext<'_>,
+    target: &mut P,
+) -> Result<(handover::model::Observed, handover::plan::Plan), handover::provider::ProviderError> {
+    let start = target.observe(&Scope::All).await?;
+    let plan = handover::plan::plan(ctx.topology, &start);
+    env.live.planned(&plan, &start);
+    Ok((start, plan))
+}
+
+/// The local journal, or `None` when it cannot be opened: the pass then
+/// applies without it, and says so.
+pub(super) fn open_journal(env: &PassEnv) -> Option<Journal> {
+    Journal::open(&env.state_dir)
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, dir = %env.state_dir.display(), "cannot open the journal; applying without it");
+        })
+        .ok()
+}
+
 /// One pass: open, observe, plan, apply (unless suspended), save.
 async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict>>) -> PassResult {
     if let Some(ha) = &env.ha {
@@ -208,14 +231,10 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
             return observe_failed(env, "open", e);
         }
     };
-    let start = match sim.observe(&Scope::All).await {
-        Ok(o) => o,
-        Err(e) => {
-            return observe_failed(env, "observe", e);
-        }
+    let (start, plan) = match observe_and_plan(env, &ctx, &mut sim).await {
+        Ok(p) => p,
+        Err(e) => return observe_failed(env, "observe", e),
     };
-    let plan = handover::plan::plan(ctx.topology, &start);
-    env.live.planned(&plan, &start);
     tracing::info!(
         steps = plan.steps.len(),
         blocked = plan.blocked.len(),
@@ -247,13 +266,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
         cancel: ctx.cancel.clone(),
         ..ExecOptions::from_policy(&ctx.topology.policy)
     };
-    let mut journal = match Journal::open(&env.state_dir) {
-        Ok(j) => Some(j),
-        Err(e) => {
-            tracing::warn!(error = %e, dir = %env.state_dir.display(), "cannot open the journal; applying without it");
-            None
-        }
-    };
+    let mut journal = open_journal(env);
     let journal_missing = journal.is_none();
     let info = RunInfo {
         run: journal::new_run_id(),

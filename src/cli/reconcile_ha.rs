@@ -14,7 +14,9 @@
 //! leadership could roll the estate back). Must not take the target's file
 //! lock: etcd decides who applies.
 
-use super::reconcile::{IdleOnDrop, PassEnv, fail, observe_failed, open_target};
+use super::reconcile::{
+    IdleOnDrop, PassEnv, fail, observe_and_plan, observe_failed, open_journal, open_target,
+};
 use super::target::Target;
 use handover::apply::{self, RunInfo};
 use handover::execute::{Cancel, ExecOptions, Inspect};
@@ -22,10 +24,9 @@ use handover::ha::fence::{FenceError, fenced_put};
 use handover::ha::journal::{RunJournal, compact};
 use handover::ha::{Fenced, Ha, HaConfig, Role, Term};
 use handover::model::Seconds;
-use handover::provider::{Provider, Scope};
 use handover::reconcile::status::ErrorKind;
 use handover::reconcile::{PassContext, PassResult, StatusHandle};
-use handover::state::journal::{self, Journal, Record};
+use handover::state::journal::{self, Record};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -136,14 +137,10 @@ async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassR
             return observe_failed(env, "open", e);
         }
     };
-    let start = match target.observe(&Scope::All).await {
-        Ok(o) => o,
-        Err(e) => {
-            return observe_failed(env, "observe", e);
-        }
+    let (_, plan) = match observe_and_plan(env, &ctx, &mut target).await {
+        Ok(p) => p,
+        Err(e) => return observe_failed(env, "observe", e),
     };
-    let plan = handover::plan::plan(ctx.topology, &start);
-    env.live.planned(&plan, &start);
     let leader = match role {
         Role::Standby { leader } => leader.clone().unwrap_or_else(|| "none".into()),
         _ => "unknown".into(),
@@ -198,15 +195,11 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         cancel.clone(),
         ctx.cancel.clone(),
     );
-    let start = match fenced.observe(&Scope::All).await {
-        Ok(o) => o,
+    let (start, plan) = match observe_and_plan(env, &ctx, &mut fenced).await {
+        Ok(p) => p,
         Err(_) if fenced.lost().is_some() => return PassResult::default(),
-        Err(e) => {
-            return observe_failed(env, "observe", e);
-        }
+        Err(e) => return observe_failed(env, "observe", e),
     };
-    let plan = handover::plan::plan(ctx.topology, &start);
-    env.live.planned(&plan, &start);
     tracing::info!(
         role = "leader",
         term = term.revision,
@@ -232,13 +225,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         cancel,
         ..ExecOptions::from_policy(&ctx.topology.policy)
     };
-    let mut local = match Journal::open(&env.state_dir) {
-        Ok(j) => Some(j),
-        Err(e) => {
-            tracing::warn!(error = %e, dir = %env.state_dir.display(), "cannot open the journal; applying without it");
-            None
-        }
-    };
+    let mut local = open_journal(env);
     let info = RunInfo {
         run: run.clone(),
         command: "reconcile".into(),
