@@ -281,6 +281,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
         opts: &opts,
         info: &info,
     };
+    env.live.follow(&plan, &start);
     env.live.applying();
     let result = apply::run(&mut sim, job, journal.as_mut(), &mut env.live.progress()).await;
     let saved = sim.save();

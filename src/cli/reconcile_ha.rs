@@ -265,6 +265,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         opts: &opts,
         info: &info,
     };
+    env.live.follow(&plan, &start);
     env.live.applying();
     let result = apply::run(&mut fenced, job, local.as_mut(), &mut env.live.progress()).await;
     let lost = fenced.lost().cloned();

@@ -32,7 +32,7 @@ pub const LIST_CAP: usize = 50;
 pub const GRAPH_EVERY: Duration = Duration::from_secs(2);
 
 /// The plan the graph is drawn from and the observation it was made from,
-/// kept while the plan has steps, to redraw the graph as members move.
+/// kept while a pass applies it, to redraw the graph as members move.
 #[derive(Debug)]
 pub struct GraphSource {
     /// The plan.
@@ -127,7 +127,7 @@ pub struct Live {
     pub blocked_total: u64,
     /// The topology graph of that plan over its observation, as SVG.
     pub graph_svg: Option<String>,
-    /// What the graph is drawn from, while the plan has steps.
+    /// What the graph is drawn from, while a pass applies its plan.
     pub graph_source: Option<Arc<GraphSource>>,
     /// Members pruned or changed since that plan was made.
     pub moved: BTreeSet<Name>,
@@ -187,23 +187,30 @@ impl LiveHandle {
             .take(LIST_CAP)
             .map(BlockedView::from)
             .collect();
-        // Kept only when members will move: a converged pass copies nothing.
-        let source = (!plan.steps.is_empty()).then(|| {
-            Arc::new(GraphSource {
-                plan: plan.clone(),
-                observed: observed.clone(),
-            })
-        });
         self.update(|l| {
             l.summary = Some(plan.summary.clone());
             l.blocked = blocked;
             l.blocked_total = plan.blocked.len() as u64;
             l.graph_svg = Some(svg);
-            l.graph_source = source;
+            l.graph_source = None;
             l.moved.clear();
             l.graph_moved = 0;
             l.graph_at = Some(Instant::now());
         });
+    }
+
+    /// The pass is about to apply `plan`, made from `observed`: keeps both
+    /// so the graph can follow the wave. Only a pass that applies copies
+    /// them (not a standby's, a suspended or a converged one).
+    pub fn follow(&self, plan: &Plan, observed: &Observed) {
+        if plan.steps.is_empty() {
+            return;
+        }
+        let source = Arc::new(GraphSource {
+            plan: plan.clone(),
+            observed: observed.clone(),
+        });
+        self.update(|l| l.graph_source = Some(source));
     }
 
     /// Redraws the graph when members moved since it was drawn and it is
@@ -337,6 +344,8 @@ mod tests {
         live.planned(&plan, &o);
         let svg = || live.read(|l| l.graph_svg.clone().unwrap());
         assert!(svg().contains("14 agents moving"));
+        live.read(|l| assert!(l.graph_source.is_none(), "nothing copied before applying"));
+        live.follow(&plan, &o);
         live.applying();
         let mut p = live.progress();
         for i in 1..=5 {
@@ -350,12 +359,13 @@ mod tests {
         live.refresh_graph(Duration::ZERO);
         assert!(svg().contains("9 agents moving"), "{}", svg());
         live.read(|l| assert_eq!(l.graph_moved, 5));
-        // A new plan starts the count again and copies nothing when empty.
-        live.planned(&crate::plan::plan(&d, &o), &o);
-        live.read(|l| assert!(l.moved.is_empty() && l.graph_source.is_some()));
+        // A new plan starts the count again and drops the copy; a plan
+        // with nothing to apply is never copied.
+        live.planned(&plan, &o);
+        live.read(|l| assert!(l.moved.is_empty() && l.graph_source.is_none()));
         let mut done = plan.clone();
         done.steps.clear();
-        live.planned(&done, &o);
+        live.follow(&done, &o);
         live.read(|l| assert!(l.graph_source.is_none()));
     }
 
