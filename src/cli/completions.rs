@@ -18,8 +18,7 @@ pub enum Shell {
     /// fish.
     Fish,
     /// Windows PowerShell and PowerShell 7 (`Register-ArgumentCompleter`).
-    #[value(name = "powershell")]
-    PowerShell,
+    Powershell,
 }
 
 /// Flags of `handover completions`.
@@ -36,7 +35,7 @@ pub fn run(args: Args) -> u8 {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
-        Shell::PowerShell => clap_complete::Shell::PowerShell,
+        Shell::Powershell => clap_complete::Shell::PowerShell,
     };
     let mut cmd = super::Cli::command();
     clap_complete::generate(shell, &mut cmd, "handover", &mut std::io::stdout());
