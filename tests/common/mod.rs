@@ -135,12 +135,21 @@ pub fn locate(tool: &Tool) -> Option<PathBuf> {
 /// `test` is skipped. Under `CI=true` a missing program panics instead.
 pub fn tool(tool: &Tool, test: &str) -> Option<PathBuf> {
     decide(tool, test, locate(tool), under_ci())
+        .map_err(|why| skipped(&why))
+        .ok()
 }
 
-/// [`tool`]'s verdict on what [`locate`] found, with CI given explicitly.
-pub fn decide(tool: &Tool, test: &str, found: Option<PathBuf>, ci: bool) -> Option<PathBuf> {
-    if found.is_some() {
-        return found;
+/// [`tool`]'s verdict on what [`locate`] found, with CI given explicitly:
+/// the program, or why the test is skipped. Panics when `ci` and nothing
+/// was found.
+pub fn decide(
+    tool: &Tool,
+    test: &str,
+    found: Option<PathBuf>,
+    ci: bool,
+) -> Result<PathBuf, String> {
+    if let Some(found) = found {
+        return Ok(found);
     }
     let looked = match tool.env {
         Some(var) => format!("${var}, or {} on PATH", tool.names.join(" or ")),
@@ -153,8 +162,7 @@ pub fn decide(tool: &Tool, test: &str, found: Option<PathBuf>, ci: bool) -> Opti
     if ci {
         panic!("{msg}: CI=true, where every tool a test needs must be installed");
     }
-    skipped(&msg);
-    None
+    Err(msg)
 }
 
 /// Writes `SKIPPED: why` straight to stderr. `eprintln!` would be captured
