@@ -4,8 +4,16 @@
 //!
 //! Owns the backoff schedule and the two retrying wrappers (apply, observe).
 //! Must not decide what a failure means for a plan; the caller does.
+//!
+//! A transient failure of `apply` does not say the change was not made: a
+//! call that timed out may have been applied and only its answer lost.
+//! Retrying is safe because operations are idempotent (the provider
+//! contract: applying one whose effect holds changes nothing). When the
+//! last attempt fails too, the wrapper observes the subject once before
+//! reporting failure, and reports success if the effect holds after all,
+//! so a change that was made is never reported as failed.
 
-use crate::model::Observed;
+use crate::model::{MemberKind, Observed};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -83,8 +91,56 @@ pub(crate) async fn apply<T: Provider + Clock>(
                 let d = policy.delay(attempt, rng);
                 target.sleep(d).await;
             }
+            Err(e) if e.is_transient() => {
+                if holds_after_all(target, op, calls).await {
+                    tracing::debug!(attempt, error = %e, "the answer was lost, not the change");
+                    return (attempt, Ok(()));
+                }
+                return (attempt, Err(e));
+            }
             Err(e) => return (attempt, Err(e)),
         }
+    }
+}
+
+/// After a last transient failure: one observation of `op`'s subject, and
+/// whether `op`'s effect holds in it (the member has exactly the parents
+/// written; the gateway is gone; the store is active in the pool and no
+/// other). An observation that fails says nothing: false.
+async fn holds_after_all<T: Provider>(target: &mut T, op: &Operation, calls: &mut Calls) -> bool {
+    let scope = match op {
+        Operation::SetParents { name, .. } => Scope::Members(vec![name.clone()]),
+        // Gateways and the store: the whole estate, so that a gateway a
+        // scoped answer leaves out is never taken for a retired one.
+        Operation::RetireGateway { .. } | Operation::StoreFailover { .. } => Scope::All,
+    };
+    calls.observe += 1;
+    let Ok(o) = target.observe(&scope).await else {
+        return false;
+    };
+    effect_holds(op, &o)
+}
+
+/// Whether `op`'s effect holds in the observation `o`.
+pub(crate) fn effect_holds(op: &Operation, o: &Observed) -> bool {
+    match op {
+        Operation::SetParents {
+            kind,
+            name,
+            parents,
+        } => {
+            let list = match kind {
+                MemberKind::Gateway => &o.gateways,
+                MemberKind::Agent => &o.agents,
+            };
+            list.iter()
+                .any(|m| &m.name == name && &m.parents == parents)
+        }
+        Operation::RetireGateway { name } => o.gateways.iter().all(|g| &g.name != name),
+        Operation::StoreFailover { pool, .. } => o
+            .management_store
+            .as_ref()
+            .is_some_and(|s| s.active_only_in(pool)),
     }
 }
 
