@@ -12,8 +12,9 @@
 //! When it returns `Some`, the rest of the document (header, metadata,
 //! policy, rules, store) is still parsed by serde-saphyr, from a copy of the
 //! text with the bulk lines blanked so that line numbers do not move. The
-//! differential test in `load::tests` checks both paths build the same
-//! model. Must not check host names or relations; the builder and
+//! differential tests in `load::tests` and the fuzz harness in
+//! `load::tests::fuzz` (`scripts/fuzz-load.sh`) check both paths build the
+//! same model or give the same diagnostics. Must not check host names or relations; the builder and
 //! `crate::validate` do, for both paths alike.
 
 use std::ops::Range;

@@ -338,7 +338,7 @@ fn mutate(rng: &mut ChaCha8Rng, s: &mut String, anchors: &mut u32) {
             let l = &s[r.clone()];
             let body = l.trim_start_matches([' ', '-']).trim_start_matches('"');
             let key_start = r.end - body.len();
-            if let Some(c) = body.find(|c: char| c == ':' || c == '"') {
+            if let Some(c) = body.find([':', '"']) {
                 s.replace_range(key_start..key_start + c, pick(rng, KEYS));
             }
         }
