@@ -146,6 +146,38 @@ const SCALARS: &[&str] = &[
     "",
 ];
 
+/// JSON values, some of which only YAML reads (JSON documents are read by
+/// a YAML parser on the slow path).
+const JSON_VALUES: &[&str] = &[
+    "1e5",
+    "0x1f",
+    "-0",
+    "1.0",
+    "true",
+    "false",
+    "null",
+    "yes",
+    "~",
+    "\"\"",
+    "\"yes\"",
+    "\"null\"",
+    "\"Web_01\"",
+    "\"ms1.contoso.local\"",
+    "\"gw001.dmz.contoso.local\"",
+    "\"a\\u0041\"",
+    "\"a\\/b\"",
+    "[]",
+    "{}",
+    "[\"ms01.contoso.local\"]",
+    "[\"ms01.contoso.local\",]",
+    "[null]",
+    "[1]",
+    "\"x\" ",
+    " \"x\"",
+    "'x'",
+    "x",
+];
+
 /// Keys of handover documents and a few it does not know.
 const KEYS: &[&str] = &[
     "name",
@@ -256,10 +288,29 @@ fn scalar_end(s: &str, at: usize, line_end: usize) -> usize {
     at + end
 }
 
+/// One `"key":` of line `r` of a JSON text: where the key's opening quote
+/// is, where its value starts and where the value ends.
+fn json_pair(
+    rng: &mut ChaCha8Rng,
+    s: &str,
+    r: &std::ops::Range<usize>,
+) -> Option<(usize, usize, usize)> {
+    let line = &s[r.clone()];
+    let colons: Vec<usize> = line.match_indices("\":").map(|(i, _)| i).collect();
+    let c = *colons.get(rng.random_range(0..colons.len().max(1)))?;
+    let key = line[..c].rfind('"')?;
+    let at = r.start + c + 2 + (line[c + 2..].len() - line[c + 2..].trim_start().len());
+    let end = match s[at..r.end].starts_with('[') {
+        true => s[at..r.end].find(']').map_or(r.end, |e| at + e + 1),
+        false => scalar_end(s, at, r.end),
+    };
+    Some((r.start + key, at, end))
+}
+
 /// Applies one random mutation to `s`.
 fn mutate(rng: &mut ChaCha8Rng, s: &mut String, anchors: &mut u32) {
     let r = some_line(rng, s);
-    match rng.random_range(0..16) {
+    match rng.random_range(0..18) {
         // Bytes: insert, replace or delete at any place.
         0 => {
             let at = boundary(s, rng.random_range(0..=s.len()));
@@ -360,6 +411,18 @@ fn mutate(rng: &mut ChaCha8Rng, s: &mut String, anchors: &mut u32) {
                 s.replace_range(r.start..end, "");
                 let to = some_line(rng, s).start;
                 s.insert_str(to, &line);
+            }
+        }
+        // JSON: a value replaced, or a key given twice in its object.
+        16 => {
+            if let Some((_, at, end)) = json_pair(rng, s, &r) {
+                s.replace_range(at..end, pick(rng, JSON_VALUES));
+            }
+        }
+        17 => {
+            if let Some((key, _, end)) = json_pair(rng, s, &r) {
+                let pair = format!("{}, ", &s[key..end]);
+                s.insert_str(key, &pair);
             }
         }
         // Line ends: CRLF on one line or everywhere, no final line break,
