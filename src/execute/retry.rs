@@ -187,6 +187,84 @@ mod tests {
         }
     }
 
+    /// A target whose applies all time out: with `applied`, each is made
+    /// (its answer lost); without, none is.
+    struct TimesOut {
+        sim: crate::sim::Sim,
+        applied: bool,
+    }
+
+    impl Provider for TimesOut {
+        async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
+            self.sim.observe_now(scope)
+        }
+
+        async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
+            if self.applied {
+                let _ = self.sim.apply_now(op);
+            }
+            Err(ProviderError::Transient("timed out after 2m".into()))
+        }
+    }
+
+    impl Clock for TimesOut {
+        fn now(&self) -> Duration {
+            self.sim.now()
+        }
+
+        async fn sleep(&mut self, d: Duration) {
+            self.sim.advance(d)
+        }
+    }
+
+    fn n(s: &str) -> crate::name::Name {
+        crate::name::Name::parse(s).unwrap()
+    }
+
+    /// Every attempt times out: the step is applied when one observation
+    /// shows the effect (set_parents, retire_gateway), and failed, with the
+    /// last error, when it does not.
+    #[test]
+    fn a_change_whose_every_answer_was_lost_is_checked_not_failed() {
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}, {name: ms2}]\n\
+             gateways: [{name: gw1, primary: ms1, connected: ms1}]\n\
+             agents: [{name: a1, primary: ms1, connected: ms1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        let set = Operation::SetParents {
+            kind: MemberKind::Agent,
+            name: n("a1"),
+            parents: crate::model::Parents {
+                primary: n("ms2"),
+                failover: vec![n("ms1")],
+            },
+        };
+        let retire = Operation::RetireGateway { name: n("gw1") };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for applied in [true, false] {
+            let sim = crate::sim::Sim::from_observed(&observed, crate::sim::SimConfig::seeded(1));
+            let mut t = TimesOut { sim, applied };
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            for op in [&set, &retire] {
+                let mut calls = Calls::default();
+                let (attempts, r) = rt.block_on(apply(&mut t, op, &policy, &mut rng, &mut calls));
+                assert_eq!((attempts, calls.apply, calls.observe), (3, 3, 1));
+                match applied {
+                    true => assert_eq!(r, Ok(()), "{op:?}"),
+                    false => assert!(r.is_err_and(|e| e.is_transient()), "{op:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn same_seed_same_delays() {
         let p = RetryPolicy::default();
