@@ -4,8 +4,10 @@
 //! `providerLostAnswerRate` in force (every lost answer is a change that
 //! was made and reported as a transient failure), watched from outside by
 //! a wrapper that reads the management group's configuration back from
-//! the simulator after every write and every wait:
-//! - nobody is ever stranded, at any instant;
+//! the simulator after every wait, and on the smaller estates after every
+//! write too:
+//! - nobody is ever stranded (a stranded member cannot heal without a
+//!   write, so looking after every wait misses none that a write leaves);
 //! - with lost answers alone, the rehearsal converges, no member is
 //!   reported failed for a change that was made, and the window holds
 //!   exactly: never more than `maxInFlight` members in a bridge we opened;
