@@ -10,8 +10,9 @@
 //! Retrying is safe because operations are idempotent (the provider
 //! contract: applying one whose effect holds changes nothing). When the
 //! last attempt fails too, the wrapper observes the subject once before
-//! reporting failure, and reports success if the effect holds after all,
-//! so a change that was made is never reported as failed.
+//! reporting failure (also when a refusal follows a transient failure),
+//! and reports success if the effect holds after all, so a change that was
+//! made is never reported as failed.
 
 use crate::model::{MemberKind, Observed};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
@@ -91,7 +92,11 @@ pub(crate) async fn apply<T: Provider + Clock>(
                 let d = policy.delay(attempt, rng);
                 target.sleep(d).await;
             }
-            Err(e) if e.is_transient() => {
+            // The last failure: after a transient one the change may have
+            // been made (its answer lost), and a refusal that follows it
+            // may be the provider finding it made ("unknown gateway" for a
+            // retired one), so both are checked against one observation.
+            Err(e) if e.is_transient() || attempt > 1 => {
                 if holds_after_all(target, op, calls).await {
                     tracing::debug!(attempt, error = %e, "the answer was lost, not the change");
                     return (attempt, Ok(()));
@@ -188,10 +193,14 @@ mod tests {
     }
 
     /// A target whose applies all time out: with `applied`, each is made
-    /// (its answer lost); without, none is.
+    /// (its answer lost); without, none is. With `refuses`, every apply
+    /// after the first is refused instead (a provider that no longer finds
+    /// what the first one changed).
     struct TimesOut {
         sim: crate::sim::Sim,
         applied: bool,
+        refuses: bool,
+        calls: u32,
     }
 
     impl Provider for TimesOut {
@@ -200,6 +209,10 @@ mod tests {
         }
 
         async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
+            self.calls += 1;
+            if self.refuses && self.calls > 1 {
+                return Err(ProviderError::Permanent("unknown gateway".into()));
+            }
             if self.applied {
                 let _ = self.sim.apply_now(op);
             }
@@ -251,7 +264,12 @@ mod tests {
             .unwrap();
         for applied in [true, false] {
             let sim = crate::sim::Sim::from_observed(&observed, crate::sim::SimConfig::seeded(1));
-            let mut t = TimesOut { sim, applied };
+            let mut t = TimesOut {
+                sim,
+                applied,
+                refuses: false,
+                calls: 0,
+            };
             let mut rng = ChaCha8Rng::seed_from_u64(1);
             for op in [&set, &retire] {
                 let mut calls = Calls::default();
@@ -262,6 +280,29 @@ mod tests {
                     false => assert!(r.is_err_and(|e| e.is_transient()), "{op:?}"),
                 }
             }
+        }
+        // A refusal after a lost answer: checked too. A refusal at the first
+        // attempt is final at once, without an observation.
+        for applied in [true, false] {
+            let sim = crate::sim::Sim::from_observed(&observed, crate::sim::SimConfig::seeded(1));
+            let mut t = TimesOut {
+                sim,
+                applied,
+                refuses: true,
+                calls: 0,
+            };
+            let mut calls = Calls::default();
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let (attempts, r) = rt.block_on(apply(&mut t, &retire, &policy, &mut rng, &mut calls));
+            assert_eq!((attempts, calls.observe), (2, 1));
+            match applied {
+                true => assert_eq!(r, Ok(())),
+                false => assert!(r.is_err_and(|e| !e.is_transient())),
+            }
+            let mut calls = Calls::default();
+            let (attempts, r) = rt.block_on(apply(&mut t, &set, &policy, &mut rng, &mut calls));
+            assert_eq!((attempts, calls.observe), (1, 0));
+            assert!(r.is_err_and(|e| !e.is_transient()));
         }
     }
 
