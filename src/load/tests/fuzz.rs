@@ -51,6 +51,15 @@ fn corpus() -> Vec<String> {
         files.push(d);
         files.push(o);
     }
+    // Every reference broken: every position of the bulk sections ends up
+    // in a message, so a position read wrong is a disagreement.
+    let (d, o) = estate(8);
+    for t in [d, o] {
+        files.push(
+            t.replace("primary: gw", "primary: nogw")
+                .replace("[ms", "[x,  z, ms"),
+        );
+    }
     files.push(json(4, false));
     files.push(json(4, true));
     files.push(json(12, false));
@@ -310,7 +319,7 @@ fn json_pair(
 /// Applies one random mutation to `s`.
 fn mutate(rng: &mut ChaCha8Rng, s: &mut String, anchors: &mut u32) {
     let r = some_line(rng, s);
-    match rng.random_range(0..18) {
+    match rng.random_range(0..19) {
         // Bytes: insert, replace or delete at any place.
         0 => {
             let at = boundary(s, rng.random_range(0..=s.len()));
@@ -423,6 +432,18 @@ fn mutate(rng: &mut ChaCha8Rng, s: &mut String, anchors: &mut u32) {
             if let Some((key, _, end)) = json_pair(rng, s, &r) {
                 let pair = format!("{}, ", &s[key..end]);
                 s.insert_str(key, &pair);
+            }
+        }
+        // Spacing: one to three more spaces after a `[`, a `,`, a `:` or
+        // before a `#` of the line.
+        18 => {
+            let spots: Vec<usize> = s[r.clone()]
+                .match_indices(['[', ',', ':', '#'])
+                .map(|(i, c)| r.start + i + usize::from(c != "#"))
+                .collect();
+            if !spots.is_empty() {
+                let at = spots[rng.random_range(0..spots.len())];
+                s.insert_str(at, &" ".repeat(rng.random_range(1..4)));
             }
         }
         // Line ends: CRLF on one line or everywhere, no final line break,
