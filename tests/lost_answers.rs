@@ -224,6 +224,7 @@ fn lost_answers_and_hung_members_at_ten_thousand_strand_nobody() {
         r.passes,
         r.moved
     );
+    println!("{ctx}; {:?}", w.sim.calls());
     assert!(
         w.sim.calls().transient_failures > 100,
         "{:?}",
