@@ -108,7 +108,7 @@ pub(crate) async fn apply<T: Provider + Clock>(
     }
 }
 
-/// After a last transient failure: one observation of `op`'s subject, and
+/// After the last failure of [`apply`]: one observation of `op`'s subject, and
 /// whether `op`'s effect holds in it (the member has exactly the parents
 /// written; the gateway is gone; the store is active in the pool and no
 /// other). An observation that fails says nothing: false.
@@ -127,7 +127,7 @@ async fn holds_after_all<T: Provider>(target: &mut T, op: &Operation, calls: &mu
 }
 
 /// Whether `op`'s effect holds in the observation `o`.
-pub(crate) fn effect_holds(op: &Operation, o: &Observed) -> bool {
+fn effect_holds(op: &Operation, o: &Observed) -> bool {
     match op {
         Operation::SetParents {
             kind,
