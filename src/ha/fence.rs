@@ -29,7 +29,7 @@ use crate::model::Observed;
 use crate::name::Name;
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
 use crate::state::journal::Record;
-use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
+use super::etcd::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
