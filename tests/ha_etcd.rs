@@ -13,7 +13,7 @@
 //! applied, an earlier leader never applies again), that no operation is
 //! applied twice, that nothing is stranded, and that the estate converges.
 //!
-//! Needs `/usr/bin/etcd` (Debian etcd-server) and `etcdctl`: without them
+//! Needs `etcd` (Debian etcd-server) and `etcdctl` on `PATH`: without them
 //! the tests are skipped with a message, and fail when `CI=true`.
 //! Timeouts are generous safety nets, not performance assertions.
 
@@ -31,21 +31,21 @@ use std::time::{Duration, Instant};
 const HANDOVER: &str = env!("CARGO_BIN_EXE_handover");
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 const GROUP: &str = "contoso-test";
-const ETCD: &str = "/usr/bin/etcd";
+const ETCD: &str = "etcd";
 
 /// One scenario at a time: each runs replicas and an etcd, on two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn etcd_available() -> bool {
-    let present = Path::new(ETCD).exists() && which("etcdctl");
+    let present = which(ETCD) && which("etcdctl");
     if !present {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!(
-                "etcd is not installed ({ETCD}, etcdctl): .ci/run installs etcd-server and etcd-client"
+                "etcd is not installed ({ETCD}, etcdctl on PATH): .ci/run installs etcd-server and etcd-client"
             );
         }
         eprintln!(
-            "SKIPPED: etcd is not installed ({ETCD}, etcdctl); apt-get install etcd-server etcd-client"
+            "SKIPPED: etcd is not installed ({ETCD}, etcdctl on PATH); apt-get install etcd-server etcd-client"
         );
     }
     present
@@ -471,6 +471,18 @@ impl Rig {
 
     /// [`Rig::replica`] reaching etcd at `url` (through a [`Proxy`]).
     fn replica_via(&self, etcd: &Etcd, url: &str, id: &str, delay_ms: u64) -> Replica {
+        self.replica_with(etcd, url, id, delay_ms, &[])
+    }
+
+    /// [`Rig::replica_via`] with more arguments for its provider.
+    fn replica_with(
+        &self,
+        etcd: &Etcd,
+        url: &str,
+        id: &str,
+        delay_ms: u64,
+        provider_args: &[String],
+    ) -> Replica {
         let port = free_port();
         let log = self.dir.path().join(format!("{id}.log"));
         let child = Command::new(HANDOVER)
@@ -481,6 +493,7 @@ impl Rig {
             .arg(&self.state)
             .args(["--target-arg", "--apply-delay-ms"])
             .args(["--target-arg", &delay_ms.to_string()])
+            .args(provider_args.iter().flat_map(|a| ["--target-arg", a]))
             .arg("--desired")
             .arg(&self.desired)
             .args(["--interval", "1s"])
@@ -914,4 +927,68 @@ fn a_leader_cut_off_from_etcd_stops_and_a_standby_takes_over() {
     let terms = check_journal(&etcd);
     assert_eq!(terms.len(), 2, "{terms:?}");
     assert_eq!(terms[1].1, "r2");
+}
+
+/// Issue 16, section 4: a leader stuck in a slow provider call when it
+/// loses its lease. The call is killed at the lease's local deadline (its
+/// heartbeat stops), before the standby's first write, and what it was
+/// about to apply never lands.
+#[test]
+fn a_leader_stuck_in_a_slow_call_has_it_killed_before_the_standby_writes() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(4);
+    let etcd = Etcd::start(rig.dir.path());
+    let proxy = Proxy::start(etcd.client);
+    let heartbeat = rig.dir.path().join("slow-call.heartbeat");
+    // r1's every apply sleeps 20 s (far past the 2 s TTL), beating every
+    // 10 ms meanwhile; r2's are immediate.
+    let a = rig.replica_with(
+        &etcd,
+        &format!("etcd://127.0.0.1:{}", proxy.port),
+        "r1",
+        20_000,
+        &["--heartbeat".into(), heartbeat.display().to_string()],
+    );
+    rig.wait_until("r1 to lead", LIMIT, || {
+        etcd.leader().as_deref() == Some("r1")
+    });
+    let b = rig.replica(&etcd, "r2", 0);
+    rig.wait_until("r1 to be in its slow call", LIMIT, || heartbeat.exists());
+    let beat = || -> (u32, u64) {
+        let text = std::fs::read_to_string(&heartbeat).unwrap();
+        let mut it = text.split_whitespace().map(|w| w.parse::<u64>().unwrap());
+        (it.next().unwrap() as u32, it.next().unwrap())
+    };
+    let (call, _) = beat();
+    // r1 loses its path to etcd while its call is running.
+    proxy.cut();
+    rig.wait_until("r2 to take over", LIMIT, || {
+        rig.applied().iter().any(|(_, pid)| *pid == b.pid())
+    });
+    let (_, last_beat) = beat();
+    let first_by_b = rig.read()["applied_by"][0]["at_ms"].as_u64().unwrap();
+    assert!(
+        last_beat < first_by_b,
+        "r1's provider call (pid {call}) was still running at {last_beat} ms, after r2's first write at {first_by_b} ms"
+    );
+    eprintln!(
+        "the slow call's last heartbeat came {} ms before the standby's first write",
+        first_by_b - last_beat
+    );
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    // The heartbeat stayed stopped: the call is dead, not paused.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(beat().1, last_beat, "the slow call is still beating");
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers, vec![b.pid()], "r1 applied nothing");
+    let log = a.log();
+    assert!(
+        log.contains("was still running when the lease deadline passed"),
+        "r1 stopped its call at the deadline: {log}"
+    );
+    assert_eq!(etcd.leader().as_deref(), Some("r2"));
+    check_journal(&etcd);
 }
