@@ -40,6 +40,9 @@
 //! prove which replica applied what, and in which order.
 //! `--apply-delay-ms` (`HANDOVER_TEST_PROVIDER_APPLY_DELAY_MS`) sleeps
 //! before each apply, outside the lock, so a wave takes wall time.
+//! `--heartbeat FILE` writes `PID MS` (this process, wall-clock
+//! milliseconds since the Unix epoch) to FILE every 10 ms of that sleep,
+//! by rename: the last one written bounds when a killed call died.
 //!
 //! Misbehaviour (`--misbehave MODE`, `HANDOVER_TEST_PROVIDER_MISBEHAVE`),
 //! only for requests matching `--on` (a request name, or the member or pool
@@ -107,6 +110,9 @@ struct Args {
     /// How many applies of each subject hang after applying.
     #[arg(long, default_value_t = 1)]
     apply_then_hang_count: usize,
+    /// While sleeping --apply-delay-ms, write `PID MS` here every 10 ms.
+    #[arg(long)]
+    heartbeat: Option<PathBuf>,
 }
 
 /// Who applied one operation of `applied` (same index).
@@ -155,7 +161,7 @@ fn main() {
         Err(e) => fail(&format!("the request is not a protocol request: {e}"), 1),
     };
     if args.apply_delay_ms > 0 && matches!(req.body, RequestBody::Apply { .. }) {
-        std::thread::sleep(std::time::Duration::from_millis(args.apply_delay_ms));
+        delay(args.apply_delay_ms, args.heartbeat.as_deref());
     }
     // Held until the process exits: one call at a time on the state file.
     let _lock = match lock(&args.state) {
@@ -220,6 +226,34 @@ fn hang(args: &Args) -> ! {
     let _ = std::fs::write(pid, std::process::id().to_string());
     loop {
         std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Sleeps `ms`; with `heartbeat`, writes `PID MS` there every 10 ms.
+fn delay(ms: u64, heartbeat: Option<&Path>) {
+    let Some(file) = heartbeat else {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        return;
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    while std::time::Instant::now() < end {
+        let beat = format!("{} {}\n", std::process::id(), now_ms());
+        if std::fs::write(&tmp, beat)
+            .and_then(|_| std::fs::rename(&tmp, file))
+            .is_err()
+        {
+            fail(&format!("cannot write the heartbeat {}", file.display()), 1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
