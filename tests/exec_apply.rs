@@ -298,6 +298,74 @@ fn provider_timeout_bounds_a_hung_provider() {
     }
 }
 
+/// A call that times out may still have been applied (issue 16): the
+/// provider applies web05's bridge and then hangs past `--provider-timeout`,
+/// twice. The retries write the same parents again (idempotent, nothing
+/// more changes), the third answers, and the estate converges
+/// make-before-break with nobody cut off; the hung processes were killed.
+#[test]
+fn apply_converges_when_a_provider_applies_and_then_hangs() {
+    let tmp = setup("replace-gateway");
+    let dir = tmp.path();
+    let web05 = "web05.dmz.contoso.local";
+    let (code, out, err) = apply(
+        dir,
+        &[
+            "--provider-timeout",
+            "1s",
+            "--target-arg",
+            "--apply-then-hang",
+            "--target-arg",
+            web05,
+            "--target-arg",
+            "--apply-then-hang-count",
+            "--target-arg",
+            "2",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("Converged"), "{out}");
+    let state = provider_state(dir);
+    assert_eq!(state["answers_lost"], serde_json::json!([web05, web05]));
+    assert_eq!(state["dropped"], serde_json::json!([]), "{state:#}");
+    assert_eq!(state["stranded"], serde_json::json!([]), "{state:#}");
+    // The bridge was written three times (two answers lost, the retry that
+    // answered), then the prune once; gw1 was retired last.
+    let applied = state["applied"].as_array().unwrap();
+    let web05_ops: Vec<&Value> = applied.iter().filter(|op| op["name"] == web05).collect();
+    assert_eq!(web05_ops.len(), 4, "{web05_ops:#?}");
+    assert!(web05_ops[..3].iter().all(|op| op == &web05_ops[0]));
+    assert!(
+        web05_ops[0]["failover"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "gw1.dmz.contoso.local"),
+        "the first write is a bridge: {}",
+        web05_ops[0]
+    );
+    assert_eq!(applied.last().unwrap()["op"], "retire_gateway");
+    let agent = state["observed"]["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == web05)
+        .unwrap();
+    assert_eq!(agent["primary"], "gw2.dmz.contoso.local", "{agent}");
+    assert_eq!(agent["connected"], "gw2.dmz.contoso.local", "{agent}");
+    let pid = std::fs::read_to_string(dir.join("provider.pid")).unwrap();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("State:\tZ"),
+        "provider {} still running",
+        pid.trim()
+    );
+    let (code, out, _) = apply(dir, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes"), "{out}");
+}
+
 /// `reconcile --once` drives the same external provider process as `apply`
 /// (issue 7: "apply and reconcile converge through exec"): it converges the
 /// estate make-before-break, and a second pass has nothing to do.

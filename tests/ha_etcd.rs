@@ -66,6 +66,9 @@ struct Etcd {
     /// `client.{pem,key}` ([`certificates`]); clients must present a
     /// certificate.
     tls: Option<PathBuf>,
+    /// With etcd's authentication on: the root user's name and password,
+    /// which `etcdctl` then uses.
+    root: Option<(String, String)>,
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made
@@ -171,9 +174,34 @@ impl Etcd {
             peer: free_port(),
             log: dir.join("etcd.log"),
             tls,
+            root: None,
         };
         e.spawn();
         e
+    }
+
+    /// Turns on etcd's authentication, with `root` (password `rootpw`)
+    /// and the user `handover` (password `hpw`), who may read and write
+    /// `/handover/`.
+    fn enable_auth(&mut self) {
+        for args in [
+            &["user", "add", "root", "--new-user-password=rootpw"][..],
+            &["user", "add", "handover", "--new-user-password=hpw"],
+            &["role", "add", "handover"],
+            &[
+                "role",
+                "grant-permission",
+                "handover",
+                "--prefix=true",
+                "readwrite",
+                "/handover/",
+            ],
+            &["user", "grant-role", "handover", "handover"],
+            &["auth", "enable"],
+        ] {
+            assert!(self.ctl(args).is_some(), "etcdctl {args:?} failed");
+        }
+        self.root = Some(("root".into(), "rootpw".into()));
     }
 
     /// `--ha-ca`, `--ha-cert`, `--ha-key` for a TLS etcd.
@@ -253,6 +281,7 @@ impl Etcd {
                     .map(|(f, flag)| format!("{flag}={}", d.join(f).display()))
                     .collect::<Vec<_>>()
             }))
+            .args(self.root.iter().map(|(u, p)| format!("--user={u}:{p}")))
             .args(args)
             .output()
             .ok()?;
@@ -462,6 +491,50 @@ impl Rig {
 
     /// [`Rig::replica`] reaching etcd at `url` (through a [`Proxy`]).
     fn replica_via(&self, etcd: &Etcd, url: &str, id: &str, delay_ms: u64) -> Replica {
+        self.replica_with(etcd, url, id, delay_ms, &[])
+    }
+
+    /// [`Rig::replica`] with more arguments for handover (`--ha-user`).
+    fn replica_as(&self, etcd: &Etcd, id: &str, args: &[String]) -> Replica {
+        let port = free_port();
+        let log = self.dir.path().join(format!("{id}-as.log"));
+        let child = Command::new(HANDOVER)
+            .arg("reconcile")
+            .args(["--target", &format!("exec:{PROVIDER}")])
+            .args(["--target-arg", "--state"])
+            .arg("--target-arg")
+            .arg(&self.state)
+            .arg("--desired")
+            .arg(&self.desired)
+            .args(["--interval", "1s"])
+            .args(["--ha", &etcd.url(), "--ha-ttl", "2s", "--ha-id", id])
+            .args(args)
+            .arg("--state-dir")
+            .arg(self.dir.path().join(id))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("HANDOVER_LOG", "handover=debug,info")
+            .env("HANDOVER_ETCD_PASSWORD", "hpw")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("handover starts");
+        Replica {
+            id: id.to_string(),
+            child,
+            port,
+            log,
+        }
+    }
+
+    /// [`Rig::replica_via`] with more arguments for its provider.
+    fn replica_with(
+        &self,
+        etcd: &Etcd,
+        url: &str,
+        id: &str,
+        delay_ms: u64,
+        provider_args: &[String],
+    ) -> Replica {
         let port = free_port();
         let log = self.dir.path().join(format!("{id}.log"));
         let child = Command::new(HANDOVER)
@@ -472,6 +545,7 @@ impl Rig {
             .arg(&self.state)
             .args(["--target-arg", "--apply-delay-ms"])
             .args(["--target-arg", &delay_ms.to_string()])
+            .args(provider_args.iter().flat_map(|a| ["--target-arg", a]))
             .arg("--desired")
             .arg(&self.desired)
             .args(["--interval", "1s"])
@@ -905,4 +979,116 @@ fn a_leader_cut_off_from_etcd_stops_and_a_standby_takes_over() {
     let terms = check_journal(&etcd);
     assert_eq!(terms.len(), 2, "{terms:?}");
     assert_eq!(terms[1].1, "r2");
+}
+
+/// Issue 16, section 4: a leader stuck in a slow provider call when it
+/// loses its lease. The call is killed at the lease's local deadline (its
+/// heartbeat stops), before the standby's first write, and what it was
+/// about to apply never lands.
+#[test]
+fn a_leader_stuck_in_a_slow_call_has_it_killed_before_the_standby_writes() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(4);
+    let etcd = Etcd::start(rig.dir.path());
+    let proxy = Proxy::start(etcd.client);
+    let heartbeat = rig.dir.path().join("slow-call.heartbeat");
+    // r1's every apply sleeps 20 s (far past the 2 s TTL), beating every
+    // 10 ms meanwhile; r2's are immediate.
+    let a = rig.replica_with(
+        &etcd,
+        &format!("etcd://127.0.0.1:{}", proxy.port),
+        "r1",
+        20_000,
+        &["--heartbeat".into(), heartbeat.display().to_string()],
+    );
+    rig.wait_until("r1 to lead", LIMIT, || {
+        etcd.leader().as_deref() == Some("r1")
+    });
+    let b = rig.replica(&etcd, "r2", 0);
+    rig.wait_until("r1 to be in its slow call", LIMIT, || heartbeat.exists());
+    let beat = || -> (u32, u64) {
+        let text = std::fs::read_to_string(&heartbeat).unwrap();
+        let mut it = text.split_whitespace().map(|w| w.parse::<u64>().unwrap());
+        (it.next().unwrap() as u32, it.next().unwrap())
+    };
+    let (call, _) = beat();
+    // r1 loses its path to etcd while its call is running.
+    proxy.cut();
+    rig.wait_until("r2 to take over", LIMIT, || {
+        rig.applied().iter().any(|(_, pid)| *pid == b.pid())
+    });
+    let (_, last_beat) = beat();
+    let first_by_b = rig.read()["applied_by"][0]["at_ms"].as_u64().unwrap();
+    assert!(
+        last_beat < first_by_b,
+        "r1's provider call (pid {call}) was still running at {last_beat} ms, after r2's first write at {first_by_b} ms"
+    );
+    eprintln!(
+        "the slow call's last heartbeat came {} ms before the standby's first write",
+        first_by_b - last_beat
+    );
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    // The heartbeat stayed stopped: the call is dead, not paused.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(beat().1, last_beat, "the slow call is still beating");
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers, vec![b.pid()], "r1 applied nothing");
+    let log = a.log();
+    assert!(
+        log.contains("was still running when the lease deadline passed"),
+        "r1 stopped its call at the deadline: {log}"
+    );
+    assert_eq!(etcd.leader().as_deref(), Some("r2"));
+    check_journal(&etcd);
+}
+
+#[test]
+fn as_an_etcd_user_with_the_password_from_the_environment() {
+    if !etcd_available() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rig = Rig::new(4);
+    let mut etcd = Etcd::start(rig.dir.path());
+    etcd.enable_auth();
+    let user = ["--ha-user".to_string(), "handover".to_string()];
+    let url = etcd.url();
+    let _a = rig.replica_with(&etcd, &url, "r1", 0, &[]);
+    let _b = rig.replica_with(&etcd, &url, "r2", 0, &[]);
+    // The replicas above have no --ha-user: etcd refuses them, and they
+    // say so in /status; nothing is applied.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(rig.applied().is_empty(), "applied without a user");
+    drop((_a, _b));
+    let _a = rig.replica_as(&etcd, "r1", &user);
+    let _b = rig.replica_as(&etcd, "r2", &user);
+    rig.wait_until("convergence", LIMIT, || rig.converged());
+    let writers = rig.check_safe_and_single_writer();
+    assert_eq!(writers.len(), 1);
+    assert!(etcd.leader().is_some());
+    let history = |password: &str| {
+        Command::new(HANDOVER)
+            .args([
+                "history", "--ha", &url, "--group", GROUP, "--format", "json",
+            ])
+            .args(&user)
+            .env("HANDOVER_ETCD_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let out = history("hpw");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!runs.as_array().unwrap().is_empty());
+    let out = history("wrong");
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("authentication failed"), "{err}");
 }

@@ -4,8 +4,17 @@
 //!
 //! Owns the backoff schedule and the two retrying wrappers (apply, observe).
 //! Must not decide what a failure means for a plan; the caller does.
+//!
+//! A transient failure of `apply` does not say the change was not made: a
+//! call that timed out may have been applied and only its answer lost.
+//! Retrying is safe because operations are idempotent (the provider
+//! contract: applying one whose effect holds changes nothing). When the
+//! last attempt fails too, the wrapper observes the subject once before
+//! reporting failure (also when a refusal follows a transient failure),
+//! and reports success if the effect holds after all, so a change that was
+//! made is never reported as failed.
 
-use crate::model::Observed;
+use crate::model::{MemberKind, Observed};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -83,8 +92,60 @@ pub(crate) async fn apply<T: Provider + Clock>(
                 let d = policy.delay(attempt, rng);
                 target.sleep(d).await;
             }
+            // The last failure: after a transient one the change may have
+            // been made (its answer lost), and a refusal that follows it
+            // may be the provider finding it made ("unknown gateway" for a
+            // retired one), so both are checked against one observation.
+            Err(e) if e.is_transient() || attempt > 1 => {
+                if holds_after_all(target, op, calls).await {
+                    tracing::debug!(attempt, error = %e, "the answer was lost, not the change");
+                    return (attempt, Ok(()));
+                }
+                return (attempt, Err(e));
+            }
             Err(e) => return (attempt, Err(e)),
         }
+    }
+}
+
+/// After the last failure of [`apply`]: one observation of `op`'s subject, and
+/// whether `op`'s effect holds in it (the member has exactly the parents
+/// written; the gateway is gone; the store is active in the pool and no
+/// other). An observation that fails says nothing: false.
+async fn holds_after_all<T: Provider>(target: &mut T, op: &Operation, calls: &mut Calls) -> bool {
+    let scope = match op {
+        Operation::SetParents { name, .. } => Scope::Members(vec![name.clone()]),
+        // Gateways and the store: the whole estate, so that a gateway a
+        // scoped answer leaves out is never taken for a retired one.
+        Operation::RetireGateway { .. } | Operation::StoreFailover { .. } => Scope::All,
+    };
+    calls.observe += 1;
+    let Ok(o) = target.observe(&scope).await else {
+        return false;
+    };
+    effect_holds(op, &o)
+}
+
+/// Whether `op`'s effect holds in the observation `o`.
+fn effect_holds(op: &Operation, o: &Observed) -> bool {
+    match op {
+        Operation::SetParents {
+            kind,
+            name,
+            parents,
+        } => {
+            let list = match kind {
+                MemberKind::Gateway => &o.gateways,
+                MemberKind::Agent => &o.agents,
+            };
+            list.iter()
+                .any(|m| &m.name == name && &m.parents == parents)
+        }
+        Operation::RetireGateway { name } => o.gateways.iter().all(|g| &g.name != name),
+        Operation::StoreFailover { pool, .. } => o
+            .management_store
+            .as_ref()
+            .is_some_and(|s| s.active_only_in(pool)),
     }
 }
 
@@ -128,6 +189,120 @@ mod tests {
         for (retry, raw) in [(1, 2000), (2, 4000), (3, 8000), (4, 10000), (9, 10000)] {
             let d = p.delay(retry, &mut rng).as_millis() as u64;
             assert!(d >= raw / 2 && d <= raw, "retry {retry}: {d} ms");
+        }
+    }
+
+    /// A target whose applies all time out: with `applied`, each is made
+    /// (its answer lost); without, none is. With `refuses`, every apply
+    /// after the first is refused instead (a provider that no longer finds
+    /// what the first one changed).
+    struct TimesOut {
+        sim: crate::sim::Sim,
+        applied: bool,
+        refuses: bool,
+        calls: u32,
+    }
+
+    impl Provider for TimesOut {
+        async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
+            self.sim.observe_now(scope)
+        }
+
+        async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
+            self.calls += 1;
+            if self.refuses && self.calls > 1 {
+                return Err(ProviderError::Permanent("unknown gateway".into()));
+            }
+            if self.applied {
+                let _ = self.sim.apply_now(op);
+            }
+            Err(ProviderError::Transient("timed out after 2m".into()))
+        }
+    }
+
+    impl Clock for TimesOut {
+        fn now(&self) -> Duration {
+            self.sim.now()
+        }
+
+        async fn sleep(&mut self, d: Duration) {
+            self.sim.advance(d)
+        }
+    }
+
+    fn n(s: &str) -> crate::name::Name {
+        crate::name::Name::parse(s).unwrap()
+    }
+
+    /// Every attempt times out: the step is applied when one observation
+    /// shows the effect (set_parents, retire_gateway), and failed, with the
+    /// last error, when it does not.
+    #[test]
+    fn a_change_whose_every_answer_was_lost_is_checked_not_failed() {
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}, {name: ms2}]\n\
+             gateways: [{name: gw1, primary: ms1, connected: ms1}]\n\
+             agents: [{name: a1, primary: ms1, connected: ms1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        let set = Operation::SetParents {
+            kind: MemberKind::Agent,
+            name: n("a1"),
+            parents: crate::model::Parents {
+                primary: n("ms2"),
+                failover: vec![n("ms1")],
+            },
+        };
+        let retire = Operation::RetireGateway { name: n("gw1") };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for applied in [true, false] {
+            let sim = crate::sim::Sim::from_observed(&observed, crate::sim::SimConfig::seeded(1));
+            let mut t = TimesOut {
+                sim,
+                applied,
+                refuses: false,
+                calls: 0,
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            for op in [&set, &retire] {
+                let mut calls = Calls::default();
+                let (attempts, r) = rt.block_on(apply(&mut t, op, &policy, &mut rng, &mut calls));
+                assert_eq!((attempts, calls.apply, calls.observe), (3, 3, 1));
+                match applied {
+                    true => assert_eq!(r, Ok(()), "{op:?}"),
+                    false => assert!(r.is_err_and(|e| e.is_transient()), "{op:?}"),
+                }
+            }
+        }
+        // A refusal after a lost answer: checked too. A refusal at the first
+        // attempt is final at once, without an observation.
+        for applied in [true, false] {
+            let sim = crate::sim::Sim::from_observed(&observed, crate::sim::SimConfig::seeded(1));
+            let mut t = TimesOut {
+                sim,
+                applied,
+                refuses: true,
+                calls: 0,
+            };
+            let mut calls = Calls::default();
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let (attempts, r) = rt.block_on(apply(&mut t, &retire, &policy, &mut rng, &mut calls));
+            assert_eq!((attempts, calls.observe), (2, 1));
+            match applied {
+                true => assert_eq!(r, Ok(())),
+                false => assert!(r.is_err_and(|e| !e.is_transient())),
+            }
+            let mut calls = Calls::default();
+            let (attempts, r) = rt.block_on(apply(&mut t, &set, &policy, &mut rng, &mut calls));
+            assert_eq!((attempts, calls.observe), (1, 0));
+            assert!(r.is_err_and(|e| !e.is_transient()));
         }
     }
 

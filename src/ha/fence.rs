@@ -13,15 +13,20 @@
 //!    to the shared journal. The check and the journal entry are atomic.
 //!
 //! then check 1 again (the answer may have come after a pause), and only
-//! then call the provider. Once either check fails the loss is sticky:
+//! then call the provider. The call is raced against the lease's local
+//! deadline ([`deposed`]): when the deadline passes first (or the term
+//! ends), the call is abandoned, and an `exec:` provider's whole process
+//! group is killed with it (`crate::provider::exec`), so no provider call
+//! outlives the lease. Once either check fails the loss is sticky:
 //! the pass's cancel flag is set (the executor starts nothing more, as on
 //! the first Ctrl-C), and every later call is refused without touching the
 //! target: no apply, no observe, no clock step (a `sim:` target logs
 //! those). etcd not answering is a transient error while the deadline is
-//! ahead (the executor retries), and a loss after it. What remains, the
-//! window between the last check and the provider's own write, is stated
-//! in docs/safety.md. Must not decide what to apply.
+//! ahead (the executor retries), and a loss after it. What remains, a
+//! write the provider had already handed to the target when it was
+//! killed, is stated in docs/safety.md. Must not decide what to apply.
 
+use super::etcd::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
 use super::journal::RunJournal;
 use super::{Ha, Term};
 use crate::execute::{Cancel, Inspect};
@@ -29,7 +34,7 @@ use crate::model::Observed;
 use crate::name::Name;
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
 use crate::state::journal::Record;
-use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -113,6 +118,35 @@ pub fn judge(
             None => "nobody".into(),
         },
     })
+}
+
+/// Resolves once `term` may no longer act: the lease's local deadline
+/// has passed (re-read after every renewal, so a healthy lease never
+/// resolves this), the lease is known lost, or the term was ended. Wakes
+/// at the deadline, and every 50 ms to notice an early loss.
+pub async fn deposed(term: &Term) {
+    loop {
+        let now = Instant::now();
+        let until = term.lease.valid_until();
+        if !term.valid_at(now) {
+            return;
+        }
+        let wake = until.min(now + Duration::from_millis(50));
+        tokio::time::sleep_until(wake.into()).await;
+    }
+}
+
+/// Runs `call` unless `term` is deposed first; then `call` is dropped
+/// before it finishes (an `exec:` provider's process group is killed as
+/// it drops) and `None` is returned. Checked before `call` is first
+/// polled, so a process resumed after a pause past its deadline does not
+/// start the call at all.
+pub async fn within_term<T>(term: &Term, call: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = deposed(term) => None,
+        r = call => Some(r),
+    }
 }
 
 /// Why a fenced write did not happen.
@@ -242,6 +276,30 @@ impl<'a, T> Fenced<'a, T> {
         ProviderError::Permanent(why.to_string())
     }
 
+    /// The loss when a provider call was still running at the lease
+    /// deadline and was abandoned (its process group killed).
+    fn outlived(&mut self, call: &str) -> ProviderError {
+        let t = &self.term;
+        let why = if t.has_ended() {
+            LostLeadership::Ended {
+                group: t.group.clone(),
+                term: t.revision,
+            }
+        } else {
+            LostLeadership::Expired {
+                group: t.group.clone(),
+                term: t.revision,
+            }
+        };
+        tracing::warn!(
+            call,
+            group = %t.group,
+            term = t.revision,
+            "a provider call was still running when the lease deadline passed: it was stopped (an exec: provider's whole process group killed)"
+        );
+        self.lose(why)
+    }
+
     /// Check 1, and the shutdown flag passed on to the pass's flag.
     fn gate(&mut self) -> Result<(), ProviderError> {
         if self.shutdown.is_cancelled() {
@@ -288,7 +346,10 @@ impl<'a, T> Fenced<'a, T> {
 impl<T: Provider> Provider for Fenced<'_, T> {
     async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
         self.gate()?;
-        self.inner.observe(scope).await
+        match within_term(&self.term, self.inner.observe(scope)).await {
+            Some(r) => r,
+            None => Err(self.outlived("observe")),
+        }
     }
 
     async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
@@ -305,7 +366,12 @@ impl<T: Provider> Provider for Fenced<'_, T> {
                 )));
             }
         }
-        let r = self.inner.apply(op).await;
+        let r = match within_term(&self.term, self.inner.apply(op)).await {
+            Some(r) => r,
+            // Nothing more goes to the shared journal: the lease is gone,
+            // and the intent above already records the attempt.
+            None => return Err(self.outlived("apply")),
+        };
         let (outcome, detail) = match &r {
             Ok(()) => ("applied", String::new()),
             Err(ProviderError::Transient(e)) => ("transient_error", e.clone()),

@@ -10,9 +10,9 @@
 //! the leader deletes all but the newest [`KEEP_RUNS`] runs. Must not
 //! decide what to apply; the local file journal is kept as well.
 
+use super::etcd::{Client, DeleteOptions, GetOptions, SortOrder, SortTarget};
 use super::{Ha, Keys};
 use crate::state::journal::Record;
-use etcd_client::{Client, DeleteOptions, GetOptions, SortOrder, SortTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -91,7 +91,7 @@ impl RunJournal {
 /// Reads the shared journal: every entry under `prefix` (a group's
 /// journal, or `<prefix>/groups/` for every group), in the order etcd
 /// created them.
-pub async fn read(client: &mut Client, prefix: &str) -> Result<Vec<Entry>, etcd_client::Error> {
+pub async fn read(client: &mut Client, prefix: &str) -> Result<Vec<Entry>, super::etcd::Error> {
     let r = client
         .get(
             prefix,
@@ -117,7 +117,7 @@ pub fn runs_to_drop(runs: &BTreeSet<String>, keep: usize) -> Vec<String> {
 }
 
 /// Deletes all but the newest [`KEEP_RUNS`] runs of a group.
-pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, etcd_client::Error> {
+pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, super::etcd::Error> {
     let prefix = keys.journal_prefix();
     let r = client
         .get(
@@ -165,7 +165,7 @@ pub fn read_from(
         let opts = security
             .apply(
                 url,
-                etcd_client::ConnectOptions::new()
+                super::etcd::ConnectOptions::new()
                     .with_connect_timeout(Duration::from_secs(3))
                     .with_timeout(Duration::from_secs(10)),
             )

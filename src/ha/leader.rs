@@ -17,9 +17,9 @@
 //! term; the task then revokes the lease (best effort, so the key goes at
 //! once) and campaigns again. Must not apply or plan.
 
+use super::etcd::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
 use super::lease::{self, LeaseState};
 use super::{Ha, Keys};
-use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -211,13 +211,10 @@ impl Campaign {
     }
 
     /// One lease: campaign with it until it (or leadership) is lost.
-    async fn round(&mut self) -> Result<(), etcd_client::Error> {
+    async fn round(&mut self) -> Result<(), super::etcd::Error> {
         let ttl = self.ha.config.ttl;
         let sent = Instant::now();
-        let g = self
-            .client
-            .lease_grant(ttl.as_secs().max(1) as i64, None)
-            .await?;
+        let g = self.client.lease_grant(ttl.as_secs().max(1) as i64).await?;
         let lease = Arc::new(LeaseState::new(
             g.id(),
             ttl,
@@ -236,7 +233,7 @@ impl Campaign {
         r
     }
 
-    async fn with_lease(&mut self, lease: &Arc<LeaseState>) -> Result<(), etcd_client::Error> {
+    async fn with_lease(&mut self, lease: &Arc<LeaseState>) -> Result<(), super::etcd::Error> {
         let tick = self.ha.config.ttl / 4;
         let key = self.keys.leader();
         let id = self.ha.config.id.clone();
@@ -335,7 +332,7 @@ impl Campaign {
     }
 
     /// The leader key's value (the leader's id), or `None` when free.
-    async fn holder(&mut self) -> Result<Option<String>, etcd_client::Error> {
+    async fn holder(&mut self) -> Result<Option<String>, super::etcd::Error> {
         let r = self.client.get(self.keys.leader(), None).await?;
         self.etcd_error(None);
         Ok(r.kvs()
@@ -347,7 +344,7 @@ impl Campaign {
     /// once when this replica is the preferred one among those present (or
     /// none is registered), otherwise once the key has stayed free for
     /// half a TTL (the preferred one is slow or gone).
-    async fn may_campaign(&mut self, id: &str, since: Instant) -> Result<bool, etcd_client::Error> {
+    async fn may_campaign(&mut self, id: &str, since: Instant) -> Result<bool, super::etcd::Error> {
         if since.elapsed() >= self.ha.config.ttl / 2 {
             return Ok(true);
         }

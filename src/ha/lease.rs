@@ -8,7 +8,7 @@
 //! deadline past the moment etcd expired the lease. Must not campaign or
 //! apply; [`super::leader`] and [`super::fence`] read the deadline.
 
-use etcd_client::Client;
+use super::etcd::Client;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -94,11 +94,14 @@ pub async fn keep_alive(mut client: Client, lease: std::sync::Arc<LeaseState>) {
             return;
         }
         let answer = tokio::time::timeout(period.max(Duration::from_millis(100)), async {
-            if stream.is_none() {
-                stream = Some(client.lease_keep_alive(lease.id).await?);
+            // Opening the stream sends a renewal; otherwise send one. Each
+            // renewal gets exactly one answer, so the answer read here is
+            // this renewal's, and `sent` is when it left.
+            match stream.as_mut() {
+                None => stream = Some(client.lease_keep_alive(lease.id).await?),
+                Some((keeper, _)) => keeper.keep_alive().await?,
             }
-            let (keeper, answers) = stream.as_mut().expect("just set");
-            keeper.keep_alive().await?;
+            let (_, answers) = stream.as_mut().expect("set above");
             answers.message().await
         })
         .await;

@@ -1,7 +1,8 @@
 //! High availability on etcd (`reconcile --ha etcd://...`): one leader per
 //! management group, fenced writes, shared history.
 //!
-//! Owns everything that talks to etcd: the address ([`url`]), the
+//! Owns everything that talks to etcd: handover's own thin etcd v3 client
+//! ([`etcd`], generated code checked in, no protoc), the address ([`url`]), the
 //! replica's lease and its local deadline ([`lease`]), the election per
 //! management group ([`leader`]), the fenced provider that refuses to
 //! apply once leadership is lost ([`fence`]), and the shared journal and
@@ -20,6 +21,7 @@
 //! - `<prefix>/groups/<group>/status`: the leader's last `/status`;
 //! - `<prefix>/groups/<group>/journal/<run>/<seq>`: the shared journal.
 
+pub mod etcd;
 pub mod fence;
 pub mod journal;
 pub mod leader;
@@ -31,7 +33,7 @@ pub use fence::{Fenced, LostLeadership};
 pub use leader::{Role, Term};
 pub use url::{HaUrl, UrlError};
 
-use etcd_client::{Client, ConnectOptions};
+use etcd::{Client, ConnectOptions};
 use serde::Serialize;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -155,7 +157,7 @@ pub enum HaError {
         /// The address.
         url: String,
         /// What the client said.
-        source: etcd_client::Error,
+        source: etcd::Error,
     },
     /// The runtime or its thread could not start.
     #[error("cannot start the etcd thread: {0}")]

@@ -7,8 +7,8 @@
 //! and reading the PEM files into the client's options (once, at start).
 //! Must not connect, campaign or apply.
 
+use super::etcd::{Certificate, ConnectOptions, Identity, TlsOptions};
 use super::url::HaUrl;
-use etcd_client::{Certificate, ConnectOptions, Identity, TlsOptions};
 use std::path::{Path, PathBuf};
 
 /// The environment variable `--ha-user`'s password is read from.

@@ -12,8 +12,9 @@
 //! When it returns `Some`, the rest of the document (header, metadata,
 //! policy, rules, store) is still parsed by serde-saphyr, from a copy of the
 //! text with the bulk lines blanked so that line numbers do not move. The
-//! differential test in `load::tests` checks both paths build the same
-//! model. Must not check host names or relations; the builder and
+//! differential tests in `load::tests` and the fuzz harness in
+//! `load::tests::fuzz` (`scripts/fuzz-load.sh`) check both paths build the
+//! same model or give the same diagnostics. Must not check host names or relations; the builder and
 //! `crate::validate` do, for both paths alike.
 
 use std::ops::Range;
@@ -86,10 +87,10 @@ pub const SECTIONS: [&str; 3] = ["managementServers", "gateways", "agents"];
 /// Fewer bytes than this: serde-saphyr alone is as fast; skip the split.
 pub const MIN_BYTES: usize = 64 * 1024;
 
-/// Whether a text of `len` bytes is worth splitting; always in unit tests,
-/// so that every loader test exercises the fast path.
+/// Whether a text of `len` bytes is worth splitting (the loader's default
+/// route; tests force either path with `load::Route`).
 pub fn worth_splitting(len: usize) -> bool {
-    cfg!(test) || len >= MIN_BYTES
+    len >= MIN_BYTES
 }
 
 /// The bulk sections leave this many YAML nodes at most to the fast path;
@@ -97,9 +98,10 @@ pub fn worth_splitting(len: usize) -> bool {
 const MAX_FAST_NODES: usize = super::yaml::MAX_NODES / 4;
 
 /// Splits `text` (checked UTF-8, no byte-order mark) when it is in the
-/// strict subset; `None` means "parse all of it with serde-saphyr".
+/// strict subset, whatever its size (the caller decides whether it is
+/// worth it); `None` means "parse all of it with serde-saphyr".
 pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
-    if !worth_splitting(text.len()) || !plain_bytes(text.as_bytes()) {
+    if !plain_bytes(text.as_bytes()) {
         return None;
     }
     let mut lines = Lines::new(text);

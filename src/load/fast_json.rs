@@ -12,10 +12,11 @@
 
 use super::fast::{Lit, Member, SECTIONS, Server, Shape, Split};
 
-/// Splits a JSON document whose top level is an object; `None` means
-/// "parse all of it with serde-saphyr".
+/// Splits a JSON document whose top level is an object, whatever its size
+/// (the caller decides whether it is worth it); `None` means "parse all of
+/// it with serde-saphyr".
 pub fn split(text: &str, shape: Shape) -> Option<Split<'_>> {
-    if !super::fast::worth_splitting(text.len()) || !plain(text.as_bytes()) {
+    if !plain(text.as_bytes()) {
         return None;
     }
     let mut r = Reader {

@@ -83,7 +83,7 @@ pub fn topology(paths: &[PathBuf]) -> Result<Topology, Diagnostics> {
                 continue;
             }
         };
-        match parse_topology(&text, &label, &mut names, true) {
+        match parse_topology(&text, &label, &mut names, Route::Auto) {
             Ok((t, policy_at, d)) => {
                 diags.extend(d);
                 merged.add(t, policy_at, &mut diags);
@@ -125,15 +125,42 @@ pub fn both(
 
 /// Parses and validates one desired-topology document; `file` labels positions.
 pub fn topology_str(text: &str, file: &str) -> Result<Topology, Diagnostics> {
-    topology_with(text, file, true)
+    topology_with(text, file, Route::Auto)
 }
 
-/// [`topology_str`], with or without the fast path (`fast`), for the
-/// differential test.
-fn topology_with(text: &str, file: &str, fast: bool) -> Result<Topology, Diagnostics> {
+/// Which reader takes the bulk sections of a document.
+///
+/// Production always uses [`Route::Auto`]; the differential tests and the
+/// fuzz harness force each path, so both are tested whatever the size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// The fast path for texts of at least `fast::MIN_BYTES`, serde-saphyr
+    /// alone below.
+    Auto,
+    /// The fast path whenever the text is in its subset, whatever the size.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Fast,
+    /// serde-saphyr alone.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Slow,
+}
+
+impl Route {
+    /// Whether a text of `len` bytes goes through the fast path (if it can).
+    fn fast(self, len: usize) -> bool {
+        match self {
+            Route::Auto => fast::worth_splitting(len),
+            Route::Fast => true,
+            Route::Slow => false,
+        }
+    }
+}
+
+/// [`topology_str`] through the reader `route` picks.
+fn topology_with(text: &str, file: &str, route: Route) -> Result<Topology, Diagnostics> {
     let label: Arc<str> = Arc::from(file);
     let mut names = NameInterner::new();
-    let (t, _, mut diags) = parse_topology(text, &label, &mut names, fast)?;
+    let (t, _, mut diags) = parse_topology(text, &label, &mut names, route)?;
     diags.extend(validate::topology(&t));
     finish(t, diags)
 }
@@ -141,16 +168,15 @@ fn topology_with(text: &str, file: &str, fast: bool) -> Result<Topology, Diagnos
 /// Parses and validates one observed-state document, YAML or JSON (JSON is
 /// read by the same parser: YAML 1.2 accepts it); `file` labels positions.
 pub fn observed_str(text: &str, file: &str) -> Result<Observed, Diagnostics> {
-    observed_with(text, file, true)
+    observed_with(text, file, Route::Auto)
 }
 
-/// [`observed_str`], with or without the fast path (`fast`), for the
-/// differential test.
-fn observed_with(text: &str, file: &str, fast: bool) -> Result<Observed, Diagnostics> {
+/// [`observed_str`] through the reader `route` picks.
+fn observed_with(text: &str, file: &str, route: Route) -> Result<Observed, Diagnostics> {
     let label: Arc<str> = Arc::from(file);
     let text = yaml::text(text.as_bytes(), &label)?;
     expect_kind(text, &label, Kind::Observed)?;
-    let (d, split) = parse_split::<doc::ObservedDoc>(text, &label, fast, fast::Shape::Observed)?;
+    let (d, split) = parse_split::<doc::ObservedDoc>(text, &label, route, fast::Shape::Observed)?;
     let mut names = NameInterner::new();
     let mut b = Builder::new(label, &mut names);
     let (o, pos): (Observed, ObservedPositions) = b.observed(&d, split.as_ref());
@@ -282,11 +308,11 @@ fn parse_topology(
     text: &str,
     label: &Arc<str>,
     names: &mut NameInterner,
-    fast: bool,
+    route: Route,
 ) -> Result<Parsed, Diagnostic> {
     let text = yaml::text(text.as_bytes(), label)?;
     expect_kind(text, label, Kind::Topology)?;
-    let (d, split) = parse_split::<doc::TopologyDoc>(text, label, fast, fast::Shape::Desired)?;
+    let (d, split) = parse_split::<doc::TopologyDoc>(text, label, route, fast::Shape::Desired)?;
     let mut b = Builder::new(label.clone(), names);
     let t = b.topology(&d, split.as_ref());
     let policy_at = d.policy.as_ref().map(|_| {
@@ -298,12 +324,12 @@ fn parse_topology(
 }
 
 /// Parses `text` into document type `T`, the bulk sections through the
-/// fast path when `fast` and the text allows. Errors always come from a
+/// fast path when `route` picks it and the text allows. Errors always come from a
 /// serde-saphyr parse of the whole text, so they are the same either way.
 fn parse_split<'t, T: serde::de::DeserializeOwned>(
     text: &'t str,
     label: &Arc<str>,
-    fast: bool,
+    route: Route,
     shape: fast::Shape,
 ) -> Result<(T, Option<fast::Split<'t>>), Diagnostic> {
     let json = text.trim_start().starts_with('{');
@@ -311,7 +337,7 @@ fn parse_split<'t, T: serde::de::DeserializeOwned>(
         true => fast_json::split(text, shape),
         false => fast::split(text, shape),
     };
-    if let Some(s) = fast.then(|| split(text)).flatten()
+    if let Some(s) = route.fast(text.len()).then(|| split(text)).flatten()
         && let Some(d) = yaml::parse_quiet(&s.remainder)
     {
         return Ok((d, Some(s)));

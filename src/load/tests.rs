@@ -1,6 +1,8 @@
 use super::*;
 use crate::synth;
 
+mod fuzz;
+
 #[test]
 fn every_example_loads() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/topologies");
@@ -129,8 +131,8 @@ mod fast_path {
 
     fn same(text: &str) -> Result<(), TestCaseError> {
         let t = (
-            topology_with(text, "f", true),
-            topology_with(text, "f", false),
+            topology_with(text, "f", Route::Fast),
+            topology_with(text, "f", Route::Slow),
         );
         prop_assert_eq!(
             t.0.as_ref().map_err(|d| d.to_string()),
@@ -139,8 +141,8 @@ mod fast_path {
             text
         );
         let o = (
-            observed_with(text, "f", true),
-            observed_with(text, "f", false),
+            observed_with(text, "f", Route::Fast),
+            observed_with(text, "f", Route::Slow),
         );
         prop_assert_eq!(
             o.0.as_ref().map_err(|d| d.to_string()),
@@ -151,7 +153,8 @@ mod fast_path {
         Ok(())
     }
 
-    fn estate(agents: usize) -> (String, String) {
+    /// A small generated estate: desired and observed YAML.
+    pub(super) fn estate(agents: usize) -> (String, String) {
         let mut spec = synth::Spec::fleet(agents);
         spec.gateways = 3;
         spec.management_servers = 2;
@@ -169,6 +172,33 @@ mod fast_path {
         assert!(fast::split(&o, fast::Shape::Observed).is_some());
         same(&d).unwrap();
         same(&o).unwrap();
+    }
+
+    /// Production's route: serde-saphyr alone below `fast::MIN_BYTES`, the
+    /// fast path from there on; the forced routes do what they say.
+    #[test]
+    fn the_default_route_splits_large_files_only() {
+        let label: Arc<str> = Arc::from("f");
+        let route = |text: &str, r| {
+            parse_split::<doc::TopologyDoc>(text, &label, r, fast::Shape::Desired)
+                .unwrap()
+                .1
+                .is_some()
+        };
+        let (small, _) = estate(40);
+        assert!(small.len() < fast::MIN_BYTES);
+        assert!(!route(&small, Route::Auto));
+        assert!(route(&small, Route::Fast));
+        assert!(!route(&small, Route::Slow));
+        let (large, _) = estate(1_500);
+        assert!(large.len() >= fast::MIN_BYTES);
+        assert!(route(&large, Route::Auto));
+        assert!(!route(&large, Route::Slow));
+        same(&large).unwrap();
+        assert_eq!(
+            topology_str(&large, "f").unwrap(),
+            topology_with(&large, "f", Route::Slow).unwrap()
+        );
     }
 
     #[test]
@@ -276,7 +306,7 @@ mod fast_path {
 
     /// The observed state as JSON, one member per line (as `gen_estate`
     /// writes it) or all on one line.
-    fn json(agents: usize, one_line: bool) -> String {
+    pub(super) fn json(agents: usize, one_line: bool) -> String {
         let mut spec = synth::Spec::fleet(agents);
         spec.gateways = 3;
         spec.management_servers = 2;

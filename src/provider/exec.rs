@@ -5,7 +5,9 @@
 //! Owns starting the program (directly, never through a shell), writing the
 //! request to its stdin, reading its stdout with a size cap and its stderr
 //! as a bounded tail, the per-request timeout (the program, and on Unix its
-//! whole process group, is killed when it expires), and turning every way a
+//! whole process group, is killed when it expires), killing that group too
+//! when a caller abandons the call (drops its future: `reconcile --ha` does
+//! at the lease deadline, `crate::ha::fence`), and turning every way a
 //! program can misbehave into a [`ProviderError`] a person can act on. Must
 //! not know about plans, and must not retry (the executor does).
 
@@ -142,6 +144,7 @@ impl ExecProvider {
             }
         })?;
         let pid = child.id();
+        let group = GroupGuard::new(pid);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
@@ -174,6 +177,9 @@ impl ExecProvider {
         if result.is_err() {
             kill(&mut child, pid).await;
         }
+        // The program has been reaped: its pid, and so its group's id, may
+        // be reused from now on.
+        group.disarm();
         // stderr ends when the program (and its group) is gone; a leftover
         // child holding it open gets a second, then the reader is dropped.
         let mut stderr_task = stderr_task;
@@ -296,6 +302,40 @@ enum Failure {
     TimedOut,
     TooLarge,
     Io(std::io::Error),
+}
+
+/// Kills the program's whole process group if dropped while armed: a call
+/// abandoned before its program was reaped (its future dropped) leaves
+/// nothing running, not even a wrapper's children (tokio's `kill_on_drop`
+/// reaches only the program itself).
+struct GroupGuard {
+    pid: Option<u32>,
+}
+
+impl GroupGuard {
+    fn new(pid: Option<u32>) -> Self {
+        GroupGuard { pid }
+    }
+
+    /// The program was reaped: nothing to kill on drop.
+    fn disarm(mut self) {
+        self.pid = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
+            tracing::debug!(pid, "provider call abandoned: killing its process group");
+            // SAFETY: kill(2) with a negative pid signals the process group
+            // the child leads (started with process_group(0), not yet
+            // reaped, so the id is still its own); no memory is involved.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Kills the program (and on Unix its process group, so a wrapper's
@@ -515,6 +555,54 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         let t = read_tail(&data[..], 1000).await.unwrap();
         assert_eq!(t, &data[data.len() - 1000..]);
+    }
+
+    /// A call whose future is dropped mid-way (as `reconcile --ha` does at
+    /// the lease deadline) kills the program's whole process group: here a
+    /// shell and the `sleep` it started in the background.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn an_abandoned_call_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let p = ExecProvider::new("/bin/sh", vec!["-c".into(), script], ExecConfig::default());
+        let req = Request::capabilities();
+        let call = p.call(&req);
+        let abandoned = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::select! {
+                _ = call => false,
+                _ = async {
+                    while !std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n')) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                } => true,
+            }
+        })
+        .await
+        .unwrap();
+        assert!(abandoned, "the call ended on its own");
+        let grandchild: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Running unless gone or a zombie (killed, not yet reaped by init).
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{grandchild}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while running() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the background child {grandchild} outlived the abandoned call"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     #[tokio::test]

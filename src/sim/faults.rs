@@ -55,6 +55,10 @@ pub enum FaultAction {
     Ready(Vec<Name>),
     /// From now on this share of provider calls fails transiently.
     ProviderErrorRate(f64),
+    /// From now on this share of `apply` calls that succeed loses its
+    /// answer: the change is made, but the caller sees a transient failure
+    /// (a timeout), as when a call times out after the SDK applied it.
+    ProviderLostAnswerRate(f64),
     /// `true`: the next Central Management Store failover that finishes
     /// leaves the store active in its old pool as well as in the new one
     /// (the Skype for Business 2015 RTM hazard); `false` cancels that.
@@ -74,6 +78,7 @@ impl FaultAction {
             FaultAction::NeverAck(_) => "neverAck",
             FaultAction::Ready(_) => "ready",
             FaultAction::ProviderErrorRate(_) => "providerErrorRate",
+            FaultAction::ProviderLostAnswerRate(_) => "providerLostAnswerRate",
             FaultAction::BothActive(_) => "bothActive",
             FaultAction::ReplicationLag(_) => "replicationLag",
         }
@@ -110,6 +115,8 @@ struct EntryDoc {
     ready: Option<Names>,
     #[serde(default)]
     provider_error_rate: Option<f64>,
+    #[serde(default)]
+    provider_lost_answer_rate: Option<f64>,
     #[serde(default)]
     both_active: Option<bool>,
     #[serde(default)]
@@ -219,17 +226,34 @@ impl FaultSchedule {
                     actions.push(make(list));
                 }
             }
-            if let Some(rate) = e.provider_error_rate {
+            let rates = [
+                (
+                    e.provider_error_rate,
+                    FaultAction::ProviderErrorRate as fn(f64) -> FaultAction,
+                ),
+                (
+                    e.provider_lost_answer_rate,
+                    FaultAction::ProviderLostAnswerRate,
+                ),
+            ];
+            let mut bad_rate = false;
+            for (v, make) in rates {
+                let Some(rate) = v else { continue };
+                let action = make(rate);
                 if !(0.0..=1.0).contains(&rate) {
                     diags.push(Diagnostic::at(
                         at.clone(),
                         format!(
-                            "providerErrorRate {rate} is not a share; expected a number from 0 to 1"
+                            "{} {rate} is not a share; expected a number from 0 to 1",
+                            action.key()
                         ),
                     ));
-                    continue;
+                    bad_rate = true;
                 }
-                actions.push(FaultAction::ProviderErrorRate(rate));
+                actions.push(action);
+            }
+            if bad_rate {
+                continue;
             }
             if let Some(on) = e.both_active {
                 actions.push(FaultAction::BothActive(on));
@@ -244,7 +268,7 @@ impl FaultSchedule {
                     pos: at,
                 }),
                 0 => diags.push(Diagnostic::at(at, "fault has no action").with_hint(
-                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate, bothActive, replicationLag",
+                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate, providerLostAnswerRate, bothActive, replicationLag",
                 )),
                 _ => diags.push(
                     Diagnostic::at(
@@ -316,7 +340,9 @@ impl FaultSchedule {
                     (l, "an agent or gateway")
                 }
                 FaultAction::Ready(l) => (l, "a gateway"),
-                FaultAction::ProviderErrorRate(_) => (&[], ""),
+                FaultAction::ProviderErrorRate(_) | FaultAction::ProviderLostAnswerRate(_) => {
+                    (&[], "")
+                }
                 FaultAction::BothActive(_) | FaultAction::ReplicationLag(_) => {
                     if observed.management_store.is_none() {
                         diags.push(Diagnostic::at(
@@ -408,6 +434,7 @@ impl Sim {
                 }
             }
             FaultAction::ProviderErrorRate(r) => self.error_rate = r,
+            FaultAction::ProviderLostAnswerRate(r) => self.lost_answer_rate = r,
             FaultAction::BothActive(on) => self.store_split_next(on),
             FaultAction::ReplicationLag(lag) => {
                 self.set_replication_lag(std::time::Duration::from_secs(lag.0))
@@ -525,6 +552,50 @@ mod tests {
             err.to_string().contains("several actions (down, up)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_lost_answer_is_a_change_made_and_reported_as_a_timeout() {
+        let s = FaultSchedule::parse("faults:\n  - providerLostAnswerRate: 1\n", "f.yaml").unwrap();
+        assert_eq!(s.faults[0].action, FaultAction::ProviderLostAnswerRate(1.0));
+        let err = FaultSchedule::parse("faults:\n  - providerLostAnswerRate: -0.1\n", "f.yaml")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.yaml:2:5: providerLostAnswerRate -0.1 is not a share; expected a number from 0 to 1"
+        );
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}, {name: ms2}]\n\
+             agents: [{name: a1, primary: ms1, connected: ms1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        let mut sim =
+            Sim::try_new(&observed, crate::sim::SimConfig::seeded(1).with_faults(s)).unwrap();
+        sim.advance(std::time::Duration::from_secs(1));
+        let op = crate::provider::Operation::SetParents {
+            kind: crate::model::MemberKind::Agent,
+            name: n("a1"),
+            parents: crate::model::Parents {
+                primary: n("ms2"),
+                failover: vec![n("ms1")],
+            },
+        };
+        // Every answer lost: the caller sees a transient failure, the
+        // management group has the new parents, and a repeat (the retry)
+        // changes nothing more.
+        let e = sim.apply_now(&op).unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert!(e.to_string().contains("applied"), "{e}");
+        assert_eq!(sim.member(&n("a1")).unwrap().configured.primary, n("ms2"));
+        assert!(sim.apply_now(&op).is_err());
+        let c = sim.calls();
+        assert_eq!((c.apply, c.changes, c.transient_failures), (2, 1, 2));
+        // Observations are not affected (nothing to lose but the answer).
+        assert!(sim.observe_now(&crate::provider::Scope::All).is_ok());
+        // A refused call is refused, not lost.
+        let bad = crate::provider::Operation::RetireGateway { name: n("nope") };
+        assert!(!sim.apply_now(&bad).unwrap_err().is_transient());
     }
 
     #[test]

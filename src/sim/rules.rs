@@ -36,6 +36,7 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
         queue: Queue::default(),
         faults_fired: 0,
         error_rate: 0.0,
+        lost_answer_rate: 0.0,
         calls: Calls::default(),
         index: Index::default(),
     };

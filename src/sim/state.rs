@@ -117,7 +117,8 @@ pub struct Calls {
     pub observe: u64,
     /// `apply` calls, failed ones included.
     pub apply: u64,
-    /// Calls that failed with an injected transient error.
+    /// Calls that failed with an injected transient error, lost answers
+    /// (applied, reported as failed) included.
     pub transient_failures: u64,
     /// Calls refused with a permanent error.
     pub permanent_failures: u64,
@@ -207,6 +208,10 @@ pub struct Sim {
     pub(crate) faults_fired: usize,
     /// The `providerErrorRate` in force.
     pub(crate) error_rate: f64,
+    /// The `providerLostAnswerRate` in force (absent from simulations
+    /// saved before it existed: none).
+    #[serde(default)]
+    pub(crate) lost_answer_rate: f64,
     pub(crate) rng: SimRng,
     pub(crate) calls: Calls,
     #[serde(skip)]

@@ -4,9 +4,10 @@
 //! Owns turning the simulated estate into an [`Observed`] document (the
 //! management group's configuration, never the members' learned one),
 //! performing [`Operation`]s idempotently with clear permanent errors for
-//! unknown names, injecting transient errors at the `providerErrorRate`,
-//! and the [`Clock`] whose `sleep` advances virtual time. Must not know
-//! about plans.
+//! unknown names, injecting transient errors at the `providerErrorRate`
+//! and lost answers (applied, reported as a timeout) at the
+//! `providerLostAnswerRate`, and the [`Clock`] whose `sleep` advances
+//! virtual time. Must not know about plans.
 
 use super::state::{Ids, MemberId, ServerKind, Sim};
 use super::store::FailoverRequest;
@@ -26,6 +27,21 @@ impl Sim {
                 "simulated {what} failure at {} s (providerErrorRate {})",
                 self.now_ms / 1000,
                 self.error_rate
+            )));
+        }
+        Ok(())
+    }
+
+    /// Draws whether the answer of an `apply` that succeeded is lost (only
+    /// when a `providerLostAnswerRate` is in force): the change stays made,
+    /// and the caller sees the transient failure a timed-out call gives.
+    fn lose_answer(&mut self) -> Result<(), ProviderError> {
+        if self.lost_answer_rate > 0.0 && self.rng.0.random_bool(self.lost_answer_rate.min(1.0)) {
+            self.calls.transient_failures += 1;
+            return Err(ProviderError::Transient(format!(
+                "simulated timeout at {} s: the change was applied but its answer was lost (providerLostAnswerRate {})",
+                self.now_ms / 1000,
+                self.lost_answer_rate
             )));
         }
         Ok(())
@@ -113,7 +129,9 @@ impl Sim {
     /// [`Provider::apply`] without async: counts the call, may fail
     /// transiently (a failed call has no effect), refuses unknown names and
     /// impossible changes permanently, and changes nothing when the
-    /// operation's effect already holds.
+    /// operation's effect already holds. A call that succeeded may still
+    /// lose its answer (`providerLostAnswerRate`): it reports a transient
+    /// failure although its change was made.
     pub fn apply_now(&mut self, op: &Operation) -> Result<(), ProviderError> {
         self.calls.apply += 1;
         self.inject("apply")?;
@@ -140,7 +158,7 @@ impl Sim {
                 if changed {
                     self.calls.changes += 1;
                 }
-                Ok(())
+                self.lose_answer()
             }
             Err(e) => {
                 self.calls.permanent_failures += 1;

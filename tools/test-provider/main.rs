@@ -40,6 +40,9 @@
 //! prove which replica applied what, and in which order.
 //! `--apply-delay-ms` (`HANDOVER_TEST_PROVIDER_APPLY_DELAY_MS`) sleeps
 //! before each apply, outside the lock, so a wave takes wall time.
+//! `--heartbeat FILE` writes `PID MS` (this process, wall-clock
+//! milliseconds since the Unix epoch) to FILE every 10 ms of that sleep,
+//! by rename: the last one written bounds when a killed call died.
 //!
 //! Misbehaviour (`--misbehave MODE`, `HANDOVER_TEST_PROVIDER_MISBEHAVE`),
 //! only for requests matching `--on` (a request name, or the member or pool
@@ -49,6 +52,17 @@
 //! `silent`, `wrong-protocol`. The call is recorded in `calls` before it
 //! misbehaves; nothing else changes (except `truncated` and
 //! `stderr-noise`, which do answer).
+//!
+//! Lost answers (`--apply-then-hang SUBJECT`,
+//! `HANDOVER_TEST_PROVIDER_APPLY_THEN_HANG`): an apply whose member or pool
+//! is SUBJECT (`any`: every apply) is performed and saved like any other,
+//! and then the program hangs instead of answering, so the caller's
+//! timeout kills it and it sees a transient failure for a change that was
+//! made (the simulator's `providerLostAnswerRate`, across a process
+//! boundary). Only the first `--apply-then-hang-count` (default 1) applies
+//! of each subject hang; later ones answer. Each lost answer is recorded in
+//! `answers_lost` (the subject), and the hung process writes its pid to
+//! `FILE.pid` like `hang`.
 
 use handover::model::Observed;
 use handover::name::Name;
@@ -89,6 +103,16 @@ struct Args {
         default_value_t = 0
     )]
     apply_delay_ms: u64,
+    /// Applies to perform and then hang on instead of answering: a member
+    /// or pool name, or `any`.
+    #[arg(long, env = "HANDOVER_TEST_PROVIDER_APPLY_THEN_HANG")]
+    apply_then_hang: Option<String>,
+    /// How many applies of each subject hang after applying.
+    #[arg(long, default_value_t = 1)]
+    apply_then_hang_count: usize,
+    /// While sleeping --apply-delay-ms, write `PID MS` here every 10 ms.
+    #[arg(long)]
+    heartbeat: Option<PathBuf>,
 }
 
 /// Who applied one operation of `applied` (same index).
@@ -115,6 +139,9 @@ struct State {
     stranded: Vec<Name>,
     #[serde(default)]
     applied_by: Vec<Applier>,
+    /// The subject of every apply that was performed and then hung.
+    #[serde(default)]
+    answers_lost: Vec<String>,
 }
 
 /// The pid of the process that started this call, read at start: a
@@ -134,7 +161,7 @@ fn main() {
         Err(e) => fail(&format!("the request is not a protocol request: {e}"), 1),
     };
     if args.apply_delay_ms > 0 && matches!(req.body, RequestBody::Apply { .. }) {
-        std::thread::sleep(std::time::Duration::from_millis(args.apply_delay_ms));
+        delay(args.apply_delay_ms, args.heartbeat.as_deref());
     }
     // Held until the process exits: one call at a time on the state file.
     let _lock = match lock(&args.state) {
@@ -164,9 +191,70 @@ fn main() {
         save(&args.state, &mut state, &sim);
         misbehave(mode, &args, &req, state, sim);
     }
+    let lose = loses_answer(&req.body, &args, &state);
     let resp = answer(&args, req, &mut state, &mut sim);
+    if let Some(subject) = lose.filter(|_| resp.ok) {
+        state.answers_lost.push(subject);
+        save(&args.state, &mut state, &sim);
+        hang(&args);
+    }
     save(&args.state, &mut state, &sim);
     emit(&resp);
+}
+
+/// The subject of an apply whose answer `--apply-then-hang` loses (while
+/// that subject has lost fewer than `--apply-then-hang-count`).
+fn loses_answer(body: &RequestBody, args: &Args, state: &State) -> Option<String> {
+    let RequestBody::Apply { operation } = body else {
+        return None;
+    };
+    let on = args.apply_then_hang.as_deref()?;
+    let subject = subject(operation);
+    let lost = state
+        .answers_lost
+        .iter()
+        .filter(|s| s.eq_ignore_ascii_case(subject))
+        .count();
+    ((on == "any" || on.eq_ignore_ascii_case(subject)) && lost < args.apply_then_hang_count)
+        .then(|| subject.to_string())
+}
+
+/// Never answers: writes the pid to `FILE.pid` (for tests to check the
+/// caller killed it) and sleeps until killed.
+fn hang(args: &Args) -> ! {
+    let pid = args.state.with_extension("pid");
+    let _ = std::fs::write(pid, std::process::id().to_string());
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Sleeps `ms`; with `heartbeat`, writes `PID MS` there every 10 ms.
+fn delay(ms: u64, heartbeat: Option<&Path>) {
+    let Some(file) = heartbeat else {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        return;
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    while std::time::Instant::now() < end {
+        let beat = format!("{} {}\n", std::process::id(), now_ms());
+        if std::fs::write(&tmp, beat)
+            .and_then(|_| std::fs::rename(&tmp, file))
+            .is_err()
+        {
+            fail(&format!("cannot write the heartbeat {}", file.display()), 1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 fn describe(body: &RequestBody) -> String {
@@ -197,13 +285,7 @@ fn matches(body: &RequestBody, on: &Option<String>) -> bool {
 fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State, mut sim: Sim) -> ! {
     let mut out = std::io::stdout().lock();
     match mode {
-        "hang" => {
-            let pid = args.state.with_extension("pid");
-            let _ = std::fs::write(pid, std::process::id().to_string());
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-            }
-        }
+        "hang" => hang(args),
         "exit3" => {
             eprintln!("handover-test-provider: fatal: the SDK service refused the connection");
             std::process::exit(3)
