@@ -7,7 +7,10 @@
 //! is *collected* (with its position, in the struct's `unknown`) instead of
 //! stopping the parse, so the loader reports every unknown field of a file
 //! in one run; and a list field written empty (`agents:`, which YAML reads
-//! as null) is an empty list. These types also generate the JSON Schema
+//! as null) is an empty list. Keys are read without their place (a place
+//! costs serde-saphyr a dozen calls per key); a parse that met an unknown
+//! key is repeated with places ([`with_key_places`]), which only files with
+//! an error pay. These types also generate the JSON Schema
 //! (`handover schema`; `deny_unknown_fields` there still says that no other
 //! field is allowed). Must not check relations between names; that is
 //! `crate::validate`'s job.
@@ -15,12 +18,41 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
 /// A string with the place it was written.
 pub type Text = Spanned<String>;
+
+thread_local! {
+    /// Whether keys are read with their place (see [`with_key_places`]).
+    static KEY_PLACES: Cell<bool> = const { Cell::new(false) };
+    /// Whether a parse on this thread met an unknown key since the last
+    /// [`take_unknown_met`].
+    static UNKNOWN_MET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `parse` with every key of the document types read with its place,
+/// so that unknown keys have one (without, they are at line 0).
+pub fn with_key_places<T>(parse: impl FnOnce() -> T) -> T {
+    /// Restores the previous mode, also if `parse` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            KEY_PLACES.set(self.0);
+        }
+    }
+    let _restore = Restore(KEY_PLACES.replace(true));
+    parse()
+}
+
+/// Whether a parse on this thread met an unknown key since the last call
+/// (and forgets it).
+pub fn take_unknown_met() -> bool {
+    UNKNOWN_MET.replace(false)
+}
 
 /// A key written in a mapping that has no such field.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +145,7 @@ fn skip_unknown<'de, A: MapAccess<'de>, F: Fields>(
         Key::Unknown(name) => name,
         Key::Known(name, _) => name.to_owned(),
     };
+    UNKNOWN_MET.set(true);
     if map.next_value::<IgnoredAny>().is_err() {
         return Err(de::Error::unknown_field(&name, F::FIELDS));
     }
@@ -209,7 +242,19 @@ macro_rules! doc_struct {
                     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         $(let mut $field: Option<$ty> = None;)*
                         let mut unknown = Vec::new();
-                        while let Some(key) = map.next_key::<Spanned<Key<$name>>>()? {
+                        let places = KEY_PLACES.get();
+                        loop {
+                            let key = if places {
+                                match map.next_key::<Spanned<Key<$name>>>()? {
+                                    Some(key) => key,
+                                    None => break,
+                                }
+                            } else {
+                                match map.next_key::<Key<$name>>()? {
+                                    Some(key) => Spanned::new(key, Location::UNKNOWN, Location::UNKNOWN),
+                                    None => break,
+                                }
+                            };
                             match key.value {
                                 $(Key::Known($key, _) => {
                                     if $field.is_some() {

@@ -392,6 +392,8 @@ fn top_level_line(text: &str, key: &str) -> Option<(String, u64, u64)> {
 /// Parses `text` into document type `T`, the bulk sections through the
 /// fast path when `fast` and the text allows. Errors always come from a
 /// serde-saphyr parse of the whole text, so they are the same either way.
+/// A parse that met an unknown key is done again with the place of every
+/// key (see [`doc::with_key_places`]): only files with an error pay for it.
 fn parse_split<'t, T: serde::de::DeserializeOwned>(
     text: &'t str,
     label: &Arc<str>,
@@ -403,12 +405,22 @@ fn parse_split<'t, T: serde::de::DeserializeOwned>(
         true => fast_json::split(text, shape),
         false => fast::split(text, shape),
     };
+    doc::take_unknown_met();
     if let Some(s) = fast.then(|| split(text)).flatten()
         && let Some(d) = yaml::parse_quiet(&s.remainder)
     {
-        return Ok((d, Some(s)));
+        if !doc::take_unknown_met() {
+            return Ok((d, Some(s)));
+        }
+        if let Some(d) = doc::with_key_places(|| yaml::parse_quiet(&s.remainder)) {
+            return Ok((d, Some(s)));
+        }
     }
-    Ok((yaml::parse(text, label)?, None))
+    let d = yaml::parse(text, label)?;
+    if !doc::take_unknown_met() {
+        return Ok((d, None));
+    }
+    Ok((doc::with_key_places(|| yaml::parse(text, label))?, None))
 }
 
 /// Reads a file of at most [`MAX_FILE_BYTES`] as text.
