@@ -380,6 +380,14 @@ pub enum BlockReason {
         /// The pools where it is active.
         pools: Vec<Name>,
     },
+    /// The store is not reported active in any pool: a failover is under
+    /// way, or the target cannot tell. Never a reason for a
+    /// disaster-recovery failover, which needs the active pool observed
+    /// down (SPEC rule 3.7).
+    #[error(
+        "the target reports the store active in no pool (a failover may be under way, or the provider cannot tell); a disaster-recovery failover needs the active pool observed down, so nothing is done: wait, check Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus, then plan again"
+    )]
+    StoreActivePoolUnknown,
 }
 
 fn store_state(active: Option<&Name>) -> String {
@@ -406,6 +414,7 @@ impl BlockReason {
             BlockReason::DisasterRecoveryNotAllowed { .. } => "disaster_recovery_not_allowed",
             BlockReason::BackupSqlServerMissing { .. } => "backup_sql_server_missing",
             BlockReason::StoreActiveInSeveralPools { .. } => "store_active_in_several_pools",
+            BlockReason::StoreActivePoolUnknown => "store_active_pool_unknown",
         }
     }
 
