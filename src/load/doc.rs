@@ -157,19 +157,21 @@ pub struct StoreDoc {
     pub pool: Text,
     /// Disaster-recovery failover, opt-in.
     pub disaster_recovery: Option<DrDoc>,
-    /// A failover to `pool` also restores the existing store database
-    /// (`-Restore`); default false.
-    #[serde(default)]
-    pub restore: bool,
+    /// A planned failover to `pool` also restores the existing store
+    /// database (`-Restore`); default false. Not with disaster recovery
+    /// allowed: the cmdlet's disaster-recovery parameter set has no
+    /// `-Restore`.
+    #[schemars(with = "Option<bool>")]
+    pub restore: Option<Spanned<bool>>,
 }
 
 /// `managementStore.disasterRecovery:`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DrDoc {
-    /// Fail over while the active pool is down.
-    #[serde(default)]
-    pub allowed: bool,
+    /// Fail over while the active pool is down (needs `backupSqlServer`).
+    #[schemars(with = "Option<bool>")]
+    pub allowed: Option<Spanned<bool>>,
     /// `-BackupSqlServerFqdn`.
     #[schemars(with = "Option<HostName>")]
     pub backup_sql_server: Option<Text>,
@@ -192,6 +194,10 @@ pub struct PolicyDoc {
     /// How long to wait for a member to reach its new primary.
     #[schemars(with = "Option<Duration>")]
     pub ack_timeout: Option<Text>,
+    /// How long a Central Management Store operation may take (the
+    /// failover call, replication, the store becoming active); default 30m.
+    #[schemars(with = "Option<Duration>")]
+    pub store_timeout: Option<Text>,
     /// Retire observed gateways absent from the topology.
     pub retire_gateways: Option<bool>,
     /// Agents per parent.
