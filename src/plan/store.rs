@@ -152,7 +152,10 @@ mod tests {
 
     #[test]
     fn an_active_pool_observed_down_is_a_disaster_failover_without_restore() {
-        let obs = store(Some("pool1"), &[("pool1", false, false), ("pool2", true, false)]);
+        let obs = store(
+            Some("pool1"),
+            &[("pool1", false, false), ("pool2", true, false)],
+        );
         let steps = store_actions(&spec(true), Some(&obs)).unwrap();
         match &steps[0] {
             Action::StoreFailover { mode, restore, .. } => {
@@ -161,6 +164,24 @@ mod tests {
             }
             other => panic!("expected a failover, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn disaster_recovery_without_a_backup_sql_server_is_still_blocked() {
+        // Validation refuses it in files; a model built in code still gets
+        // a block, never a failover without -BackupSqlServerFqdn.
+        let mut s = spec(false);
+        s.disaster_recovery.backup_sql_server = None;
+        let obs = store(
+            Some("pool1"),
+            &[("pool1", false, false), ("pool2", true, false)],
+        );
+        assert_eq!(
+            store_actions(&s, Some(&obs)),
+            Err(BlockReason::BackupSqlServerMissing {
+                active: Some(n("pool1"))
+            })
+        );
     }
 
     #[test]
@@ -179,7 +200,10 @@ mod tests {
     #[test]
     fn active_in_two_pools_blocks_whatever_activepool_says() {
         // `activePool` names one pool, a flag another: two active pools.
-        let obs = store(Some("pool1"), &[("pool1", true, false), ("pool2", true, true)]);
+        let obs = store(
+            Some("pool1"),
+            &[("pool1", true, false), ("pool2", true, true)],
+        );
         assert!(matches!(
             store_actions(&spec(false), Some(&obs)),
             Err(BlockReason::StoreActiveInSeveralPools { .. })
