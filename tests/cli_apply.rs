@@ -426,3 +426,45 @@ fn a_saved_plan_keeps_the_topologys_window() {
         serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
     assert_eq!(report["execution"]["max_in_flight"], 5);
 }
+
+#[test]
+fn an_invalid_store_section_is_refused_before_anything_is_applied() {
+    // The store example, with disaster recovery allowed but no backup SQL
+    // server, restore asked for, and a storeTimeout that is no duration.
+    let tmp = setup("management-store-failover");
+    let d = tmp.path();
+    let desired = std::fs::read_to_string(d.join("desired.yaml")).unwrap();
+    let bad = desired
+        .replace("    allowed: false\n", "    allowed: true\n")
+        .replace("    backupSqlServer: sql2.contoso.local\n", "")
+        .replace(
+            "  pool: pool2.contoso.local\n",
+            "  pool: pool2.contoso.local\n  restore: true\n",
+        )
+        + "policy:\n  storeTimeout: 30\n";
+    assert_ne!(bad, desired);
+    std::fs::write(d.join("desired.yaml"), &bad).unwrap();
+    let before = std::fs::read(d.join("estate.yaml")).unwrap();
+    let out = apply(d).arg("--auto-approve").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("desired.yaml:"), "{err}");
+    assert!(err.contains("names no backupSqlServer"), "{err}");
+    assert!(
+        err.contains(
+            "managementStore.restore: true cannot be combined with disasterRecovery.allowed: true"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("storeTimeout \"30\" is not a duration"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(d.join("estate.yaml")).unwrap(), before);
+    assert!(!d.join("estate.yaml.sim.json").exists());
+}
