@@ -751,3 +751,65 @@ fn an_invalid_hand_edit_of_a_sim_file_is_reported_and_kept() {
         assert_eq!(files(), before, "{args:?} changed a file");
     }
 }
+
+#[test]
+fn disaster_recovery_needs_a_backup_sql_server_and_excludes_restore() {
+    // Allowed without a backup SQL server: an error at `allowed`, not a
+    // plan that blocks and exits 0.
+    fails_at(
+        &topo(
+            "managementStore:\n  pool: pool2.contoso.local\n  disasterRecovery:\n    allowed: true\n    backupSqlInstance: RTC\n",
+        ),
+        "6:14",
+        &[
+            "names no backupSqlServer",
+            "-BackupSqlServerFqdn",
+            "add backupSqlServer",
+        ],
+    );
+    // restore with disaster recovery allowed: an error at `restore`.
+    fails_at(
+        &topo(
+            "managementStore:\n  pool: pool2.contoso.local\n  restore: true\n  disasterRecovery:\n    allowed: true\n    backupSqlServer: sql2.contoso.local\n",
+        ),
+        "5:12",
+        &[
+            "managementStore.restore: true cannot be combined with disasterRecovery.allowed: true",
+            "no -Restore in its disaster-recovery parameter set",
+            "set disasterRecovery.allowed: false",
+        ],
+    );
+    // Both at once: both reported, in one run.
+    let (code, _, err) = run(&topo(
+        "managementStore:\n  pool: pool2.contoso.local\n  restore: true\n  disasterRecovery: {allowed: true}\n",
+    ));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("names no backupSqlServer"), "{err}");
+    assert!(err.contains("cannot be combined"), "{err}");
+    // What stays valid: restore with disaster recovery not allowed, and
+    // disaster recovery allowed with a backup SQL server.
+    for ok in [
+        "managementStore:\n  pool: pool2.contoso.local\n  restore: true\n  disasterRecovery:\n    allowed: false\n",
+        "managementStore:\n  pool: pool2.contoso.local\n  disasterRecovery:\n    allowed: false\n",
+        "managementStore:\n  pool: pool2.contoso.local\n  disasterRecovery:\n    allowed: true\n    backupSqlServer: sql2.contoso.local\n",
+    ] {
+        let (code, out, err) = run(&topo(ok));
+        assert_eq!(code, 0, "{ok}\nstdout: {out}\nstderr: {err}");
+    }
+}
+
+#[test]
+fn store_timeout_is_a_duration() {
+    fails_at(
+        &topo("policy:\n  storeTimeout: 30d\n"),
+        "4:17",
+        &["storeTimeout \"30d\" is not a duration", "30m"],
+    );
+    fails_at(
+        &topo("policy:\n  storeTimeout: 0m\n"),
+        "4:17",
+        &["storeTimeout \"0m\"", "above 0"],
+    );
+    let (code, out, err) = run(&topo("policy:\n  storeTimeout: 2h\n"));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+}

@@ -158,6 +158,14 @@ impl Target {
         }
     }
 
+    /// Gives an `exec:` program's `store_failover` calls the topology's
+    /// `policy.storeTimeout` (the simulator needs none).
+    pub fn set_store_timeout(&mut self, t: Seconds) {
+        if let Target::Exec(e) = self {
+            e.set_store_timeout(Duration::from_secs(t.0));
+        }
+    }
+
     /// Persists what the run changed: a `sim:` target's snapshot; nothing
     /// for an `exec:` target (the program keeps its own state).
     pub fn save(&mut self) -> Result<(), String> {

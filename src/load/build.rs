@@ -519,9 +519,10 @@ impl<'a> Builder<'a> {
         self.unknown(&s.unknown);
         let pool = self.name(&s.pool, "managementStore pool");
         let mut dr = model::DisasterRecovery::default();
+        let restore = s.restore.as_ref().is_some_and(|r| r.value);
         if let Some(d) = &s.disaster_recovery {
             self.unknown(&d.unknown);
-            dr.allowed = d.allowed;
+            dr.allowed = d.allowed.as_ref().is_some_and(|a| a.value);
             dr.backup_sql_server = d
                 .backup_sql_server
                 .as_ref()
@@ -532,13 +533,49 @@ impl<'a> Builder<'a> {
                 .as_ref()
                 .and_then(|n| self.name(n, "backupMirrorSqlServer"));
             dr.backup_mirror_sql_instance = d.backup_mirror_sql_instance.clone();
+            if let Some(a) = d.allowed.as_ref().filter(|a| a.value) {
+                self.disaster_recovery_checks(a, d, s.restore.as_ref().filter(|r| r.value));
+            }
         }
         Some(StoreSpec {
             pos: self.pos(&s.pool),
             pool: pool?,
             disaster_recovery: dr,
-            restore: s.restore,
+            restore,
         })
+    }
+
+    /// `disasterRecovery.allowed: true` needs a backup SQL server (a
+    /// disaster-recovery failover cannot run without one), and excludes
+    /// `restore` (`Invoke-CsManagementServerFailover` has no `-Restore` in
+    /// its disaster-recovery parameter set). Both are errors here, at the
+    /// line, so `validate` fails instead of a plan that blocks and exits 0.
+    fn disaster_recovery_checks(
+        &mut self,
+        allowed: &Spanned<bool>,
+        d: &doc::DrDoc,
+        restore: Option<&Spanned<bool>>,
+    ) {
+        if d.backup_sql_server.is_none() {
+            let pos = self.pos(allowed);
+            self.diags.push(
+                Diagnostic::at(
+                    pos,
+                    "managementStore.disasterRecovery allows a disaster-recovery failover but names no backupSqlServer; expected the backup SQL server the failover uses (-BackupSqlServerFqdn)",
+                )
+                .with_hint("add backupSqlServer: <FQDN of the backup SQL server> under disasterRecovery, or set allowed: false"),
+            );
+        }
+        if let Some(r) = restore {
+            let pos = self.pos(r);
+            self.diags.push(
+                Diagnostic::at(
+                    pos,
+                    "managementStore.restore: true cannot be combined with disasterRecovery.allowed: true; -Restore belongs to a planned failover only, and Invoke-CsManagementServerFailover has no -Restore in its disaster-recovery parameter set",
+                )
+                .with_hint("remove restore (or set it to false), or set disasterRecovery.allowed: false to keep restore for planned failovers"),
+            );
+        }
     }
 
     fn policy(&mut self, p: &doc::PolicyDoc) -> Policy {
@@ -563,6 +600,18 @@ impl<'a> Builder<'a> {
                     self.diags.push(Diagnostic::at(
                         pos,
                         format!("ackTimeout {} is not a duration; expected a whole number followed by s, m or h, such as 30s, 15m or 2h", quote(&a.value)),
+                    ));
+                }
+            }
+        }
+        if let Some(a) = &p.store_timeout {
+            match Seconds::parse(&a.value) {
+                Ok(s) if s.0 > 0 => out.store_timeout = s,
+                _ => {
+                    let pos = self.pos(a);
+                    self.diags.push(Diagnostic::at(
+                        pos,
+                        format!("storeTimeout {} is not a duration; expected a whole number above 0 followed by s, m or h, such as 30m or 2h", quote(&a.value)),
                     ));
                 }
             }

@@ -434,10 +434,12 @@ doc_struct! {
         pub pool: Text => "pool" req,
         /// Disaster-recovery failover, opt-in.
         pub disaster_recovery: Option<DrDoc> => "disasterRecovery" opt,
-        /// A failover to `pool` also restores the existing store database
-        /// (`-Restore`); default false.
-        #[serde(default)]
-        pub restore: bool => "restore" default,
+        /// A planned failover to `pool` also restores the existing store
+        /// database (`-Restore`); default false. Not with disaster recovery
+        /// allowed: the cmdlet's disaster-recovery parameter set has no
+        /// `-Restore`.
+        #[schemars(with = "Option<bool>")]
+        pub restore: Option<Spanned<bool>> => "restore" opt,
     }
 }
 
@@ -446,9 +448,9 @@ doc_struct! {
     #[derive(JsonSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct DrDoc ("managementStore.disasterRecovery") {
-        /// Fail over while the active pool is down.
-        #[serde(default)]
-        pub allowed: bool => "allowed" default,
+        /// Fail over while the active pool is down (needs `backupSqlServer`).
+        #[schemars(with = "Option<bool>")]
+        pub allowed: Option<Spanned<bool>> => "allowed" opt,
         /// `-BackupSqlServerFqdn`.
         #[schemars(with = "Option<HostName>")]
         pub backup_sql_server: Option<Text> => "backupSqlServer" opt,
@@ -473,6 +475,10 @@ doc_struct! {
         /// How long to wait for a member to reach its new primary.
         #[schemars(with = "Option<Duration>")]
         pub ack_timeout: Option<Text> => "ackTimeout" opt,
+        /// How long a Central Management Store operation may take (the
+        /// failover call, replication, the store becoming active); default 30m.
+        #[schemars(with = "Option<Duration>")]
+        pub store_timeout: Option<Text> => "storeTimeout" opt,
         /// Retire observed gateways absent from the topology.
         pub retire_gateways: Option<bool> => "retireGateways" opt,
         /// Agents per parent.

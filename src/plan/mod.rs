@@ -59,6 +59,7 @@ pub fn try_plan(desired: &Topology, observed: &Observed) -> Result<Plan, AssignE
 pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assignment) -> Plan {
     let mut p = build::build(desired, observed, assignment);
     p.observed_digest = Some(digest(observed, &p));
+    p.policy = Some(PlanPolicy::of(&desired.policy));
     p.loads = assign::loads(desired, observed, assignment);
     canonical_spelling(&mut p.loads, desired, observed);
     p.notes = assignment

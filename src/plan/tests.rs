@@ -528,8 +528,15 @@ fn store_disaster_recovery_only_when_allowed_with_a_backup() {
             .to_string()
             .contains("disasterRecovery.allowed: true")
     );
-    let p = store("{allowed: true}", "null", true);
-    assert_eq!(codes(&p), ["pool2 backup_sql_server_missing"]);
+    // Allowed without a backup SQL server is refused when the topology is
+    // loaded (plan/store.rs checks the planner still blocks it).
+    assert!(
+        topology_str(
+            "apiVersion: handover/v1\nkind: Topology\nmanagementStore: {pool: pool2, disasterRecovery: {allowed: true}}\n",
+            "d.yaml",
+        )
+        .is_err()
+    );
 }
 
 #[test]

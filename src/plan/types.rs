@@ -25,6 +25,12 @@ pub struct Plan {
     /// fresh observation to refuse a stale plan. Absent in hand-made plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_digest: Option<String>,
+    /// The topology's window and timeouts the plan was made under, so
+    /// `apply PLANFILE` keeps them (an extra field, SPEC section 4).
+    /// Absent in hand-made plans and plans from older releases: `apply`
+    /// then uses the defaults unless flags say otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PlanPolicy>,
     /// Each parent's agents before and after, against its capacity (the
     /// load table of `handover plan`). Information only: applying a plan
     /// never reads it.
@@ -33,6 +39,35 @@ pub struct Plan {
     /// Agents a `spread` rule kept where they are, and why (information).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<AgentNote>,
+    /// Made by the `direct` strategy (the console's way, which exists to
+    /// show the hazard): the executor does not re-check its removals. Never
+    /// read from or written to a plan file, so no file can turn the
+    /// re-check off.
+    #[serde(skip)]
+    pub direct: bool,
+}
+
+/// The part of `policy:` that applying a plan needs, recorded in the plan
+/// file: the window of SPEC rule 5 and the timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPolicy {
+    /// `policy.maxInFlight`: members in a bridge at once.
+    pub max_in_flight: u32,
+    /// `policy.ackTimeout`, as `30m`.
+    pub ack_timeout: crate::model::Seconds,
+    /// `policy.storeTimeout`, as `30m`.
+    pub store_timeout: crate::model::Seconds,
+}
+
+impl PlanPolicy {
+    /// The fields of `policy` a plan records.
+    pub fn of(policy: &crate::model::Policy) -> Self {
+        PlanPolicy {
+            max_in_flight: policy.max_in_flight,
+            ack_timeout: policy.ack_timeout,
+            store_timeout: policy.store_timeout,
+        }
+    }
 }
 
 /// An agent the assignment kept where it is, with the reason in words.
@@ -380,6 +415,14 @@ pub enum BlockReason {
         /// The pools where it is active.
         pools: Vec<Name>,
     },
+    /// The store is not reported active in any pool: a failover is under
+    /// way, or the target cannot tell. Never a reason for a
+    /// disaster-recovery failover, which needs the active pool observed
+    /// down (SPEC rule 3.7).
+    #[error(
+        "the target reports the store active in no pool (a failover may be under way, or the provider cannot tell); a disaster-recovery failover needs the active pool observed down, so nothing is done: wait, check Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus, then plan again"
+    )]
+    StoreActivePoolUnknown,
 }
 
 fn store_state(active: Option<&Name>) -> String {
@@ -406,6 +449,7 @@ impl BlockReason {
             BlockReason::DisasterRecoveryNotAllowed { .. } => "disaster_recovery_not_allowed",
             BlockReason::BackupSqlServerMissing { .. } => "backup_sql_server_missing",
             BlockReason::StoreActiveInSeveralPools { .. } => "store_active_in_several_pools",
+            BlockReason::StoreActivePoolUnknown => "store_active_pool_unknown",
         }
     }
 
@@ -485,8 +529,10 @@ impl Plan {
             steps,
             blocked,
             observed_digest: None,
+            policy: None,
             loads: Vec::new(),
             notes: Vec::new(),
+            direct: false,
         }
     }
 

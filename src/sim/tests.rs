@@ -405,6 +405,11 @@ fn a_planned_store_failover_waits_for_replication() {
     s.apply_now(&store_op("pool2", Planned, None)).unwrap();
     s.apply_now(&store_op("pool2", Planned, None)).unwrap();
     assert_eq!(s.calls().changes, 1, "a repeat is a no-op");
+    // Mid-failover the store is active in no pool: unknown, not down.
+    let mid = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(mid.active_pool, None);
+    assert!(mid.active_pools().is_empty());
+    assert!(mid.pools.iter().all(|p| p.up && !p.active));
     s.advance(secs(181));
     let store = s.snapshot(&Scope::All).management_store.unwrap();
     assert_eq!(store.active_pool, Some(n("pool2")));
