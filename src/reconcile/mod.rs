@@ -44,5 +44,7 @@ pub use revision::{Offer, Refusal, RevisionTracker};
 pub use schedule::{PassOutcome, Trigger, Wait, next_wait};
 pub use signals::Shutdown;
 pub use source::{Fetcher, Revision, Source, SourceError};
-pub use status::{ErrorKind, MemberCounts, PassFacts, Status, StatusHandle, SyncStatus, decide};
+pub use status::{
+    CurrentPass, ErrorKind, MemberCounts, PassFacts, Status, StatusHandle, SyncStatus, decide,
+};
 pub use watch::{Debounce, Watch};

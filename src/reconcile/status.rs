@@ -2,19 +2,21 @@
 //! members in flight and blocked, the last error (`/status`).
 //!
 //! Owns the [`Status`] document, the handle the loop writes it through and
-//! the listener reads it from, and [`decide`], the pure rule that turns a
-//! pass's facts into a [`SyncStatus`]. Must not observe, plan or apply.
+//! the listener reads it from (the listener shows it through the live
+//! state of the pass in progress, [`super::live::Live::status`]), and
+//! [`decide`], the pure rule that turns a pass's facts into a
+//! [`SyncStatus`]. Must not observe, plan or apply.
 
 use super::schedule::Trigger;
 use crate::execute::ExecReport;
 use crate::name::Name;
 use crate::plan::{Blocked, BlockedKind, Summary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
 /// Where the estate stands against the desired topology, as Argo CD and
 /// Flux users know it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SyncStatus {
     /// Every managed member has its desired parents; nothing in flight,
     /// nothing blocked.
@@ -75,6 +77,9 @@ pub struct PassFacts {
     pub suspended: bool,
     /// The pass failed, or the newest revision was refused.
     pub error: bool,
+    /// The pass applied its plan and a final observation found the estate
+    /// equal to the desired topology (the apply outcome `converged`).
+    pub converged: bool,
 }
 
 impl PassFacts {
@@ -102,20 +107,24 @@ impl PassFacts {
             stranded,
             suspended,
             error,
+            converged: false,
         }
     }
 }
 
 /// The sync status a pass's facts mean. In order: anything needing a
 /// person is `Degraded` (even while suspended: a stranded member must not
-/// hide behind a suspension); then `Suspended`; members in a bridge or
-/// steps that progressed are `Progressing`; remaining differences are
-/// `OutOfSync`; otherwise `Synced`.
+/// hide behind a suspension); then `Suspended`; a pass that converged is
+/// `Synced` at once; members in a bridge or steps that progressed are
+/// `Progressing`; remaining differences are `OutOfSync`; otherwise
+/// `Synced`.
 pub fn decide(f: &PassFacts) -> SyncStatus {
     if f.stranded > 0 || f.failed > 0 || f.error {
         SyncStatus::Degraded
     } else if f.suspended {
         SyncStatus::Suspended
+    } else if f.converged {
+        SyncStatus::Synced
     } else if f.in_bridge > 0 || (f.changes > 0 && f.progressed > 0) {
         SyncStatus::Progressing
     } else if f.changes > 0 || f.blocked > 0 {
@@ -280,6 +289,28 @@ pub struct PassSummary {
     pub error: Option<String>,
 }
 
+/// The pass running now: what `handover wait` and the page show as
+/// progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CurrentPass {
+    /// Its number, from 1 (one more than [`Status::passes`]).
+    pub pass: u64,
+    /// `planning` (observing and planning) or `applying`.
+    pub phase: &'static str,
+    /// Members whose parents its plan changes; `null` until it planned.
+    pub moves: Option<u64>,
+    /// Of them, members done: pruned, or changed without a bridge.
+    pub done: u64,
+    /// Bridges written so far.
+    pub bridged: u64,
+    /// Members seen on their new primary so far.
+    pub acknowledged: u64,
+    /// Members whose acknowledgement timed out (they stay in their bridge).
+    pub pending: u64,
+    /// Members whose change stopped on a provider error.
+    pub failed: u64,
+}
+
 /// The `/status` document.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Status {
@@ -293,12 +324,18 @@ pub struct Status {
     pub refused: Option<RefusedView>,
     /// `null` until the first observation.
     pub sync: Option<SyncStatus>,
+    /// The revision `sync` was decided at (its id): the one a plan was
+    /// last made from. It differs from `revision.id` while a newly adopted
+    /// revision has not been planned yet.
+    pub sync_revision: Option<String>,
     /// True once the first observation is done (`/readyz`).
     pub ready: bool,
     /// True while applying is suspended.
     pub suspended: bool,
-    /// Passes run since start.
+    /// Passes finished since start.
     pub passes: u64,
+    /// The pass running now, `null` between passes.
+    pub current: Option<CurrentPass>,
     /// The last pass.
     pub last_pass: Option<PassView>,
     /// Members in a bridge and since when, sorted by name.
@@ -365,6 +402,25 @@ mod tests {
             ..facts()
         };
         assert_eq!(decide(&f), SyncStatus::Progressing);
+    }
+
+    #[test]
+    fn a_pass_that_converged_is_synced_at_once() {
+        // It changed something (today's rule alone says Progressing), and
+        // its final observation found the estate converged.
+        let f = PassFacts {
+            changes: 6,
+            progressed: 6,
+            converged: true,
+            ..facts()
+        };
+        assert_eq!(decide(&f), SyncStatus::Synced);
+        let f = PassFacts {
+            stranded: 1,
+            converged: true,
+            ..facts()
+        };
+        assert_eq!(decide(&f), SyncStatus::Degraded);
     }
 
     #[test]
@@ -435,7 +491,8 @@ mod tests {
                 failed: 0,
                 stranded: 0,
                 suspended: false,
-                error: false
+                error: false,
+                converged: false,
             }
         );
         assert_eq!(decide(&f), SyncStatus::Progressing);
