@@ -360,6 +360,7 @@ impl Live {
             suspended: s.suspended,
             error: s.refused.is_some(),
             converged: false,
+            complete: false,
         }));
         s.sync_revision = s.revision.as_ref().map(|r| r.id.clone());
         s

@@ -15,7 +15,7 @@ use super::schedule::Trigger;
 use super::source::Revision;
 use super::status::{
     BlockedView, ErrorKind, ErrorView, HISTORY_CAP, InFlight, PassFacts, PassSummary, PassView,
-    RefusedView, RevisionView, Status, StatusHandle, decide,
+    RefusedView, RevisionView, Status, StatusHandle, SyncStatus, decide,
 };
 use crate::execute::ExecReport;
 use crate::plan::Plan;
@@ -67,6 +67,10 @@ pub fn record_source(
         set_revision(s, revision, now);
         s.refused = refused.map(refused_view);
         s.suspended = suspended;
+        // A refused revision needs a person from the moment it is refused.
+        if s.refused.is_some() && s.sync.is_some() {
+            s.sync = Some(SyncStatus::Degraded);
+        }
     });
 }
 

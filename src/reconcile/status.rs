@@ -8,7 +8,7 @@
 //! [`SyncStatus`]. Must not observe, plan or apply.
 
 use super::schedule::Trigger;
-use crate::execute::ExecReport;
+use crate::execute::{ExecReport, StepOutcome};
 use crate::name::Name;
 use crate::plan::{Blocked, BlockedKind, Summary};
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,10 @@ pub struct PassFacts {
     /// The pass applied its plan and a final observation found the estate
     /// equal to the desired topology (the apply outcome `converged`).
     pub converged: bool,
+    /// The pass finished every step of its plan (applied, satisfied or
+    /// skipped) and left nothing in a bridge: what still differs is what
+    /// its plan could not start (blocked).
+    pub complete: bool,
 }
 
 impl PassFacts {
@@ -98,6 +102,16 @@ impl PassFacts {
                 r.failed.len() as u64,
             )
         });
+        let complete = report.is_some_and(|r| {
+            !r.cancelled
+                && r.in_bridge.is_empty()
+                && r.steps.iter().all(|s| {
+                    matches!(
+                        s.outcome,
+                        StepOutcome::Applied | StepOutcome::Satisfied | StepOutcome::Skipped
+                    )
+                })
+        });
         PassFacts {
             changes: plan.changes,
             blocked: plan.blocked,
@@ -108,6 +122,7 @@ impl PassFacts {
             suspended,
             error,
             converged: false,
+            complete,
         }
     }
 }
@@ -115,9 +130,10 @@ impl PassFacts {
 /// The sync status a pass's facts mean. In order: anything needing a
 /// person is `Degraded` (even while suspended: a stranded member must not
 /// hide behind a suspension); then `Suspended`; a pass that converged is
-/// `Synced` at once; members in a bridge or steps that progressed are
-/// `Progressing`; remaining differences are `OutOfSync`; otherwise
-/// `Synced`.
+/// `Synced` at once; members in a bridge are `Progressing`; a pass that
+/// did all it could while members stay blocked is `OutOfSync` at once;
+/// steps that progressed are `Progressing`; remaining differences are
+/// `OutOfSync`; otherwise `Synced`.
 pub fn decide(f: &PassFacts) -> SyncStatus {
     if f.stranded > 0 || f.failed > 0 || f.error {
         SyncStatus::Degraded
@@ -125,6 +141,8 @@ pub fn decide(f: &PassFacts) -> SyncStatus {
         SyncStatus::Suspended
     } else if f.converged {
         SyncStatus::Synced
+    } else if f.in_bridge == 0 && f.complete && f.blocked > 0 {
+        SyncStatus::OutOfSync
     } else if f.in_bridge > 0 || (f.changes > 0 && f.progressed > 0) {
         SyncStatus::Progressing
     } else if f.changes > 0 || f.blocked > 0 {
@@ -424,6 +442,44 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_that_did_all_it_could_with_members_blocked_is_out_of_sync_at_once() {
+        let plan = Summary {
+            changes: 6,
+            moves: 2,
+            blocked: 1,
+            ..Summary::default()
+        };
+        let step = |outcome| crate::execute::StepRecord {
+            id: 1,
+            action: "set_parents",
+            name: Name::parse("web01.contoso.local").unwrap(),
+            outcome,
+            started: None,
+            finished: None,
+            attempts: 1,
+        };
+        let report = ExecReport {
+            steps: vec![step(StepOutcome::Applied), step(StepOutcome::Satisfied)],
+            steps_applied: 1,
+            awaits_satisfied: 1,
+            ..ExecReport::default()
+        };
+        let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
+        assert!(f.complete);
+        assert_eq!(decide(&f), SyncStatus::OutOfSync);
+        // A step that timed out leaves the member pending: still going.
+        let report = ExecReport {
+            steps: vec![step(StepOutcome::Applied), step(StepOutcome::TimedOut)],
+            in_bridge: vec![Name::parse("web01.contoso.local").unwrap()],
+            steps_applied: 1,
+            ..ExecReport::default()
+        };
+        let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
+        assert!(!f.complete);
+        assert_eq!(decide(&f), SyncStatus::Progressing);
+    }
+
+    #[test]
     fn differences_nothing_could_change_are_out_of_sync() {
         let f = PassFacts {
             blocked: 1,
@@ -493,6 +549,7 @@ mod tests {
                 suspended: false,
                 error: false,
                 converged: false,
+                complete: false,
             }
         );
         assert_eq!(decide(&f), SyncStatus::Progressing);
