@@ -455,3 +455,133 @@ fn status_readiness_metrics_and_the_page_are_live_while_a_pass_runs() {
     assert!(page.contains("moves done in pass #2"), "{page}");
     assert!(!page.contains("moves done in pass #3"), "{page}");
 }
+
+/// `handover ARGS...`, to completion: (exit code, stdout, stderr).
+fn handover(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_handover"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn wait_follows_a_wave_to_synced_and_status_and_wait_say_why_they_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (first, _) = estate(true);
+    std::fs::write(d.join("desired.yaml"), &first).unwrap();
+    let (mut run, addr) = start_paced(d, 100);
+    let url = format!("http://{addr}");
+
+    // Started with the loop: it waits out the start, prints progress on
+    // stderr, and exits 0 once the wave is done, with one JSON object on
+    // stdout.
+    let (code, out, err) = handover(&[
+        "wait",
+        "--listen-url",
+        &url,
+        "--for",
+        "synced",
+        "--timeout",
+        "2m",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["result"], "holds", "{v}");
+    assert_eq!(v["status"]["sync"], "Synced", "{v}");
+    assert_eq!(v["status"]["in_flight"], serde_json::json!([]), "{v}");
+    assert!(
+        ["Progressing", "Starting", "cannot reach"]
+            .iter()
+            .any(|w| err.contains(w)),
+        "progress on stderr: {err}"
+    );
+
+    // status: a summary for people, or /status for scripts; healthy: 0.
+    let (code, out, err) = handover(&["status", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Synced at "), "{out}");
+    assert!(
+        out.contains("0 in a bridge, 0 pending, 0 blocked, 0 stranded"),
+        "{out}"
+    );
+    let (code, out, _) = handover(&["status", &url, "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sync"], "Synced");
+    let rev = v["revision"]["id"].as_str().unwrap().to_string();
+
+    // A revision that never comes: the timeout, exit 3.
+    let (code, out, err) = handover(&[
+        "wait",
+        "--listen-url",
+        &url,
+        "--revision",
+        "0123456789abcdef",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("timed out after 1s waiting for synced"),
+        "{err}"
+    );
+
+    // An agent the target does not report: blocked, and nothing else to
+    // do. synced cannot come (exit 3, with the reason); healthy holds.
+    let mut e = handover::synth::generate(&handover::synth::Spec {
+        management_servers: 2,
+        gateways: 4,
+        agents: 20,
+        moving: 0.0,
+        seed: 7,
+    });
+    let mut ghost = e.desired.agents[0].clone();
+    ghost.name = handover::name::Name::parse("ghost01.fleet.contoso.local").unwrap();
+    e.desired.agents.push(ghost);
+    std::fs::write(
+        d.join("desired.yaml"),
+        handover::synth::desired_yaml(&e.desired),
+    )
+    .unwrap();
+    run.until(30, "the new revision in /status", || {
+        status_now(addr).filter(|s| s["revision"]["id"] != rev.as_str())
+    });
+    let (code, _, err) = handover(&["wait", "--listen-url", &url, "--timeout", "1m"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("OutOfSync: 1 member(s) blocked"), "{err}");
+    assert!(err.contains("ghost01.fleet.contoso.local"), "{err}");
+    let (code, out, err) = handover(&["wait", "--listen-url", &url, "--for", "healthy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("healthy: OutOfSync at "), "{out}");
+
+    // A revision that does not validate: Degraded, exit 1, with its errors.
+    std::fs::write(d.join("desired.yaml"), "agents: [\n").unwrap();
+    run.until(30, "the refusal in /status", || {
+        status_now(addr).filter(|s| !s["refused"].is_null())
+    });
+    let (code, _, err) = handover(&["wait", "--listen-url", &url, "--for", "healthy"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("was refused"), "{err}");
+    assert!(err.contains("desired.yaml:"), "{err}");
+    let (code, _, err) = handover(&["status", &url]);
+    assert_eq!(code, 1, "{err}");
+
+    // Nothing listening: exit 5, said.
+    drop(run);
+    let (code, _, err) = handover(&["wait", "--listen-url", &url, "--timeout", "1s"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains(&format!("cannot reach {url}")), "{err}");
+    let (code, _, err) = handover(&["status", &url]);
+    assert_eq!(code, 5, "{err}");
+    let (code, _, err) = handover(&["wait", "--listen-url", "https://127.0.0.1:1"]);
+    assert_eq!(code, 1, "{err}");
+}
