@@ -2,6 +2,12 @@
 //! git repository in a temp dir, the loop driver with a stand-in pass (the
 //! planner and executor plug in after the merge), and the HTTP endpoints
 //! scraped over 127.0.0.1. Waits are on the status endpoint with deadlines.
+//!
+//! Then the real binary: `reconcile --listen` on the exec test provider,
+//! each apply paced with `--apply-delay-ms` so a wave takes wall time, with
+//! `/status`, `/readyz`, `/metrics` and the page read while it runs, and
+//! `handover wait` / `handover status` run against it to each of their
+//! endings (synced, blocked, refused, timeout, unreachable).
 
 use handover::reconcile::backoff::{Backoff, Jitter};
 use handover::reconcile::listen::{Endpoints, bind, serve};
