@@ -256,6 +256,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
             plan: Some(plan),
             report: None,
             stranded: stranded.len() as u64,
+            converged: false,
             error: saved
                 .err()
                 .map(|e| (ErrorKind::Apply, format!("cannot save {}: {e}", env.target))),
@@ -312,6 +313,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
     };
     PassResult {
         stranded: result.stranded.len() as u64,
+        converged: result.outcome == Outcome::Converged,
         plan: Some(plan),
         report: Some(result.report),
         error,
@@ -438,6 +440,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         _ => None,
     };
     let status = StatusHandle::default();
+    let live = LiveHandle::default();
     let ha = match &args.ha {
         Some(url) => Some(super::reconcile_ha::start(
             url,
@@ -445,11 +448,11 @@ fn run_inner(args: Args) -> Result<u8, String> {
             args.ha_id.clone(),
             args.etcd.security(),
             &status,
+            &live,
         )?),
         None => None,
     };
     let metrics = Arc::new(Metrics::new());
-    let live = LiveHandle::default();
     live.update(|l| l.interval = (!args.once).then(|| args.interval.as_duration()));
     let shutdown = Shutdown::new();
     let edges = start_edges(
