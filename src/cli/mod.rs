@@ -66,7 +66,7 @@ pub enum Command {
     /// repository), pass after pass, or once with `--once`.
     Reconcile(Box<reconcile::Args>),
     /// Draw management servers, gateways and agent counts as DOT, Mermaid
-    /// or SVG; with `--observed`, highlight the planned moves.
+    /// or SVG; with `--observed` or `--target`, highlight the planned moves.
     Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
