@@ -326,3 +326,150 @@ fn text_snapshots() {
         text(&["--faults", &faults("hung-agent.yaml")])
     );
 }
+
+/// The test provider program (`tools/test-provider`): the simulator behind
+/// the exec protocol, in a separate process.
+const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
+
+/// Every file in `dir` with its bytes, to prove nothing was written.
+fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let bytes = if e.path().is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// `simulate --desired` for replace-gateway with `source` and `extra`;
+/// the exit code, stdout and stderr.
+fn simulate_from(source: &[&str], extra: &[&str]) -> (i32, String, String) {
+    let d = root().join("examples/topologies/replace-gateway/desired.yaml");
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .arg("simulate")
+        .arg("--desired")
+        .arg(d)
+        .args(source)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_sim_target_is_rehearsed_from_its_observation_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let estate = dir.path().join("estate.yaml");
+    let observed = root().join("examples/topologies/replace-gateway/observed.yaml");
+    std::fs::copy(&observed, &estate).unwrap();
+    let before = files(dir.path());
+    let from_file = simulate_from(
+        &["--observed", observed.to_str().unwrap()],
+        &["--format", "json", "--seed", "3"],
+    );
+    let target = format!("sim:{}", estate.display());
+    let (code, out, err) =
+        simulate_from(&["--target", &target], &["--format", "json", "--seed", "3"]);
+    assert_eq!(code, 0, "{err}");
+    // The same estate, so the same rehearsal byte for byte.
+    assert_eq!(out, from_file.1);
+    assert!(err.contains("read-only observation"), "{err}");
+    assert!(err.contains("nothing is applied"), "{err}");
+    // Text mode too: the rehearsal converges from the observation.
+    let (code, text, _) = simulate_from(&["--target", &target], &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("Converged"), "{text}");
+    // No lock, no snapshot, no journal, not one byte of the file changed.
+    assert_eq!(files(dir.path()), before);
+}
+
+#[test]
+fn an_exec_target_is_observed_once_and_nothing_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("provider.json");
+    let observed = root().join("examples/topologies/replace-gateway/observed.yaml");
+    let start = handover::load::observed(&observed).unwrap();
+    std::fs::write(
+        &state,
+        serde_json::to_vec(&serde_json::json!({ "observed": start })).unwrap(),
+    )
+    .unwrap();
+    let from_file = simulate_from(
+        &["--observed", observed.to_str().unwrap()],
+        &["--format", "json"],
+    );
+    let (code, out, err) = simulate_from(
+        &[
+            "--target",
+            &format!("exec:{PROVIDER}"),
+            "--target-arg",
+            &format!("--state={}", state.display()),
+            "--provider-timeout",
+            "60s",
+        ],
+        &["--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, from_file.1);
+    // The provider was asked to observe, once, and nothing else.
+    let record: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(record["calls"], serde_json::json!(["observe"]), "{record}");
+    assert!(
+        record["applied"].as_array().is_none_or(|a| a.is_empty()),
+        "{record}"
+    );
+    let now: handover::model::Observed =
+        serde_json::from_value(record["observed"].clone()).unwrap();
+    assert_eq!(now, start);
+}
+
+#[test]
+fn a_target_that_cannot_be_observed_is_an_error_naming_it() {
+    let (code, out, err) = simulate_from(
+        &["--target", "exec:/nonexistent/scom-provider"],
+        &["--format", "json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("/nonexistent/scom-provider"), "{err}");
+}
+
+#[test]
+fn simulate_needs_exactly_one_of_observed_and_target() {
+    let observed = root().join("examples/topologies/replace-gateway/observed.yaml");
+    let o = observed.to_str().unwrap();
+    let target = format!("sim:{o}");
+    for source in [&[][..], &["--observed", o, "--target", &target][..]] {
+        let (code, out, err) = simulate_from(source, &[]);
+        assert_eq!(code, 1, "{source:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("--observed") && err.contains("--target"),
+            "{err}"
+        );
+    }
+    // --target-arg and --provider-timeout belong to --target: refused, not
+    // ignored, beside --observed.
+    for extra in [
+        &["--target-arg", "x"][..],
+        &["--provider-timeout", "5s"][..],
+    ] {
+        let (code, out, err) = simulate_from(&[&["--observed", o][..], extra].concat(), &[]);
+        assert_eq!(code, 1, "{extra:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains(extra[0]) && err.contains("--target"), "{err}");
+    }
+}

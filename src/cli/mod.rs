@@ -75,7 +75,7 @@ pub enum Command {
     /// whether it is healthy.
     Status(wait::StatusArgs),
     /// Draw management servers, gateways and agent counts as DOT, Mermaid
-    /// or SVG; with `--observed`, highlight the planned moves.
+    /// or SVG; with `--observed` or `--target`, highlight the planned moves.
     Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),

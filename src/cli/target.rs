@@ -6,10 +6,14 @@
 //! [`Target`] enum that dispatches [`Provider`], [`Clock`], [`Schedule`] and
 //! [`Inspect`] to the simulator (`sim:FILE`) or an external program
 //! (`exec:PROGRAM`), so `apply`, `export`, `plan` and `reconcile` are
-//! written once. Must not plan, print or take locks itself.
+//! written once; and the one read-only observation ([`observe_read_only`],
+//! with its flags [`ObserveArgs`]) that `plan`, `export`, `graph` and
+//! `simulate` take instead of an `--observed` file. Must not plan, print
+//! (beyond the notes of opening a target) or take locks itself.
 
+use handover::diag::Diagnostics;
 use handover::execute::{Inspect, Schedule};
-use handover::model::{Observed, Seconds};
+use handover::model::{Observed, Seconds, Topology};
 use handover::name::Name;
 use handover::provider::exec::{ExecConfig, ExecProvider};
 use handover::provider::{
@@ -193,6 +197,92 @@ pub fn observe_read_only(
     runtime
         .block_on(t.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {target}: {e}"))
+}
+
+/// The flags of a command that may observe a target instead of reading an
+/// `--observed` file (`graph`, `simulate`), flattened into its `Args`. The
+/// command's own argument group makes `--target` and `--observed`
+/// exclusive.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ObserveArgs {
+    /// Observe this target once, read-only, instead of reading
+    /// `--observed`: `sim:FILE` (no lock taken, nothing written) or
+    /// `exec:PROGRAM [ARGS...]` (only `observe` is asked). Nothing is ever
+    /// applied to it.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell). Repeatable, in order.
+    #[arg(
+        long = "target-arg",
+        value_name = "ARG",
+        requires = "target",
+        allow_hyphen_values = true
+    )]
+    pub target_arg: Vec<String>,
+    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
+    /// default 10m.
+    #[arg(long, value_name = "DURATION", requires = "target", value_parser = super::apply::parse_duration)]
+    pub provider_timeout: Option<Seconds>,
+}
+
+impl ObserveArgs {
+    /// Refuses `--target-arg` or `--provider-timeout` without `--target`.
+    /// clap lets them through beside `--observed` (its `requires` gives way
+    /// to the conflict between `--observed` and `--target`), and they would
+    /// be ignored without a word.
+    pub fn check(&self) -> Result<(), String> {
+        if self.target.is_some() {
+            return Ok(());
+        }
+        let given: Vec<&str> = [
+            (!self.target_arg.is_empty()).then_some("--target-arg"),
+            self.provider_timeout
+                .is_some()
+                .then_some("--provider-timeout"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let (need, it) = if given.len() == 1 {
+            ("needs", "it")
+        } else {
+            ("need", "them")
+        };
+        if given.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "error: {} {need} --target; leave {it} out, or observe a target with --target instead of reading --observed",
+                given.join(" and ")
+            ))
+        }
+    }
+}
+
+/// Loads the desired topology while `target` is observed read-only
+/// ([`observe_read_only`]) on a thread of its own, so a slow provider and a
+/// large topology take the time of the slower, and a mistake in the
+/// topology and a failed observation are both reported in one run. `seed`
+/// is that of a `sim:` target with no saved state yet.
+pub fn topology_and_observation(
+    desired: &[PathBuf],
+    target: &str,
+    args: &ObserveArgs,
+    seed: u64,
+) -> (Result<Topology, Diagnostics>, Result<Observed, String>) {
+    let opts = OpenOptions {
+        seed,
+        provider_timeout: args.provider_timeout,
+    };
+    std::thread::scope(|s| {
+        let observed = s.spawn(|| observe_read_only(target, &args.target_arg, &opts));
+        let desired = handover::load::topology(desired);
+        let observed = observed
+            .join()
+            .unwrap_or_else(|_| Err(format!("error: observing {target} stopped unexpectedly")));
+        (desired, observed)
+    })
 }
 
 fn exec(spec: &TargetSpec, opts: &OpenOptions) -> ExecProvider {
