@@ -343,7 +343,7 @@ proptest! {
         // agents (when off_pool is 0) starts on no pool member.
         let total: usize = weights[..k].iter().sum::<usize>().max(1);
         let spot = |i: usize| {
-            if off_pool == 0 && i % 4 == 0 {
+            if off_pool == 0 && i.is_multiple_of(4) {
                 return k; // the management server: off the pool
             }
             let mut x = (i * 7919) % total;

@@ -12,7 +12,7 @@
 use super::Note;
 use super::balance;
 use super::capacity::Servers;
-use super::hash::{MAX_POOL, name_hash, pair_weight, priority, rank_key};
+use super::hash::{MAX_POOL, name_hash, pair_weight, priority, rank_key, rank_of};
 use crate::model::{ObservedMember, Parents};
 use crate::name::Name;
 use crate::plan::fasthash::FastMap as HashMap;
@@ -73,8 +73,8 @@ enum Fate {
 /// 3. Agents on a ready member keep it up to its quota (those with the
 ///    highest rendezvous weight for it stay). The rest of them, and the
 ///    agents on no pool member, are dealt to the members below their quota,
-///    member by member in a fixed order, each taking the agents with the
-///    highest weight for it ([`deal`]).
+///    member by member in a fixed order, in a fixed order of the agents
+///    ([`deal`]).
 /// 4. Failovers: the agent's observed failovers that are pool members (in
 ///    their order), then the next ready members in its hash order, skipping
 ///    its primary, up to `failovers`. They use no capacity.
@@ -198,13 +198,17 @@ pub(crate) fn place(
         .filter(|&(_, &d)| d > 0)
         .map(|(&j, &d)| (j, d))
         .collect();
-    for (i, j) in deal(agents, &hashes, &members, &receivers, movers) {
+    for (i, j) in deal(agents, &hashes, &receivers, movers) {
         fate[i] = Fate::On(j);
     }
 
     // 5. Failovers, and the load each primary now carries.
     let mut taken = vec![0u32; members.len()];
-    let mut top: Vec<(u64, usize)> = Vec::with_capacity(failovers + 1);
+    let mut top: Vec<u64> = Vec::with_capacity(failovers + 1);
+    let ready_hashes: Vec<(u64, usize)> = (0..members.len())
+        .filter(|&k| members[k].ready)
+        .map(|k| (members[k].hash, k))
+        .collect();
     let placed = agents
         .iter()
         .zip(&fate)
@@ -212,7 +216,16 @@ pub(crate) fn place(
         .map(|((a, f), &ha)| match *f {
             Fate::On(j) | Fate::KeptOnNotReady(j) => {
                 taken[j] += 1;
-                let failover = choose_failovers(a, ha, j, failovers, &members, &index, &mut top);
+                let failover = choose_failovers(
+                    a,
+                    ha,
+                    j,
+                    failovers,
+                    &members,
+                    &index,
+                    &ready_hashes,
+                    &mut top,
+                );
                 Placed {
                     parents: Parents {
                         primary: members[j].name.clone(),
@@ -247,43 +260,41 @@ fn by_weight(agents: &[&ObservedMember], x: &(u64, usize), y: &(u64, usize)) -> 
 }
 
 /// Deals `movers` to `receivers` (member index, how many it may take), in
-/// the receivers' order: each takes, of the movers still left, those with
-/// the highest rendezvous weight for it. Returns (agent, member) pairs;
+/// the receivers' order: the movers are put in a fixed order (the
+/// [`priority`] of their name hash, then their name) and each receiver
+/// takes the next ones it is short of. Returns (agent, member) pairs;
 /// movers left over once every receiver is full are not returned.
 ///
-/// Dealing member by member (not agent by agent) is what makes a plan's
-/// remaining work the same after any part of it has run: a mover that has
-/// arrived no longer competes, and the member it arrived at has one place
-/// fewer, so every other receiver still takes the same agents
-/// (`docs/assignment.md`, "Stable while a plan runs").
+/// Dealing receiver by receiver, each taking the first of the movers still
+/// left in an order of its own (here the same for all), is what makes a
+/// plan's remaining work the same after any part of it has run: a mover
+/// that has arrived no longer competes, and the member it arrived at is
+/// short by one fewer, so every other receiver still takes the same agents
+/// (`docs/assignment.md`, "Stable while a plan runs"). One shared order
+/// makes it one sort.
 fn deal(
     agents: &[&ObservedMember],
     hashes: &[u64],
-    members: &[Member],
     receivers: &[(usize, u64)],
-    mut movers: Vec<usize>,
+    movers: Vec<usize>,
 ) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(movers.len());
-    let mut keyed: Vec<(u64, usize)> = Vec::with_capacity(movers.len());
+    let mut keyed: Vec<(u64, usize)> = movers
+        .into_iter()
+        .map(|i| (priority(hashes[i]), i))
+        .collect();
+    keyed.sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| agents[x.1].name.cmp(&agents[y.1].name))
+    });
+    let mut next = keyed.into_iter().map(|(_, i)| i);
+    let mut out = Vec::new();
     for &(j, want) in receivers {
-        if movers.is_empty() {
-            break;
+        for _ in 0..want {
+            match next.next() {
+                Some(i) => out.push((i, j)),
+                None => return out,
+            }
         }
-        let want = usize::try_from(want).unwrap_or(usize::MAX);
-        if want >= movers.len() {
-            out.extend(movers.drain(..).map(|i| (i, j)));
-            break;
-        }
-        keyed.clear();
-        keyed.extend(
-            movers
-                .iter()
-                .map(|&i| (pair_weight(hashes[i], members[j].hash), i)),
-        );
-        keyed.select_nth_unstable_by(want, |x, y| by_weight(agents, x, y));
-        out.extend(keyed[..want].iter().map(|&(_, i)| (i, j)));
-        movers.clear();
-        movers.extend(keyed[want..].iter().map(|&(_, i)| i));
     }
     out
 }
@@ -291,7 +302,9 @@ fn deal(
 /// An agent's failovers on primary `j`: its observed failovers that are
 /// members of the pool (ready or not: readiness alone never changes an
 /// agent's parents), in their order and without repeats, then the ready
-/// members next in its hash order, up to `n`. `top` is scratch space.
+/// members next in its hash order, up to `n`. `ready` holds each ready
+/// member's (name hash, index); `top` is scratch space.
+#[allow(clippy::too_many_arguments)]
 fn choose_failovers(
     a: &ObservedMember,
     ha: u64,
@@ -299,40 +312,36 @@ fn choose_failovers(
     n: usize,
     members: &[Member],
     index: &HashMap<&Name, usize>,
-    top: &mut Vec<(u64, usize)>,
+    ready: &[(u64, usize)],
+    top: &mut Vec<u64>,
 ) -> Vec<Name> {
     let mut chosen: Vec<usize> = Vec::with_capacity(n);
     for s in &a.parents.failover {
         if chosen.len() == n {
             break;
         }
-        if let Some(&f) = index.get(s) {
-            if f != j && !chosen.contains(&f) {
-                chosen.push(f);
-            }
+        if let Some(&f) = index.get(s)
+            && f != j
+            && !chosen.contains(&f)
+        {
+            chosen.push(f);
         }
     }
     if chosen.len() < n {
-        // The best `want` ready members in hash order, enough to fill up
-        // after skipping the primary and those already chosen.
-        let want = n + 1 + chosen.len();
-        top.clear();
-        for (k, m) in members.iter().enumerate() {
-            if !m.ready {
-                continue;
-            }
-            let w = rank_key(pair_weight(ha, m.hash), k);
-            if top.len() == want && top[want - 1].0 >= w {
-                continue;
-            }
-            let at = top.iter().position(|&(tw, _)| w > tw).unwrap_or(top.len());
-            top.insert(at, (w, k));
-            top.truncate(want);
+        // The best ready members in hash order, enough to fill up after
+        // skipping the primary and those already chosen.
+        match n + 1 + chosen.len() {
+            1 => best::<1>(ha, ready, top),
+            2 => best::<2>(ha, ready, top),
+            3 => best::<3>(ha, ready, top),
+            4 => best::<4>(ha, ready, top),
+            want => best_any(ha, ready, want, top),
         }
-        for &(_, k) in top.iter() {
+        for &key in top.iter() {
             if chosen.len() == n {
                 break;
             }
+            let k = rank_of(key);
             if k != j && !chosen.contains(&k) {
                 chosen.push(k);
             }
@@ -342,4 +351,39 @@ fn choose_failovers(
         .into_iter()
         .map(|k| members[k].name.clone())
         .collect()
+}
+
+/// The `N` highest [`rank_key`]s of `ha` over `ready` (name hash, member
+/// index), highest first, into `top`. This is the hot loop when many agents
+/// need failovers (agents x ready members): `N` is a constant so the best
+/// keys stay in registers and the selection is branch-free max/min (a key
+/// is never 0, so 0 means none).
+#[inline]
+fn best<const N: usize>(ha: u64, ready: &[(u64, usize)], top: &mut Vec<u64>) {
+    let mut t = [0u64; N];
+    for &(h, k) in ready {
+        let mut x = rank_key(pair_weight(ha, h), k);
+        for s in t.iter_mut() {
+            let hi = (*s).max(x);
+            x = (*s).min(x);
+            *s = hi;
+        }
+    }
+    top.clear();
+    top.extend(t.into_iter().filter(|&key| key != 0));
+}
+
+/// [`best`] for any number of keys.
+fn best_any(ha: u64, ready: &[(u64, usize)], want: usize, top: &mut Vec<u64>) {
+    top.clear();
+    top.resize(want, 0);
+    for &(h, k) in ready {
+        let mut x = rank_key(pair_weight(ha, h), k);
+        for s in top.iter_mut() {
+            let hi = (*s).max(x);
+            x = (*s).min(x);
+            *s = hi;
+        }
+    }
+    top.retain(|&key| key != 0);
 }

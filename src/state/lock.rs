@@ -78,7 +78,7 @@ pub enum LockError {
         /// The target (its normalised text, or the lock file's path).
         target: String,
         /// Who holds it.
-        holder: Holder,
+        holder: Box<Holder>,
         /// The lock file.
         path: PathBuf,
     },
@@ -396,7 +396,7 @@ impl TargetLock {
                 });
                 return Err(LockError::Held {
                     target: target.to_string(),
-                    holder,
+                    holder: Box::new(holder),
                     path: path.to_path_buf(),
                 });
             }
