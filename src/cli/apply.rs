@@ -59,8 +59,9 @@ pub struct Args {
     /// Markdown (`.md`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// The state directory (lock and journal); default `.handover/` beside
-    /// a `sim:` target's file, or in the working directory for `exec:`.
+    /// The state directory (journal); default `.handover/` beside a `sim:`
+    /// target's file, or in the working directory for `exec:`. The lock is
+    /// host-wide, keyed by the target (`HANDOVER_LOCK_DIR`).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Apply a PLANFILE that has no `observed_digest` (a hand-made plan)
@@ -231,8 +232,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         None => None,
     };
     let state_dir = target::state_dir(&spec, args.state_dir.as_deref());
-    let lock = TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "apply")
-        .map_err(|e| format!("error: {e}"))?;
+    let lock = TargetLock::acquire_target(&spec, "apply").map_err(|e| format!("error: {e}"))?;
     if let Some(h) = &lock.recovered_from {
         eprintln!("note: took over the lock of {h}, which ended without releasing it");
     }

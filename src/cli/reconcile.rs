@@ -84,8 +84,9 @@ pub struct Args {
     /// While this file exists, observe and report but apply nothing.
     #[arg(long, value_name = "PATH")]
     pub suspend_file: Option<PathBuf>,
-    /// Lock, journal and git cache; default `.handover/` beside the
-    /// target's file.
+    /// Journal and git cache; default `.handover/` beside the target's
+    /// file. The lock is host-wide, keyed by the target
+    /// (`HANDOVER_LOCK_DIR`).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Logs on stderr: `text`, or `json` (one object per line). Filter with
@@ -420,8 +421,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let lock = match &args.ha {
         Some(_) => None,
         None => Some(
-            TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
-                .map_err(|e| format!("error: {e}"))?,
+            TargetLock::acquire_target(&spec, "reconcile").map_err(|e| format!("error: {e}"))?,
         ),
     };
     let _ = logs::init(args.log_format);

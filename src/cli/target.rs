@@ -2,7 +2,7 @@
 //!
 //! Owns turning `--target`, `--target-arg` and `--provider-timeout` into a
 //! [`TargetSpec`] (through `handover::provider::parse_target`, the one
-//! parser), the default state directory and lock file of a target, and the
+//! parser), the default state directory of a target, and the
 //! [`Target`] enum that dispatches [`Provider`], [`Clock`], [`Schedule`] and
 //! [`Inspect`] to the simulator (`sim:FILE`) or an external program
 //! (`exec:PROGRAM`), so `apply`, `export`, `plan` and `reconcile` are
@@ -58,51 +58,6 @@ pub fn state_dir(spec: &TargetSpec, explicit: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| handover::state::default_dir(file(spec)))
 }
 
-/// The lock file's name in the state directory, keyed by the target: a
-/// `sim:` target by its file name (`sim-estate.yaml.lock`), an `exec:`
-/// target by its program's file name and a digest of the whole command
-/// line (program and every argument), so two estates reached through the
-/// same program with different arguments do not share a lock.
-pub fn lock_name(spec: &TargetSpec) -> String {
-    let raw = match spec {
-        TargetSpec::Sim(p) => format!(
-            "sim-{}",
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ),
-        TargetSpec::Exec { program, args } => {
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for part in
-                std::iter::once(program.to_string_lossy().into_owned()).chain(args.iter().cloned())
-            {
-                for b in part.bytes().chain([0]) {
-                    h ^= u64::from(b);
-                    h = h.wrapping_mul(0x0100_0000_01b3);
-                }
-            }
-            format!(
-                "exec-{}-{h:016x}",
-                program
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )
-        }
-    };
-    let safe: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}.lock")
-}
-
 /// How to open a target.
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
@@ -132,8 +87,8 @@ pub type Notes = Vec<String>;
 
 impl Target {
     /// Opens a target to change it. The caller must hold its lock
-    /// ([`lock_name`] in [`state_dir`]). Nothing is called on an `exec:`
-    /// program yet.
+    /// (`handover::state::lock::TargetLock::acquire_target`). Nothing is
+    /// called on an `exec:` program yet.
     pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<(Target, Notes), String> {
         match spec {
             TargetSpec::Sim(file) => {
@@ -395,18 +350,16 @@ mod tests {
 
     #[test]
     fn locks_are_keyed_by_the_whole_target() {
-        assert_eq!(
-            lock_name(&TargetSpec::Sim("x/my estate.yaml".into())),
-            "sim-my_estate.yaml.lock"
-        );
-        let a = lock_name(&spec("exec:/opt/p --state a", &[]).unwrap());
-        let b = lock_name(&spec("exec:/opt/p --state b", &[]).unwrap());
+        use handover::state::lock::LockKey;
+        let key = |t: &str, extra: &[String]| {
+            LockKey::resolve(&spec(t, extra).unwrap(), Path::new("/w"), None).file_name()
+        };
+        let a = key("exec:/opt/p --state a", &[]);
+        let b = key("exec:/opt/p --state b", &[]);
         assert!(a.starts_with("exec-p-") && a.ends_with(".lock"), "{a}");
         assert_ne!(a, b);
-        assert_eq!(
-            a,
-            lock_name(&spec("exec:/opt/p", &["--state".into(), "a".into()]).unwrap())
-        );
+        // Words of the target and --target-arg are the same arguments.
+        assert_eq!(a, key("exec:/opt/p", &["--state".into(), "a".into()]));
     }
 
     #[test]
