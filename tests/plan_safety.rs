@@ -320,7 +320,9 @@ impl World {
                 return Err(format!("{onto}, whose primary chain loops at {at}"));
             }
             if self.retired.contains(&at) {
-                return Err(format!("{onto}, whose primary chain runs into retired {at}"));
+                return Err(format!(
+                    "{onto}, whose primary chain runs into retired {at}"
+                ));
             }
             match self.members.get(&(MemberKind::Gateway, at.clone())) {
                 Some(g) => at = g.parents[0].clone(),

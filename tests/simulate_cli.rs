@@ -92,7 +92,7 @@ fn json_keys_are_in_spec_order() {
     let (_, v) = json("replace-gateway", &[]);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     // serde_json::Value sorts keys; check the raw text instead.
-    assert_eq!(keys.len(), 10);
+    assert_eq!(keys.len(), 11);
     let out = simulate("replace-gateway", &["--format", "json"])
         .output()
         .unwrap();
@@ -108,6 +108,7 @@ fn json_keys_are_in_spec_order() {
         "steps_applied",
         "provider_calls",
         "virtual_seconds",
+        "stranded_ever",
     ];
     let at: Vec<usize> = order
         .iter()
@@ -325,4 +326,62 @@ fn text_snapshots() {
         "hung_agent",
         text(&["--faults", &faults("hung-agent.yaml")])
     );
+}
+
+/// Issue 16's chain, written to a temporary directory: gwa → ms1, gwb →
+/// gwa, gwc → gwb observed, one agent below each; gwa → gwc and gwc → ms2
+/// desired, with ms2 down. Runs `simulate --format json` with `extra`.
+fn chain_json(extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("desired.yaml");
+    let observed = dir.path().join("observed.yaml");
+    std::fs::write(
+        &desired,
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: chain}\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: gwa}\n  - {name: gwc, primary: ms2}\nagents:\n  - {name: a1, primary: gwa}\n  - {name: a2, primary: gwb}\n  - {name: a3, primary: gwc}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &observed,
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\nagents:\n  - {name: a1, primary: gwa, connected: gwa}\n  - {name: a2, primary: gwb, connected: gwb}\n  - {name: a3, primary: gwc, connected: gwc}\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .arg("simulate")
+        .arg("--desired")
+        .arg(&desired)
+        .arg("--observed")
+        .arg(&observed)
+        .args(extra)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn a_gateway_is_never_moved_into_a_loop_of_its_own_chain() {
+    let (code, v) = chain_json(&[]);
+    assert_eq!(code, 3, "{v}");
+    assert!(names(&v, "stranded").is_empty(), "{v}");
+    assert!(names(&v, "stranded_ever").is_empty(), "{v}");
+    // gwc waits for ms2; gwa waits for gwc's chain: both blocked, once.
+    assert_eq!(names(&v, "blocked"), ["gwa", "gwc"], "{v}");
+    assert!(names(&v, "pending").is_empty(), "{v}");
+}
+
+#[test]
+fn the_console_way_on_the_chain_strands_the_whole_subtree() {
+    // The console writes gwa → gwc at once: the loop gwa → gwc → gwb → gwa
+    // cuts the three gateways and their agents off every management server.
+    let (code, v) = chain_json(&["--strategy", "direct"]);
+    assert_eq!(code, 4, "{v}");
+    assert_eq!(
+        names(&v, "stranded"),
+        ["a1", "a2", "a3", "gwa", "gwb", "gwc"],
+        "{v}"
+    );
+    assert_eq!(names(&v, "stranded_ever"), names(&v, "stranded"));
 }
