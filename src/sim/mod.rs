@@ -230,8 +230,7 @@ impl Sim {
     /// is up); `None` when it is not a gateway.
     pub fn gateway_has_path(&self, name: &Name) -> Option<bool> {
         let &s = self.index.servers.get(name)?;
-        (self.servers[s as usize].kind == state::ServerKind::Gateway)
-            .then(|| self.has_path(s, None))
+        (self.servers[s as usize].kind == state::ServerKind::Gateway).then(|| self.has_path(s))
     }
 
     /// One member's two views, connection and health; `None` if unknown.
@@ -265,8 +264,7 @@ impl Sim {
         sim.check_ids().map_err(LoadError::Inconsistent)?;
         sim.rebuild_derived();
         for s in 0..sim.servers.len() {
-            let p =
-                sim.servers[s].kind == state::ServerKind::Gateway && sim.has_path(s as u32, None);
+            let p = sim.servers[s].kind == state::ServerKind::Gateway && sim.has_path(s as u32);
             sim.servers[s].had_path = p;
         }
         Ok(sim)

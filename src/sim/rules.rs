@@ -68,8 +68,7 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
         sim.add_member(om, kind);
     }
     sim.store = observed.management_store.as_ref().map(Store::from_observed);
-    // Members were connected as observed, gateways' paths aside: a gateway
-    // whose own connection does not reach a management server drops them.
+    // Members were connected as observed; note which gateways have a path.
     sim.settle_paths();
     for m in 0..sim.members.len() as MemberId {
         sim.nudge(m);
@@ -150,8 +149,8 @@ impl Sim {
             park_epoch: 0,
         });
         self.index.members.insert(om.name.clone(), id);
-        // Connected as observed, when that server would accept it (paths
-        // are checked once every member is in, by `settle_paths`).
+        // Connected as observed, when that server would accept it, its
+        // path aside (a member below a gateway without one is cut off).
         if let Some(&s) = om
             .connected
             .as_ref()
@@ -185,16 +184,18 @@ impl Sim {
     }
 
     /// True when server `s` accepts member `m` now: it is up (a gateway
-    /// also ready, and with a working path to a management server that
-    /// does not pass through `m`), the management group lists it for `m`,
-    /// and `m` itself may connect (a gateway member only once ready).
+    /// also ready, and with a working path to a management server at this
+    /// instant), the management group lists it for `m`, and `m` itself may
+    /// connect (a gateway member only once ready). A gateway member whose
+    /// connection closes a loop is accepted: the path vanishes only once
+    /// it is connected, and then everything on the loop is cut off.
     pub(crate) fn accepts(&self, s: ServerId, m: MemberId) -> bool {
-        self.admits(s, m) && self.has_path(s, self.members[m as usize].server)
+        self.admits(s, m) && self.has_path(s)
     }
 
     /// [`Sim::accepts`] without the path: up, ready, listed, and a member
     /// that may connect at all.
-    fn admits(&self, s: ServerId, m: MemberId) -> bool {
+    pub(crate) fn admits(&self, s: ServerId, m: MemberId) -> bool {
         let srv = &self.servers[s as usize];
         let member = &self.members[m as usize];
         srv.up
@@ -214,9 +215,8 @@ impl Sim {
     /// True when server `s` has a working path to a management server now:
     /// a management server that is up, or a gateway that is up, ready, not
     /// retired, active as a member, and connected to a server that has
-    /// one. A path through `avoid` does not count (the member about to
-    /// connect: its connection would close a loop).
-    pub(crate) fn has_path(&self, s: ServerId, avoid: Option<ServerId>) -> bool {
+    /// one.
+    pub(crate) fn has_path(&self, s: ServerId) -> bool {
         let mut at = s;
         for _ in 0..=self.servers.len() {
             let srv = &self.servers[at as usize];
@@ -225,7 +225,7 @@ impl Sim {
                 ServerKind::Absent => return false,
                 ServerKind::Gateway => {}
             }
-            if Some(at) == avoid || !srv.up || !srv.ready || srv.retired {
+            if !srv.up || !srv.ready || srv.retired {
                 return false;
             }
             let Some(m) = srv.member else { return false };
@@ -240,34 +240,56 @@ impl Sim {
         false // a loop of connections
     }
 
-    /// After an event or a call: gateways that lost their path drop their
-    /// members (and so on down), gateways that gained one wake the members
-    /// parked on them, and every member touched is judged for stranding.
+    /// After an event or a call: gateways that gained a path wake the
+    /// members parked on them and relay configuration to the members
+    /// connected to them again, and every member touched is judged for
+    /// stranding.
     pub(crate) fn after_change(&mut self) {
         self.settle_paths();
         self.note_strandings();
     }
 
-    /// Drops the members of every gateway without a working path, until
-    /// no more drop (a dropped gateway may cut off the gateways below it);
-    /// wakes the members parked on a gateway that has gained one.
+    /// Notes which gateways have a working path now. Members stay
+    /// connected to a gateway that loses its path (their connection is up;
+    /// nothing goes through): they are *cut off*, learn nothing and are
+    /// stranded when nothing could ever reach them (`is_stranded_with`).
+    /// A gateway that gains a path wakes the members parked on it and lets
+    /// its connected members learn.
     pub(crate) fn settle_paths(&mut self) {
-        while self.paths_dirty {
-            self.paths_dirty = false;
-            for s in 0..self.servers.len() as ServerId {
-                if self.servers[s as usize].kind != ServerKind::Gateway {
-                    continue;
-                }
-                let now = self.has_path(s, None);
-                let before = std::mem::replace(&mut self.servers[s as usize].had_path, now);
-                if !now && !self.servers[s as usize].connected.is_empty() {
-                    self.drop_all(s);
-                }
-                if now && !before {
-                    self.wake(s);
-                }
+        if !self.paths_dirty {
+            return;
+        }
+        self.paths_dirty = false;
+        let mut gained = Vec::new();
+        for s in 0..self.servers.len() as ServerId {
+            if self.servers[s as usize].kind != ServerKind::Gateway {
+                continue;
+            }
+            let now = self.has_path(s);
+            let before = std::mem::replace(&mut self.servers[s as usize].had_path, now);
+            if now != before {
+                self.touched
+                    .extend(self.servers[s as usize].connected.iter().copied());
+            }
+            if now && !before {
+                gained.push(s);
             }
         }
+        for s in gained {
+            self.wake(s);
+            let connected: Vec<MemberId> =
+                self.servers[s as usize].connected.iter().copied().collect();
+            for m in connected {
+                self.maybe_learn(m);
+            }
+        }
+    }
+
+    /// True when `m` is connected to a gateway without a working path.
+    pub(crate) fn cut_off(&self, m: MemberId) -> bool {
+        self.members[m as usize]
+            .connected
+            .is_some_and(|c| !self.has_path(c))
     }
 
     /// Which servers could ever relay configuration again, whatever comes
@@ -304,14 +326,15 @@ impl Sim {
         }
     }
 
-    /// Online, disconnected, and no learned server both still lists it and
-    /// could ever relay configuration (`rooted`): no configuration can
-    /// reach it. A member whose servers are merely down or not ready, or
-    /// cut off for now by an outage higher up, is not stranded.
+    /// Online, disconnected or cut off (connected to a gateway without a
+    /// path), and no learned server both still lists it and could ever
+    /// relay configuration (`rooted`): no configuration can reach it. A
+    /// member whose servers are merely down or not ready, or cut off for
+    /// now by an outage higher up, is not stranded.
     pub(crate) fn is_stranded_with(&self, m: MemberId, rooted: &[bool]) -> bool {
         let member = &self.members[m as usize];
         self.active(m)
-            && member.connected.is_none()
+            && (member.connected.is_none() || self.cut_off(m))
             && !member
                 .learned
                 .iter()
@@ -536,6 +559,11 @@ impl Sim {
         self.members[m as usize].learn_pending = false;
         let member = &self.members[m as usize];
         if member.never_ack || member.connected.is_none() || !self.active(m) {
+            return;
+        }
+        if self.cut_off(m) {
+            // Nothing is relayed through a gateway without a path; it
+            // learns once that gateway has one again (`settle_paths`).
             return;
         }
         if member.mg == member.learned {

@@ -245,17 +245,22 @@ fn never_ack_members_keep_their_learned_configuration() {
 fn gateways_are_members_of_their_management_servers() {
     let mut s = sim(8, "faults:\n  - at: 5s\n    down: ms1\n");
     s.advance(secs(6));
-    // gw1 lost its path to a management server: its agents are cut off.
-    assert_eq!(connected(&s, "a2"), None);
+    // gw1 lost its path to a management server: its agents are cut off
+    // (still connected, nothing relayed), not stranded.
+    assert_eq!(s.gateway_has_path(&n("gw1")), Some(false));
+    assert_eq!(connected(&s, "a2").as_deref(), Some("gw1"));
     s.advance(secs(64));
     assert_eq!(connected(&s, "gw1").as_deref(), Some("ms2"));
-    assert!(
-        until(&mut s, 180, |s| connected(s, "a1").as_deref()
-            == Some("gw1"))
-        .is_some(),
-        "agents come back once their gateway has a path again"
+    assert_eq!(s.gateway_has_path(&n("gw1")), Some(true));
+    assert_eq!(
+        connected(&s, "a1").as_deref(),
+        Some("gw1"),
+        "agents stay on their gateway"
     );
-    assert!(s.stranded_ever().is_empty(), "cut off is not stranded");
+    assert!(
+        s.stranded_ever().is_empty(),
+        "cut off for a while is not stranded"
+    );
     s.apply_now(&set("gw2", "ms2", &["ms1"])).unwrap();
     s.advance(secs(200));
     assert_eq!(connected(&s, "gw2").as_deref(), Some("ms2"));
@@ -620,7 +625,9 @@ fn the_clock_trait_advances_virtual_time() {
     });
 }
 
-/// Bookkeeping that must hold after any call: connections are accepted,
+/// Bookkeeping that must hold after any call: connections are accepted
+/// (a gateway's path aside: a member stays connected, cut off, to a
+/// gateway that loses its path),
 /// the per-server sets agree, and no member that needs something is
 /// forgotten (it has a retry queued, or is parked on a wait list).
 fn check_invariants(s: &Sim) {
@@ -629,7 +636,7 @@ fn check_invariants(s: &Sim) {
         if let Some(c) = m.connected {
             assert!(s.active(id), "{} is connected but not active", m.name);
             assert!(
-                s.accepts(c, id),
+                s.admits(c, id),
                 "{} is connected to a server that would not accept it",
                 m.name
             );
@@ -642,7 +649,13 @@ fn check_invariants(s: &Sim) {
                 m.name
             );
         }
-        if s.active(id) && m.connected.is_some() && !m.never_ack && m.mg != m.learned {
+        // A cut-off member learns once its gateway has a path again.
+        if s.active(id)
+            && m.connected.is_some()
+            && !m.never_ack
+            && m.mg != m.learned
+            && !s.cut_off(id)
+        {
             assert!(
                 m.learn_pending,
                 "{} must learn and has no learn queued",
@@ -676,7 +689,11 @@ fn check_settled(s: &Sim) {
                     "{} did not fail back",
                     m.name
                 );
-                assert!(m.never_ack || m.mg == m.learned, "{} did not learn", m.name);
+                assert!(
+                    m.never_ack || m.mg == m.learned || s.cut_off(id),
+                    "{} did not learn",
+                    m.name
+                );
             }
         }
     }
@@ -814,18 +831,30 @@ fn a_chain_of_gateways_is_connected_when_each_reaches_a_management_server() {
 }
 
 #[test]
-fn a_gateway_whose_chain_runs_through_the_member_does_not_accept_it() {
+fn a_gateway_bridged_into_its_own_chain_closes_a_loop_and_a_prune_strands_the_subtree() {
     // The old planner's move: gwa bridged onto gwc, whose chain runs
-    // gwc → gwb → gwa. Were gwa to connect there, the three would form a
-    // loop with no path to a management server.
+    // gwc → gwb → gwa. gwc has a path when gwa connects, so it accepts;
+    // then the three form a loop and everything on it is cut off.
     let mut s = chain_sim();
     s.apply_now(&set("gwa", "gwc", &["ms1"])).unwrap();
+    assert!(
+        until(&mut s, 600, |s| connected(s, "gwa").as_deref()
+            == Some("gwc"))
+        .is_some()
+    );
+    for g in ["gwa", "gwb", "gwc"] {
+        assert_eq!(s.gateway_has_path(&n(g)), Some(false), "{g}");
+    }
+    // Its bridge still lists ms1, which it learned: cut off, not stranded.
+    assert!(s.stranded().is_empty());
+    // Observed connected to its new primary, the old planner pruned it.
+    s.apply_now(&set("gwa", "gwc", &[])).unwrap();
     s.advance(secs(600));
-    let v = s.member(&n("gwa")).unwrap();
-    assert_eq!(v.learned.primary, n("gwc"), "it learned the bridge");
-    assert_eq!(connected(&s, "gwa").as_deref(), Some("ms1"));
-    assert_eq!(connected(&s, "a3").as_deref(), Some("gwc"));
-    assert!(s.stranded_ever().is_empty());
+    assert_eq!(
+        s.stranded(),
+        vec![n("a1"), n("a2"), n("a3"), n("gwa"), n("gwb"), n("gwc")],
+        "the loop cuts the three gateways and their agents off for good"
+    );
 }
 
 #[test]
@@ -835,12 +864,16 @@ fn a_gateway_without_a_path_accepts_nobody_and_its_members_are_cut_off() {
     s.apply_now(&set("gwb", "ms2", &[])).unwrap();
     assert_eq!(connected(&s, "gwb"), None);
     assert_eq!(s.gateway_has_path(&n("gwc")), Some(false));
-    assert_eq!(connected(&s, "a2"), None, "cut off below gwb");
-    assert_eq!(connected(&s, "gwc"), None, "cut off below gwb");
-    assert_eq!(connected(&s, "a3"), None, "cut off below gwc");
+    assert_eq!(
+        connected(&s, "a3").as_deref(),
+        Some("gwc"),
+        "cut off, still connected"
+    );
+    // a1 is bridged onto gwc: it learns through gwa, but gwc accepts nobody.
+    s.apply_now(&set("a1", "gwc", &["gwa"])).unwrap();
     s.advance(secs(600));
-    assert_eq!(connected(&s, "gwc"), None, "gwb accepts nobody");
-    assert_eq!(connected(&s, "a3"), None);
+    assert_eq!(s.member(&n("a1")).unwrap().learned.primary, n("gwc"));
+    assert_eq!(connected(&s, "a1").as_deref(), Some("gwa"));
     // gwb learned nothing (it was dropped first): stranded, and with it
     // every member whose parents only lead to it.
     assert_eq!(
