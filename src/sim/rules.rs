@@ -1,6 +1,8 @@
-//! The rules of the simulated management group: who accepts whom, how a
-//! member learns its configuration, retries, fails over and fails back,
-//! and when it is stranded.
+//! The rules of the simulated management group: who accepts whom, which
+//! gateways have a working path to a management server (and so relay and
+//! accept), how a member learns its configuration, retries, fails over and
+//! fails back, when it is cut off and when it is stranded (now, or at any
+//! instant of the run).
 //!
 //! Owns building a [`Sim`] from an observed state and the event loop.
 //! Members needing nothing have no event; a member that cannot connect
