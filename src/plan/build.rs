@@ -4,7 +4,7 @@
 //! section 4 and rule 4): each member's steps in a chain; a member moving
 //! onto a gateway that itself changes comes after that gateway's last step,
 //! and after the last step of every gateway higher up that gateway's chain
-//! whose change gives it another primary (rule 3, `chain`); a move onto a
+//! that has a planned change (rule 3, `chain`); a move onto a
 //! chain that loops, passes through the member or leads nowhere is blocked;
 //! a gateway is retired after the last step of every member that listed it
 //! or talked to it; the store's steps stand alone. Phases are numbered in
@@ -81,8 +81,7 @@ impl Builder {
 
 /// The ids a member moving onto `onto` must wait for: the last step of
 /// each of those gateways that itself changes, and of each gateway higher
-/// up their chains whose change gives it another primary (see
-/// [`Chains::changing`]).
+/// up their chains that has a planned change (see [`Chains::changing`]).
 fn waits_for(onto: &[Name], gateways: &Last<'_>, chains: &mut Chains<'_>) -> Vec<u32> {
     let mut ids: Vec<u32> = Vec::new();
     for s in onto {

@@ -5,7 +5,7 @@
 //! Owns each gateway's *effective primary* during a plan and the walk up
 //! the chain of effective primaries, memoised per gateway. A gateway whose
 //! own change is planned has its desired primary (a move onto it is
-//! ordered after every gateway of its chain that changes primary, see
+//! ordered after every gateway of its chain that has a planned change, see
 //! [`Chains::changing`]); any other observed gateway keeps its observed
 //! primary (converged, blocked, unmanaged, in a desired cycle). Members
 //! fail back along their primary chain at any time, so a chain that loops
@@ -36,7 +36,7 @@ enum Walk<'a> {
 pub(crate) struct Chains<'a> {
     /// Every observed gateway's effective primary.
     primary: HashMap<&'a Name, &'a Name>,
-    /// Gateways whose planned change gives them another primary.
+    /// Gateways with a planned change (steps of their own in the plan).
     changes: HashSet<&'a Name>,
     /// Observed management servers (up or down: the chain's shape is what
     /// counts here; a down server is readiness's business).
@@ -60,9 +60,7 @@ impl<'a> Chains<'a> {
         let mut changes = HashSet::default();
         for (g, p) in moving {
             if let Some(old) = primary.get_mut(g) {
-                if *old != p {
-                    changes.insert(g);
-                }
+                changes.insert(g);
                 *old = p;
             }
         }
@@ -154,11 +152,14 @@ impl<'a> Chains<'a> {
         }
     }
 
-    /// The gateways of `onto`'s chain (itself included) whose planned
-    /// change gives them another primary: a move onto `onto` waits for
-    /// their final steps, so that from the move on the chain is exactly
-    /// the one [`Chains::check`] judged. Empty when the chain does not
-    /// reach a management server (the move is blocked then).
+    /// The gateways of `onto`'s chain (itself included) that have a
+    /// planned change: a move onto `onto` waits for their final steps, so
+    /// that from the move on the chain is exactly the one
+    /// [`Chains::check`] judged. All of them, not only those whose primary
+    /// changes: a gateway found in its bridge already has its new primary
+    /// and still has steps, and a re-plan after any prefix must wait for
+    /// the same steps as the plan it continues. Empty when the chain does
+    /// not reach a management server (the move is blocked then).
     pub(crate) fn changing(&mut self, onto: &Name) -> Vec<&'a Name> {
         let Some(onto) = self.gateway(onto) else {
             return Vec::new();
@@ -247,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn changing_lists_the_gateways_of_the_chain_that_change_primary() {
+    fn changing_lists_the_gateways_of_the_chain_with_a_planned_change() {
         let o = observed();
         let (gwb, ms2) = (n("gwb"), n("ms2"));
         let mut c = Chains::new(&o, [(&gwb, &ms2)]);
