@@ -332,19 +332,21 @@ fn text_snapshots() {
 /// gwa, gwc → gwb observed, one agent below each; gwa → gwc and gwc → ms2
 /// desired, with ms2 down. Runs `simulate --format json` with `extra`.
 fn chain_json(extra: &[&str]) -> (i32, Value) {
+    json_of(
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: chain}\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: gwa}\n  - {name: gwc, primary: ms2}\nagents:\n  - {name: a1, primary: gwa}\n  - {name: a2, primary: gwb}\n  - {name: a3, primary: gwc}\n",
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\nagents:\n  - {name: a1, primary: gwa, connected: gwa}\n  - {name: a2, primary: gwb, connected: gwb}\n  - {name: a3, primary: gwc, connected: gwc}\n",
+        extra,
+    )
+}
+
+/// Writes `desired` and `observed` to a temporary directory and runs
+/// `simulate --format json` on them with `extra`.
+fn json_of(desired_text: &str, observed_text: &str, extra: &[&str]) -> (i32, Value) {
     let dir = tempfile::tempdir().unwrap();
     let desired = dir.path().join("desired.yaml");
     let observed = dir.path().join("observed.yaml");
-    std::fs::write(
-        &desired,
-        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: chain}\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: gwa}\n  - {name: gwc, primary: ms2}\nagents:\n  - {name: a1, primary: gwa}\n  - {name: a2, primary: gwb}\n  - {name: a3, primary: gwc}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        &observed,
-        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\nagents:\n  - {name: a1, primary: gwa, connected: gwa}\n  - {name: a2, primary: gwb, connected: gwb}\n  - {name: a3, primary: gwc, connected: gwc}\n",
-    )
-    .unwrap();
+    std::fs::write(&desired, desired_text).unwrap();
+    std::fs::write(&observed, observed_text).unwrap();
     let out = Command::cargo_bin("handover")
         .unwrap()
         .arg("simulate")
@@ -384,4 +386,19 @@ fn the_console_way_on_the_chain_strands_the_whole_subtree() {
         "{v}"
     );
     assert_eq!(names(&v, "stranded_ever"), names(&v, "stranded"));
+}
+
+#[test]
+fn a_member_found_in_a_bridge_whose_new_primary_is_down_is_reported_once() {
+    // a1 is in its bridge (gw2 first, gw1 kept) and gw2 is down: the plan
+    // blocks it; it is reported blocked, not also pending.
+    let (code, v) = json_of(
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: b}\nmanagementServers: [{name: ms1}]\ngateways:\n  - {name: gw1, primary: ms1}\n  - {name: gw2, primary: ms1}\nagents:\n  - {name: a1, primary: gw2}\n",
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: null, up: false}\nagents:\n  - {name: a1, primary: gw2, failover: [gw1], connected: gw1}\n",
+        &[],
+    );
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(names(&v, "blocked"), ["a1"], "{v}");
+    assert!(names(&v, "pending").is_empty(), "{v}");
+    assert!(names(&v, "stranded").is_empty(), "{v}");
 }
