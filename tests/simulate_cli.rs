@@ -92,7 +92,7 @@ fn json_keys_are_in_spec_order() {
     let (_, v) = json("replace-gateway", &[]);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     // serde_json::Value sorts keys; check the raw text instead.
-    assert_eq!(keys.len(), 10);
+    assert_eq!(keys.len(), 11);
     let out = simulate("replace-gateway", &["--format", "json"])
         .output()
         .unwrap();
@@ -108,6 +108,7 @@ fn json_keys_are_in_spec_order() {
         "steps_applied",
         "provider_calls",
         "virtual_seconds",
+        "stranded_ever",
     ];
     let at: Vec<usize> = order
         .iter()
@@ -472,4 +473,79 @@ fn simulate_needs_exactly_one_of_observed_and_target() {
         assert!(out.is_empty(), "{out}");
         assert!(err.contains(extra[0]) && err.contains("--target"), "{err}");
     }
+}
+
+/// Issue 16's chain, written to a temporary directory: gwa → ms1, gwb →
+/// gwa, gwc → gwb observed, one agent below each; gwa → gwc and gwc → ms2
+/// desired, with ms2 down. Runs `simulate --format json` with `extra`.
+fn chain_json(extra: &[&str]) -> (i32, Value) {
+    json_of(
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: chain}\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: gwa}\n  - {name: gwc, primary: ms2}\nagents:\n  - {name: a1, primary: gwa}\n  - {name: a2, primary: gwb}\n  - {name: a3, primary: gwc}\n",
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\nagents:\n  - {name: a1, primary: gwa, connected: gwa}\n  - {name: a2, primary: gwb, connected: gwb}\n  - {name: a3, primary: gwc, connected: gwc}\n",
+        extra,
+    )
+}
+
+/// Writes `desired` and `observed` to a temporary directory and runs
+/// `simulate --format json` on them with `extra`.
+fn json_of(desired_text: &str, observed_text: &str, extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("desired.yaml");
+    let observed = dir.path().join("observed.yaml");
+    std::fs::write(&desired, desired_text).unwrap();
+    std::fs::write(&observed, observed_text).unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .arg("simulate")
+        .arg("--desired")
+        .arg(&desired)
+        .arg("--observed")
+        .arg(&observed)
+        .args(extra)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn a_gateway_is_never_moved_into_a_loop_of_its_own_chain() {
+    let (code, v) = chain_json(&[]);
+    assert_eq!(code, 3, "{v}");
+    assert!(names(&v, "stranded").is_empty(), "{v}");
+    assert!(names(&v, "stranded_ever").is_empty(), "{v}");
+    // gwc waits for ms2; gwa waits for gwc's chain: both blocked, once.
+    assert_eq!(names(&v, "blocked"), ["gwa", "gwc"], "{v}");
+    assert!(names(&v, "pending").is_empty(), "{v}");
+}
+
+#[test]
+fn the_console_way_on_the_chain_strands_the_whole_subtree() {
+    // The console writes gwa → gwc at once: the loop gwa → gwc → gwb → gwa
+    // cuts the three gateways and their agents off every management server.
+    let (code, v) = chain_json(&["--strategy", "direct"]);
+    assert_eq!(code, 4, "{v}");
+    assert_eq!(
+        names(&v, "stranded"),
+        ["a1", "a2", "a3", "gwa", "gwb", "gwc"],
+        "{v}"
+    );
+    assert_eq!(names(&v, "stranded_ever"), names(&v, "stranded"));
+}
+
+#[test]
+fn a_member_found_in_a_bridge_whose_new_primary_is_down_is_reported_once() {
+    // a1 is in its bridge (gw2 first, gw1 kept) and gw2 is down: the plan
+    // blocks it; it is reported blocked, not also pending.
+    let (code, v) = json_of(
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: b}\nmanagementServers: [{name: ms1}]\ngateways:\n  - {name: gw1, primary: ms1}\n  - {name: gw2, primary: ms1}\nagents:\n  - {name: a1, primary: gw2}\n",
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: null, up: false}\nagents:\n  - {name: a1, primary: gw2, failover: [gw1], connected: gw1}\n",
+        &[],
+    );
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(names(&v, "blocked"), ["a1"], "{v}");
+    assert!(names(&v, "pending").is_empty(), "{v}");
+    assert!(names(&v, "stranded").is_empty(), "{v}");
 }

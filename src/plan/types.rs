@@ -357,6 +357,49 @@ pub enum BlockReason {
     /// The desired gateway chain contains a cycle through this gateway.
     #[error("its desired parents lead into a cycle of gateways; fix the topology")]
     ParentCycle,
+    /// A gateway it would move onto has a configured primary chain that
+    /// comes back to a gateway already on it (often the member itself), as
+    /// it will stand when the move runs. Members fail back along their
+    /// primary chain at any time, so such a chain cuts everything on it
+    /// off every management server.
+    #[error(
+        "its new parent gateway {parent} does not lead to a management server: its primary chain runs {}, back to {}; members fail back along their primary chain, so this would cut them off every management server; move the gateways of that chain first, then plan again",
+        chain_text(chain),
+        chain.last().map(Name::as_str).unwrap_or_default()
+    )]
+    ParentChainLoop {
+        /// The gateway it would move onto.
+        parent: Name,
+        /// The chain from `parent`, each gateway's configured primary in
+        /// turn, ending with the gateway it comes back to: the member
+        /// itself, or a gateway met earlier in the chain.
+        chain: Vec<Name>,
+    },
+    /// A gateway it would move onto has a configured primary chain that
+    /// ends at a server that is neither an observed management server nor
+    /// an observed gateway.
+    #[error(
+        "its new parent gateway {parent} does not lead to a management server: its primary chain runs {} and ends at {end}, which is not an observed management server or gateway; repair that chain, then plan again",
+        chain_text(chain)
+    )]
+    ParentChainBroken {
+        /// The gateway it would move onto.
+        parent: Name,
+        /// The gateways of the chain from `parent`, in order.
+        chain: Vec<Name>,
+        /// Where the chain ends.
+        end: Name,
+    },
+    /// Its move and another gateway's move would each have to wait for the
+    /// other (the chain of one's new failover runs through the other). The
+    /// planner moves neither; change one of them at a time.
+    #[error(
+        "its move and gateway {with}'s move would each have to wait for the other (each one's new parents lead through the other's chain); change one of them at a time in the topology"
+    )]
+    ChainOrderCycle {
+        /// The other gateway.
+        with: Name,
+    },
     /// A gateway to retire is still listed by, or connected to, a member
     /// whose change does not remove it.
     #[error(
@@ -425,6 +468,15 @@ pub enum BlockReason {
     StoreActivePoolUnknown,
 }
 
+/// A chain of gateways as `gw1 → gw2 → gw3`.
+fn chain_text(chain: &[Name]) -> String {
+    chain
+        .iter()
+        .map(Name::as_str)
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
 fn store_state(active: Option<&Name>) -> String {
     match active {
         Some(p) => format!("the active pool {p} is down"),
@@ -442,6 +494,9 @@ impl BlockReason {
             BlockReason::ParentNotReady { .. } => "parent_not_ready",
             BlockReason::ParentNotConnected { .. } => "parent_not_connected",
             BlockReason::ParentCycle => "parent_cycle",
+            BlockReason::ParentChainLoop { .. } => "parent_chain_loop",
+            BlockReason::ParentChainBroken { .. } => "parent_chain_broken",
+            BlockReason::ChainOrderCycle { .. } => "chain_order_cycle",
             BlockReason::GatewayInUse { .. } => "gateway_in_use",
             BlockReason::StoreNotObserved => "store_not_observed",
             BlockReason::StorePoolAbsent { .. } => "store_pool_absent",
@@ -459,8 +514,23 @@ impl BlockReason {
             BlockReason::ParentAbsent { parent, .. }
             | BlockReason::ParentDown { parent, .. }
             | BlockReason::ParentNotReady { parent }
-            | BlockReason::ParentNotConnected { parent } => Some(parent),
+            | BlockReason::ParentNotConnected { parent }
+            | BlockReason::ParentChainLoop { parent, .. }
+            | BlockReason::ParentChainBroken { parent, .. } => Some(parent),
             _ => None,
+        }
+    }
+
+    /// Every server the reason depends on: the parent, and the gateways of
+    /// a chain it names (for the digest).
+    pub fn servers(&self) -> Vec<&Name> {
+        match self {
+            BlockReason::ParentChainLoop { chain, .. } => chain.iter().collect(),
+            BlockReason::ParentChainBroken { chain, end, .. } => {
+                chain.iter().chain(std::iter::once(end)).collect()
+            }
+            BlockReason::ChainOrderCycle { with } => vec![with],
+            other => other.parent().into_iter().collect(),
         }
     }
 }

@@ -566,6 +566,10 @@ impl crate::execute::Inspect for SimFile {
         self.sim.stranded()
     }
 
+    fn stranded_ever(&self) -> Vec<Name> {
+        self.sim.stranded_ever()
+    }
+
     fn settling(&self) -> bool {
         self.sim.is_settling()
     }
