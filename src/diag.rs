@@ -82,6 +82,25 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A diagnostic shown as a warning, which does not fail the command:
+/// `file:line:column: warning: message (hint)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Warning<'a>(pub &'a Diagnostic);
+
+impl fmt::Display for Warning<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if let Some(pos) = &d.pos {
+            write!(f, "{pos}: ")?;
+        }
+        write!(f, "warning: {}", d.message)?;
+        if let Some(hint) = &d.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
 /// Every problem found in one run, in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -146,6 +165,16 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1200), "1,200");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_warning_says_so_after_the_place() {
+        let d = Diagnostic::at(Pos::new("a.yaml".into(), 3, 7), "rule never matches")
+            .with_hint("reorder");
+        assert_eq!(
+            Warning(&d).to_string(),
+            "a.yaml:3:7: warning: rule never matches (reorder)"
+        );
     }
 
     #[test]

@@ -2,11 +2,18 @@
 //! or an observed state (SPEC section 2), every problem in one pass.
 //!
 //! Owns: names defined twice (case-insensitively, across files), undefined
-//! parents, a primary repeated in its failover list, repeated failovers,
-//! cycles in gateway chains, explicit assignments over capacity, and the
-//! pools of `spread` rules. Pure: model in, `Vec<Diagnostic>` out; no I/O.
-//! Value syntax (host names, durations, globs) is checked by the loader
-//! before a model exists; rule-based capacity is `crate::assign`'s.
+//! parents, a primary repeated in its failover list, repeated failovers
+//! (in a topology and in an observed state alike), cycles in gateway
+//! chains, explicit assignments over capacity, the pools of `spread`
+//! rules, and the warning for a rule that an earlier rule covers
+//! ([`shadowed_rules`], in `shadow`). Pure: model in, `Vec<Diagnostic>`
+//! out; no I/O. Value syntax (host names, durations, globs) is checked by
+//! the loader before a model exists; rule-based capacity is
+//! `crate::assign`'s.
+
+mod shadow;
+
+pub use shadow::shadowed_rules;
 
 use crate::diag::{Diagnostic, Pos};
 use crate::load::thousands;
@@ -41,6 +48,25 @@ pub struct MemberPos {
     pub failover: Vec<Pos>,
     /// `connected`, when given.
     pub connected: Option<Pos>,
+}
+
+/// Where the fields of one agent rule were written (the model keeps only
+/// the place of `match`); the loader fills one per rule, parallel to
+/// `Topology::agent_rules`, so that a rule's problem points at the field
+/// that has it. A field not given (or a rule built in code) falls back to
+/// the rule's `match`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RulePos {
+    /// `primary`.
+    pub primary: Option<Pos>,
+    /// Each entry of `failover`.
+    pub failover: Vec<Pos>,
+    /// The `spread` list.
+    pub spread: Option<Pos>,
+    /// Each entry of `spread`.
+    pub pool: Vec<Pos>,
+    /// `failoverCount`.
+    pub failover_count: Option<Pos>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -95,8 +121,15 @@ fn article(w: &str) -> &'static str {
     }
 }
 
-/// Checks a desired topology; returns every problem found.
+/// Checks a desired topology; returns every problem found. Rule problems
+/// point at the rule's `match` ([`topology_at`] points them at the field).
 pub fn topology(t: &Topology) -> Vec<Diagnostic> {
+    topology_at(t, &[])
+}
+
+/// [`topology`], with where each rule's fields were written (parallel to
+/// `t.agent_rules`; missing entries fall back to the rule's `match`).
+pub fn topology_at(t: &Topology, rule_pos: &[RulePos]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let roles = {
         let mut defs = Definitions {
@@ -139,7 +172,7 @@ pub fn topology(t: &Topology) -> Vec<Diagnostic> {
     }
     gateway_cycles(t, &mut diags);
     capacity(t, &roles, &mut diags);
-    rules(t, &is_parent, &roles, &mut diags);
+    rules(t, rule_pos, &is_parent, &roles, &mut diags);
     diags
 }
 
@@ -307,19 +340,23 @@ fn capacity(t: &Topology, roles: &HashMap<&Name, Role>, diags: &mut Vec<Diagnost
 
 fn rules(
     t: &Topology,
+    rule_pos: &[RulePos],
     is_parent: &dyn Fn(&Name) -> bool,
     roles: &HashMap<&Name, Role>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    for r in &t.agent_rules {
+    let none = RulePos::default();
+    for (i, r) in t.agent_rules.iter().enumerate() {
         let what = format!("agentRules {:?}", r.pattern);
+        let at = rule_pos.get(i).unwrap_or(&none);
+        let or_match = |p: Option<&Pos>| p.unwrap_or(&r.pos).clone();
         match &r.assign {
             RuleAssign::Fixed(p) => {
                 parent_list(
                     &what,
                     p,
-                    &r.pos,
-                    &|_| r.pos.clone(),
+                    &or_match(at.primary.as_ref()),
+                    &|j| or_match(at.failover.get(j)),
                     is_parent,
                     roles,
                     diags,
@@ -330,34 +367,101 @@ fn rules(
                 failover_count,
             } => {
                 if pool.is_empty() {
-                    diags.push(Diagnostic::at(r.pos.clone(), format!("{what}: spread pool is empty; expected at least one gateway or management server")));
+                    diags.push(
+                        Diagnostic::at(
+                            or_match(at.spread.as_ref()),
+                            format!("{what}: spread pool is empty; expected at least one gateway or management server"),
+                        )
+                        .with_hint("list the parents to balance across, such as spread: [gw1, gw2]"),
+                    );
                     continue;
                 }
                 let mut seen = HashSet::default();
-                for p in pool {
+                for (j, p) in pool.iter().enumerate() {
+                    let p_at = or_match(at.pool.get(j));
                     if !seen.insert(p) {
-                        diags.push(Diagnostic::at(
-                            r.pos.clone(),
-                            format!("{what}: spread pool lists {p} twice"),
-                        ));
+                        diags.push(
+                            Diagnostic::at(p_at, format!("{what}: spread pool lists {p} twice"))
+                                .with_hint("list each parent once"),
+                        );
                     } else if !is_parent(p) {
                         diags.push(
-                            Diagnostic::at(r.pos.clone(), format!("{what}: spread pool member {p} is not defined as a management server or gateway of this topology"))
+                            Diagnostic::at(p_at, format!("{what}: spread pool member {p} is not defined as a management server or gateway of this topology"))
                                 .with_hint("define it under managementServers or gateways, or fix the spelling"),
                         );
                     }
                 }
                 if *failover_count as usize >= pool.len() {
-                    diags.push(Diagnostic::at(
-                        r.pos.clone(),
-                        format!(
-                            "{what}: failoverCount is {failover_count} but the spread pool has {} member(s); expected at most {}",
-                            pool.len(),
-                            pool.len() - 1
-                        ),
-                    ));
+                    diags.push(
+                        Diagnostic::at(
+                            or_match(at.failover_count.as_ref()),
+                            format!(
+                                "{what}: failoverCount is {failover_count} but the spread pool has {} member(s); expected at most {}",
+                                pool.len(),
+                                pool.len() - 1
+                            ),
+                        )
+                        .with_hint("lower failoverCount or add parents to the pool"),
+                    );
                 }
             }
+        }
+    }
+}
+
+/// An observed member's parent list: no failover repeats its primary or
+/// another failover, and a gateway is not its own parent. Neither can be
+/// configured in Operations Manager (and the simulator refuses both), so
+/// such a state is a bad hand edit or a provider fault, never drift.
+fn observed_parents(
+    role: Role,
+    m: &crate::model::ObservedMember,
+    p: Option<&MemberPos>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    // Allocation-free when the list is fine: this runs for every member.
+    let what = || format!("{} {}", role.word(), m.name);
+    let failover_at = |j: usize| {
+        p.and_then(|p| p.failover.get(j).cloned())
+            .unwrap_or_default()
+    };
+    if role == Role::Gateway && m.parents.iter().any(|x| x == &m.name) {
+        let at = match m.parents.failover.iter().position(|f| f == &m.name) {
+            Some(j) if m.parents.primary != m.name => failover_at(j),
+            _ => p.map(|p| p.primary.clone()).unwrap_or_default(),
+        };
+        diags.push(
+            Diagnostic::at(at, format!("{} lists itself as its own parent", what()))
+                .with_hint("a gateway reports to a management server or another gateway"),
+        );
+    }
+    let failover = &m.parents.failover;
+    // Short lists (all real ones) are searched; a long one gets a set.
+    let mut seen: Option<HashSet<&Name>> = (failover.len() > 16).then(HashSet::default);
+    for (j, f) in failover.iter().enumerate() {
+        let repeated = match &mut seen {
+            Some(set) => !set.insert(f),
+            None => failover[..j].contains(f),
+        };
+        if f == &m.parents.primary {
+            diags.push(
+                Diagnostic::at(
+                    failover_at(j),
+                    format!(
+                        "{}: primary {f} is repeated in its own failover list",
+                        what()
+                    ),
+                )
+                .with_hint("a failover must differ from the primary; remove it from failover"),
+            );
+        } else if repeated {
+            diags.push(
+                Diagnostic::at(
+                    failover_at(j),
+                    format!("{}: failover {f} is listed twice", what()),
+                )
+                .with_hint("list each failover once"),
+            );
         }
     }
 }
@@ -401,6 +505,7 @@ pub fn observed(o: &Observed, pos: &ObservedPositions) -> Vec<Diagnostic> {
     ] {
         for (i, m) in list.iter().enumerate() {
             let p = at.get(i);
+            observed_parents(role, m, p, &mut diags);
             for (j, parent) in m.parents.iter().enumerate() {
                 if matches!(
                     roles.get(parent),

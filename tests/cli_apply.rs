@@ -277,3 +277,194 @@ fn the_window_can_be_set_on_the_command_line() {
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
     assert_eq!(report["execution"]["max_in_flight"], 2);
 }
+
+/// A hand-made plan: web01 straight from gw1 to gw2, a bridge and then the
+/// prune with no await between them (a planner bug, or a hand edit).
+const UNSAFE_PLAN: &str = r#"{
+  "format_version": 1,
+  "summary": {"changes": 2, "moves": 1, "blocked": 0, "unmanaged": 0},
+  "steps": [
+    {"id": 1, "action": "set_parents", "kind": "agent", "name": "web01.dmz.contoso.local",
+     "primary": "gw2.dmz.contoso.local", "failover": ["gw1.dmz.contoso.local"], "bridge": true, "after": []},
+    {"id": 2, "action": "set_parents", "kind": "agent", "name": "web01.dmz.contoso.local",
+     "primary": "gw2.dmz.contoso.local", "failover": [], "bridge": false, "after": [1]}
+  ],
+  "blocked": []
+}
+"#;
+
+#[test]
+fn a_plan_file_without_observed_digest_is_refused_unless_forced() {
+    let tmp = setup("replace-gateway");
+    let d = tmp.path();
+    std::fs::write(d.join("plan.json"), UNSAFE_PLAN).unwrap();
+    let before = std::fs::read(d.join("estate.yaml")).unwrap();
+    handover(d)
+        .args([
+            "apply",
+            "plan.json",
+            "--target",
+            "sim:estate.yaml",
+            "--auto-approve",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "error: plan.json: the plan has no observed_digest",
+        ))
+        .stderr(predicate::str::contains("handover plan --out FILE"))
+        .stderr(predicate::str::contains("pass --force"));
+    // Nothing was applied, nothing was even opened.
+    assert_eq!(std::fs::read(d.join("estate.yaml")).unwrap(), before);
+    assert!(!d.join("estate.yaml.sim.json").exists());
+    // --force belongs to a plan file only.
+    apply(d)
+        .args(["--auto-approve", "--force"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: --force applies to a PLANFILE without observed_digest only",
+        ));
+    assert_eq!(std::fs::read(d.join("estate.yaml")).unwrap(), before);
+}
+
+#[test]
+fn the_executor_does_not_send_a_prune_the_member_is_not_ready_for() {
+    // The unsafe plan, forced: the bridge is written, the prune is not
+    // (web01 still talks to gw1, which the prune removes): it is reported
+    // pending with the reason, and nobody is stranded.
+    let tmp = setup("replace-gateway");
+    let d = tmp.path();
+    std::fs::write(d.join("plan.json"), UNSAFE_PLAN).unwrap();
+    let out = handover(d)
+        .args([
+            "apply",
+            "plan.json",
+            "--target",
+            "sim:estate.yaml",
+            "--auto-approve",
+            "--force",
+            "--report",
+            "r.json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Pending, in their bridge (run apply again later) (1): web01.dmz.contoso.local"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Stranded"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["stranded"], serde_json::json!([]));
+    let steps = report["execution"]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["outcome"], "applied");
+    assert_eq!(steps[1]["outcome"], "not_started");
+    let reason = steps[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("not sent: web01.dmz.contoso.local is connected to gw1.dmz.contoso.local, which this change removes, and not yet to its new primary gw2.dmz.contoso.local"),
+        "{reason}"
+    );
+    assert_eq!(report["execution"]["steps_applied"], 1);
+    // The estate keeps web01's bridge: gw1 is still listed.
+    let file = std::fs::read_to_string(d.join("estate.yaml")).unwrap();
+    let web01 = file
+        .split("- name: ")
+        .find(|s| s.starts_with("web01.dmz.contoso.local"))
+        .unwrap();
+    assert!(web01.contains("gw1.dmz.contoso.local"), "{web01}");
+    // A real plan then finishes the job safely.
+    apply(d)
+        .args(["--auto-approve"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Converged"));
+}
+
+#[test]
+fn a_saved_plan_keeps_the_topologys_window() {
+    // The example's policy.maxInFlight is 5; a plan file records it and
+    // apply PLANFILE uses it instead of the default 100.
+    let tmp = setup("replace-gateway");
+    let d = tmp.path();
+    handover(d)
+        .args([
+            "plan",
+            "--desired",
+            "desired.yaml",
+            "--observed",
+            "estate.yaml",
+            "--out",
+            "plan.json",
+        ])
+        .assert()
+        .code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(
+        plan["policy"],
+        serde_json::json!({"max_in_flight": 5, "ack_timeout": "30m", "store_timeout": "30m"})
+    );
+    handover(d)
+        .args([
+            "apply",
+            "plan.json",
+            "--target",
+            "sim:estate.yaml",
+            "--auto-approve",
+            "--report",
+            "r.json",
+        ])
+        .assert()
+        .code(0);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["execution"]["max_in_flight"], 5);
+}
+
+#[test]
+fn an_invalid_store_section_is_refused_before_anything_is_applied() {
+    // The store example, with disaster recovery allowed but no backup SQL
+    // server, restore asked for, and a storeTimeout that is no duration.
+    let tmp = setup("management-store-failover");
+    let d = tmp.path();
+    let desired = std::fs::read_to_string(d.join("desired.yaml")).unwrap();
+    let bad = desired
+        .replace("    allowed: false\n", "    allowed: true\n")
+        .replace("    backupSqlServer: sql2.contoso.local\n", "")
+        .replace(
+            "  pool: pool2.contoso.local\n",
+            "  pool: pool2.contoso.local\n  restore: true\n",
+        )
+        + "policy:\n  storeTimeout: 30\n";
+    assert_ne!(bad, desired);
+    std::fs::write(d.join("desired.yaml"), &bad).unwrap();
+    let before = std::fs::read(d.join("estate.yaml")).unwrap();
+    let out = apply(d).arg("--auto-approve").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("desired.yaml:"), "{err}");
+    assert!(err.contains("names no backupSqlServer"), "{err}");
+    assert!(
+        err.contains(
+            "managementStore.restore: true cannot be combined with disasterRecovery.allowed: true"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("storeTimeout \"30\" is not a duration"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(d.join("estate.yaml")).unwrap(), before);
+    assert!(!d.join("estate.yaml.sim.json").exists());
+}

@@ -36,9 +36,13 @@ fn setup(name: &str) -> tempfile::TempDir {
     tmp
 }
 
+/// `handover` in `dir`, with the host-wide lock directory moved into `dir`
+/// (so this test's locks are its own, and can be looked at).
 fn handover(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("handover").unwrap();
-    c.current_dir(dir).env("NO_COLOR", "1");
+    c.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("HANDOVER_LOCK_DIR", dir.join("locks"));
     c
 }
 
@@ -113,9 +117,15 @@ fn apply_through_a_provider_program_converges_make_before_break() {
         .position(|op| op["op"] == "retire_gateway")
         .expect("gw1 retired");
     assert_eq!(retire, applied.len() - 1, "{applied:#?}");
-    // The lock lived in .handover/ of the working directory, keyed by the
-    // target, and was released (emptied).
-    let locks: Vec<_> = std::fs::read_dir(dir.join(".handover"))
+    // The lock lived in the lock directory (not in .handover/ of the
+    // working directory), keyed by the target, and was released (emptied).
+    let in_state_dir = std::fs::read_dir(dir.join(".handover"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+        .count();
+    assert_eq!(in_state_dir, 0);
+    let locks: Vec<_> = std::fs::read_dir(dir.join("locks"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))

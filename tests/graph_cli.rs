@@ -178,3 +178,105 @@ fn graphviz_engine_with_dot_writes_svg() {
         assert!(text.contains(short), "{short} not drawn: {text}");
     }
 }
+
+/// The test provider program (`tools/test-provider`): the simulator behind
+/// the exec protocol, in a separate process.
+const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
+
+#[test]
+fn a_target_is_drawn_like_the_same_estate_from_a_file_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let estate = dir.path().join("estate.yaml");
+    std::fs::copy(example("observed.yaml"), &estate).unwrap();
+    let start = handover::load::observed(&estate).unwrap();
+    let state = dir.path().join("provider.json");
+    std::fs::write(
+        &state,
+        serde_json::to_vec(&serde_json::json!({ "observed": start })).unwrap(),
+    )
+    .unwrap();
+    let estate_bytes = std::fs::read(&estate).unwrap();
+    let d = example("desired.yaml");
+    let from_file = change("dot");
+    let sim = format!("sim:{}", estate.display());
+    let (code, out, err) = graph(&[
+        "--desired",
+        d.to_str().unwrap(),
+        "--target",
+        &sim,
+        "--format",
+        "dot",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, from_file);
+    let exec = format!("exec:{PROVIDER}");
+    let state_arg = format!("--state={}", state.display());
+    let (code, out, err) = graph(&[
+        "--desired",
+        d.to_str().unwrap(),
+        "--target",
+        &exec,
+        "--target-arg",
+        &state_arg,
+        "--format",
+        "dot",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, from_file);
+    // Read-only: the sim: file untouched and nothing beside it; the
+    // provider asked to observe once and nothing applied.
+    assert_eq!(std::fs::read(&estate).unwrap(), estate_bytes);
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["estate.yaml", "provider.json", "provider.json.lock"]
+    );
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(record["calls"], serde_json::json!(["observe"]), "{record}");
+    assert!(
+        record["applied"].as_array().is_none_or(|a| a.is_empty()),
+        "{record}"
+    );
+    let now: handover::model::Observed =
+        serde_json::from_value(record["observed"].clone()).unwrap();
+    assert_eq!(now, start);
+}
+
+#[test]
+fn observed_and_target_are_exclusive_and_a_failed_observe_exits_1() {
+    let d = example("desired.yaml");
+    let o = example("observed.yaml");
+    let sim = format!("sim:{}", o.display());
+    let (code, out, err) = graph(&[
+        "--desired",
+        d.to_str().unwrap(),
+        "--observed",
+        o.to_str().unwrap(),
+        "--target",
+        &sim,
+        "--format",
+        "dot",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("--observed") && err.contains("--target"),
+        "{err}"
+    );
+    let (code, out, err) = graph(&[
+        "--desired",
+        d.to_str().unwrap(),
+        "--target",
+        "exec:/nonexistent/scom-provider",
+        "--format",
+        "svg",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("/nonexistent/scom-provider"), "{err}");
+}

@@ -117,3 +117,118 @@ fn blocked_members_are_named_in_the_header_and_left_out() {
     }
     insta::assert_snapshot!("replace-gateway-gw2-not-ready.powershell", s);
 }
+
+/// True when a line of the script passes `-Restore` together with a
+/// disaster-recovery parameter.
+fn restore_with_disaster_parameters(s: &str) -> bool {
+    s.lines().any(|l| {
+        !l.trim_start().starts_with('#')
+            && l.contains("-Restore")
+            && (l.contains("-BackupSqlServerFqdn") || l.contains("-Force"))
+    })
+}
+
+#[test]
+fn restore_is_never_printed_with_the_disaster_recovery_parameters() {
+    // A hand-made plan whose disaster-recovery failover asks for restore:
+    // the script leaves -Restore out and says why.
+    let d =
+        handover::load::topology(&[dir("management-store-disaster-recovery").join("desired.yaml")])
+            .unwrap();
+    let o =
+        handover::load::observed(&dir("management-store-disaster-recovery").join("observed.yaml"))
+            .unwrap();
+    let mut p = plan(&d, &o);
+    let mut disaster = 0;
+    for s in &mut p.steps {
+        if let Action::StoreFailover { restore, mode, .. } = &mut s.action {
+            assert_eq!(*mode, handover::plan::FailoverMode::Disaster);
+            *restore = true;
+            disaster += 1;
+        }
+    }
+    assert_eq!(
+        disaster, 1,
+        "the example plans a disaster-recovery failover"
+    );
+    let s = render(&p, &Waits::default());
+    assert!(s.contains("-BackupSqlServerFqdn"), "{s}");
+    assert!(!restore_with_disaster_parameters(&s), "{s}");
+    assert!(
+        s.lines()
+            .all(|l| l.trim_start().starts_with('#') || !l.contains("-Restore")),
+        "{s}"
+    );
+    assert!(s.contains("restore is not passed"), "{s}");
+
+    // A planned failover with restore: -Restore, and no -Force.
+    let tmp = tempfile::tempdir().unwrap();
+    let planned = std::fs::read_to_string(dir("management-store-failover").join("desired.yaml"))
+        .unwrap()
+        .replace(
+            "  pool: pool2.contoso.local\n",
+            "  pool: pool2.contoso.local\n  restore: true\n",
+        );
+    assert!(planned.contains("restore: true"));
+    std::fs::write(tmp.path().join("planned.yaml"), &planned).unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .args(["plan", "--format", "powershell", "--desired"])
+        .arg(tmp.path().join("planned.yaml"))
+        .arg("--observed")
+        .arg(dir("management-store-failover").join("observed.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Invoke-CsManagementServerFailover -Restore -Confirm:$false\n"),
+        "{text}"
+    );
+    assert!(!restore_with_disaster_parameters(&text), "{text}");
+
+    // restore together with disaster recovery allowed: refused before any
+    // script is printed, at the line of restore.
+    let both =
+        std::fs::read_to_string(dir("management-store-disaster-recovery").join("desired.yaml"))
+            .unwrap()
+            .replace(
+                "  pool: pool2.contoso.local\n",
+                "  pool: pool2.contoso.local\n  restore: true\n",
+            );
+    let line = both
+        .lines()
+        .position(|l| l == "  restore: true")
+        .expect("restore inserted")
+        + 1;
+    std::fs::write(tmp.path().join("both.yaml"), &both).unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args([
+            "plan",
+            "--format",
+            "powershell",
+            "--desired",
+            "both.yaml",
+            "--observed",
+        ])
+        .arg(dir("management-store-disaster-recovery").join("observed.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("both.yaml:{line}:12: managementStore.restore: true cannot be combined with disasterRecovery.allowed: true")),
+        "{err}"
+    );
+}

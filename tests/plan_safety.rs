@@ -3,9 +3,15 @@
 //! The checker here is written independently of the planner: it walks a
 //! plan's steps in a random order that respects `after`, tracks for every
 //! member its configured parents and the servers it may be talking to, and
-//! fails on any step that would break a safety rule. Estates are random:
-//! management servers, gateways (some chained onto earlier gateways, so no
-//! cycles), agents with random observed and desired parents, random
+//! fails on any step that would break a safety rule (including the chain
+//! rule of SPEC rule 3: a member moved onto a gateway whose primary chain,
+//! as configured at that point of the walk, does not reach a management
+//! server without passing through the member). Estates are random:
+//! management servers, gateway hierarchies (desired: chained onto earlier
+//! gateways, often the previous one, so three levels and more and no
+//! cycles; observed: sometimes onto a later gateway, so moves go between
+//! levels and an observed chain may even loop), agents with random
+//! observed and desired parents, random
 //! connections, random up/ready flags, members found mid-bridge, names that
 //! differ only in case, unmanaged agents, gateways to retire and a store.
 
@@ -15,7 +21,7 @@ use handover::model::{
     ObservedServer, ObservedStore, Parents, ServerDef, StoreSpec, Topology,
 };
 use handover::name::Name;
-use handover::plan::{Action, BlockedKind, FailoverMode, Plan, Step, plan};
+use handover::plan::{Action, BlockReason, BlockedKind, FailoverMode, Plan, Step, plan};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -80,16 +86,36 @@ fn estate(seed: u64) -> (Topology, Observed) {
             up: rng.random_bool(0.85),
         });
     }
-    let n_gw = rng.random_range(0..=4);
+    let n_gw = rng.random_range(0..=5);
+    let all_gw: Vec<String> = (1..=n_gw).map(|i| format!("gw{i}")).collect();
     let mut pool: Vec<String> = ms.clone();
     for i in 1..=n_gw {
         let g = format!("gw{i}");
-        let old = pick_parents(&mut rng, &pool);
-        let new = if rng.random_bool(0.5) {
+        // Observed: sometimes below a later gateway (a move between levels
+        // undoes that; the observed chain may even loop).
+        let old = if i < n_gw && rng.random_bool(0.3) {
+            let wide: Vec<String> = ms
+                .iter()
+                .chain(&all_gw)
+                .filter(|x| **x != g)
+                .cloned()
+                .collect();
+            pick_parents(&mut rng, &wide)
+        } else {
+            pick_parents(&mut rng, &pool)
+        };
+        let mut new = if rng.random_bool(0.5) {
             old.clone()
         } else {
             pick_parents(&mut rng, &pool)
         };
+        // Deep chains: often the desired primary is the previous gateway.
+        if i > 1 && rng.random_bool(0.4) {
+            let prev = format!("gw{}", i - 1);
+            new.retain(|x| *x != prev);
+            new.insert(0, prev);
+            new.truncate(3);
+        }
         if rng.random_bool(0.85) {
             let desired = parents(&mut rng, &new);
             d.gateways.push(def(spell(&mut rng, &g), desired));
@@ -276,6 +302,35 @@ fn member_of(s: &Step) -> Option<(MemberKind, String)> {
 }
 
 impl World {
+    /// The chain rule (SPEC rule 3): `onto`'s primary chain, as configured
+    /// at this point of the walk, reaches a management server without
+    /// passing through `member` (a gateway; `None` for an agent), without
+    /// looping and without a retired or unknown gateway.
+    fn chain(&self, member: Option<&str>, onto: &str) -> Result<(), String> {
+        let mut at = onto.to_string();
+        let mut seen = BTreeSet::new();
+        loop {
+            if self.ms_up.contains_key(&at) {
+                return Ok(());
+            }
+            if Some(at.as_str()) == member {
+                return Err(format!("{onto}, whose primary chain comes back to it"));
+            }
+            if !seen.insert(at.clone()) {
+                return Err(format!("{onto}, whose primary chain loops at {at}"));
+            }
+            if self.retired.contains(&at) {
+                return Err(format!(
+                    "{onto}, whose primary chain runs into retired {at}"
+                ));
+            }
+            match self.members.get(&(MemberKind::Gateway, at.clone())) {
+                Some(g) => at = g.parents[0].clone(),
+                None => return Err(format!("{onto}, whose primary chain ends at {at}")),
+            }
+        }
+    }
+
     /// May a member be moved onto `s` right now (SPEC rule 3 and 4)?
     fn ready(&self, s: &str) -> Result<(), String> {
         if let Some(up) = self.ms_up.get(s) {
@@ -342,9 +397,14 @@ impl World {
                     }
                     adds
                 };
+                let me = (*kind == MemberKind::Gateway).then(|| key(name));
                 for a in &adds {
                     self.ready(a)
                         .map_err(|e| format!("step {}: moves {name} onto {e}", s.id))?;
+                    if self.gw_up_ready.contains_key(a) {
+                        self.chain(me.as_deref(), a)
+                            .map_err(|e| format!("step {}: moves {name} onto {e}", s.id))?;
+                    }
                 }
                 let m = self.members.get_mut(&k).unwrap();
                 let desired = m
@@ -382,6 +442,11 @@ impl World {
                 let srv = key(server);
                 self.ready(&srv)
                     .map_err(|e| format!("step {}: awaits {name} on {e}", s.id))?;
+                if self.gw_up_ready.contains_key(&srv) {
+                    let me = (*kind == MemberKind::Gateway).then(|| key(name));
+                    self.chain(me.as_deref(), &srv)
+                        .map_err(|e| format!("step {}: awaits {name} on {e}", s.id))?;
+                }
                 let m = self.members.get_mut(&(*kind, key(name))).unwrap();
                 if !m.parents.contains(&srv) || m.desired.as_ref().map(|d| &d[0]) != Some(&srv) {
                     return Err(format!(
@@ -535,8 +600,22 @@ fn check(d: &Topology, o: &Observed, p: &Plan, rng: &mut ChaCha8Rng) -> Result<V
     {
         return Err("a store active in several pools is not blocked".into());
     }
-    // A blocked member's reason names a parent that really is not ready.
+    // A blocked member's reason names a parent that really is not ready,
+    // or (the chain reasons) whose chain, as it stands once the plan has
+    // run, really comes back to the member, loops or leads nowhere.
     for b in &p.blocked {
+        let me = (b.kind == BlockedKind::Gateway).then(|| key(&b.name));
+        if let BlockReason::ParentChainLoop { parent, .. }
+        | BlockReason::ParentChainBroken { parent, .. } = &b.reason
+        {
+            if w.chain(me.as_deref(), &key(parent)).is_ok() {
+                return Err(format!(
+                    "{} blocked on the chain of {parent}, which reaches a management server",
+                    b.name
+                ));
+            }
+            continue;
+        }
         if let Some(parent) = b.reason.parent() {
             let wr = world(d, o, &Plan::new(vec![], vec![]));
             if wr.ready(&key(parent)).is_ok() {

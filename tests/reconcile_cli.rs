@@ -325,8 +325,13 @@ fn an_edit_of_the_watched_desired_files_triggers_a_pass_and_metrics_follow() {
     let first = until(8, "the first pass", || {
         status(addr).filter(|s| s["passes"] == 1)
     });
-    // It applied the replacement: Progressing (it changed something).
-    assert_eq!(first["sync"], "Progressing", "{first}");
+    // It applied the replacement and the estate converged: Synced at
+    // once, not at the next interval (an hour away).
+    assert_eq!(first["sync"], "Synced", "{first}");
+    assert!(
+        first["last_pass"]["applied"].as_u64().unwrap() > 0,
+        "{first}"
+    );
     assert_eq!(first["members"]["stranded"], 0, "{first}");
     let rev1 = first["revision"]["id"].as_str().unwrap().to_string();
     assert!(rev1.starts_with("digest:"), "{first}");
@@ -411,7 +416,7 @@ fn an_edit_of_the_watched_desired_files_triggers_a_pass_and_metrics_follow() {
     );
     assert!(value("handover_reconcile_steps_total", ("action", "set_parents")) > 0.0);
     assert_eq!(
-        value("handover_reconcile_sync_status", ("status", "Progressing")),
+        value("handover_reconcile_sync_status", ("status", "Synced")),
         1.0
     );
     let rev2 = s["revision"]["id"].as_str().unwrap();

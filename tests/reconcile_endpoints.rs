@@ -2,6 +2,12 @@
 //! git repository in a temp dir, the loop driver with a stand-in pass (the
 //! planner and executor plug in after the merge), and the HTTP endpoints
 //! scraped over 127.0.0.1. Waits are on the status endpoint with deadlines.
+//!
+//! Then the real binary: `reconcile --listen` on the exec test provider,
+//! each apply paced with `--apply-delay-ms` so a wave takes wall time, with
+//! `/status`, `/readyz`, `/metrics` and the page read while it runs, and
+//! `handover wait` / `handover status` run against it to each of their
+//! endings (synced, blocked, refused, timeout, unreachable).
 
 mod common;
 
@@ -253,4 +259,345 @@ async fn git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse(
         .expect("listener stopped")
         .unwrap()
         .unwrap();
+}
+
+// ---------------------------------------------------------------------
+// The real binary, mid-pass: a wave paced by the exec test provider.
+
+/// A blocking GET: (status code, body), `None` while nothing answers.
+fn get_now(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.get(9..12)?.parse().ok()?;
+    Some((code, text.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+fn status_now(addr: SocketAddr) -> Option<serde_json::Value> {
+    let (code, body) = get_now(addr, "/status")?;
+    (code == 200).then(|| serde_json::from_str(&body).unwrap())
+}
+
+/// The value of one sample of `/metrics`.
+fn metric(addr: SocketAddr, name: &str, label: (&str, &str)) -> Option<f64> {
+    let (_, body) = get_now(addr, "/metrics")?;
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && s.labels.get(label.0) == Some(label.1))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Killed {
+    /// Polls `f` every 15 ms for at most `secs`; fails at once, with the
+    /// process's stderr, if it exited.
+    fn until<T>(&mut self, secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            if let Some(st) = self.0.try_wait().unwrap() {
+                let mut err = String::new();
+                let _ = self.0.stderr.take().unwrap().read_to_string(&mut err);
+                panic!("reconcile exited ({st}) while waiting for {what}:\n{err}");
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(15));
+        }
+    }
+}
+
+/// 20 agents on 4 gateways; with `moving`, half of them move. Two members
+/// in flight at a time.
+fn estate(moving: bool) -> (String, handover::model::Observed) {
+    let mut e = handover::synth::generate(&handover::synth::Spec {
+        management_servers: 2,
+        gateways: 4,
+        agents: 20,
+        moving: if moving { 0.5 } else { 0.0 },
+        seed: 7,
+    });
+    e.desired.policy.max_in_flight = 2;
+    (handover::synth::desired_yaml(&e.desired), e.observed)
+}
+
+/// Starts `handover reconcile` on the exec test provider, each apply
+/// taking `delay_ms` of wall time, serving on a free port.
+fn start_paced(dir: &Path, delay_ms: u64) -> (Killed, SocketAddr) {
+    let (_, observed) = estate(false);
+    let state = dir.join("state.json");
+    std::fs::write(
+        &state,
+        serde_json::to_vec(&serde_json::json!({ "observed": observed })).unwrap(),
+    )
+    .unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_handover"))
+        .current_dir(dir)
+        .args([
+            "reconcile",
+            "--desired",
+            "desired.yaml",
+            "--target",
+            &format!("exec:{}", env!("CARGO_BIN_EXE_handover-test-provider")),
+            "--target-arg",
+            "--state",
+            "--target-arg",
+        ])
+        .arg(&state)
+        .args(["--target-arg", "--apply-delay-ms", "--target-arg"])
+        .arg(delay_ms.to_string())
+        .args(["--interval", "1h", "--listen", &addr.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (Killed(child), addr)
+}
+
+#[test]
+fn status_readiness_metrics_and_the_page_are_live_while_a_pass_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (first, _) = estate(true);
+    std::fs::write(d.join("desired.yaml"), &first).unwrap();
+    let (mut run, addr) = start_paced(d, 150);
+
+    // The first pass, while its wave runs: the revision, Progressing, the
+    // members in flight; ready; the gauges agree.
+    let s = run.until(30, "a member in flight during the first pass", || {
+        let s = status_now(addr)?;
+        assert_eq!(
+            s["passes"], 0,
+            "the first pass ended before /status showed a member in flight: {s}"
+        );
+        (s["in_flight"].as_array().is_some_and(|a| !a.is_empty())).then_some(s)
+    });
+    let rev1 = s["revision"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{s}"))
+        .to_string();
+    assert!(rev1.starts_with("digest:"), "{s}");
+    assert_eq!(s["sync"], "Progressing", "{s}");
+    assert_eq!(s["ready"], true, "{s}");
+    assert!(s["members"]["bridged"].as_u64().unwrap() >= 1, "{s}");
+    assert_eq!(get_now(addr, "/readyz").unwrap().0, 200);
+    assert_eq!(
+        metric(
+            addr,
+            "handover_reconcile_sync_status",
+            ("status", "Progressing")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            addr,
+            "handover_reconcile_revision_info",
+            ("revision", &rev1)
+        ),
+        Some(1.0)
+    );
+    let (_, page) = get_now(addr, "/page/main").unwrap();
+    assert!(page.contains(">Progressing</p>"), "{page}");
+    assert!(!page.contains("none loaded yet"), "{page}");
+
+    // The pass converges: Synced at once, not at the next interval (1 h).
+    let s = run.until(60, "the first pass to finish", || {
+        status_now(addr).filter(|s| s["passes"] == 1)
+    });
+    assert_eq!(s["sync"], "Synced", "{s}");
+    assert_eq!(s["in_flight"], serde_json::json!([]), "{s}");
+    assert_eq!(
+        metric(addr, "handover_reconcile_sync_status", ("status", "Synced")),
+        Some(1.0)
+    );
+
+    // A later wave (everyone moves back): the new revision, Progressing,
+    // while members sit in a bridge, not Synced at the old revision.
+    let (back, _) = estate(false);
+    std::fs::write(d.join("desired.yaml"), &back).unwrap();
+    let s = run.until(30, "a member in flight during the second pass", || {
+        let s = status_now(addr)?;
+        assert_ne!(
+            s["passes"], 2,
+            "the second pass ended before /status showed a member in flight: {s}"
+        );
+        (s["in_flight"].as_array().is_some_and(|a| !a.is_empty())).then_some(s)
+    });
+    assert_ne!(s["revision"]["id"], rev1.as_str(), "{s}");
+    assert_eq!(s["sync"], "Progressing", "{s}");
+    assert_eq!(
+        metric(addr, "handover_reconcile_members", ("state", "bridged")).map(|v| v >= 1.0),
+        Some(true)
+    );
+    run.until(60, "the second pass to finish", || {
+        status_now(addr).filter(|s| s["passes"] == 2 && s["sync"] == "Synced")
+    });
+
+    // A third pass with nothing to do: the page still credits the wave to
+    // the pass that ran it.
+    std::fs::write(d.join("desired.yaml"), &back).unwrap();
+    run.until(30, "the third pass", || {
+        status_now(addr).filter(|s| s["passes"] == 3)
+    });
+    let (_, page) = get_now(addr, "/page/main").unwrap();
+    assert!(page.contains("moves done in pass #2"), "{page}");
+    assert!(!page.contains("moves done in pass #3"), "{page}");
+}
+
+/// `handover ARGS...`, to completion: (exit code, stdout, stderr).
+fn handover(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_handover"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn wait_follows_a_wave_to_synced_and_status_and_wait_say_why_they_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (first, _) = estate(true);
+    std::fs::write(d.join("desired.yaml"), &first).unwrap();
+    let (mut run, addr) = start_paced(d, 100);
+    let url = format!("http://{addr}");
+
+    // Started with the loop: it waits out the start, prints progress on
+    // stderr, and exits 0 once the wave is done, with one JSON object on
+    // stdout.
+    let (code, out, err) = handover(&[
+        "wait",
+        "--listen-url",
+        &url,
+        "--for",
+        "synced",
+        "--timeout",
+        "2m",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["result"], "holds", "{v}");
+    assert_eq!(v["status"]["sync"], "Synced", "{v}");
+    assert_eq!(v["status"]["in_flight"], serde_json::json!([]), "{v}");
+    assert!(
+        ["Progressing", "Starting", "cannot reach"]
+            .iter()
+            .any(|w| err.contains(w)),
+        "progress on stderr: {err}"
+    );
+
+    // status: a summary for people, or /status for scripts; healthy: 0.
+    let (code, out, err) = handover(&["status", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Synced at "), "{out}");
+    assert!(
+        out.contains("0 in a bridge, 0 pending, 0 blocked, 0 stranded"),
+        "{out}"
+    );
+    let (code, out, _) = handover(&["status", &url, "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sync"], "Synced");
+    let rev = v["revision"]["id"].as_str().unwrap().to_string();
+
+    // A revision that never comes: the timeout, exit 3.
+    let (code, out, err) = handover(&[
+        "wait",
+        "--listen-url",
+        &url,
+        "--revision",
+        "0123456789abcdef",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("timed out after 1s waiting for synced"),
+        "{err}"
+    );
+
+    // An agent the target does not report: blocked, and nothing else to
+    // do. synced cannot come (exit 3, with the reason); healthy holds.
+    let mut e = handover::synth::generate(&handover::synth::Spec {
+        management_servers: 2,
+        gateways: 4,
+        agents: 20,
+        moving: 0.0,
+        seed: 7,
+    });
+    let mut ghost = e.desired.agents[0].clone();
+    ghost.name = handover::name::Name::parse("ghost01.fleet.contoso.local").unwrap();
+    e.desired.agents.push(ghost);
+    std::fs::write(
+        d.join("desired.yaml"),
+        handover::synth::desired_yaml(&e.desired),
+    )
+    .unwrap();
+    run.until(30, "the new revision in /status", || {
+        status_now(addr).filter(|s| s["revision"]["id"] != rev.as_str())
+    });
+    let (code, _, err) = handover(&["wait", "--listen-url", &url, "--timeout", "1m"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("OutOfSync: 1 member(s) blocked"), "{err}");
+    assert!(err.contains("ghost01.fleet.contoso.local"), "{err}");
+    let (code, out, err) = handover(&["wait", "--listen-url", &url, "--for", "healthy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("healthy: OutOfSync at "), "{out}");
+
+    // A revision that does not validate: Degraded, exit 1, with its errors.
+    std::fs::write(d.join("desired.yaml"), "agents: [\n").unwrap();
+    run.until(30, "the refusal in /status", || {
+        status_now(addr).filter(|s| !s["refused"].is_null())
+    });
+    let (code, _, err) = handover(&["wait", "--listen-url", &url, "--for", "healthy"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("was refused"), "{err}");
+    assert!(err.contains("desired.yaml:"), "{err}");
+    let (code, _, err) = handover(&["status", &url]);
+    assert_eq!(code, 1, "{err}");
+
+    // Nothing listening: exit 5, said.
+    drop(run);
+    let (code, _, err) = handover(&["wait", "--listen-url", &url, "--timeout", "1s"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains(&format!("cannot reach {url}")), "{err}");
+    let (code, _, err) = handover(&["status", &url]);
+    assert_eq!(code, 5, "{err}");
+    let (code, _, err) = handover(&["wait", "--listen-url", "https://127.0.0.1:1"]);
+    assert_eq!(code, 1, "{err}");
 }

@@ -247,6 +247,163 @@ fn generate(seed: u64, agents: usize, gateways: usize, hazards: u8) -> Case {
     }
 }
 
+/// A random gateway hierarchy three or four levels deep (issue 16):
+/// observed, each level's gateways report to the level above, the first
+/// level to up management servers; desired, gateways move between levels
+/// in a random acyclic order, so a gateway may move below one of its own
+/// observed descendants (the chain that loops if the move runs too early);
+/// sometimes onto ms3, which is down for good (a blocked parent that must
+/// not drag a loop in after it); agents spread over the levels and move
+/// too; faults: a gateway outage mid-wave (clearing or not), provider
+/// errors.
+fn generate_hierarchy(seed: u64) -> Case {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let levels = rng.random_range(3..=4);
+    let mut level: Vec<Vec<String>> = Vec::new();
+    let mut k = 0;
+    for _ in 0..levels {
+        let width = rng.random_range(1..=2);
+        level.push(
+            (0..width)
+                .map(|_| {
+                    k += 1;
+                    format!("gw{k}")
+                })
+                .collect(),
+        );
+    }
+    let gws: Vec<String> = level.iter().flatten().cloned().collect();
+    let ms3_down = rng.random_bool(0.4);
+    let max_in_flight = rng.random_range(1..=3);
+    let mut obs = format!(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - {{name: ms1, up: true}}\n  - {{name: ms2, up: true}}\n  - {{name: ms3, up: {}}}\ngateways:\n",
+        !ms3_down
+    );
+    let mut des = String::from(
+        "apiVersion: handover/v1\nkind: Topology\nmanagementServers: [{name: ms1}, {name: ms2}, {name: ms3}]\ngateways:\n",
+    );
+    let mut want = BTreeMap::new();
+    // Observed: level by level.
+    for (l, names) in level.iter().enumerate() {
+        for g in names {
+            let up: Vec<String> = if l == 0 {
+                vec!["ms1".into(), "ms2".into()]
+            } else {
+                level[l - 1].clone()
+            };
+            let (p, f) = parents(&mut rng, &up, 1);
+            writeln!(
+                obs,
+                "  - {{name: {g}, primary: {p}, failover: {}, connected: {p}}}",
+                yaml_list(&f)
+            )
+            .unwrap();
+        }
+    }
+    // Desired: a random acyclic order; each gateway's parents come from
+    // the management servers and the gateways before it in that order.
+    let mut rank = gws.clone();
+    rank.shuffle(&mut rng);
+    for (i, g) in rank.iter().enumerate() {
+        let observed_line = obs
+            .lines()
+            .find(|x| x.contains(&format!("name: {g},")))
+            .unwrap();
+        let keep_p = observed_line
+            .split("primary: ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string();
+        let keep_allowed = !rank[i..].contains(&keep_p);
+        let (dp, df) = if keep_allowed && rng.random_bool(0.4) {
+            (keep_p, vec![])
+        } else {
+            let mut pool: Vec<String> = rank[..i].to_vec();
+            pool.extend(["ms1".to_string(), "ms2".to_string()]);
+            if rng.random_bool(0.15) {
+                ("ms3".to_string(), vec![])
+            } else {
+                let (p, _) = parents(&mut rng, &pool, 0);
+                (p, vec![])
+            }
+        };
+        writeln!(
+            des,
+            "  - {{name: {g}, primary: {dp}, failover: {}}}",
+            yaml_list(&df)
+        )
+        .unwrap();
+        want.insert(
+            n(g),
+            Parents {
+                primary: n(&dp),
+                failover: df.iter().map(|s| n(s)).collect(),
+            },
+        );
+    }
+    obs.push_str("agents:\n");
+    des.push_str("agents:\n");
+    for i in 1..=rng.random_range(2..=8) {
+        let a = format!("a{i:02}");
+        let p = gws[rng.random_range(0..gws.len())].clone();
+        writeln!(
+            obs,
+            "  - {{name: {a}, primary: {p}, failover: [], connected: {p}}}"
+        )
+        .unwrap();
+        let dp = if rng.random_bool(0.6) {
+            gws[rng.random_range(0..gws.len())].clone()
+        } else {
+            p
+        };
+        writeln!(des, "  - {{name: {a}, primary: {dp}, failover: []}}").unwrap();
+        want.insert(n(&a), Parents::primary_only(n(&dp)));
+    }
+    writeln!(
+        des,
+        "policy:\n  maxInFlight: {max_in_flight}\n  ackTimeout: 10m"
+    )
+    .unwrap();
+    let mut clears = !ms3_down || !want.values().any(|p| p.primary == n("ms3"));
+    let mut faults = String::from("faults:\n");
+    if rng.random_bool(0.5) {
+        let g = &gws[rng.random_range(0..gws.len())];
+        let t = rng.random_range(0..900);
+        writeln!(faults, "  - at: {t}s\n    down: {g}").unwrap();
+        if rng.random_bool(0.3) {
+            clears = false;
+        } else {
+            writeln!(
+                faults,
+                "  - at: {}s\n    up: {g}",
+                t + rng.random_range(60..1800)
+            )
+            .unwrap();
+        }
+    }
+    if rng.random_bool(0.3) {
+        writeln!(faults, "  - providerErrorRate: 0.05").unwrap();
+    }
+    if faults == "faults:\n" {
+        faults = "faults: []\n".to_string();
+    }
+    let desired =
+        handover::load::topology_str(&des, "desired.yaml").unwrap_or_else(|d| panic!("{d}\n{des}"));
+    let observed = handover::load::observed_str(&obs, "observed.yaml")
+        .unwrap_or_else(|d| panic!("{d}\n{obs}"));
+    Case {
+        desired,
+        observed,
+        faults,
+        clears,
+        want,
+        max_in_flight,
+    }
+}
+
 /// The simulator, watched: after every write and every wait it reads the
 /// management group's configuration back from the simulator.
 struct Watched {
@@ -316,6 +473,10 @@ impl Inspect for Watched {
 
     fn settling(&self) -> bool {
         Inspect::settling(&self.sim)
+    }
+
+    fn stranded_ever(&self) -> Vec<Name> {
+        Inspect::stranded_ever(&self.sim)
     }
 }
 
@@ -424,6 +585,45 @@ proptest! {
             if r.converged {
                 prop_assert!(r.pending.is_empty() && r.blocked.is_empty());
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64)
+    ))]
+
+    /// Issue 16: gateway hierarchies at least three levels deep, moves
+    /// between levels, a blocked parent and outages. Nobody is stranded at
+    /// any instant (the simulator judges after every event, and the
+    /// wrapper after every write and wait); every member that does not end
+    /// with its desired parents is reported; when every fault clears and
+    /// no move is blocked for good, the rehearsal converges.
+    #[test]
+    fn gateway_hierarchies_never_strand_anyone(seed in any::<u64>()) {
+        let case = generate_hierarchy(seed);
+        let out = rehearse(&case, seed);
+        let r = &out.report;
+        let ctx = || format!("{r:?}\nfaults:\n{}\nwant: {:?}", case.faults, case.want);
+        prop_assert!(out.watched.ever_stranded.is_empty(), "stranded {:?}\n{}", out.watched.ever_stranded, ctx());
+        prop_assert!(out.watched.sim.stranded_ever().is_empty(), "stranded at some instant {:?}\n{}", out.watched.sim.stranded_ever(), ctx());
+        prop_assert!(r.stranded_ever.is_empty(), "{}", ctx());
+        prop_assert_ne!(r.exit_code(), 4);
+        let sim = &out.watched.sim;
+        let reported: BTreeSet<&Name> = r.pending.iter().chain(&r.blocked).chain(&r.failed).collect();
+        for (name, d) in &case.want {
+            let m = sim.member(name).unwrap();
+            prop_assert!(&m.configured == d || reported.contains(name),
+                "{} holds {:?}, wants {:?}, and is not reported\n{}", name, m.configured, d, ctx());
+        }
+        // One entry per member across stranded, pending and blocked.
+        let mut seen = BTreeSet::new();
+        for x in r.stranded.iter().chain(&r.pending).chain(&r.blocked) {
+            prop_assert!(seen.insert(x), "{} reported twice\n{}", x, ctx());
+        }
+        if case.clears {
+            prop_assert!(r.converged, "{}", ctx());
         }
     }
 }

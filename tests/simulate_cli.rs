@@ -92,7 +92,7 @@ fn json_keys_are_in_spec_order() {
     let (_, v) = json("replace-gateway", &[]);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     // serde_json::Value sorts keys; check the raw text instead.
-    assert_eq!(keys.len(), 10);
+    assert_eq!(keys.len(), 11);
     let out = simulate("replace-gateway", &["--format", "json"])
         .output()
         .unwrap();
@@ -108,6 +108,7 @@ fn json_keys_are_in_spec_order() {
         "steps_applied",
         "provider_calls",
         "virtual_seconds",
+        "stranded_ever",
     ];
     let at: Vec<usize> = order
         .iter()
@@ -325,4 +326,226 @@ fn text_snapshots() {
         "hung_agent",
         text(&["--faults", &faults("hung-agent.yaml")])
     );
+}
+
+/// The test provider program (`tools/test-provider`): the simulator behind
+/// the exec protocol, in a separate process.
+const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
+
+/// Every file in `dir` with its bytes, to prove nothing was written.
+fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let bytes = if e.path().is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// `simulate --desired` for replace-gateway with `source` and `extra`;
+/// the exit code, stdout and stderr.
+fn simulate_from(source: &[&str], extra: &[&str]) -> (i32, String, String) {
+    let d = root().join("examples/topologies/replace-gateway/desired.yaml");
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .arg("simulate")
+        .arg("--desired")
+        .arg(d)
+        .args(source)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_sim_target_is_rehearsed_from_its_observation_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let estate = dir.path().join("estate.yaml");
+    let observed = root().join("examples/topologies/replace-gateway/observed.yaml");
+    std::fs::copy(&observed, &estate).unwrap();
+    let before = files(dir.path());
+    let from_file = simulate_from(
+        &["--observed", observed.to_str().unwrap()],
+        &["--format", "json", "--seed", "3"],
+    );
+    let target = format!("sim:{}", estate.display());
+    let (code, out, err) =
+        simulate_from(&["--target", &target], &["--format", "json", "--seed", "3"]);
+    assert_eq!(code, 0, "{err}");
+    // The same estate, so the same rehearsal byte for byte.
+    assert_eq!(out, from_file.1);
+    assert!(err.contains("read-only observation"), "{err}");
+    assert!(err.contains("nothing is applied"), "{err}");
+    // Text mode too: the rehearsal converges from the observation.
+    let (code, text, _) = simulate_from(&["--target", &target], &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("Converged"), "{text}");
+    // No lock, no snapshot, no journal, not one byte of the file changed.
+    assert_eq!(files(dir.path()), before);
+}
+
+#[test]
+fn an_exec_target_is_observed_once_and_nothing_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("provider.json");
+    let observed = root().join("examples/topologies/replace-gateway/observed.yaml");
+    let start = handover::load::observed(&observed).unwrap();
+    std::fs::write(
+        &state,
+        serde_json::to_vec(&serde_json::json!({ "observed": start })).unwrap(),
+    )
+    .unwrap();
+    let from_file = simulate_from(
+        &["--observed", observed.to_str().unwrap()],
+        &["--format", "json"],
+    );
+    let (code, out, err) = simulate_from(
+        &[
+            "--target",
+            &format!("exec:{PROVIDER}"),
+            "--target-arg",
+            &format!("--state={}", state.display()),
+            "--provider-timeout",
+            "60s",
+        ],
+        &["--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, from_file.1);
+    // The provider was asked to observe, once, and nothing else.
+    let record: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(record["calls"], serde_json::json!(["observe"]), "{record}");
+    assert!(
+        record["applied"].as_array().is_none_or(|a| a.is_empty()),
+        "{record}"
+    );
+    let now: handover::model::Observed =
+        serde_json::from_value(record["observed"].clone()).unwrap();
+    assert_eq!(now, start);
+}
+
+#[test]
+fn a_target_that_cannot_be_observed_is_an_error_naming_it() {
+    let (code, out, err) = simulate_from(
+        &["--target", "exec:/nonexistent/scom-provider"],
+        &["--format", "json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("/nonexistent/scom-provider"), "{err}");
+}
+
+#[test]
+fn simulate_needs_exactly_one_of_observed_and_target() {
+    let observed = root().join("examples/topologies/replace-gateway/observed.yaml");
+    let o = observed.to_str().unwrap();
+    let target = format!("sim:{o}");
+    for source in [&[][..], &["--observed", o, "--target", &target][..]] {
+        let (code, out, err) = simulate_from(source, &[]);
+        assert_eq!(code, 1, "{source:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("--observed") && err.contains("--target"),
+            "{err}"
+        );
+    }
+    // --target-arg and --provider-timeout belong to --target: refused, not
+    // ignored, beside --observed.
+    for extra in [
+        &["--target-arg", "x"][..],
+        &["--provider-timeout", "5s"][..],
+    ] {
+        let (code, out, err) = simulate_from(&[&["--observed", o][..], extra].concat(), &[]);
+        assert_eq!(code, 1, "{extra:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains(extra[0]) && err.contains("--target"), "{err}");
+    }
+}
+
+/// Issue 16's chain, written to a temporary directory: gwa → ms1, gwb →
+/// gwa, gwc → gwb observed, one agent below each; gwa → gwc and gwc → ms2
+/// desired, with ms2 down. Runs `simulate --format json` with `extra`.
+fn chain_json(extra: &[&str]) -> (i32, Value) {
+    json_of(
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: chain}\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: gwa}\n  - {name: gwc, primary: ms2}\nagents:\n  - {name: a1, primary: gwa}\n  - {name: a2, primary: gwb}\n  - {name: a3, primary: gwc}\n",
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\nagents:\n  - {name: a1, primary: gwa, connected: gwa}\n  - {name: a2, primary: gwb, connected: gwb}\n  - {name: a3, primary: gwc, connected: gwc}\n",
+        extra,
+    )
+}
+
+/// Writes `desired` and `observed` to a temporary directory and runs
+/// `simulate --format json` on them with `extra`.
+fn json_of(desired_text: &str, observed_text: &str, extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("desired.yaml");
+    let observed = dir.path().join("observed.yaml");
+    std::fs::write(&desired, desired_text).unwrap();
+    std::fs::write(&observed, observed_text).unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .arg("simulate")
+        .arg("--desired")
+        .arg(&desired)
+        .arg("--observed")
+        .arg(&observed)
+        .args(extra)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn a_gateway_is_never_moved_into_a_loop_of_its_own_chain() {
+    let (code, v) = chain_json(&[]);
+    assert_eq!(code, 3, "{v}");
+    assert!(names(&v, "stranded").is_empty(), "{v}");
+    assert!(names(&v, "stranded_ever").is_empty(), "{v}");
+    // gwc waits for ms2; gwa waits for gwc's chain: both blocked, once.
+    assert_eq!(names(&v, "blocked"), ["gwa", "gwc"], "{v}");
+    assert!(names(&v, "pending").is_empty(), "{v}");
+}
+
+#[test]
+fn the_console_way_on_the_chain_strands_the_whole_subtree() {
+    // The console writes gwa → gwc at once: the loop gwa → gwc → gwb → gwa
+    // cuts the three gateways and their agents off every management server.
+    let (code, v) = chain_json(&["--strategy", "direct"]);
+    assert_eq!(code, 4, "{v}");
+    assert_eq!(
+        names(&v, "stranded"),
+        ["a1", "a2", "a3", "gwa", "gwb", "gwc"],
+        "{v}"
+    );
+    assert_eq!(names(&v, "stranded_ever"), names(&v, "stranded"));
+}
+
+#[test]
+fn a_member_found_in_a_bridge_whose_new_primary_is_down_is_reported_once() {
+    // a1 is in its bridge (gw2 first, gw1 kept) and gw2 is down: the plan
+    // blocks it; it is reported blocked, not also pending.
+    let (code, v) = json_of(
+        "apiVersion: handover/v1\nkind: Topology\nmetadata: {name: b}\nmanagementServers: [{name: ms1}]\ngateways:\n  - {name: gw1, primary: ms1}\n  - {name: gw2, primary: ms1}\nagents:\n  - {name: a1, primary: gw2}\n",
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: null, up: false}\nagents:\n  - {name: a1, primary: gw2, failover: [gw1], connected: gw1}\n",
+        &[],
+    );
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(names(&v, "blocked"), ["a1"], "{v}");
+    assert!(names(&v, "pending").is_empty(), "{v}");
+    assert!(names(&v, "stranded").is_empty(), "{v}");
 }

@@ -229,3 +229,235 @@ fn a_store_change_and_agent_moves_do_not_wait_for_each_other() {
         ["web02"]
     );
 }
+
+/// The simulator behind a provider whose `store_failover` answers are lost:
+/// the call either ran (`ran: true`) or did not, and handover hears a
+/// transient error ("timed out") either way.
+struct LostAnswer {
+    sim: Sim,
+    ran: bool,
+    store_calls: u32,
+}
+
+impl handover::provider::Provider for LostAnswer {
+    async fn observe(
+        &mut self,
+        scope: &handover::provider::Scope,
+    ) -> Result<handover::model::Observed, handover::provider::ProviderError> {
+        self.sim.observe(scope).await
+    }
+
+    async fn apply(
+        &mut self,
+        op: &handover::provider::Operation,
+    ) -> Result<(), handover::provider::ProviderError> {
+        if !matches!(op, handover::provider::Operation::StoreFailover { .. }) {
+            return self.sim.apply(op).await;
+        }
+        self.store_calls += 1;
+        if self.ran {
+            self.sim.apply(op).await?;
+        }
+        Err(handover::provider::ProviderError::Transient(
+            "provider test (apply): timed out after 30m; the program was killed".into(),
+        ))
+    }
+}
+
+impl handover::provider::Clock for LostAnswer {
+    fn now(&self) -> std::time::Duration {
+        self.sim.now()
+    }
+
+    async fn sleep(&mut self, d: std::time::Duration) {
+        self.sim.advance(d)
+    }
+}
+
+fn apply_losing_answers(ran: bool) -> (handover::execute::ExecReport, LostAnswer) {
+    use handover::provider::Provider as _;
+    let desired = handover::load::topology_str(DESIRED, "d.yaml").unwrap();
+    let observed = handover::load::observed_str(OBSERVED, "o.yaml").unwrap();
+    let mut target = LostAnswer {
+        sim: Sim::try_new(&observed, SimConfig::seeded(7)).unwrap(),
+        ran,
+        store_calls: 0,
+    };
+    let plan = handover::plan::plan(&desired, &observed);
+    let opts = ExecOptions::from_policy(&desired.policy);
+    assert_eq!(opts.store_timeout, std::time::Duration::from_secs(1800));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let r = rt.block_on(apply_plan(
+        &mut target,
+        &plan,
+        &opts,
+        &observed,
+        &mut Silent,
+    ));
+    // Whatever happened, a fresh plan never asks for a second failover
+    // while the first may be under way.
+    let now = rt
+        .block_on(target.observe(&handover::provider::Scope::All))
+        .unwrap();
+    let again = handover::plan::plan(&desired, &now);
+    if let Some(st) = &now.management_store
+        && st.active_pools().is_empty()
+    {
+        assert!(
+            again
+                .blocked
+                .iter()
+                .any(|b| b.reason.code() == "store_active_pool_unknown"),
+            "{again:?}"
+        );
+    }
+    (r, target)
+}
+
+#[test]
+fn a_failover_whose_answer_is_lost_is_observed_not_invoked_again() {
+    // The failover ran; the answer was lost. The executor observes the
+    // store (mid-failover: active in no pool, so it waits), sees it active
+    // in pool2 and counts the failover as applied: one call, no retry.
+    let (r, target) = apply_losing_answers(true);
+    assert_eq!(target.store_calls, 1, "never retried blind");
+    let failover = step(&r, "store_failover", "pool2");
+    assert_eq!(failover.outcome, StepOutcome::Applied, "{r:?}");
+    assert_eq!(failover.attempts, 1);
+    assert_eq!(
+        step(&r, "await_store_active", "pool2").outcome,
+        StepOutcome::Satisfied
+    );
+    assert!(r.pending.is_empty() && r.failed.is_empty(), "{r:?}");
+    let st = target.sim.snapshot(&handover::provider::Scope::All);
+    assert!(
+        st.management_store
+            .unwrap()
+            .active_only_in(&handover::name::Name::parse("pool2").unwrap())
+    );
+}
+
+#[test]
+fn a_failover_that_did_not_run_is_pending_after_the_store_timeout_not_retried() {
+    // The answer was lost and the failover never ran. The executor keeps
+    // observing for storeTimeout (it might still be starting), never
+    // invokes it again, and reports the store pending.
+    let (r, target) = apply_losing_answers(false);
+    assert_eq!(target.store_calls, 1, "never retried blind");
+    let failover = step(&r, "store_failover", "pool2");
+    assert_eq!(failover.outcome, StepOutcome::TimedOut, "{r:?}");
+    let waited = failover.finished.unwrap() - failover.started.unwrap();
+    assert!((1800.0..1800.0 + 60.0).contains(&waited), "{failover:?}");
+    assert!(r.pending.iter().any(|n| n.as_str() == "pool2"), "{r:?}");
+    assert!(matches!(
+        step(&r, "await_store_active", "pool2").outcome,
+        StepOutcome::NotStarted { .. }
+    ));
+    // The member moves went on meanwhile.
+    assert_eq!(
+        step(&r, "set_parents", "web01").outcome,
+        StepOutcome::Applied
+    );
+}
+
+#[test]
+fn mid_failover_the_store_is_unknown_and_never_a_disaster() {
+    // Disaster recovery allowed, pool1 observed up: a planned failover is
+    // under way. While it runs the store is active in no pool; the plan
+    // then blocks (unknown) instead of planning a disaster failover, and
+    // the executor would not invoke one either.
+    use handover::provider::Provider as _;
+    let desired = handover::load::topology_str(
+        &DESIRED.replace(
+            "managementStore: {pool: pool2}",
+            "managementStore: {pool: pool2, disasterRecovery: {allowed: true, backupSqlServer: sql2}}",
+        ),
+        "d.yaml",
+    )
+    .unwrap();
+    let observed = handover::load::observed_str(OBSERVED, "o.yaml").unwrap();
+    let mut sim = Sim::try_new(&observed, SimConfig::seeded(7)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let plan = handover::plan::plan(&desired, &observed);
+    let failover = plan
+        .steps
+        .iter()
+        .find(|s| matches!(s.action, handover::plan::Action::StoreFailover { .. }))
+        .unwrap();
+    let op = match &failover.action {
+        handover::plan::Action::StoreFailover { pool, mode, .. } => {
+            assert_eq!(*mode, handover::plan::FailoverMode::Planned);
+            handover::provider::Operation::StoreFailover {
+                pool: pool.clone(),
+                mode: *mode,
+                backup_sql_server: None,
+                backup_sql_instance: None,
+                backup_mirror_sql_server: None,
+                backup_mirror_sql_instance: None,
+                restore: false,
+            }
+        }
+        _ => unreachable!(),
+    };
+    rt.block_on(sim.apply(&op)).unwrap();
+    let mid = rt
+        .block_on(sim.observe(&handover::provider::Scope::All))
+        .unwrap();
+    assert_eq!(mid.management_store.as_ref().unwrap().active_pool, None);
+    let p = handover::plan::plan(&desired, &mid);
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| matches!(s.action, handover::plan::Action::StoreFailover { .. })),
+        "{p:?}"
+    );
+    let b = p
+        .blocked
+        .iter()
+        .find(|b| b.kind == handover::plan::BlockedKind::Store)
+        .unwrap();
+    assert_eq!(b.reason.code(), "store_active_pool_unknown");
+    assert_eq!(b.name.as_str(), "pool2");
+    // A hand-made disaster failover against that observation is not
+    // invoked by the executor: the store stays as it is, pending.
+    let disaster = handover::plan::Plan::new(
+        vec![handover::plan::Step {
+            id: 1,
+            action: handover::plan::Action::StoreFailover {
+                pool: handover::name::Name::parse("pool2").unwrap(),
+                mode: handover::plan::FailoverMode::Disaster,
+                backup_sql_server: Some(handover::name::Name::parse("sql2").unwrap()),
+                backup_sql_instance: None,
+                backup_mirror_sql_server: None,
+                backup_mirror_sql_instance: None,
+                restore: false,
+            },
+            after: vec![],
+        }],
+        vec![],
+    );
+    let before = sim.calls().apply;
+    let r = rt.block_on(apply_plan(
+        &mut sim,
+        &disaster,
+        &ExecOptions::from_policy(&desired.policy),
+        &mid,
+        &mut Silent,
+    ));
+    assert_eq!(sim.calls().apply, before, "nothing was sent");
+    let StepOutcome::NotStarted { reason } = &r.steps[0].outcome else {
+        panic!("{r:?}");
+    };
+    assert!(
+        reason.starts_with("not invoked: the Central Management Store is active in no pool"),
+        "{reason}"
+    );
+    assert_eq!(
+        r.pending.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+        ["pool2"]
+    );
+}

@@ -275,11 +275,12 @@ fn agent_rules() {
         "11:12",
         &["web[01", "not a valid glob"],
     );
+    // A rule's problem is at the field that has it, not at its match.
     fails_at(
         &topo(&format!(
             "{BASE}agentRules:\n  - match: \"*\"\n    primary: gw1.contoso.local\n    spread: [ms1.contoso.local]\n"
         )),
-        "11:12",
+        "13:13",
         &["both primary and spread"],
     );
     fails_at(
@@ -291,21 +292,21 @@ fn agent_rules() {
         &topo(&format!(
             "{BASE}agentRules:\n  - match: \"*\"\n    spread: []\n"
         )),
-        "11:12",
+        "12:13",
         &["spread pool is empty"],
     );
     fails_at(
         &topo(&format!(
             "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, ms1.contoso.local]\n    failoverCount: 2\n"
         )),
-        "11:12",
+        "13:20",
         &["failoverCount is 2", "2 member", "at most 1"],
     );
     fails_at(
         &topo(&format!(
             "{BASE}agentRules:\n  - match: \"*\"\n    spread: [gw1.contoso.local, gw7.contoso.local]\n"
         )),
-        "11:12",
+        "12:33",
         &[
             "gw7.contoso.local",
             "not defined as a management server or gateway",
@@ -401,4 +402,414 @@ fn plan_inputs_of_the_wrong_kind_say_so() {
         e.contains("observed.yaml:4:7: this is an Observed document; expected kind: Topology here"),
         "{e}"
     );
+}
+
+/// Every stderr line of a run, for tests that check them all.
+fn stderr_lines(text: &str) -> (i32, String, Vec<String>) {
+    let (code, out, err) = run(text);
+    (code, out, err.lines().map(str::to_string).collect())
+}
+
+#[test]
+fn rule_errors_point_at_their_field() {
+    let rules = "agentRules:
+  - match: \"*.a.contoso.local\"
+    primary: gw9.contoso.local
+    failover: [ms1.contoso.local, gw8.contoso.local]
+  - match: \"*.b.contoso.local\"
+    spread:
+      - gw1.contoso.local
+      - gw1.contoso.local
+    failoverCount: 1
+  - match: \"*.c.contoso.local\"
+    spread:
+";
+    let (code, _, err) = stderr_lines(&topo(&format!("{BASE}{rules}")));
+    assert_eq!(code, 1);
+    let at: Vec<&str> = err.iter().map(|l| l.split(": ").next().unwrap()).collect();
+    // primary (12), the second failover (13), the repeated pool member
+    // (17), and the empty spread (20); never a rule's match line (11, 14, 19).
+    assert_eq!(
+        at,
+        [
+            "t.yaml:12:14",
+            "t.yaml:13:35",
+            "t.yaml:17:9",
+            "t.yaml:20:11"
+        ],
+        "{err:#?}"
+    );
+    assert!(err[0].contains("primary gw9.contoso.local is not defined"));
+    assert!(err[1].contains("failover gw8.contoso.local is not defined"));
+    assert!(err[2].contains("spread pool lists gw1.contoso.local twice"));
+    assert!(err[3].contains("spread pool is empty"));
+}
+
+#[test]
+fn every_unknown_field_in_one_run_with_the_nearest_name() {
+    let t = topo(
+        "metadata:
+  name: prod
+  colour: blue
+managementServers:
+  - name: ms1
+    nmae: ms2
+gateways:
+  - name: gw1
+    primary: ms1
+    faliover: [ms1]
+  - name: gw2
+    primary: ms1
+    connected: ms1
+agents:
+  - name: a1
+    primary: gw9
+policy:
+  maxInFlite: 5
+  capacity:
+    gateways: 10
+",
+    );
+    let (code, _, err) = stderr_lines(&t);
+    assert_eq!(code, 1);
+    let expect = [
+        (
+            "t.yaml:5:3:",
+            &["\"colour\"", "metadata", "expected name"][..],
+        ),
+        ("t.yaml:8:5:", &["\"nmae\"", "did you mean name?"]),
+        (
+            "t.yaml:12:5:",
+            &[
+                "\"faliover\"",
+                "did you mean failover?",
+                "name, primary and failover",
+            ],
+        ),
+        (
+            "t.yaml:15:5:",
+            &["\"connected\"", "belongs to kind: Observed"],
+        ),
+        // Unknown fields do not hide the other problems of the file.
+        ("t.yaml:18:14:", &["agent a1", "gw9", "not defined"]),
+        (
+            "t.yaml:20:3:",
+            &["\"maxInFlite\"", "policy", "did you mean maxInFlight?"],
+        ),
+        (
+            "t.yaml:22:5:",
+            &["\"gateways\"", "policy.capacity", "did you mean gateway?"],
+        ),
+    ];
+    assert_eq!(err.len(), expect.len(), "{err:#?}");
+    for (line, (at, words)) in err.iter().zip(expect) {
+        assert!(line.starts_with(at), "{at} expected, got {line}");
+        for w in words {
+            assert!(line.contains(w), "{w:?} missing from {line:?}");
+        }
+    }
+}
+
+#[test]
+fn unknown_fields_of_an_observed_state_and_of_json_all_count() {
+    let (code, _, err) = stderr_lines(&format!(
+        "{OBS_HEAD}    colour: red\nagents:\n  - name: web01\n    primary: ms1\n    conected: ms1\nmanagementStore:\n  activePol: p1\n"
+    ));
+    assert_eq!(code, 1);
+    assert_eq!(err.len(), 3, "{err:#?}");
+    assert!(err[0].starts_with("t.yaml:6:5: unknown field \"colour\""));
+    assert!(err[1].starts_with("t.yaml:10:5: unknown field \"conected\""));
+    assert!(err[1].contains("did you mean connected?"));
+    assert!(err[2].starts_with("t.yaml:12:3: unknown field \"activePol\""));
+    let json = r#"{"apiVersion": "handover/v1", "kind": "Observed", "colour": 1,
+ "managementServers": [{"name": "ms1", "upp": true}]}"#;
+    let (code, _, err) = stderr_lines(json);
+    assert_eq!(code, 1);
+    assert_eq!(err.len(), 2, "{err:#?}");
+    assert!(
+        err[0].starts_with("t.yaml:1:51: unknown field \"colour\""),
+        "{err:#?}"
+    );
+    assert!(
+        err[1].starts_with("t.yaml:2:40: unknown field \"upp\""),
+        "{err:#?}"
+    );
+}
+
+#[test]
+fn a_flood_of_unknown_fields_is_cut_short() {
+    let mut t = topo("managementServers:\n  - name: ms1\n");
+    for i in 0..250 {
+        t.push_str(&format!("    extra{i}: x\n"));
+    }
+    let (code, _, err) = stderr_lines(&t);
+    assert_eq!(code, 1);
+    assert_eq!(err.len(), 101, "{}", err.len());
+    assert!(
+        err[100].starts_with("t.yaml:105:5: 150 more unknown fields"),
+        "{}",
+        err[100]
+    );
+}
+
+#[test]
+fn api_version_and_kind_come_first_whatever_else_is_wrong() {
+    // With unknown fields and semantic errors before them in the file.
+    let (code, _, err) = stderr_lines(
+        "managementServers:\n  - name: ms1\n    colour: red\nagents:\n  - name: a1\n    primary: gw9\napiVersion: handover/v2\nkind: Topology\n",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err[0].starts_with("t.yaml:7:13: apiVersion is \"handover/v2\"; expected handover/v1"),
+        "{err:#?}"
+    );
+    assert_eq!(err.len(), 3, "{err:#?}");
+    // With a value the parser refuses: the header is still checked.
+    let (code, _, err) =
+        stderr_lines("apiVersion: handover/v2\nkind: Topology\npolicy:\n  maxInFlight: lots\n");
+    assert_eq!(code, 1);
+    assert!(
+        err[0].starts_with("t.yaml:1:13: apiVersion is \"handover/v2\""),
+        "{err:#?}"
+    );
+    assert!(err[1].starts_with("t.yaml:4:16: maxInFlight"), "{err:#?}");
+    // With a syntax error: from the header lines alone.
+    let (code, _, err) =
+        stderr_lines("policy:\n  maxInFlight: [\nkind: Topologie\napiVersion: handover/v1\n");
+    assert_eq!(code, 1);
+    assert!(
+        err[0].starts_with("t.yaml:3:7: kind is \"Topologie\"; expected Topology"),
+        "{err:#?}"
+    );
+    assert!(err.len() >= 2, "{err:#?}");
+}
+
+#[test]
+fn empty_keys_are_empty_lists() {
+    let (code, out, err) = run(&topo(
+        "managementServers:\n  - name: ms1\ngateways:\n  - name: gw1\n    primary: ms1\n    failover:\nagents:\nagentRules:\n  - match: \"*\"\n    primary: gw1\n    failover:\n",
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "ok: 1 management server, 1 gateway, 0 agents, 1 rule"
+    );
+    let (code, out, err) = run(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\ngateways:\nagents:\nmanagementStore:\n  activePool:\n  pools:\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "ok: observed 0 management servers, 0 gateways, 0 agents, 0 store pools"
+    );
+    let (code, _, err) = run(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers:\n  - name: ms1\nagents:\n  - name: a1\n    primary: ms1\n    failover:\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    // An empty spread is an empty pool, said at the spread.
+    fails_at(
+        &topo(&format!(
+            "{BASE}agentRules:\n  - match: \"*\"\n    spread:\n"
+        )),
+        "12:11",
+        &["spread pool is empty"],
+    );
+}
+
+#[test]
+fn a_rule_covered_by_an_earlier_one_is_a_warning() {
+    let t = topo(&format!(
+        "{BASE}agentRules:
+  - match: \"*.contoso.local\"
+    primary: gw1.contoso.local
+  - match: \"web*.DMZ.contoso.local\"
+    primary: ms2.contoso.local
+  - match: \"*.fabrikam.local\"
+    primary: ms2.contoso.local
+  - match: \"web[0-9].fabrikam.local\"
+    primary: ms1.contoso.local
+"
+    ));
+    let (code, out, err) = run(&t);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "ok: 2 management servers, 1 gateway, 0 agents, 4 rules"
+    );
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "t.yaml:13:12: warning: agentRules \"web*.DMZ.contoso.local\" can never match: the earlier rule \"*.contoso.local\" at t.yaml:11:12"
+        ),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("t.yaml:17:12: warning: agentRules \"web[0-9].fabrikam.local\""),
+        "{err}"
+    );
+    // The narrower rule first is fine.
+    let fine = topo(&format!(
+        "{BASE}agentRules:
+  - match: \"web*.DMZ.contoso.local\"
+    primary: ms2.contoso.local
+  - match: \"*.contoso.local\"
+    primary: gw1.contoso.local
+"
+    ));
+    let (code, _, err) = run(&fine);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "");
+}
+
+#[test]
+fn observed_primary_among_its_failovers() {
+    fails_at(
+        &format!(
+            "{OBS_HEAD}  - name: ms2\nagents:\n  - name: web01\n    primary: ms1\n    failover: [ms2, MS1]\n"
+        ),
+        "10:21",
+        &[
+            "agent web01",
+            "primary MS1",
+            "repeated in its own failover list",
+        ],
+    );
+    fails_at(
+        &format!("{OBS_HEAD}gateways:\n  - name: gw1\n    primary: gw1\n"),
+        "8:14",
+        &["gateway gw1", "itself"],
+    );
+}
+
+/// A `sim:` target whose file was edited by hand into an invalid state:
+/// `plan` and `apply` say where, exit 1, and change no file.
+#[test]
+fn an_invalid_hand_edit_of_a_sim_file_is_reported_and_kept() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/topologies/replace-gateway");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("observed.yaml"), dir.path().join("state.yaml")).unwrap();
+    std::fs::copy(root.join("desired.yaml"), dir.path().join("desired.yaml")).unwrap();
+    let cmd = |args: &[&str]| {
+        let out = handover()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let apply = [
+        "apply",
+        "--desired",
+        "desired.yaml",
+        "--target",
+        "sim:state.yaml",
+        "--auto-approve",
+    ];
+    let (code, err) = cmd(&apply);
+    assert_eq!(code, 0, "{err}");
+    let state = dir.path().join("state.yaml");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let start = text.find("  - name: sql01.dmz.contoso.local").unwrap();
+    let line = text[..start].lines().count() + 3;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    assert!(
+        lines[line - 1].starts_with("    failover: ["),
+        "{}",
+        lines[line - 1]
+    );
+    let primary = lines[line - 2]
+        .trim()
+        .strip_prefix("primary: ")
+        .unwrap()
+        .to_string();
+    lines[line - 1] = format!("    failover: [{primary}]");
+    std::fs::write(&state, lines.join("\n") + "\n").unwrap();
+    let files = || {
+        ["state.yaml", "state.yaml.sim.json", "state.yaml.sim.log"]
+            .map(|f| std::fs::read(dir.path().join(f)).unwrap())
+    };
+    let before = files();
+    let at = format!(
+        "state.yaml:{line}:16: agent sql01.dmz.contoso.local: primary {primary} is repeated in its own failover list"
+    );
+    let plan = [
+        "plan",
+        "--desired",
+        "desired.yaml",
+        "--target",
+        "sim:state.yaml",
+    ];
+    for args in [&plan[..], &apply[..]] {
+        let (code, err) = cmd(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(&at), "{args:?}: {err}");
+        assert!(err.contains("this hand edit is not valid"), "{err}");
+        assert_eq!(files(), before, "{args:?} changed a file");
+    }
+}
+
+#[test]
+fn disaster_recovery_needs_a_backup_sql_server_and_excludes_restore() {
+    // Allowed without a backup SQL server: an error at `allowed`, not a
+    // plan that blocks and exits 0.
+    fails_at(
+        &topo(
+            "managementStore:\n  pool: pool2.contoso.local\n  disasterRecovery:\n    allowed: true\n    backupSqlInstance: RTC\n",
+        ),
+        "6:14",
+        &[
+            "names no backupSqlServer",
+            "-BackupSqlServerFqdn",
+            "add backupSqlServer",
+        ],
+    );
+    // restore with disaster recovery allowed: an error at `restore`.
+    fails_at(
+        &topo(
+            "managementStore:\n  pool: pool2.contoso.local\n  restore: true\n  disasterRecovery:\n    allowed: true\n    backupSqlServer: sql2.contoso.local\n",
+        ),
+        "5:12",
+        &[
+            "managementStore.restore: true cannot be combined with disasterRecovery.allowed: true",
+            "no -Restore in its disaster-recovery parameter set",
+            "set disasterRecovery.allowed: false",
+        ],
+    );
+    // Both at once: both reported, in one run.
+    let (code, _, err) = run(&topo(
+        "managementStore:\n  pool: pool2.contoso.local\n  restore: true\n  disasterRecovery: {allowed: true}\n",
+    ));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("names no backupSqlServer"), "{err}");
+    assert!(err.contains("cannot be combined"), "{err}");
+    // What stays valid: restore with disaster recovery not allowed, and
+    // disaster recovery allowed with a backup SQL server.
+    for ok in [
+        "managementStore:\n  pool: pool2.contoso.local\n  restore: true\n  disasterRecovery:\n    allowed: false\n",
+        "managementStore:\n  pool: pool2.contoso.local\n  disasterRecovery:\n    allowed: false\n",
+        "managementStore:\n  pool: pool2.contoso.local\n  disasterRecovery:\n    allowed: true\n    backupSqlServer: sql2.contoso.local\n",
+    ] {
+        let (code, out, err) = run(&topo(ok));
+        assert_eq!(code, 0, "{ok}\nstdout: {out}\nstderr: {err}");
+    }
+}
+
+#[test]
+fn store_timeout_is_a_duration() {
+    fails_at(
+        &topo("policy:\n  storeTimeout: 30d\n"),
+        "4:17",
+        &["storeTimeout \"30d\" is not a duration", "30m"],
+    );
+    fails_at(
+        &topo("policy:\n  storeTimeout: 0m\n"),
+        "4:17",
+        &["storeTimeout \"0m\"", "above 0"],
+    );
+    let (code, out, err) = run(&topo("policy:\n  storeTimeout: 2h\n"));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
 }

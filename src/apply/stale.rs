@@ -57,8 +57,33 @@ impl std::fmt::Display for Stale {
     }
 }
 
+/// A saved plan without `observed_digest`: nobody can tell whether the
+/// estate has changed since it was made, so `apply PLANFILE` refuses it
+/// unless `--force` is given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{file}: the plan has no observed_digest, so handover cannot tell whether the estate has changed since it was planned; expected a plan written by `handover plan --out FILE` (which records observed_digest): plan again, or pass --force to apply this plan as it is"
+)]
+pub struct MissingDigest {
+    /// The plan file, as given.
+    pub file: String,
+}
+
+/// Refuses a saved plan that has no `observed_digest` unless `force`.
+/// Checked before the target is opened, so nothing is applied.
+pub fn require_digest(plan: &Plan, file: &str, force: bool) -> Result<(), MissingDigest> {
+    if plan.observed_digest.is_some() || force {
+        Ok(())
+    } else {
+        Err(MissingDigest {
+            file: file.to_string(),
+        })
+    }
+}
+
 /// Checks `plan` against a fresh observation. A plan without a digest
-/// (made by hand) is accepted as it is.
+/// passes this check; `apply` refuses it earlier, unless `--force`
+/// ([`require_digest`]).
 pub fn check(plan: &Plan, fresh: &Observed) -> Result<(), Stale> {
     let Some(planned) = &plan.observed_digest else {
         return Ok(());

@@ -188,13 +188,24 @@ mod stale_plans {
     }
 
     #[test]
-    fn a_plan_without_a_digest_is_applied_as_it_is() {
+    fn a_plan_without_a_digest_is_applied_as_it_is_only_with_force() {
         let (desired, observed) = example("replace-gateway");
         let mut plan = crate::plan::plan(&desired, &observed);
         plan.observed_digest = None;
         let mut changed = observed.clone();
         changed.agents.clear();
         assert!(stale::check(&plan, &changed).is_ok());
+        // ...but only with --force: without it, refused naming the field.
+        let e = stale::require_digest(&plan, "plan.json", false).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("plan.json: the plan has no observed_digest"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("--force"), "{e}");
+        assert!(stale::require_digest(&plan, "plan.json", true).is_ok());
+        let planned = crate::plan::plan(&desired, &observed);
+        assert!(stale::require_digest(&planned, "plan.json", false).is_ok());
     }
 }
 

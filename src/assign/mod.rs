@@ -3,12 +3,15 @@
 //! Owns the meaning of `agents` and `agentRules` (SPEC section 2, issue 9):
 //! explicit entries win over rules; among rules the first match wins (globs
 //! are case-insensitive); `primary` rules give fixed parents; `spread` rules
-//! balance agents across a pool by rendezvous hashing with bounded loads
-//! (`spread`, documented in `docs/assignment.md`). Observed agents that
-//! nothing names are unmanaged. Also owns the per-parent load table
-//! (`capacity::loads`, `table`). Pure: no I/O, no clock, no randomness.
-//! Must not plan moves; the planner turns an [`Assignment`] into steps.
+//! balance agents across a pool, keeping each agent where it is unless
+//! balancing needs it elsewhere (`balance`, `spread`, documented in
+//! `docs/assignment.md`). Observed agents that nothing names are unmanaged.
+//! Also owns the per-parent load table (`capacity::loads`, `table`). Pure:
+//! a function of the topology and the observed state (names, parents,
+//! readiness); no I/O, no clock, no randomness. Must not plan moves; the
+//! planner turns an [`Assignment`] into steps.
 
+mod balance;
 pub mod capacity;
 pub mod hash;
 mod rules;
@@ -213,8 +216,8 @@ impl AssignError {
 /// Fails when a glob does not compile or when a spread rule matches more
 /// agents than its pool has room for (see [`check`] for the same problems as
 /// diagnostics). A pure function of the topology, the observed agents'
-/// names, which parents are ready, and (for unmanaged agents and agents kept
-/// on a parent that is not ready) their observed primaries.
+/// names and parents (a spread rule keeps an agent where it is unless
+/// balancing needs it elsewhere), and which parents are ready.
 pub fn resolve(t: &Topology, o: &Observed) -> Result<Assignment, AssignError> {
     let (a, over) = resolve_lenient(t, o)?;
     if over.is_empty() {

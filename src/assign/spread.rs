@@ -1,24 +1,28 @@
-//! `spread` rules: rendezvous hashing with bounded loads.
+//! `spread` rules: balance a rule's agents over its pool, moving only what
+//! balancing needs.
 //!
 //! Owns the choice of a primary and failovers from a pool for each agent a
-//! spread rule matched (the algorithm and its guarantees are written up in
-//! `docs/assignment.md`). Pure: a function of the agents' names, the pool,
-//! which pool members are ready, and how much room each has. Must not look
-//! at which parents an agent has now, except to keep an agent on a pool
-//! member that is not ready.
+//! spread rule matched (the algorithm, the meaning of *balanced* and the
+//! proofs of its guarantees are in `docs/assignment.md`). Pure: a function of
+//! the agents' names and observed parents, the pool, which pool members are
+//! ready, and how much room each has; the order agents are observed in and
+//! the case of names never matter. Must not decide which rule an agent
+//! matches (that is `rules`) or plan how it moves (that is the planner).
 
 use super::Note;
+use super::balance;
 use super::capacity::Servers;
 use super::hash::{MAX_POOL, name_hash, pair_weight, priority, rank_key, rank_of};
 use crate::model::{ObservedMember, Parents};
 use crate::name::Name;
 use crate::plan::fasthash::FastMap as HashMap;
+use std::cmp::Ordering;
 
 /// Where one matched agent goes.
 pub(crate) struct Placed {
     /// Its desired parents.
     pub parents: Parents,
-    /// Why it is not where pure hashing would put it, if it is not.
+    /// Why it is not where balancing alone would put it, if it is not.
     pub note: Option<Note>,
 }
 
@@ -35,11 +39,27 @@ pub(crate) struct Shortfall {
     pub used: u64,
 }
 
+/// One distinct pool member.
 struct Member {
+    /// Its name, as the pool spells it.
     name: Name,
+    /// Its [`name_hash`].
     hash: u64,
+    /// Up (and, for a gateway, ready): may take new agents.
     ready: bool,
+    /// Its capacity less what is on it from elsewhere (may be negative).
     room: i64,
+}
+
+/// What becomes of one matched agent, before failovers are chosen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Primary: this member (an index into the members).
+    On(usize),
+    /// Stays on this member, which is not ready.
+    KeptOnNotReady(usize),
+    /// No ready member has room; keeps its observed parents.
+    Waiting,
 }
 
 /// Places `agents` (all matched by one spread rule) on `pool`, and adds
@@ -47,18 +67,24 @@ struct Member {
 ///
 /// 1. Agents whose observed primary is a pool member that is not ready (or
 ///    not observed) stay on it, noted [`Note::KeptOnNotReady`].
-/// 2. The others, in the order of [`priority`] of their name hash (a
-///    fixed, fair order), each take the highest-weight *ready* member that still has
-///    room under its capacity. With room to spare everywhere that is plain
-///    rendezvous hashing.
-/// 3. Failovers are the next ready members in the agent's own hash order,
-///    skipping its primary; they do not use capacity.
+/// 2. Every ready member gets a *quota* of the remaining agents: the even
+///    share, capped by its room, with the remainder given first to members
+///    that already hold more than the even share ([`balance::quotas`]).
+/// 3. Agents on a ready member keep it up to its quota (those with the
+///    highest rendezvous weight for it stay). The rest of them, and the
+///    agents on no pool member, are dealt to the members below their quota,
+///    member by member in a fixed order, in a fixed order of the agents
+///    ([`deal`]).
+/// 4. Failovers: the agent's observed failovers that are pool members (in
+///    their order), then the next ready members in its hash order, skipping
+///    its primary, up to `failovers`. They use no capacity.
 ///
 /// When the pool's total room is smaller than the number of agents, the
-/// shortfall is returned and the agents that find no room go to their best
-/// ready member anyway (so later rules see the load); the caller reports an
-/// error. When there is room in all but no ready member has any left, the
-/// agent keeps its observed parents, noted [`Note::WaitingForReadyRoom`].
+/// shortfall is returned, quotas ignore capacity (an even spread) and every
+/// agent is placed, so later rules see the load; the caller reports an
+/// error. When the pool has room but its ready members do not, the agents
+/// left over keep their observed parents, noted
+/// [`Note::WaitingForReadyRoom`].
 pub(crate) fn place(
     pool: &[Name],
     failovers: usize,
@@ -70,7 +96,7 @@ pub(crate) fn place(
     names.sort();
     names.dedup();
     names.truncate(MAX_POOL);
-    let mut members: Vec<Member> = names
+    let members: Vec<Member> = names
         .iter()
         .map(|s| {
             let used = load.get(s).copied().unwrap_or(0);
@@ -97,191 +123,267 @@ pub(crate) fn place(
     });
     let infeasible = shortfall.is_some();
 
-    let mut out: Vec<Option<Placed>> = (0..agents.len()).map(|_| None).collect();
-    // (name hash, index into `agents`), later sorted by priority.
-    let mut queue: Vec<(u64, usize)> = Vec::with_capacity(agents.len());
-    let mut top: Vec<(u64, usize)> = Vec::with_capacity(failovers + 1);
-    let mut taken = vec![0u32; members.len()];
-    let any_not_ready = members.iter().any(|m| !m.ready);
+    let index: HashMap<&Name, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(j, m)| (&m.name, j))
+        .collect();
+    let hashes: Vec<u64> = agents.iter().map(|a| name_hash(&a.name)).collect();
+    let mut fate: Vec<Fate> = vec![Fate::Waiting; agents.len()];
 
-    // 1. Sticky on a pool member that is not ready.
+    // 1. Sticky on a member that is not ready; the rest sit on a ready
+    // member or on none of the pool (fresh).
+    let mut sitting: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
+    let mut movers: Vec<usize> = Vec::new();
     for (i, a) in agents.iter().enumerate() {
-        let sticky = if any_not_ready {
-            members
-                .iter()
-                .position(|m| !m.ready && m.name == a.parents.primary)
-        } else {
-            None
-        };
-        match sticky {
-            Some(j) => {
-                members[j].room -= 1;
+        match index.get(&a.parents.primary) {
+            Some(&j) if !members[j].ready => fate[i] = Fate::KeptOnNotReady(j),
+            Some(&j) => sitting[j].push(i),
+            None => movers.push(i),
+        }
+    }
+
+    // 2. Quotas of the ready members, in a fixed order (by a hash of their
+    // names, never by load, so a quota does not change while a plan runs).
+    let mut ready: Vec<usize> = (0..members.len()).filter(|&j| members[j].ready).collect();
+    ready.sort_by(|&x, &y| {
+        priority(members[x].hash)
+            .cmp(&priority(members[y].hash))
+            .then_with(|| members[x].name.cmp(&members[y].name))
+    });
+    let placeable = movers.len() + sitting.iter().map(Vec::len).sum::<usize>();
+    let slots: Vec<balance::Slot> = ready
+        .iter()
+        .map(|&j| balance::Slot {
+            cap: if infeasible {
+                u64::MAX
+            } else {
+                members[j].room.max(0) as u64
+            },
+            count: sitting[j].len() as u64,
+        })
+        .collect();
+    let quota = balance::quotas(&slots, placeable as u64);
+
+    // 3. Keep up to the quota; the lowest-weight agents of a member over its
+    // quota become movers.
+    let mut deficit: Vec<u64> = vec![0; ready.len()];
+    let mut keyed: Vec<(u64, usize)> = Vec::new();
+    for (r, &j) in ready.iter().enumerate() {
+        let on = &sitting[j];
+        let q = usize::try_from(quota[r]).unwrap_or(usize::MAX);
+        if on.len() <= q {
+            for &i in on {
+                fate[i] = Fate::On(j);
+            }
+            deficit[r] = (q - on.len()) as u64;
+            continue;
+        }
+        keyed.clear();
+        keyed.extend(
+            on.iter()
+                .map(|&i| (pair_weight(hashes[i], members[j].hash), i)),
+        );
+        keyed.sort_unstable_by(|x, y| by_weight(agents, x, y));
+        for &(_, i) in &keyed[..q] {
+            fate[i] = Fate::On(j);
+        }
+        movers.extend(keyed[q..].iter().map(|&(_, i)| i));
+    }
+
+    // 4. Deal the movers to the members below their quota.
+    let receivers: Vec<(usize, u64)> = ready
+        .iter()
+        .zip(&deficit)
+        .filter(|&(_, &d)| d > 0)
+        .map(|(&j, &d)| (j, d))
+        .collect();
+    for (i, j) in deal(agents, &hashes, &receivers, movers) {
+        fate[i] = Fate::On(j);
+    }
+
+    // 5. Failovers, and the load each primary now carries.
+    let mut taken = vec![0u32; members.len()];
+    let mut top: Vec<u64> = Vec::with_capacity(failovers + 1);
+    let ready_hashes: Vec<(u64, usize)> = (0..members.len())
+        .filter(|&k| members[k].ready)
+        .map(|k| (members[k].hash, k))
+        .collect();
+    let placed = agents
+        .iter()
+        .zip(&fate)
+        .zip(&hashes)
+        .map(|((a, f), &ha)| match *f {
+            Fate::On(j) | Fate::KeptOnNotReady(j) => {
                 taken[j] += 1;
-                let ha = name_hash(&a.name);
-                let failover = ranked(&members, ha, failovers, &mut top);
-                out[i] = Some(Placed {
+                let failover = choose_failovers(
+                    a,
+                    ha,
+                    j,
+                    failovers,
+                    &members,
+                    &index,
+                    &ready_hashes,
+                    &mut top,
+                );
+                Placed {
                     parents: Parents {
                         primary: members[j].name.clone(),
                         failover,
                     },
-                    note: Some(Note::KeptOnNotReady {
+                    note: matches!(f, Fate::KeptOnNotReady(_)).then(|| Note::KeptOnNotReady {
                         server: members[j].name.clone(),
                     }),
-                });
-            }
-            None => queue.push((name_hash(&a.name), i)),
-        }
-    }
-
-    // 2. Everyone else in a fixed order: highest-weight ready member with
-    // room. The inner loop scores each ready member once and keeps, beside
-    // the best member with room, the `failovers + 1` best overall (enough to
-    // fill the failovers after skipping the primary).
-    let ready_room = |m: &Member| if m.ready { m.room } else { i64::MAX };
-    let binding = members.iter().map(ready_room).min().unwrap_or(0) < queue.len() as i64;
-    if binding {
-        // Only when some member could fill up does the order matter; then
-        // it is the agents' own hash order, never the order observed.
-        let mut keyed: Vec<(u64, u64, usize)> =
-            queue.iter().map(|&(ha, i)| (priority(ha), ha, i)).collect();
-        keyed.sort_unstable_by(|x, y| {
-            x.0.cmp(&y.0)
-                .then_with(|| agents[x.2].name.cmp(&agents[y.2].name))
-        });
-        queue = keyed.into_iter().map(|(_, ha, i)| (ha, i)).collect();
-    }
-    let ready: Vec<usize> = (0..members.len()).filter(|&j| members[j].ready).collect();
-    let hashes: Vec<u64> = ready.iter().map(|&j| members[j].hash).collect();
-    let mut room: Vec<i64> = ready.iter().map(|&j| members[j].room).collect();
-    let keep = failovers + 1;
-    let mut keys: Vec<u64> = vec![0; hashes.len()];
-    let mut best_keys: Vec<u64> = vec![0; keep];
-    for &(ha, i) in &queue {
-        // Score every ready member (ready members are in name order, so
-        // `k` is a name rank), then pick with branch-free max/min: a key
-        // is never 0, so 0 means "none".
-        match keep {
-            1 => score::<1>(ha, &hashes, &mut keys, &mut best_keys),
-            2 => score::<2>(ha, &hashes, &mut keys, &mut best_keys),
-            3 => score::<3>(ha, &hashes, &mut keys, &mut best_keys),
-            4 => score::<4>(ha, &hashes, &mut keys, &mut best_keys),
-            _ => score_any(ha, &hashes, &mut keys, &mut best_keys),
-        }
-        let best = if !binding {
-            // Every ready member has room for every agent left.
-            best_keys[0]
-        } else {
-            keys.iter()
-                .zip(&room)
-                .map(|(&key, &r)| if r > 0 { key } else { 0 })
-                .max()
-                .unwrap_or(0)
-        };
-        let chosen = match (best, infeasible) {
-            (0, true) => best_keys[0],
-            (b, _) => b,
-        };
-        let chosen = (chosen != 0).then(|| rank_of(chosen));
-        top.clear();
-        top.extend(
-            best_keys
-                .iter()
-                .filter(|&&key| key != 0)
-                .map(|&key| (key, rank_of(key))),
-        );
-        out[i] = Some(match chosen {
-            Some(k) => {
-                room[k] -= 1;
-                taken[ready[k]] += 1;
-                let failover = top
-                    .iter()
-                    .filter(|&&(_, f)| f != k)
-                    .take(failovers)
-                    .map(|&(_, f)| members[ready[f]].name.clone())
-                    .collect();
-                Placed {
-                    parents: Parents {
-                        primary: members[ready[k]].name.clone(),
-                        failover,
-                    },
-                    note: None,
                 }
             }
-            None => {
-                *load.entry(agents[i].parents.primary.clone()).or_default() += 1;
+            Fate::Waiting => {
+                *load.entry(a.parents.primary.clone()).or_default() += 1;
                 Placed {
-                    parents: agents[i].parents.clone(),
+                    parents: a.parents.clone(),
                     note: Some(Note::WaitingForReadyRoom),
                 }
             }
-        });
-    }
-
+        })
+        .collect();
     for (m, n) in members.iter().zip(taken) {
         if n > 0 {
             *load.entry(m.name.clone()).or_default() += n;
         }
     }
-    let placed = out
-        .into_iter()
-        .map(|p| p.expect("every agent is placed in step 1 or 2"))
-        .collect();
     (placed, shortfall)
 }
 
-/// Scores every ready member for the agent hashed `ha` into `keys` (ready
-/// members are in name order, so an index is a name rank) and puts the `N`
-/// highest keys, highest first, into `best` (0 where there are fewer: a key
-/// is never 0).
+/// Highest weight first; equal weights (about one pair in 2^64) by name.
+fn by_weight(agents: &[&ObservedMember], x: &(u64, usize), y: &(u64, usize)) -> Ordering {
+    y.0.cmp(&x.0)
+        .then_with(|| agents[x.1].name.cmp(&agents[y.1].name))
+}
+
+/// Deals `movers` to `receivers` (member index, how many it may take), in
+/// the receivers' order: the movers are put in a fixed order (the
+/// [`priority`] of their name hash, then their name) and each receiver
+/// takes the next ones it is short of. Returns (agent, member) pairs;
+/// movers left over once every receiver is full are not returned.
 ///
-/// This is the hot loop (members x agents). `N` is a constant so the best
-/// keys live in registers and the selection is branch-free max/min.
+/// Dealing receiver by receiver, each taking the first of the movers still
+/// left in an order of its own (here the same for all), is what makes a
+/// plan's remaining work the same after any part of it has run: a mover
+/// that has arrived no longer competes, and the member it arrived at is
+/// short by one fewer, so every other receiver still takes the same agents
+/// (`docs/assignment.md`, "Stable while a plan runs"). One shared order
+/// makes it one sort.
+fn deal(
+    agents: &[&ObservedMember],
+    hashes: &[u64],
+    receivers: &[(usize, u64)],
+    movers: Vec<usize>,
+) -> Vec<(usize, usize)> {
+    let mut keyed: Vec<(u64, usize)> = movers
+        .into_iter()
+        .map(|i| (priority(hashes[i]), i))
+        .collect();
+    keyed.sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| agents[x.1].name.cmp(&agents[y.1].name))
+    });
+    let mut next = keyed.into_iter().map(|(_, i)| i);
+    let mut out = Vec::new();
+    for &(j, want) in receivers {
+        for _ in 0..want {
+            match next.next() {
+                Some(i) => out.push((i, j)),
+                None => return out,
+            }
+        }
+    }
+    out
+}
+
+/// An agent's failovers on primary `j`: its observed failovers that are
+/// members of the pool (ready or not: readiness alone never changes an
+/// agent's parents), in their order and without repeats, then the ready
+/// members next in its hash order, up to `n`. `ready` holds each ready
+/// member's (name hash, index); `top` is scratch space.
+#[allow(clippy::too_many_arguments)]
+fn choose_failovers(
+    a: &ObservedMember,
+    ha: u64,
+    j: usize,
+    n: usize,
+    members: &[Member],
+    index: &HashMap<&Name, usize>,
+    ready: &[(u64, usize)],
+    top: &mut Vec<u64>,
+) -> Vec<Name> {
+    let mut chosen: Vec<usize> = Vec::with_capacity(n);
+    for s in &a.parents.failover {
+        if chosen.len() == n {
+            break;
+        }
+        if let Some(&f) = index.get(s)
+            && f != j
+            && !chosen.contains(&f)
+        {
+            chosen.push(f);
+        }
+    }
+    if chosen.len() < n {
+        // The best ready members in hash order, enough to fill up after
+        // skipping the primary and those already chosen.
+        match n + 1 + chosen.len() {
+            1 => best::<1>(ha, ready, top),
+            2 => best::<2>(ha, ready, top),
+            3 => best::<3>(ha, ready, top),
+            4 => best::<4>(ha, ready, top),
+            want => best_any(ha, ready, want, top),
+        }
+        for &key in top.iter() {
+            if chosen.len() == n {
+                break;
+            }
+            let k = rank_of(key);
+            if k != j && !chosen.contains(&k) {
+                chosen.push(k);
+            }
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|k| members[k].name.clone())
+        .collect()
+}
+
+/// The `N` highest [`rank_key`]s of `ha` over `ready` (name hash, member
+/// index), highest first, into `top`. This is the hot loop when many agents
+/// need failovers (agents x ready members): `N` is a constant so the best
+/// keys stay in registers and the selection is branch-free max/min (a key
+/// is never 0, so 0 means none).
 #[inline]
-fn score<const N: usize>(ha: u64, hashes: &[u64], keys: &mut [u64], best: &mut [u64]) {
-    let mut top = [0u64; N];
-    for (k, (key, &h)) in keys.iter_mut().zip(hashes).enumerate() {
+fn best<const N: usize>(ha: u64, ready: &[(u64, usize)], top: &mut Vec<u64>) {
+    let mut t = [0u64; N];
+    for &(h, k) in ready {
         let mut x = rank_key(pair_weight(ha, h), k);
-        *key = x;
-        for t in top.iter_mut() {
-            let hi = (*t).max(x);
-            x = (*t).min(x);
-            *t = hi;
+        for s in t.iter_mut() {
+            let hi = (*s).max(x);
+            x = (*s).min(x);
+            *s = hi;
         }
-    }
-    best.copy_from_slice(&top);
-}
-
-/// [`score`] for any number of best keys.
-fn score_any(ha: u64, hashes: &[u64], keys: &mut [u64], best: &mut [u64]) {
-    best.fill(0);
-    for (k, (key, &h)) in keys.iter_mut().zip(hashes).enumerate() {
-        let mut x = rank_key(pair_weight(ha, h), k);
-        *key = x;
-        for t in best.iter_mut() {
-            let hi = (*t).max(x);
-            x = (*t).min(x);
-            *t = hi;
-        }
-    }
-}
-
-/// The `n` highest-ranked ready members for an agent, highest first. `top` is scratch space, reused to avoid allocating.
-fn ranked(members: &[Member], ha: u64, n: usize, top: &mut Vec<(u64, usize)>) -> Vec<Name> {
-    if n == 0 {
-        return Vec::new();
     }
     top.clear();
-    for (j, m) in members.iter().enumerate() {
-        if !m.ready {
-            continue;
+    top.extend(t.into_iter().filter(|&key| key != 0));
+}
+
+/// [`best`] for any number of keys.
+fn best_any(ha: u64, ready: &[(u64, usize)], want: usize, top: &mut Vec<u64>) {
+    top.clear();
+    top.resize(want, 0);
+    for &(h, k) in ready {
+        let mut x = rank_key(pair_weight(ha, h), k);
+        for s in top.iter_mut() {
+            let hi = (*s).max(x);
+            x = (*s).min(x);
+            *s = hi;
         }
-        let w = rank_key(pair_weight(ha, m.hash), j);
-        if top.len() == n && top[n - 1].0 >= w {
-            continue;
-        }
-        let at = top.iter().position(|&(tw, _)| w > tw).unwrap_or(top.len());
-        top.insert(at, (w, j));
-        top.truncate(n);
     }
-    top.iter().map(|&(_, j)| members[j].name.clone()).collect()
+    top.retain(|&key| key != 0);
 }

@@ -59,12 +59,19 @@ pub struct Args {
     /// Markdown (`.md`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// The state directory (lock and journal); default `.handover/` beside
-    /// a `sim:` target's file, or in the working directory for `exec:`.
+    /// The state directory (journal); default `.handover/` beside a `sim:`
+    /// target's file, or in the working directory for `exec:`. The lock is
+    /// host-wide, keyed by the target (`HANDOVER_LOCK_DIR`).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Members in a bridge at once, overriding `policy.maxInFlight` (a
-    /// PLANFILE carries no policy: the default is 100).
+    /// Apply a PLANFILE that has no `observed_digest` (a hand-made plan)
+    /// as it is: without the digest, nobody can tell whether the estate has
+    /// changed since it was made. A stale plan that has one is still
+    /// refused, and the executor still re-checks every removal.
+    #[arg(long)]
+    pub force: bool,
+    /// Members in a bridge at once, overriding `policy.maxInFlight` (with
+    /// PLANFILE, the window the plan recorded; 100 if it recorded none).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: Option<u32>,
     /// How long to wait for each member to connect to its new primary
@@ -195,6 +202,12 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
+    if args.force && args.planfile.is_none() {
+        return Err(
+            "error: --force applies to a PLANFILE without observed_digest only; with --desired, apply plans against a fresh observation: drop --force"
+                .into(),
+        );
+    }
     let spec = target::spec(&args.target, &args.target_arg)?;
     let report_fmt = args.report.as_deref().map(report_format).transpose()?;
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -210,12 +223,16 @@ fn run_inner(args: Args) -> Result<u8, String> {
         Some(handover::load::topology(&args.desired).map_err(|d| d.to_string())?)
     };
     let saved_plan = match &args.planfile {
-        Some(p) => Some(read_plan(p)?),
+        Some(p) => {
+            let plan = read_plan(p)?;
+            apply::stale::require_digest(&plan, &p.display().to_string(), args.force)
+                .map_err(|e| format!("error: {e}"))?;
+            Some(plan)
+        }
         None => None,
     };
     let state_dir = target::state_dir(&spec, args.state_dir.as_deref());
-    let lock = TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "apply")
-        .map_err(|e| format!("error: {e}"))?;
+    let lock = TargetLock::acquire_target(&spec, "apply").map_err(|e| format!("error: {e}"))?;
     if let Some(h) = &lock.recovered_from {
         eprintln!("note: took over the lock of {h}, which ended without releasing it");
     }
@@ -247,16 +264,24 @@ fn run_inner(args: Args) -> Result<u8, String> {
         }
         (None, None) => unreachable!("clap requires PLANFILE or --desired"),
     };
-    let mut policy = desired
-        .as_ref()
-        .map(|d| d.policy.clone())
-        .unwrap_or_default();
+    let mut policy = match (&desired, saved_plan.as_ref().and_then(|p| p.policy)) {
+        (Some(d), _) => d.policy.clone(),
+        // A saved plan keeps the window and timeouts it was made under.
+        (None, Some(pp)) => handover::model::Policy {
+            max_in_flight: pp.max_in_flight,
+            ack_timeout: pp.ack_timeout,
+            store_timeout: pp.store_timeout,
+            ..Default::default()
+        },
+        (None, None) => Default::default(),
+    };
     if let Some(n) = args.max_in_flight {
         policy.max_in_flight = n;
     }
     if let Some(t) = args.ack_timeout {
         policy.ack_timeout = t;
     }
+    tgt.set_store_timeout(policy.store_timeout);
     let render_opts = handover::render::Options {
         color: std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),

@@ -1,12 +1,16 @@
 //! `handover graph`: draw management servers → gateways → agent counts, as
-//! DOT, Mermaid or SVG; with `--observed`, highlight the planned moves.
+//! DOT, Mermaid or SVG; with `--observed` or `--target`, highlight the
+//! planned moves.
 //!
-//! Reads the desired topology (and the observed state), plans when the
-//! observed state is given, and prints the graph of `handover::graph`. SVG
-//! is laid out in pure Rust by default; `--engine graphviz` pipes the DOT to
-//! Graphviz's `dot -Tsvg` when it is installed. Touches nothing else.
+//! Reads the desired topology (and the observed state: a file, or one
+//! read-only observation of a target through `target::observe_read_only`),
+//! plans when the observed state is given, and prints the graph of
+//! `handover::graph`. SVG is laid out in pure Rust by default; `--engine
+//! graphviz` pipes the DOT to Graphviz's `dot -Tsvg` when it is installed.
+//! Must not change the target or touch anything else.
 
 use super::exit;
+use super::target::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::graph::{self, Options};
 use std::io::Write;
@@ -35,14 +39,20 @@ pub enum Engine {
 
 /// Flags of `handover graph`.
 #[derive(ClapArgs, Debug)]
+#[command(group(clap::ArgGroup::new("source").args(["observed", "target"])))]
 pub struct Args {
     /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
     #[arg(long, required = true, value_name = "PATH")]
     pub desired: Vec<PathBuf>,
     /// Observed state: plan against it and highlight the moves (old edge
-    /// dashed red, new edge green, with counts).
+    /// dashed red, new edge green, with counts). At most one of
+    /// `--observed` and `--target`; with neither, the desired topology
+    /// alone is drawn.
     #[arg(long, value_name = "FILE")]
     pub observed: Option<PathBuf>,
+    /// `--target`, `--target-arg`, `--provider-timeout`.
+    #[command(flatten)]
+    pub observe: ObserveArgs,
     /// What to print.
     #[arg(long, value_enum)]
     pub format: Format,
@@ -59,44 +69,63 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
+    if let Err(e) = args.observe.check() {
+        eprintln!("{e}");
+        return exit::ERROR;
+    }
+    // A usage error is said before any target is asked anything.
+    if args.engine == Engine::Graphviz && args.format != Format::Svg {
+        eprintln!("error: --engine graphviz applies to --format svg only");
+        return exit::ERROR;
+    }
     let opts = Options {
         failovers: args.failovers,
         max_moves: args.max_moves,
         ..Options::default()
     };
-    let g = match &args.observed {
-        None => match handover::load::topology(&args.desired) {
-            Ok(t) => graph::desired(&t, &opts),
-            Err(d) => {
-                eprintln!("{d}");
-                return exit::ERROR;
-            }
-        },
-        Some(observed) => {
-            let (desired, observed) = handover::load::both(&args.desired, observed);
-            let (desired, observed) = match (desired, observed) {
-                (Ok(d), Ok(o)) => (d, o),
-                (Err(d), _) | (_, Err(d)) => {
+    let (desired, observed) = match (&args.observed, &args.observe.target) {
+        (None, None) => {
+            return match handover::load::topology(&args.desired) {
+                Ok(t) => draw(&args, graph::desired(&t, &opts)),
+                Err(d) => {
                     eprintln!("{d}");
-                    return exit::ERROR;
+                    exit::ERROR
                 }
             };
-            match handover::plan::try_plan(&desired, &observed) {
-                Ok(p) => graph::change(&p, &observed, &opts),
-                Err(e) => {
-                    eprintln!(
-                        "{}",
-                        handover::diag::Diagnostics(e.to_diagnostics(&desired))
-                    );
-                    return exit::ERROR;
-                }
+        }
+        (Some(file), _) => {
+            let (d, o) = handover::load::both(&args.desired, file);
+            (d, o.map_err(|d| d.to_string()))
+        }
+        (None, Some(t)) => target::topology_and_observation(&args.desired, t, &args.observe, 0),
+    };
+    let (desired, observed) = match (desired, observed) {
+        (Ok(d), Ok(o)) => (d, o),
+        (d, o) => {
+            if let Err(d) = d {
+                eprintln!("{d}");
             }
+            if let Err(o) = o {
+                eprintln!("{o}");
+            }
+            return exit::ERROR;
         }
     };
-    if args.engine == Engine::Graphviz && args.format != Format::Svg {
-        eprintln!("error: --engine graphviz applies to --format svg only");
-        return exit::ERROR;
-    }
+    let g = match handover::plan::try_plan(&desired, &observed) {
+        Ok(p) => graph::change(&p, &observed, &opts),
+        Err(e) => {
+            eprintln!(
+                "{}",
+                handover::diag::Diagnostics(e.to_diagnostics(&desired))
+            );
+            return exit::ERROR;
+        }
+    };
+    draw(&args, g)
+}
+
+/// Prints `g` in the chosen format; the exit code.
+fn draw(args: &Args, g: graph::Graph) -> u8 {
     let text = match (args.format, args.engine) {
         (Format::Dot, _) => graph::dot::render(&g),
         (Format::Mermaid, _) => graph::mermaid::render(&g),

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod simulate;
 pub mod target;
 pub mod validate;
+pub mod wait;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ pub mod exit {
     pub const NOT_CONVERGED: u8 = 3;
     /// Safety violation: a member stranded.
     pub const STRANDED: u8 = 4;
+    /// `wait`, `status`: the reconcile listener could not be reached.
+    pub const UNREACHABLE: u8 = 5;
 }
 
 /// Keep SCOM agent and gateway parents, and the Skype for Business Central
@@ -65,8 +68,14 @@ pub enum Command {
     /// Keep a target equal to a desired topology (a path or a git
     /// repository), pass after pass, or once with `--once`.
     Reconcile(Box<reconcile::Args>),
+    /// Wait until a running `reconcile --listen` is synced (or healthy),
+    /// printing its progress; exit non-zero with the reason when it cannot.
+    Wait(wait::WaitArgs),
+    /// Print a running `reconcile --listen`'s status; the exit code says
+    /// whether it is healthy.
+    Status(wait::StatusArgs),
     /// Draw management servers, gateways and agent counts as DOT, Mermaid
-    /// or SVG; with `--observed`, highlight the planned moves.
+    /// or SVG; with `--observed` or `--target`, highlight the planned moves.
     Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
@@ -134,6 +143,8 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Reconcile(args) => reconcile::run(*args),
+        Command::Wait(args) => wait::run_wait(args),
+        Command::Status(args) => wait::run_status(args),
         Command::Graph(args) => graph::run(args),
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),

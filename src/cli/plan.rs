@@ -30,9 +30,26 @@ pub enum Format {
     Powershell,
 }
 
+/// How to read the `parents: [...]` line of the text output; shown at the
+/// end of `plan --help` (docs/planner.md says the same at length).
+const READING_PARENTS: &str = "\
+Reading the text output:
+  sql03.dmz  gw1.dmz → gw2.dmz (bridge: keep gw1.dmz as failover until sql03 connects to gw2.dmz)
+      parents: [-gw1.dmz +gw2.dmz gw3.dmz]
+
+  The `parents:` line compares the member's parent list now (primary first, then failovers in
+  order) with the list it ends with. A plain name stays where it is; `-name` (red) is in the list
+  now but not at that place at the end (removed, or moved); `+name` (green) is at that place only
+  at the end (added, or moved here). Skip the `+` names to read the list now, the `-` names to read
+  the final list: here gw1.dmz [gw3.dmz] becomes gw2.dmz [gw3.dmz]. A name shown with both `+` and
+  `-` changes place: [+gw2 gw1 -gw2] swaps primary and failover. The bridge in between (the old
+  parents kept as extra failovers until the member connects to its new primary) is not on this
+  line; the line above says when there is one.";
+
 /// Flags of `handover plan`.
 #[derive(ClapArgs, Debug)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["observed", "target"])))]
+#[command(after_long_help = READING_PARENTS)]
 pub struct Args {
     /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
     #[arg(long, required = true, value_name = "PATH")]

@@ -84,8 +84,9 @@ pub struct Args {
     /// While this file exists, observe and report but apply nothing.
     #[arg(long, value_name = "PATH")]
     pub suspend_file: Option<PathBuf>,
-    /// Lock, journal and git cache; default `.handover/` beside the
-    /// target's file.
+    /// Journal and git cache; default `.handover/` beside the target's
+    /// file. The lock is host-wide, keyed by the target
+    /// (`HANDOVER_LOCK_DIR`).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Logs on stderr: `text`, or `json` (one object per line). Filter with
@@ -256,6 +257,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
             plan: Some(plan),
             report: None,
             stranded: stranded.len() as u64,
+            converged: false,
             error: saved
                 .err()
                 .map(|e| (ErrorKind::Apply, format!("cannot save {}: {e}", env.target))),
@@ -312,6 +314,7 @@ async fn pass(env: &PassEnv, ctx: PassContext<'_>, verdict: &Cell<Option<Verdict
     };
     PassResult {
         stranded: result.stranded.len() as u64,
+        converged: result.outcome == Outcome::Converged,
         plan: Some(plan),
         report: Some(result.report),
         error,
@@ -418,8 +421,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let lock = match &args.ha {
         Some(_) => None,
         None => Some(
-            TargetLock::acquire(&state_dir.join(target::lock_name(&spec)), "reconcile")
-                .map_err(|e| format!("error: {e}"))?,
+            TargetLock::acquire_target(&spec, "reconcile").map_err(|e| format!("error: {e}"))?,
         ),
     };
     let _ = logs::init(args.log_format);
@@ -438,6 +440,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         _ => None,
     };
     let status = StatusHandle::default();
+    let live = LiveHandle::default();
     let ha = match &args.ha {
         Some(url) => Some(super::reconcile_ha::start(
             url,
@@ -445,11 +448,11 @@ fn run_inner(args: Args) -> Result<u8, String> {
             args.ha_id.clone(),
             args.etcd.security(),
             &status,
+            &live,
         )?),
         None => None,
     };
     let metrics = Arc::new(Metrics::new());
-    let live = LiveHandle::default();
     live.update(|l| l.interval = (!args.once).then(|| args.interval.as_duration()));
     let shutdown = Shutdown::new();
     let edges = start_edges(

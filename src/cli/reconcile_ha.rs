@@ -25,7 +25,7 @@ use handover::ha::journal::{RunJournal, compact};
 use handover::ha::{Fenced, Ha, HaConfig, Role, Term};
 use handover::model::Seconds;
 use handover::reconcile::status::ErrorKind;
-use handover::reconcile::{PassContext, PassResult, StatusHandle};
+use handover::reconcile::{LiveHandle, PassContext, PassResult, StatusHandle};
 use handover::state::journal::{self, Record};
 use std::sync::Arc;
 use std::time::Instant;
@@ -72,13 +72,15 @@ impl EtcdFlags {
 }
 
 /// Starts the HA node for `--ha URL`; its role changes show in `status`,
-/// and while leader it publishes `status` for the standbys.
+/// and while leader it publishes `status` for the standbys, with the pass
+/// in progress (`live`) laid over it, as its own `/status` shows it.
 pub(super) fn start(
     url: &str,
     ttl: Seconds,
     id: Option<String>,
     security: handover::ha::secure::Security,
     status: &StatusHandle,
+    live: &LiveHandle,
 ) -> Result<Ha, String> {
     let url = handover::ha::url::parse(url).map_err(|e| format!("error: --ha: {e}"))?;
     if ttl.0 < 1 {
@@ -89,10 +91,12 @@ pub(super) fn start(
         return Err("error: --ha-id must not be empty".into());
     }
     let published = status.clone();
+    let progress = live.clone();
     let shown = status.clone();
     let hooks = handover::ha::Hooks {
         publish: Arc::new(move || {
-            let mut s = published.snapshot();
+            let recorded = published.snapshot();
+            let mut s = progress.read(|l| l.status(recorded));
             s.ha = None;
             serde_json::to_value(&s).unwrap_or_default()
         }),
@@ -155,6 +159,7 @@ async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassR
         stranded: target.stranded().len() as u64,
         plan: Some(plan),
         report: None,
+        converged: false,
         error: None,
     }
 }
@@ -214,6 +219,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
             stranded: fenced.stranded().len() as u64,
             plan: Some(plan),
             report: None,
+            converged: false,
             error: None,
         };
     }
@@ -318,6 +324,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     };
     PassResult {
         stranded: result.stranded.len() as u64,
+        converged: lost.is_none() && result.outcome == apply::Outcome::Converged,
         plan: Some(plan),
         report: Some(result.report),
         error,

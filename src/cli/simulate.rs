@@ -1,10 +1,15 @@
 //! `handover simulate`: rehearse a migration in the embedded simulator, in
 //! virtual time, and say whether it would strand anyone.
 //!
+//! Owns where the rehearsal starts: an `--observed` file, or one read-only
+//! observation of `--target` (through `target::observe_read_only`, the one
+//! read-only observe). Must not apply anything to that target: the
+//! rehearsal runs in an embedded simulator built from the observation.
 //! Everything else (the cycle, the verdict, the JSON object, the exit code)
 //! is library code in `handover::execute`, tested there.
 
 use super::exit;
+use super::target::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::execute::{self, ConvergeOptions, ExecOptions, ProgressEvent};
 use handover::model::{Observed, Topology};
@@ -14,13 +19,19 @@ use std::path::PathBuf;
 
 /// Flags of `handover simulate`.
 #[derive(ClapArgs, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["observed", "target"])))]
 pub struct Args {
     /// The desired topology: a file, or a directory of `*.yaml`/`*.yml`.
     #[arg(long, value_name = "PATH", required = true)]
     pub desired: Vec<PathBuf>,
     /// The observed state the simulation starts from (`kind: Observed`).
+    /// Exactly one of `--observed` and `--target`.
     #[arg(long, value_name = "FILE")]
-    pub observed: PathBuf,
+    pub observed: Option<PathBuf>,
+    /// `--target`, `--target-arg`, `--provider-timeout`: rehearse from a
+    /// live observation of the estate instead of a file.
+    #[command(flatten)]
+    pub observe: ObserveArgs,
     /// Faults to inject during the rehearsal (SPEC section 6).
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
@@ -28,7 +39,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Strategy::MakeBeforeBreak)]
     pub strategy: Strategy,
     /// Seed of every random choice (propagation delays, provider errors,
-    /// backoff jitter): the same seed gives the same rehearsal.
+    /// backoff jitter): the same seed gives the same rehearsal. Also the
+    /// seed of a `--target sim:FILE` that has no saved state yet.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// `text` for people, `json` for scripts (one object, SPEC section 5).
@@ -87,18 +99,40 @@ fn build_target(
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    // Both files load at once, on two threads; every problem in either is
-    // reported before stopping.
-    let (desired, observed) = handover::load::both(&args.desired, &args.observed);
+    if let Err(e) = args.observe.check() {
+        eprintln!("{e}");
+        return exit::ERROR;
+    }
+    // The topology loads while the observed state is read (or the target
+    // observed) on another thread; every problem in either is reported
+    // before stopping.
+    let (desired, observed) = match (&args.observed, &args.observe.target) {
+        (Some(file), _) => {
+            let (d, o) = handover::load::both(&args.desired, file);
+            (d, o.map_err(|d| d.to_string()))
+        }
+        (None, Some(t)) => {
+            target::topology_and_observation(&args.desired, t, &args.observe, args.seed)
+        }
+        (None, None) => unreachable!("clap requires --observed or --target"),
+    };
     let (desired, observed) = match (desired, observed) {
         (Ok(t), Ok(o)) => (t, o),
         (t, o) => {
-            for d in [t.err(), o.err()].into_iter().flatten() {
+            if let Err(d) = t {
                 eprintln!("{d}");
+            }
+            if let Err(o) = o {
+                eprintln!("{o}");
             }
             return exit::ERROR;
         }
     };
+    if let Some(t) = &args.observe.target {
+        eprintln!(
+            "note: rehearsing from one read-only observation of {t}; nothing is applied to it"
+        );
+    }
     let mut sim = match build_target(&observed, args.faults.as_ref(), args.seed) {
         Ok(s) => s,
         Err(d) => {

@@ -2,14 +2,18 @@
 //!
 //! Owns turning `--target`, `--target-arg` and `--provider-timeout` into a
 //! [`TargetSpec`] (through `handover::provider::parse_target`, the one
-//! parser), the default state directory and lock file of a target, and the
+//! parser), the default state directory of a target, and the
 //! [`Target`] enum that dispatches [`Provider`], [`Clock`], [`Schedule`] and
 //! [`Inspect`] to the simulator (`sim:FILE`) or an external program
 //! (`exec:PROGRAM`), so `apply`, `export`, `plan` and `reconcile` are
-//! written once. Must not plan, print or take locks itself.
+//! written once; and the one read-only observation ([`observe_read_only`],
+//! with its flags [`ObserveArgs`]) that `plan`, `export`, `graph` and
+//! `simulate` take instead of an `--observed` file. Must not plan, print
+//! (beyond the notes of opening a target) or take locks itself.
 
+use handover::diag::Diagnostics;
 use handover::execute::{Inspect, Schedule};
-use handover::model::{Observed, Seconds};
+use handover::model::{Observed, Seconds, Topology};
 use handover::name::Name;
 use handover::provider::exec::{ExecConfig, ExecProvider};
 use handover::provider::{
@@ -54,51 +58,6 @@ pub fn state_dir(spec: &TargetSpec, explicit: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| handover::state::default_dir(file(spec)))
 }
 
-/// The lock file's name in the state directory, keyed by the target: a
-/// `sim:` target by its file name (`sim-estate.yaml.lock`), an `exec:`
-/// target by its program's file name and a digest of the whole command
-/// line (program and every argument), so two estates reached through the
-/// same program with different arguments do not share a lock.
-pub fn lock_name(spec: &TargetSpec) -> String {
-    let raw = match spec {
-        TargetSpec::Sim(p) => format!(
-            "sim-{}",
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ),
-        TargetSpec::Exec { program, args } => {
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for part in
-                std::iter::once(program.to_string_lossy().into_owned()).chain(args.iter().cloned())
-            {
-                for b in part.bytes().chain([0]) {
-                    h ^= u64::from(b);
-                    h = h.wrapping_mul(0x0100_0000_01b3);
-                }
-            }
-            format!(
-                "exec-{}-{h:016x}",
-                program
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )
-        }
-    };
-    let safe: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}.lock")
-}
-
 /// How to open a target.
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
@@ -128,8 +87,8 @@ pub type Notes = Vec<String>;
 
 impl Target {
     /// Opens a target to change it. The caller must hold its lock
-    /// ([`lock_name`] in [`state_dir`]). Nothing is called on an `exec:`
-    /// program yet.
+    /// (`handover::state::lock::TargetLock::acquire_target`). Nothing is
+    /// called on an `exec:` program yet.
     pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<(Target, Notes), String> {
         match spec {
             TargetSpec::Sim(file) => {
@@ -155,6 +114,14 @@ impl Target {
                 Ok((Target::Sim(sf), notes(file, &opened)))
             }
             TargetSpec::Exec { .. } => Ok((Target::Exec(exec(spec, opts)), Vec::new())),
+        }
+    }
+
+    /// Gives an `exec:` program's `store_failover` calls the topology's
+    /// `policy.storeTimeout` (the simulator needs none).
+    pub fn set_store_timeout(&mut self, t: Seconds) {
+        if let Target::Exec(e) = self {
+            e.set_store_timeout(Duration::from_secs(t.0));
         }
     }
 
@@ -185,6 +152,92 @@ pub fn observe_read_only(
     runtime
         .block_on(t.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {target}: {e}"))
+}
+
+/// The flags of a command that may observe a target instead of reading an
+/// `--observed` file (`graph`, `simulate`), flattened into its `Args`. The
+/// command's own argument group makes `--target` and `--observed`
+/// exclusive.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ObserveArgs {
+    /// Observe this target once, read-only, instead of reading
+    /// `--observed`: `sim:FILE` (no lock taken, nothing written) or
+    /// `exec:PROGRAM [ARGS...]` (only `observe` is asked). Nothing is ever
+    /// applied to it.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell). Repeatable, in order.
+    #[arg(
+        long = "target-arg",
+        value_name = "ARG",
+        requires = "target",
+        allow_hyphen_values = true
+    )]
+    pub target_arg: Vec<String>,
+    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
+    /// default 10m.
+    #[arg(long, value_name = "DURATION", requires = "target", value_parser = super::apply::parse_duration)]
+    pub provider_timeout: Option<Seconds>,
+}
+
+impl ObserveArgs {
+    /// Refuses `--target-arg` or `--provider-timeout` without `--target`.
+    /// clap lets them through beside `--observed` (its `requires` gives way
+    /// to the conflict between `--observed` and `--target`), and they would
+    /// be ignored without a word.
+    pub fn check(&self) -> Result<(), String> {
+        if self.target.is_some() {
+            return Ok(());
+        }
+        let given: Vec<&str> = [
+            (!self.target_arg.is_empty()).then_some("--target-arg"),
+            self.provider_timeout
+                .is_some()
+                .then_some("--provider-timeout"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let (need, it) = if given.len() == 1 {
+            ("needs", "it")
+        } else {
+            ("need", "them")
+        };
+        if given.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "error: {} {need} --target; leave {it} out, or observe a target with --target instead of reading --observed",
+                given.join(" and ")
+            ))
+        }
+    }
+}
+
+/// Loads the desired topology while `target` is observed read-only
+/// ([`observe_read_only`]) on a thread of its own, so a slow provider and a
+/// large topology take the time of the slower, and a mistake in the
+/// topology and a failed observation are both reported in one run. `seed`
+/// is that of a `sim:` target with no saved state yet.
+pub fn topology_and_observation(
+    desired: &[PathBuf],
+    target: &str,
+    args: &ObserveArgs,
+    seed: u64,
+) -> (Result<Topology, Diagnostics>, Result<Observed, String>) {
+    let opts = OpenOptions {
+        seed,
+        provider_timeout: args.provider_timeout,
+    };
+    std::thread::scope(|s| {
+        let observed = s.spawn(|| observe_read_only(target, &args.target_arg, &opts));
+        let desired = handover::load::topology(desired);
+        let observed = observed
+            .join()
+            .unwrap_or_else(|_| Err(format!("error: observing {target} stopped unexpectedly")));
+        (desired, observed)
+    })
 }
 
 fn exec(spec: &TargetSpec, opts: &OpenOptions) -> ExecProvider {
@@ -297,18 +350,16 @@ mod tests {
 
     #[test]
     fn locks_are_keyed_by_the_whole_target() {
-        assert_eq!(
-            lock_name(&TargetSpec::Sim("x/my estate.yaml".into())),
-            "sim-my_estate.yaml.lock"
-        );
-        let a = lock_name(&spec("exec:/opt/p --state a", &[]).unwrap());
-        let b = lock_name(&spec("exec:/opt/p --state b", &[]).unwrap());
+        use handover::state::lock::LockKey;
+        let key = |t: &str, extra: &[String]| {
+            LockKey::resolve(&spec(t, extra).unwrap(), Path::new("/w"), None).file_name()
+        };
+        let a = key("exec:/opt/p --state a", &[]);
+        let b = key("exec:/opt/p --state b", &[]);
         assert!(a.starts_with("exec-p-") && a.ends_with(".lock"), "{a}");
         assert_ne!(a, b);
-        assert_eq!(
-            a,
-            lock_name(&spec("exec:/opt/p", &["--state".into(), "a".into()]).unwrap())
-        );
+        // Words of the target and --target-arg are the same arguments.
+        assert_eq!(a, key("exec:/opt/p", &["--state".into(), "a".into()]));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! unit. Topology files named directly on the command line merge into one
 //! topology. Prints one `ok:` line per unit to stdout (a bare summary when
 //! there is only one), or every problem to stderr as `file:line:column:
-//! message`; exits 0 or 1.
+//! message`; exits 0 or 1. Warnings (an agent rule that an earlier rule
+//! covers, so it never matches) go to stderr as `file:line:column:
+//! warning: message` and do not change the exit code.
 
 use super::exit;
 use clap::Args as ClapArgs;
-use handover::diag::{Diagnostic, Diagnostics};
+use handover::diag::{Diagnostic, Diagnostics, Warning};
 use handover::load::{self, Kind, thousands};
 use handover::model::{Observed, Topology};
 use std::path::{Path, PathBuf};
@@ -65,15 +67,19 @@ pub fn run(args: Args) -> u8 {
     }
     let single = units.len() == 1;
     let mut lines = Vec::new();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
     for u in &units {
         let mut parts = Vec::new();
         let mut ok = true;
         if !u.topology_files.is_empty() {
             match load::topology(&u.topology_files) {
-                Ok(t) => parts.push(topology_summary(
-                    &t,
-                    !single || !u.observed_files.is_empty(),
-                )),
+                Ok(t) => {
+                    warnings.extend(handover::validate::shadowed_rules(&t));
+                    parts.push(topology_summary(
+                        &t,
+                        !single || !u.observed_files.is_empty(),
+                    ))
+                }
                 Err(d) => {
                     ok = false;
                     problems.extend(d.0);
@@ -116,6 +122,9 @@ pub fn run(args: Args) -> u8 {
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
+    }
+    for w in &warnings {
+        eprintln!("{}", Warning(w));
     }
     for l in &lines {
         println!("{l}");

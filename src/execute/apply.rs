@@ -8,6 +8,7 @@
 //! or spawn tasks.
 
 use super::ExecOptions;
+use super::classify::removal_hazard;
 use super::progress::{Progress, ProgressEvent};
 use super::report::{ExecReport, StepOutcome, StepRecord};
 use super::retry::{self, Calls};
@@ -126,8 +127,14 @@ struct Exec<'a, T> {
     remaining: HashMap<Chain, usize>,
     ready_ops: BTreeSet<usize>,
     ready_bridges: BTreeSet<usize>,
-    /// Awaits being polled, with the clock time they started.
+    /// Awaits being polled, with the clock time they started; also
+    /// `store_failover` steps whose answer was lost (see `confirming`).
     polling: BTreeMap<usize, Duration>,
+    /// `store_failover` steps whose call ended in a transient error (a
+    /// timeout, a lost answer): it may have run. Never re-invoked: the
+    /// store is observed until it is active in the pool (the failover
+    /// happened) or `store_timeout` has passed (pending).
+    confirming: BTreeSet<usize>,
     window: BTreeSet<Chain>,
     in_bridge: BTreeSet<Name>,
     pending: BTreeSet<Name>,
@@ -196,6 +203,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             ready_ops: BTreeSet::new(),
             ready_bridges: BTreeSet::new(),
             polling: BTreeMap::new(),
+            confirming: BTreeSet::new(),
             window: BTreeSet::new(),
             in_bridge: BTreeSet::new(),
             pending: BTreeSet::new(),
@@ -445,20 +453,48 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             self.finish(i, StepOutcome::Skipped);
             return;
         }
-        let (attempts, result) = retry::apply(
-            self.target,
-            &op,
-            &self.opts.retry,
-            &mut self.rng,
-            &mut self.calls,
-        )
-        .await;
+        if let Some((reason, fatal)) = self.recheck(&op) {
+            tracing::debug!(member = %name, step = id, %reason, "re-check: not sent");
+            if fatal {
+                self.failed.insert(name.clone());
+                self.progress.event(&ProgressEvent::Failed {
+                    name,
+                    reason: reason.clone(),
+                });
+                self.finish(i, StepOutcome::Failed { reason });
+            } else {
+                self.hold(i, name, reason);
+            }
+            return;
+        }
+        let store = matches!(op, Operation::StoreFailover { .. });
+        let (attempts, result) = if store {
+            // Never retried blind: a failover whose answer is lost may have
+            // run (or be running). The store is observed first.
+            self.calls.apply += 1;
+            (1, self.target.apply(&op).await)
+        } else {
+            retry::apply(
+                self.target,
+                &op,
+                &self.opts.retry,
+                &mut self.rng,
+                &mut self.calls,
+            )
+            .await
+        };
         self.attempts[i] = attempts;
         match result {
             Ok(()) => {
                 self.report.steps_applied += 1;
                 self.after_success(i, &op, true);
                 self.finish(i, StepOutcome::Applied);
+            }
+            Err(e) if store && e.is_transient() => {
+                tracing::warn!(pool = %name, step = id, error = %e, "the failover's answer was lost; observing the store before anything else");
+                let since = self.started_at(i);
+                self.confirming.insert(i);
+                self.polling.insert(i, since);
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -470,6 +506,82 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 });
                 self.finish(i, StepOutcome::Failed { reason });
             }
+        }
+    }
+
+    /// The re-check before a write (defence in depth, independent of the
+    /// planner): a `set_parents` that removes a server the member may still
+    /// be talking to, by the latest observation, and a `store_failover`
+    /// while the store is active in no pool or in several, or a disaster
+    /// failover while the active pool is not observed down. Returns why
+    /// the operation must not be sent, and whether that fails the chain
+    /// (true) or leaves it pending (false). Plans of the `direct` strategy
+    /// are not re-checked: they exist to show the hazard.
+    fn recheck(&self, op: &Operation) -> Option<(String, bool)> {
+        match op {
+            Operation::SetParents {
+                kind,
+                name,
+                parents,
+            } if !self.plan.direct => removal_hazard(name, self.view.latest(*kind, name), parents)
+                .map(|h| (h.to_string(), false)),
+            Operation::StoreFailover { pool, mode, .. } => self.view.store_hazard(pool, *mode),
+            _ => None,
+        }
+    }
+
+    /// A step the re-check kept back: not sent, the member (or store)
+    /// stays as it is and is reported pending with the reason; the steps
+    /// after it do not start.
+    fn hold(&mut self, i: usize, name: Name, reason: String) {
+        self.pending.insert(name.clone());
+        self.progress.event(&ProgressEvent::Pending(name));
+        self.finish(i, StepOutcome::NotStarted { reason });
+    }
+
+    /// When step `i` started, on the target's clock.
+    fn started_at(&self, i: usize) -> Duration {
+        Duration::from_secs_f64(self.started[i].unwrap_or_default())
+    }
+
+    /// A `store_failover` whose answer was lost, against the latest
+    /// observation: applied once the store is active in its pool alone;
+    /// failed when it is active in several; pending (timed out, never
+    /// re-invoked) after `store_timeout`; otherwise it keeps waiting
+    /// (mid-failover, or not started yet). Returns true when it settled.
+    fn confirm(&mut self, i: usize, since: Duration, now: Duration) -> bool {
+        let Action::StoreFailover { pool, .. } = &self.plan.steps[i].action else {
+            return false;
+        };
+        let pool = pool.clone();
+        let id = self.plan.steps[i].id;
+        if let Some(reason) = self
+            .view
+            .broken(&Action::AwaitStoreActive { pool: pool.clone() })
+        {
+            self.confirming.remove(&i);
+            self.failed.insert(pool.clone());
+            self.progress.event(&ProgressEvent::Failed {
+                name: pool,
+                reason: reason.clone(),
+            });
+            self.finish(i, StepOutcome::Failed { reason });
+            true
+        } else if self.view.active_only_in(&pool) {
+            tracing::info!(pool = %pool, step = id, "the failover happened although its answer was lost; not invoked again");
+            self.confirming.remove(&i);
+            self.report.steps_applied += 1;
+            self.finish(i, StepOutcome::Applied);
+            true
+        } else if now.saturating_sub(since) >= self.opts.store_timeout {
+            tracing::warn!(pool = %pool, step = id, "the failover's answer was lost and the store is not active in its pool after the store timeout; not invoked again: pending");
+            self.confirming.remove(&i);
+            self.pending.insert(pool.clone());
+            self.progress.event(&ProgressEvent::Pending(pool));
+            self.finish(i, StepOutcome::TimedOut);
+            true
+        } else {
+            false
         }
     }
 
@@ -548,12 +660,24 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         let mut settled = 0;
         let waiting: Vec<(usize, Duration)> = self.polling.iter().map(|(&i, &t)| (i, t)).collect();
         for (i, since) in waiting {
+            if self.confirming.contains(&i) {
+                if self.confirm(i, since, now) {
+                    settled += 1;
+                }
+                continue;
+            }
             let action = &self.plan.steps[i].action;
             let name = action.subject().clone();
             let member = matches!(
                 action,
                 Action::AwaitConnected { .. } | Action::AwaitReady { .. }
             );
+            // Store awaits have their own timeout (`policy.storeTimeout`).
+            let limit = if member {
+                self.opts.ack_timeout
+            } else {
+                self.opts.store_timeout
+            };
             if let Some(reason) = self.view.broken(action) {
                 settled += 1;
                 tracing::debug!(member = %name, step = self.plan.steps[i].id, %reason, "await cannot be met");
@@ -572,7 +696,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                     self.progress.event(&ProgressEvent::Acknowledged(name));
                 }
                 self.finish(i, StepOutcome::Satisfied);
-            } else if now.saturating_sub(since) >= self.opts.ack_timeout {
+            } else if now.saturating_sub(since) >= limit {
                 settled += 1;
                 tracing::debug!(member = %name, step = self.plan.steps[i].id, "timed out; pending");
                 self.pending.insert(name.clone());
@@ -590,7 +714,9 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 continue;
             }
             let reason = if cancelled {
-                if self.polling.contains_key(&i) {
+                if self.confirming.contains(&i) {
+                    "cancelled while observing the store after a lost answer; the failover may have run: the next pass observes the store first".to_string()
+                } else if self.polling.contains_key(&i) {
                     "cancelled while waiting; the member stays in its bridge".to_string()
                 } else {
                     "cancelled".to_string()

@@ -1,6 +1,9 @@
 //! How far an observed estate is from the desired topology: the SPEC
 //! section 5 meaning of *converged*, evaluated on one observation.
 //!
+//! Also the executor's own re-check before a write that removes parents
+//! ([`removal_hazard`]): defence in depth, independent of the planner.
+//!
 //! Pure: no I/O. Stranded, pending and blocked members come from elsewhere
 //! (the target, the executor, the plan); [`converge`](super::converge)
 //! combines them with this verdict.
@@ -134,6 +137,84 @@ pub fn classify(desired: &Topology, observed: &Observed) -> Verdict {
     v
 }
 
+/// Why the executor will not send a write that removes parents: the
+/// member may still be talking to a server the write removes (SPEC rule 1).
+/// The executor's own re-check, independent of the planner.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RemovalHazard {
+    /// The latest observation does not report the member at all.
+    #[error(
+        "not sent: {name} is not in the latest observation, so nobody can tell whether it still talks to a server this change removes; it stays as it is (pending): observe and plan again"
+    )]
+    NotObserved {
+        /// The member.
+        name: Name,
+    },
+    /// The member is connected to a server the write removes, and not to
+    /// its new primary.
+    #[error(
+        "not sent: {name} is connected to {server}, which this change removes, and not yet to its new primary {primary}; it stays as it is (pending): wait until it has connected to {primary}, then plan again"
+    )]
+    ConnectedToRemoved {
+        /// The member.
+        name: Name,
+        /// Where it is connected.
+        server: Name,
+        /// Its new primary.
+        primary: Name,
+    },
+    /// The member is disconnected, so it may be retrying any parent it
+    /// had, and the write removes some of them.
+    #[error(
+        "not sent: {name} is disconnected, so it may still be calling {}, which this change removes; it stays as it is (pending): wait until it has connected to its new primary {primary}, then plan again",
+        removed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    )]
+    Disconnected {
+        /// The member.
+        name: Name,
+        /// The servers the write removes.
+        removed: Vec<Name>,
+        /// Its new primary.
+        primary: Name,
+    },
+}
+
+/// Checks a write of `new` parents against the latest observation of the
+/// member (`None`: not observed). Safe when the write removes nothing, when
+/// the member is connected to its new primary, or when it is connected to
+/// a server the write keeps. Otherwise the hazard, and the write must not
+/// be sent. Pure.
+pub fn removal_hazard(
+    name: &Name,
+    latest: Option<(&Parents, Option<&Name>)>,
+    new: &Parents,
+) -> Option<RemovalHazard> {
+    let Some((configured, connected)) = latest else {
+        return Some(RemovalHazard::NotObserved { name: name.clone() });
+    };
+    let removed: Vec<Name> = configured
+        .iter()
+        .filter(|s| !new.lists(s))
+        .cloned()
+        .collect();
+    if removed.is_empty() {
+        return None;
+    }
+    match connected {
+        Some(c) if c == &new.primary || !removed.contains(c) => None,
+        Some(c) => Some(RemovalHazard::ConnectedToRemoved {
+            name: name.clone(),
+            server: c.clone(),
+            primary: new.primary.clone(),
+        }),
+        None => Some(RemovalHazard::Disconnected {
+            name: name.clone(),
+            removed,
+            primary: new.primary.clone(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +317,41 @@ mod tests {
         o.management_store.as_mut().unwrap().pools[0].active = true;
         assert!(!classify(&t, &o).store_ok);
         assert!(!classify(&t, &o).converged());
+    }
+
+    #[test]
+    fn a_removal_is_safe_only_once_the_member_talks_to_a_server_it_keeps() {
+        let web = n("web01");
+        let bridge = p("gw2", &["gw1"]);
+        let exact = p("gw2", &[]);
+        // Nothing removed: always safe, even disconnected.
+        assert_eq!(removal_hazard(&web, Some((&exact, None)), &bridge), None);
+        // The prune: safe on the new primary, not while still on gw1.
+        assert_eq!(
+            removal_hazard(&web, Some((&bridge, Some(&n("gw2")))), &exact),
+            None
+        );
+        let h = removal_hazard(&web, Some((&bridge, Some(&n("gw1")))), &exact).unwrap();
+        assert!(matches!(h, RemovalHazard::ConnectedToRemoved { .. }));
+        assert!(
+            h.to_string()
+                .starts_with("not sent: web01 is connected to gw1, which this change removes"),
+            "{h}"
+        );
+        // Disconnected: it may be calling any parent it had.
+        let h = removal_hazard(&web, Some((&bridge, None)), &exact).unwrap();
+        assert!(h.to_string().contains("may still be calling gw1"), "{h}");
+        // Connected to a failover the write keeps: safe.
+        let three = p("gw1", &["gw3"]);
+        assert_eq!(
+            removal_hazard(&web, Some((&three, Some(&n("gw3")))), &p("gw2", &["gw3"])),
+            None
+        );
+        // Not observed: not sent.
+        assert!(matches!(
+            removal_hazard(&web, None, &exact),
+            Some(RemovalHazard::NotObserved { .. })
+        ));
     }
 
     #[test]

@@ -45,6 +45,14 @@ pub trait Inspect {
         Vec::new()
     }
 
+    /// Members that were stranded at any instant since the target was
+    /// built (or loaded), even if something healed them later, sorted; it
+    /// includes [`Inspect::stranded`]. The simulator judges this after
+    /// every event; a real target keeps the default (none known).
+    fn stranded_ever(&self) -> Vec<Name> {
+        self.stranded()
+    }
+
     /// True while members are known to be still moving on their own
     /// (learning a configuration, reconnecting after an outage), so the
     /// estate must not be called converged yet even if one observation
@@ -103,6 +111,10 @@ pub struct RehearsalReport {
     pub converged: bool,
     /// Members no configuration can reach any more (from the target).
     pub stranded: Vec<Name>,
+    /// Members that were stranded at any instant of the run, even if
+    /// something healed them later (a superset of `stranded`; from the
+    /// target). Any entry is a safety violation: exit 4.
+    pub stranded_ever: Vec<Name>,
     /// Members left in a bridge, waiting for acknowledgment, and members
     /// that could not start because a change they wait for did not finish
     /// (safe, not done).
@@ -163,6 +175,9 @@ pub struct SimulateSummary<'a> {
     pub provider_calls: u64,
     /// See [`RehearsalReport::virtual_seconds`].
     pub virtual_seconds: f64,
+    /// See [`RehearsalReport::stranded_ever`] (an extra field, after the
+    /// SPEC's).
+    pub stranded_ever: &'a [Name],
 }
 
 impl RehearsalReport {
@@ -179,13 +194,15 @@ impl RehearsalReport {
             steps_applied: self.steps_applied,
             provider_calls: self.provider_calls,
             virtual_seconds: self.virtual_seconds,
+            stranded_ever: &self.stranded_ever,
         }
     }
 
-    /// The exit code of SPEC section 5: 4 when a member is stranded, 0 when
-    /// converged, 3 otherwise (pending, blocked or failed; all safe).
+    /// The exit code of SPEC section 5: 4 when a member is stranded, or was
+    /// at any instant of the run, 0 when converged, 3 otherwise (pending,
+    /// blocked or failed; all safe).
     pub fn exit_code(&self) -> u8 {
-        if !self.stranded.is_empty() {
+        if !self.stranded.is_empty() || !self.stranded_ever.is_empty() {
             4
         } else if self.converged {
             0
@@ -372,14 +389,22 @@ where
         Err(_) => prev_obs,
     };
     let stranded = meter.inner.stranded();
+    let mut stranded_ever = meter.inner.stranded_ever();
+    stranded_ever.extend(stranded.iter().cloned());
+    stranded_ever.sort();
+    stranded_ever.dedup();
     let verdict = last.as_ref().map(|o| classify(desired, o));
     let mut pend: BTreeSet<Name> = pending.into_iter().chain(waiting.iter().cloned()).collect();
     if let Some(v) = &verdict {
         pend.extend(v.in_bridge.iter().cloned());
     }
-    for s in &stranded {
+    // One entry per member (SPEC section 5): stranded wins, then blocked
+    // (a member found in a bridge whose new primary is down is blocked,
+    // with the reason, not also pending).
+    for s in stranded.iter().chain(&blocked) {
         pend.remove(s);
     }
+    blocked.retain(|b| !stranded.contains(b));
     let pending: Vec<Name> = pend.into_iter().collect();
     let waiting: Vec<Name> = waiting
         .into_iter()
@@ -392,6 +417,7 @@ where
     RehearsalReport {
         converged,
         stranded,
+        stranded_ever,
         pending,
         waiting,
         blocked,

@@ -27,7 +27,7 @@ mod view;
 
 pub use apply::apply_plan;
 pub use cancel::Cancel;
-pub use classify::{Verdict, classify, is_bridge_of};
+pub use classify::{RemovalHazard, Verdict, classify, is_bridge_of, removal_hazard};
 pub use converge::{
     ConvergeOptions, Inspect, RehearsalReport, Schedule, SimulateSummary, StopReason, converge,
 };
@@ -43,8 +43,13 @@ use std::time::Duration;
 pub struct ExecOptions {
     /// Members in a bridge at once (`policy.maxInFlight`), at least 1.
     pub max_in_flight: u32,
-    /// How long an await may wait, from when it started (`policy.ackTimeout`).
+    /// How long a member's await may wait, from when it started
+    /// (`policy.ackTimeout`).
     pub ack_timeout: Duration,
+    /// How long a store await may wait, and how long the executor keeps
+    /// observing after a `store_failover` whose answer was lost
+    /// (`policy.storeTimeout`).
+    pub store_timeout: Duration,
     /// How long to sleep on the target's clock between two polls.
     pub poll_interval: Duration,
     /// Retries of transient provider errors.
@@ -62,6 +67,7 @@ impl ExecOptions {
         ExecOptions {
             max_in_flight: policy.max_in_flight.max(1),
             ack_timeout: policy.ack_timeout.as_duration(),
+            store_timeout: policy.store_timeout.as_duration(),
             ..ExecOptions::default()
         }
     }
@@ -73,6 +79,7 @@ impl Default for ExecOptions {
         ExecOptions {
             max_in_flight: policy.max_in_flight,
             ack_timeout: policy.ack_timeout.as_duration(),
+            store_timeout: policy.store_timeout.as_duration(),
             poll_interval: Duration::from_secs(15),
             retry: RetryPolicy::default(),
             seed: 0,

@@ -212,11 +212,26 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
             members(r.stranded.len()),
             list(&r.stranded)
         ));
-    } else if r.converged {
+    }
+    let healed: Vec<Name> = r
+        .stranded_ever
+        .iter()
+        .filter(|n| !r.stranded.contains(n))
+        .cloned()
+        .collect();
+    if !healed.is_empty() {
+        out.push_str(&format!(
+            "UNSAFE ({strategy}): {} stranded at some moment of the rehearsal (no configuration could reach them: their learned parents had dropped them, or led only into a gateway chain cut off from every management server) and reached again only by a later change; in the field each would have needed a manual repair: {}\n",
+            members(healed.len()),
+            list(&healed)
+        ));
+    }
+    let safe = r.stranded.is_empty() && healed.is_empty();
+    if safe && r.converged {
         out.push_str(&format!(
             "Converged ({strategy}): every managed agent and gateway has exactly its desired primary and failovers and reports to its primary. No member was stranded.\n"
         ));
-    } else {
+    } else if safe {
         out.push_str(&format!(
             "Not converged ({strategy}), but safe: no member was stranded.\n"
         ));
@@ -334,6 +349,7 @@ mod tests {
         RehearsalReport {
             converged: true,
             stranded: vec![],
+            stranded_ever: vec![],
             pending: vec![],
             waiting: vec![],
             blocked: vec![],

@@ -61,6 +61,62 @@ impl View {
         self.members.get(&(kind, name.clone()))
     }
 
+    /// The member's configured parents and connection, as last observed
+    /// (or written), for the re-check before a write that removes parents.
+    pub fn latest(&self, kind: MemberKind, name: &Name) -> Option<(&Parents, Option<&Name>)> {
+        self.member(kind, name)
+            .map(|m| (&m.parents, m.connected.as_ref()))
+    }
+
+    /// Why a `store_failover` must not be invoked now, by the latest
+    /// observation (defence in depth, independent of the planner): the
+    /// store is active in several pools, or in none (a failover may be
+    /// under way, or the target cannot tell), or a disaster-recovery
+    /// failover is asked while the active pool is not observed down.
+    /// `None` when it may run (or when no store was observed at all: the
+    /// provider then answers for itself). The flag is true when the chain
+    /// has failed (active in several pools: a person must repair it), false
+    /// when the store is only pending.
+    pub fn store_hazard(
+        &self,
+        pool: &Name,
+        mode: crate::plan::FailoverMode,
+    ) -> Option<(String, bool)> {
+        let st = self.store.as_ref()?;
+        let active = st.active_pools();
+        match active.as_slice() {
+            [] => Some((
+                format!(
+                    "not invoked: the Central Management Store is active in no pool (a failover may be under way, or the provider cannot tell); the store stays as it is (pending): the next pass observes it again before any failover to {pool}"
+                ),
+                false,
+            )),
+            [a] if mode == crate::plan::FailoverMode::Disaster
+                && st.pools.iter().find(|p| &p.name == *a).is_none_or(|p| p.up) =>
+            {
+                Some((
+                    format!(
+                        "not invoked: a disaster-recovery failover (-Force) to {pool} needs the active pool observed down, and {a} is not; the store stays as it is (pending): plan again"
+                    ),
+                    false,
+                ))
+            }
+            [_] => None,
+            several => Some((
+                format!(
+                    "not invoked: the Central Management Store is active in {} pools at once ({}); make it active in one pool by hand",
+                    several.len(),
+                    several
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                true,
+            )),
+        }
+    }
+
     /// True when the member's configured parents already equal `p`.
     pub fn holds(&self, kind: MemberKind, name: &Name, p: &Parents) -> bool {
         self.member(kind, name).is_some_and(|m| &m.parents == p)

@@ -1,58 +1,326 @@
 //! The document shapes as written in files (SPEC section 2), with source
 //! spans: what serde reads before names are checked and the model is built.
 //!
-//! Owns the file syntax only: field names, nesting, which fields exist
-//! (`deny_unknown_fields` everywhere). These types also generate the JSON
-//! Schema (`handover schema`). Must not check relations between names; that
-//! is `crate::validate`'s job.
+//! Owns the file syntax only: field names, nesting, which fields exist.
+//! Every mapping is read by [`doc_struct!`]'s hand-written visitor rather
+//! than serde's derive, for two reasons: a key that is none of the fields
+//! is *collected* (with its position, in the struct's `unknown`) instead of
+//! stopping the parse, so the loader reports every unknown field of a file
+//! in one run; and a list field written empty (`agents:`, which YAML reads
+//! as null) is an empty list. Keys are read without their place (a place
+//! costs serde-saphyr a dozen calls per key); a parse that met an unknown
+//! key is repeated with places ([`with_key_places`]), which only files with
+//! an error pay. These types also generate the JSON Schema
+//! (`handover schema`; `deny_unknown_fields` there still says that no other
+//! field is allowed). Must not check relations between names; that is
+//! `crate::validate`'s job.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
 
 /// A string with the place it was written.
 pub type Text = Spanned<String>;
+
+thread_local! {
+    /// Whether keys are read with their place (see [`with_key_places`]).
+    static KEY_PLACES: Cell<bool> = const { Cell::new(false) };
+    /// Whether a parse on this thread met an unknown key since the last
+    /// [`take_unknown_met`].
+    static UNKNOWN_MET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `parse` with every key of the document types read with its place,
+/// so that unknown keys have one (without, they are at line 0).
+pub fn with_key_places<T>(parse: impl FnOnce() -> T) -> T {
+    /// Restores the previous mode, also if `parse` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            KEY_PLACES.set(self.0);
+        }
+    }
+    let _restore = Restore(KEY_PLACES.replace(true));
+    parse()
+}
+
+/// Whether a parse on this thread met an unknown key since the last call
+/// (and forgets it).
+pub fn take_unknown_met() -> bool {
+    UNKNOWN_MET.replace(false)
+}
+
+/// A key written in a mapping that has no such field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnknownKey {
+    /// The key as written, with its place.
+    pub key: Text,
+    /// The fields the mapping does have, as written in files.
+    pub allowed: &'static [&'static str],
+    /// The mapping, in words (`a gateway or agent`, `policy`).
+    pub within: &'static str,
+}
+
+/// The fields of one mapping type, for [`Key`].
+pub trait Fields {
+    /// The keys allowed, as written in files.
+    const FIELDS: &'static [&'static str];
+    /// The mapping, in words, for messages.
+    const WITHIN: &'static str;
+}
+
+/// A key of a mapping of type `F`: one of its fields (no allocation), or
+/// any other key, kept for the message.
+enum Key<F> {
+    /// One of `F::FIELDS`.
+    Known(&'static str, PhantomData<F>),
+    /// Anything else, as written.
+    Unknown(String),
+}
+
+impl<'de, F: Fields> Deserialize<'de> for Key<F> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(KeyVisitor(PhantomData))
+    }
+}
+
+/// Reads a key of `F` (see [`Key`]).
+struct KeyVisitor<F>(PhantomData<F>);
+
+impl<F: Fields> KeyVisitor<F> {
+    fn key(v: &str) -> Key<F> {
+        match F::FIELDS.iter().find(|f| **f == v) {
+            Some(f) => Key::Known(f, PhantomData),
+            None => Key::Unknown(v.to_owned()),
+        }
+    }
+}
+
+impl<'de, F: Fields> Visitor<'de> for KeyVisitor<F> {
+    type Value = Key<F>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a field name ({})", F::FIELDS.join(", "))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<F>, E> {
+        Ok(Self::key(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key<F>, E> {
+        Ok(Key::Unknown(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key<F>, E> {
+        Ok(Key::Unknown(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key<F>, E> {
+        Ok(Key::Unknown(v.to_string()))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Key<F>, E> {
+        Ok(Key::Unknown(v.to_string()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Key<F>, E> {
+        Ok(Key::Unknown("null".to_owned()))
+    }
+}
+
+/// Reads the value of an unknown key, keeping the key for a message. A
+/// value that cannot even be skipped (past a nesting or alias budget) is
+/// reported as the unknown field it belongs to, at the key, as serde's
+/// derive would.
+fn skip_unknown<'de, A: MapAccess<'de>, F: Fields>(
+    map: &mut A,
+    key: Spanned<Key<F>>,
+    unknown: &mut Vec<UnknownKey>,
+) -> Result<(), A::Error> {
+    let name = match key.value {
+        Key::Unknown(name) => name,
+        Key::Known(name, _) => name.to_owned(),
+    };
+    UNKNOWN_MET.set(true);
+    if map.next_value::<IgnoredAny>().is_err() {
+        return Err(de::Error::unknown_field(&name, F::FIELDS));
+    }
+    unknown.push(UnknownKey {
+        key: Spanned::new(name, key.referenced, key.defined),
+        allowed: F::FIELDS,
+        within: F::WITHIN,
+    });
+    Ok(())
+}
+
+/// Reads one field's value by how the field treats absence and null:
+/// `req` and `opt` and `default` as serde would; `list` takes null (`key:`
+/// with nothing after it) as an empty list; `optlist` and `spanlist` as
+/// `list`, but remember that the key was written.
+macro_rules! read_field {
+    (req, $map:ident) => {
+        $map.next_value()?
+    };
+    (opt, $map:ident) => {
+        $map.next_value()?
+    };
+    (default, $map:ident) => {
+        $map.next_value()?
+    };
+    (list, $map:ident) => {
+        $map.next_value::<Option<_>>()?.unwrap_or_default()
+    };
+    (optlist, $map:ident) => {
+        Some($map.next_value::<Option<_>>()?.unwrap_or_default())
+    };
+    (spanlist, $map:ident) => {{
+        let s: Spanned<Option<_>> = $map.next_value()?;
+        Some(Spanned::new(
+            s.value.unwrap_or_default(),
+            s.referenced,
+            s.defined,
+        ))
+    }};
+}
+
+/// A field's value once the mapping has been read: a missing `req` field
+/// is an error; any other is its default (`None`, empty, false).
+macro_rules! finish_field {
+    (req, $slot:ident, $key:literal) => {
+        $slot.ok_or_else(|| de::Error::missing_field($key))?
+    };
+    ($how:ident, $slot:ident, $key:literal) => {
+        $slot.unwrap_or_default()
+    };
+}
+
+/// Declares a document mapping type: the struct (with its schema
+/// attributes), its [`Fields`], and a [`Deserialize`] that collects unknown
+/// keys into `unknown`. Each field is `pub name: Type => "key" how`, where
+/// `how` is one of `read_field!`'s kinds.
+macro_rules! doc_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident ($within:literal) {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident : $ty:ty => $key:literal $how:ident,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                pub $field: $ty,
+            )*
+            /// Keys written here that are none of the fields above.
+            #[serde(skip)]
+            pub unknown: Vec<UnknownKey>,
+        }
+
+        impl Fields for $name {
+            const FIELDS: &'static [&'static str] = &[$($key),*];
+            const WITHIN: &'static str = $within;
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                /// Reads the mapping.
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str(concat!("a mapping (", $within, ")"))
+                    }
+
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        $(let mut $field: Option<$ty> = None;)*
+                        let mut unknown = Vec::new();
+                        let places = KEY_PLACES.get();
+                        loop {
+                            let key = if places {
+                                match map.next_key::<Spanned<Key<$name>>>()? {
+                                    Some(key) => key,
+                                    None => break,
+                                }
+                            } else {
+                                match map.next_key::<Key<$name>>()? {
+                                    Some(key) => Spanned::new(key, Location::UNKNOWN, Location::UNKNOWN),
+                                    None => break,
+                                }
+                            };
+                            match key.value {
+                                $(Key::Known($key, _) => {
+                                    if $field.is_some() {
+                                        return Err(de::Error::duplicate_field($key));
+                                    }
+                                    $field = Some(read_field!($how, map));
+                                })*
+                                _ => skip_unknown(&mut map, key, &mut unknown)?,
+                            }
+                        }
+                        Ok($name {
+                            $($field: finish_field!($how, $field, $key),)*
+                            unknown,
+                        })
+                    }
+                }
+                d.deserialize_struct(stringify!($name), <$name as Fields>::FIELDS, V)
+            }
+        }
+    };
+}
 
 /// Just enough of any document to tell which kind it is.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HeaderDoc {
+    /// `apiVersion:`, when present.
+    pub api_version: Option<Text>,
     /// `kind:`, when present.
     pub kind: Option<Text>,
 }
 
-/// `kind: Topology`: a desired topology (or one file of a directory of them).
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(
-    title = "handover Topology",
-    description = "A desired SCOM / Skype for Business topology (handover/v1)."
-)]
-pub struct TopologyDoc {
-    /// Always `handover/v1`.
-    #[schemars(with = "ApiVersion")]
-    pub api_version: Text,
-    /// Always `Topology`.
-    #[schemars(with = "TopologyKind")]
-    pub kind: Text,
-    /// `metadata.name`: the management group.
-    pub metadata: Option<MetadataDoc>,
-    /// Management servers that may be parents.
-    #[serde(default)]
-    pub management_servers: Vec<ServerDoc>,
-    /// Gateways with their desired parents.
-    #[serde(default)]
-    pub gateways: Vec<MemberDoc>,
-    /// Agents listed by name; they win over rules.
-    #[serde(default)]
-    pub agents: Vec<MemberDoc>,
-    /// Fleet rules; the first match wins.
-    #[serde(default)]
-    pub agent_rules: Vec<RuleDoc>,
-    /// Where the Central Management Store should be active.
-    pub management_store: Option<StoreDoc>,
-    /// How the migration may proceed.
-    pub policy: Option<PolicyDoc>,
+doc_struct! {
+    /// `kind: Topology`: a desired topology (or one file of a directory of them).
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[schemars(
+        title = "handover Topology",
+        description = "A desired SCOM / Skype for Business topology (handover/v1)."
+    )]
+    pub struct TopologyDoc ("the Topology document") {
+        /// Always `handover/v1`.
+        #[schemars(with = "ApiVersion")]
+        pub api_version: Text => "apiVersion" req,
+        /// Always `Topology`.
+        #[schemars(with = "TopologyKind")]
+        pub kind: Text => "kind" req,
+        /// `metadata.name`: the management group.
+        pub metadata: Option<MetadataDoc> => "metadata" opt,
+        /// Management servers that may be parents.
+        #[serde(default)]
+        pub management_servers: Vec<ServerDoc> => "managementServers" list,
+        /// Gateways with their desired parents.
+        #[serde(default)]
+        pub gateways: Vec<MemberDoc> => "gateways" list,
+        /// Agents listed by name; they win over rules.
+        #[serde(default)]
+        pub agents: Vec<MemberDoc> => "agents" list,
+        /// Fleet rules; the first match wins.
+        #[serde(default)]
+        pub agent_rules: Vec<RuleDoc> => "agentRules" list,
+        /// Where the Central Management Store should be active.
+        pub management_store: Option<StoreDoc> => "managementStore" opt,
+        /// How the migration may proceed.
+        pub policy: Option<PolicyDoc> => "policy" opt,
+    }
 }
 
 #[derive(JsonSchema)]
@@ -92,213 +360,245 @@ struct HostName(
 #[allow(dead_code)]
 struct Duration(#[schemars(regex(pattern = r"^[0-9]+[smh]$"))] String);
 
-/// `metadata:`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MetadataDoc {
-    /// The management group.
-    #[schemars(with = "Option<String>")]
-    pub name: Option<Text>,
+doc_struct! {
+    /// `metadata:`.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MetadataDoc ("metadata") {
+        /// The management group.
+        #[schemars(with = "Option<String>")]
+        pub name: Option<Text> => "name" opt,
+    }
 }
 
-/// A management server (desired) .
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServerDoc {
-    /// Its host name.
-    #[schemars(with = "HostName")]
-    pub name: Text,
+doc_struct! {
+    /// A management server (desired) .
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServerDoc ("a management server") {
+        /// Its host name.
+        #[schemars(with = "HostName")]
+        pub name: Text => "name" req,
+    }
 }
 
-/// A gateway or agent with its desired parents.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberDoc {
-    /// Its host name.
-    #[schemars(with = "HostName")]
-    pub name: Text,
-    /// The management server or gateway it reports to.
-    #[schemars(with = "HostName")]
-    pub primary: Text,
-    /// Ordered failover parents; may be empty or absent.
-    #[serde(default)]
-    #[schemars(with = "Vec<HostName>")]
-    pub failover: Vec<Text>,
+doc_struct! {
+    /// A gateway or agent with its desired parents.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemberDoc ("a gateway or agent") {
+        /// Its host name.
+        #[schemars(with = "HostName")]
+        pub name: Text => "name" req,
+        /// The management server or gateway it reports to.
+        #[schemars(with = "HostName")]
+        pub primary: Text => "primary" req,
+        /// Ordered failover parents; may be empty or absent.
+        #[serde(default)]
+        #[schemars(with = "Vec<HostName>")]
+        pub failover: Vec<Text> => "failover" list,
+    }
 }
 
-/// One entry of `agentRules`: `match` plus either `primary` or `spread`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RuleDoc {
-    /// Glob over agent names, case-insensitive (`*`, `?`, `[...]`).
-    #[serde(rename = "match")]
-    #[schemars(with = "String")]
-    pub pattern: Text,
-    /// Fixed primary for every matching agent.
-    #[schemars(with = "Option<HostName>")]
-    pub primary: Option<Text>,
-    /// Fixed failovers (with `primary`).
-    #[schemars(with = "Option<Vec<HostName>>")]
-    pub failover: Option<Vec<Text>>,
-    /// A pool of parents to balance matching agents across.
-    #[schemars(with = "Option<Vec<HostName>>")]
-    pub spread: Option<Vec<Text>>,
-    /// With `spread`: failovers per agent, drawn from the pool.
-    #[schemars(with = "Option<u32>")]
-    pub failover_count: Option<Spanned<u32>>,
+doc_struct! {
+    /// One entry of `agentRules`: `match` plus either `primary` or `spread`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct RuleDoc ("an agentRules entry") {
+        /// Glob over agent names, case-insensitive (`*`, `?`, `[...]`).
+        #[serde(rename = "match")]
+        #[schemars(with = "String")]
+        pub pattern: Text => "match" req,
+        /// Fixed primary for every matching agent.
+        #[schemars(with = "Option<HostName>")]
+        pub primary: Option<Text> => "primary" opt,
+        /// Fixed failovers (with `primary`).
+        #[schemars(with = "Option<Vec<HostName>>")]
+        pub failover: Option<Vec<Text>> => "failover" optlist,
+        /// A pool of parents to balance matching agents across.
+        #[schemars(with = "Option<Vec<HostName>>")]
+        pub spread: Option<Spanned<Vec<Text>>> => "spread" spanlist,
+        /// With `spread`: failovers per agent, drawn from the pool.
+        #[schemars(with = "Option<u32>")]
+        pub failover_count: Option<Spanned<u32>> => "failoverCount" opt,
+    }
 }
 
-/// `managementStore:`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StoreDoc {
-    /// The pool where the store should be active.
-    #[schemars(with = "HostName")]
-    pub pool: Text,
-    /// Disaster-recovery failover, opt-in.
-    pub disaster_recovery: Option<DrDoc>,
-    /// A failover to `pool` also restores the existing store database
-    /// (`-Restore`); default false.
-    #[serde(default)]
-    pub restore: bool,
+doc_struct! {
+    /// `managementStore:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct StoreDoc ("managementStore") {
+        /// The pool where the store should be active.
+        #[schemars(with = "HostName")]
+        pub pool: Text => "pool" req,
+        /// Disaster-recovery failover, opt-in.
+        pub disaster_recovery: Option<DrDoc> => "disasterRecovery" opt,
+        /// A planned failover to `pool` also restores the existing store
+        /// database (`-Restore`); default false. Not with disaster recovery
+        /// allowed: the cmdlet's disaster-recovery parameter set has no
+        /// `-Restore`.
+        #[schemars(with = "Option<bool>")]
+        pub restore: Option<Spanned<bool>> => "restore" opt,
+    }
 }
 
-/// `managementStore.disasterRecovery:`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DrDoc {
-    /// Fail over while the active pool is down.
-    #[serde(default)]
-    pub allowed: bool,
-    /// `-BackupSqlServerFqdn`.
-    #[schemars(with = "Option<HostName>")]
-    pub backup_sql_server: Option<Text>,
-    /// `-BackupSqlInstanceName`.
-    pub backup_sql_instance: Option<String>,
-    /// `-BackupMirrorSqlServerFqdn`.
-    #[schemars(with = "Option<HostName>")]
-    pub backup_mirror_sql_server: Option<Text>,
-    /// `-BackupMirrorSqlInstanceName`.
-    pub backup_mirror_sql_instance: Option<String>,
+doc_struct! {
+    /// `managementStore.disasterRecovery:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct DrDoc ("managementStore.disasterRecovery") {
+        /// Fail over while the active pool is down (needs `backupSqlServer`).
+        #[schemars(with = "Option<bool>")]
+        pub allowed: Option<Spanned<bool>> => "allowed" opt,
+        /// `-BackupSqlServerFqdn`.
+        #[schemars(with = "Option<HostName>")]
+        pub backup_sql_server: Option<Text> => "backupSqlServer" opt,
+        /// `-BackupSqlInstanceName`.
+        pub backup_sql_instance: Option<String> => "backupSqlInstance" opt,
+        /// `-BackupMirrorSqlServerFqdn`.
+        #[schemars(with = "Option<HostName>")]
+        pub backup_mirror_sql_server: Option<Text> => "backupMirrorSqlServer" opt,
+        /// `-BackupMirrorSqlInstanceName`.
+        pub backup_mirror_sql_instance: Option<String> => "backupMirrorSqlInstance" opt,
+    }
 }
 
-/// `policy:`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PolicyDoc {
-    /// Members in a bridge state at once; at least 1.
-    #[schemars(with = "Option<u32>", range(min = 1))]
-    pub max_in_flight: Option<Spanned<i64>>,
-    /// How long to wait for a member to reach its new primary.
-    #[schemars(with = "Option<Duration>")]
-    pub ack_timeout: Option<Text>,
-    /// Retire observed gateways absent from the topology.
-    pub retire_gateways: Option<bool>,
-    /// Agents per parent.
-    pub capacity: Option<CapacityDoc>,
-    /// Observe and report, but apply nothing.
-    pub suspend: Option<bool>,
+doc_struct! {
+    /// `policy:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct PolicyDoc ("policy") {
+        /// Members in a bridge state at once; at least 1.
+        #[schemars(with = "Option<u32>", range(min = 1))]
+        pub max_in_flight: Option<Spanned<i64>> => "maxInFlight" opt,
+        /// How long to wait for a member to reach its new primary.
+        #[schemars(with = "Option<Duration>")]
+        pub ack_timeout: Option<Text> => "ackTimeout" opt,
+        /// How long a Central Management Store operation may take (the
+        /// failover call, replication, the store becoming active); default 30m.
+        #[schemars(with = "Option<Duration>")]
+        pub store_timeout: Option<Text> => "storeTimeout" opt,
+        /// Retire observed gateways absent from the topology.
+        pub retire_gateways: Option<bool> => "retireGateways" opt,
+        /// Agents per parent.
+        pub capacity: Option<CapacityDoc> => "capacity" opt,
+        /// Observe and report, but apply nothing.
+        pub suspend: Option<bool> => "suspend" opt,
+    }
 }
 
-/// `policy.capacity:`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CapacityDoc {
-    /// Agents per gateway.
-    pub gateway: Option<u32>,
-    /// Agents plus gateways per management server.
-    pub management_server: Option<u32>,
+doc_struct! {
+    /// `policy.capacity:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct CapacityDoc ("policy.capacity") {
+        /// Agents per gateway.
+        pub gateway: Option<u32> => "gateway" opt,
+        /// Agents plus gateways per management server.
+        pub management_server: Option<u32> => "managementServer" opt,
+    }
 }
 
-/// `kind: Observed`: what a target reports.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(
-    title = "handover Observed",
-    description = "Observed SCOM / Skype for Business state (handover/v1)."
-)]
-pub struct ObservedDoc {
-    /// Always `handover/v1`.
-    #[schemars(with = "ApiVersion")]
-    pub api_version: Text,
-    /// Always `Observed`.
-    #[schemars(with = "ObservedKind")]
-    pub kind: Text,
-    /// Management servers.
-    #[serde(default)]
-    pub management_servers: Vec<ObservedServerDoc>,
-    /// Gateways.
-    #[serde(default)]
-    pub gateways: Vec<ObservedMemberDoc>,
-    /// Agents.
-    #[serde(default)]
-    pub agents: Vec<ObservedMemberDoc>,
-    /// The Central Management Store.
-    pub management_store: Option<ObservedStoreDoc>,
+doc_struct! {
+    /// `kind: Observed`: what a target reports.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[schemars(
+        title = "handover Observed",
+        description = "Observed SCOM / Skype for Business state (handover/v1)."
+    )]
+    pub struct ObservedDoc ("the Observed document") {
+        /// Always `handover/v1`.
+        #[schemars(with = "ApiVersion")]
+        pub api_version: Text => "apiVersion" req,
+        /// Always `Observed`.
+        #[schemars(with = "ObservedKind")]
+        pub kind: Text => "kind" req,
+        /// Management servers.
+        #[serde(default)]
+        pub management_servers: Vec<ObservedServerDoc> => "managementServers" list,
+        /// Gateways.
+        #[serde(default)]
+        pub gateways: Vec<ObservedMemberDoc> => "gateways" list,
+        /// Agents.
+        #[serde(default)]
+        pub agents: Vec<ObservedMemberDoc> => "agents" list,
+        /// The Central Management Store.
+        pub management_store: Option<ObservedStoreDoc> => "managementStore" opt,
+    }
 }
 
-/// An observed management server or pool.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ObservedServerDoc {
-    /// Its host name.
-    #[schemars(with = "HostName")]
-    pub name: Text,
-    /// Running and accepting members (default true).
-    pub up: Option<bool>,
+doc_struct! {
+    /// An observed management server or pool.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ObservedServerDoc ("an observed management server") {
+        /// Its host name.
+        #[schemars(with = "HostName")]
+        pub name: Text => "name" req,
+        /// Running and accepting members (default true).
+        pub up: Option<bool> => "up" opt,
+    }
 }
 
-/// An observed store pool.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ObservedPoolDoc {
-    /// Its host name.
-    #[schemars(with = "HostName")]
-    pub name: Text,
-    /// Running (default true).
-    pub up: Option<bool>,
-    /// The store also reports itself active here although `activePool`
-    /// names another pool (default false).
-    #[serde(default)]
-    pub active: bool,
+doc_struct! {
+    /// An observed store pool.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ObservedPoolDoc ("a managementStore pool") {
+        /// Its host name.
+        #[schemars(with = "HostName")]
+        pub name: Text => "name" req,
+        /// Running (default true).
+        pub up: Option<bool> => "up" opt,
+        /// The store also reports itself active here although `activePool`
+        /// names another pool (default false).
+        #[serde(default)]
+        pub active: bool => "active" default,
+    }
 }
 
-/// An observed gateway or agent.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ObservedMemberDoc {
-    /// Its host name.
-    #[schemars(with = "HostName")]
-    pub name: Text,
-    /// Its configured primary.
-    #[schemars(with = "HostName")]
-    pub primary: Text,
-    /// Its configured failovers.
-    #[serde(default)]
-    #[schemars(with = "Vec<HostName>")]
-    pub failover: Vec<Text>,
-    /// The parent it talks to now; null when disconnected.
-    #[schemars(with = "Option<HostName>")]
-    pub connected: Option<Text>,
-    /// Gateways: running (default true).
-    pub up: Option<bool>,
-    /// Gateways: approved, certificate imported, configured (default true).
-    pub ready: Option<bool>,
+doc_struct! {
+    /// An observed gateway or agent.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ObservedMemberDoc ("an observed gateway or agent") {
+        /// Its host name.
+        #[schemars(with = "HostName")]
+        pub name: Text => "name" req,
+        /// Its configured primary.
+        #[schemars(with = "HostName")]
+        pub primary: Text => "primary" req,
+        /// Its configured failovers.
+        #[serde(default)]
+        #[schemars(with = "Vec<HostName>")]
+        pub failover: Vec<Text> => "failover" list,
+        /// The parent it talks to now; null when disconnected.
+        #[schemars(with = "Option<HostName>")]
+        pub connected: Option<Text> => "connected" opt,
+        /// Gateways: running (default true).
+        pub up: Option<bool> => "up" opt,
+        /// Gateways: approved, certificate imported, configured (default true).
+        pub ready: Option<bool> => "ready" opt,
+    }
 }
 
-/// The observed Central Management Store.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ObservedStoreDoc {
-    /// Where it is active; null when unavailable.
-    #[schemars(with = "Option<HostName>")]
-    pub active_pool: Option<Text>,
-    /// Pools that can host it.
-    #[serde(default)]
-    pub pools: Vec<ObservedPoolDoc>,
-    /// Every replica up to date.
-    #[serde(default)]
-    pub replication_complete: bool,
+doc_struct! {
+    /// The observed Central Management Store.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ObservedStoreDoc ("managementStore") {
+        /// Where it is active; null when unavailable.
+        #[schemars(with = "Option<HostName>")]
+        pub active_pool: Option<Text> => "activePool" opt,
+        /// Pools that can host it.
+        #[serde(default)]
+        pub pools: Vec<ObservedPoolDoc> => "pools" list,
+        /// Every replica up to date.
+        #[serde(default)]
+        pub replication_complete: bool => "replicationComplete" default,
+    }
 }
 
 /// The JSON Schema of a `kind: Topology` file (draft 2020-12).

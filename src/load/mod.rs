@@ -4,7 +4,10 @@
 //! `*.yml` merged) and observed-state documents, telling them apart by
 //! `kind:`, and turning them into the plain data of `model` with source
 //! positions. Every function here also runs `crate::validate`, so callers
-//! only ever see a checked model. Must not plan or apply anything.
+//! only ever see a checked model. Problems come sorted by place, except
+//! that a wrong `apiVersion` or `kind` (or a document of the other kind)
+//! always comes first, also when the rest of the document cannot be read.
+//! Must not plan or apply anything.
 //!
 //! Split by concept: `yaml` (the parser edge and hostile-input limits),
 //! `doc` (the file shapes), `build` (value syntax, interning).
@@ -21,7 +24,7 @@ pub use yaml::{MAX_FILE_BYTES, thousands};
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::model::{Observed, Topology};
 use crate::name::NameInterner;
-use crate::validate::{self, ObservedPositions};
+use crate::validate::{self, ObservedPositions, RulePos};
 use build::Builder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -72,28 +75,28 @@ pub fn topology(paths: &[PathBuf]) -> Result<Topology, Diagnostics> {
         .into());
     }
     let mut names = NameInterner::new();
-    let mut diags = Vec::new();
+    let mut found = Found::default();
     let mut merged = Merged::default();
     for f in &files {
         let label: Arc<str> = Arc::from(f.display().to_string());
         let text = match read(f) {
             Ok(t) => t,
             Err(d) => {
-                diags.push(d);
+                found.rest.push(d);
                 continue;
             }
         };
-        match parse_topology(&text, &label, &mut names, Route::Auto) {
-            Ok((t, policy_at, d)) => {
-                diags.extend(d);
-                merged.add(t, policy_at, &mut diags);
-            }
-            Err(d) => diags.push(d),
+        if let Some((t, policy_at, rules)) =
+            parse_topology(&text, &label, &mut names, Route::Auto, &mut found)
+        {
+            merged.add(t, policy_at, rules, &mut found.rest);
         }
     }
     let t = merged.topology;
-    diags.extend(validate::topology(&t));
-    finish(t, diags)
+    found
+        .rest
+        .extend(validate::topology_at(&t, &merged.rule_pos));
+    finish(t, found)
 }
 
 /// Loads and validates an observed-state file (YAML or JSON).
@@ -160,9 +163,12 @@ impl Route {
 fn topology_with(text: &str, file: &str, route: Route) -> Result<Topology, Diagnostics> {
     let label: Arc<str> = Arc::from(file);
     let mut names = NameInterner::new();
-    let (t, _, mut diags) = parse_topology(text, &label, &mut names, route)?;
-    diags.extend(validate::topology(&t));
-    finish(t, diags)
+    let mut found = Found::default();
+    let Some((t, _, rules)) = parse_topology(text, &label, &mut names, route, &mut found) else {
+        return Err(found.into_diagnostics());
+    };
+    found.rest.extend(validate::topology_at(&t, &rules));
+    finish(t, found)
 }
 
 /// Parses and validates one observed-state document, YAML or JSON (JSON is
@@ -176,13 +182,23 @@ fn observed_with(text: &str, file: &str, route: Route) -> Result<Observed, Diagn
     let label: Arc<str> = Arc::from(file);
     let text = yaml::text(text.as_bytes(), &label)?;
     expect_kind(text, &label, Kind::Observed)?;
-    let (d, split) = parse_split::<doc::ObservedDoc>(text, &label, route, fast::Shape::Observed)?;
+    let mut found = Found::default();
+    let (d, split) =
+        match parse_split::<doc::ObservedDoc>(text, &label, route, fast::Shape::Observed) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                found.first = header_problems(text, &label, Kind::Observed);
+                found.rest.push(e);
+                return Err(found.into_diagnostics());
+            }
+        };
     let mut names = NameInterner::new();
     let mut b = Builder::new(label, &mut names);
     let (o, pos): (Observed, ObservedPositions) = b.observed(&d, split.as_ref());
-    let mut diags = b.diags;
-    diags.extend(validate::observed(&o, &pos));
-    finish(o, diags)
+    found.first = b.head;
+    found.rest = b.diags;
+    found.rest.extend(validate::observed(&o, &pos));
+    finish(o, found)
 }
 
 /// Parses and validates one document of either kind, told apart by `kind:`.
@@ -302,17 +318,41 @@ pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
     Ok(files)
 }
 
-type Parsed = (Topology, Option<Pos>, Vec<Diagnostic>);
+/// One file's topology, where its `policy:` is (when it has one), and where
+/// each of its rules' fields are.
+type Parsed = (Topology, Option<Pos>, Vec<RulePos>);
 
+/// Parses one desired-topology file into a (partial) model, adding its
+/// problems to `found`; `None` when it cannot be read as a topology at all.
 fn parse_topology(
     text: &str,
     label: &Arc<str>,
     names: &mut NameInterner,
     route: Route,
-) -> Result<Parsed, Diagnostic> {
-    let text = yaml::text(text.as_bytes(), label)?;
-    expect_kind(text, label, Kind::Topology)?;
-    let (d, split) = parse_split::<doc::TopologyDoc>(text, label, route, fast::Shape::Desired)?;
+    found: &mut Found,
+) -> Option<Parsed> {
+    let text = match yaml::text(text.as_bytes(), label) {
+        Ok(t) => t,
+        Err(d) => {
+            found.rest.push(d);
+            return None;
+        }
+    };
+    if let Err(d) = expect_kind(text, label, Kind::Topology) {
+        found.first.push(d);
+        return None;
+    }
+    let (d, split) = match parse_split::<doc::TopologyDoc>(text, label, route, fast::Shape::Desired)
+    {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            found
+                .first
+                .extend(header_problems(text, label, Kind::Topology));
+            found.rest.push(e);
+            return None;
+        }
+    };
     let mut b = Builder::new(label.clone(), names);
     let t = b.topology(&d, split.as_ref());
     let policy_at = d.policy.as_ref().map(|_| {
@@ -320,12 +360,66 @@ fn parse_topology(
             .clone()
             .unwrap_or_else(|| Pos::new(label.clone(), 1, 1))
     });
-    Ok((t, policy_at, b.diags))
+    found.first.append(&mut b.head);
+    found.rest.append(&mut b.diags);
+    Some((t, policy_at, std::mem::take(&mut b.rules)))
+}
+
+/// `apiVersion` and `kind` problems of a document the full parse could not
+/// read (a wrong type or a syntax error further down): from a parse of the
+/// two fields alone, or, when even that fails, from the top-level
+/// `apiVersion:` and `kind:` lines. Runs only on that error path.
+fn header_problems(text: &str, label: &Arc<str>, want: Kind) -> Vec<Diagnostic> {
+    let want = match want {
+        Kind::Topology => "Topology",
+        Kind::Observed => "Observed",
+    };
+    let at = |line: u64, column: u64| {
+        Pos::new(
+            label.clone(),
+            u32::try_from(line).unwrap_or(u32::MAX).max(1),
+            u32::try_from(column).unwrap_or(u32::MAX).max(1),
+        )
+    };
+    let (api, kind) = match yaml::parse_quiet::<doc::HeaderDoc>(text) {
+        Some(h) => {
+            let field = |t: Option<doc::Text>| {
+                t.map(|t| {
+                    let pos = at(t.referenced.line(), t.referenced.column());
+                    (t.value, pos)
+                })
+            };
+            (field(h.api_version), field(h.kind))
+        }
+        None => (
+            top_level_line(text, "apiVersion:").map(|(v, l, c)| (v, at(l, c))),
+            top_level_line(text, "kind:").map(|(v, l, c)| (v, at(l, c))),
+        ),
+    };
+    build::header_problems(
+        api.as_ref().map(|(v, p)| (v.as_str(), p.clone())),
+        kind.as_ref().map(|(v, p)| (v.as_str(), p.clone())),
+        want,
+    )
+}
+
+/// The value of the first top-level line starting with `key` (without a
+/// comment or quotes), with its 1-based line and column.
+fn top_level_line(text: &str, key: &str) -> Option<(String, u64, u64)> {
+    text.lines().enumerate().find_map(|(i, l)| {
+        let rest = l.strip_prefix(key)?;
+        let value = rest.split(" #").next()?.trim_start();
+        let column = (l.len() - rest.len() + (rest.len() - rest.trim_start().len())) as u64 + 1;
+        let value = value.trim_end().trim_matches(|c| c == '"' || c == '\'');
+        Some((value.to_string(), i as u64 + 1, column))
+    })
 }
 
 /// Parses `text` into document type `T`, the bulk sections through the
 /// fast path when `route` picks it and the text allows. Errors always come from a
 /// serde-saphyr parse of the whole text, so they are the same either way.
+/// A parse that met an unknown key is done again with the place of every
+/// key (see [`doc::with_key_places`]): only files with an error pay for it.
 fn parse_split<'t, T: serde::de::DeserializeOwned>(
     text: &'t str,
     label: &Arc<str>,
@@ -337,12 +431,22 @@ fn parse_split<'t, T: serde::de::DeserializeOwned>(
         true => fast_json::split(text, shape),
         false => fast::split(text, shape),
     };
+    doc::take_unknown_met();
     if let Some(s) = route.fast(text.len()).then(|| split(text)).flatten()
         && let Some(d) = yaml::parse_quiet(&s.remainder)
     {
-        return Ok((d, Some(s)));
+        if !doc::take_unknown_met() {
+            return Ok((d, Some(s)));
+        }
+        if let Some(d) = doc::with_key_places(|| yaml::parse_quiet(&s.remainder)) {
+            return Ok((d, Some(s)));
+        }
     }
-    Ok((yaml::parse(text, label)?, None))
+    let d = yaml::parse(text, label)?;
+    if !doc::take_unknown_met() {
+        return Ok((d, None));
+    }
+    Ok((doc::with_key_places(|| yaml::parse(text, label))?, None))
 }
 
 /// Reads a file of at most [`MAX_FILE_BYTES`] as text.
@@ -390,11 +494,29 @@ fn read(path: &Path) -> Result<String, Diagnostic> {
     })
 }
 
-fn finish<T>(value: T, diags: Vec<Diagnostic>) -> Result<T, Diagnostics> {
-    if diags.is_empty() {
+/// Problems found while loading: the header's, reported first, and the rest.
+#[derive(Default)]
+struct Found {
+    /// A wrong `apiVersion` or `kind`, or a document of the other kind.
+    first: Vec<Diagnostic>,
+    /// Everything else.
+    rest: Vec<Diagnostic>,
+}
+
+impl Found {
+    /// The header's problems, then the rest, each sorted by place.
+    fn into_diagnostics(self) -> Diagnostics {
+        let mut all = Diagnostics(self.first).sorted().0;
+        all.extend(Diagnostics(self.rest).sorted().0);
+        Diagnostics(all)
+    }
+}
+
+fn finish<T>(value: T, found: Found) -> Result<T, Diagnostics> {
+    if found.first.is_empty() && found.rest.is_empty() {
         Ok(value)
     } else {
-        Err(Diagnostics(diags).sorted())
+        Err(found.into_diagnostics())
     }
 }
 
@@ -404,10 +526,18 @@ struct Merged {
     topology: Topology,
     group_at: Option<(String, Arc<str>)>,
     policy_at: Option<Pos>,
+    /// Where each rule's fields are, parallel to `topology.agent_rules`.
+    rule_pos: Vec<RulePos>,
 }
 
 impl Merged {
-    fn add(&mut self, t: Topology, policy_at: Option<Pos>, diags: &mut Vec<Diagnostic>) {
+    fn add(
+        &mut self,
+        t: Topology,
+        policy_at: Option<Pos>,
+        rules: Vec<RulePos>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
         let into = &mut self.topology;
         let file = t
             .management_servers
@@ -433,6 +563,7 @@ impl Merged {
         into.gateways.extend(t.gateways);
         into.agents.extend(t.agents);
         into.agent_rules.extend(t.agent_rules);
+        self.rule_pos.extend(rules);
         if let Some(s) = t.management_store {
             match &into.management_store {
                 Some(first) => diags.push(Diagnostic::at(

@@ -91,6 +91,38 @@ fn directory_merge_conflicts_name_both_files() {
     assert!(e.contains("a.yaml:6:16"), "{e}");
 }
 
+#[test]
+fn unknown_keys_get_their_place_on_both_paths_and_valid_files_read_keys_once() {
+    // The bulk on the fast path (forced, whatever the size), the unknown
+    // keys in the remainder; and the same through serde alone.
+    let doc = "apiVersion: handover/v1\nkind: Topology\nmanagementServers:\n  - name: ms1\npolicy:\n  maxInFlite: 5\n  capacity:\n    gateways: 1\n";
+    for route in [Route::Fast, Route::Slow] {
+        let e = topology_with(doc, "t.yaml", route).unwrap_err().to_string();
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 2, "{e}");
+        assert!(
+            lines[0].starts_with(
+                "t.yaml:6:3: unknown field \"maxInFlite\" in policy; did you mean maxInFlight?"
+            ),
+            "{e}"
+        );
+        assert!(
+            lines[1].starts_with("t.yaml:8:5: unknown field \"gateways\" in policy.capacity"),
+            "{e}"
+        );
+    }
+    // A valid document leaves no unknown key behind for the next parse.
+    topology_str("apiVersion: handover/v1\nkind: Topology\n", "t").unwrap();
+    assert!(!doc::take_unknown_met());
+    // Keys are read without places unless asked for.
+    let d: doc::PolicyDoc = yaml::parse_quiet("x: 1\n").unwrap();
+    assert_eq!(d.unknown[0].key.referenced.line(), 0);
+    assert!(doc::take_unknown_met());
+    let d: doc::PolicyDoc = doc::with_key_places(|| yaml::parse_quiet("\nx: 1\n")).unwrap();
+    assert_eq!(d.unknown[0].key.referenced.line(), 2);
+    assert!(doc::take_unknown_met());
+}
+
 mod never_panics {
     use super::*;
     use proptest::prelude::*;

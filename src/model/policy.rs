@@ -1,6 +1,6 @@
 //! Policy: the knobs of a migration (window, timeouts, capacity, retirement).
 //!
-//! Owns `policy:` of SPEC section 2 and the duration syntax (`30s`, `15m`,
+//! Owns `policy:` of SPEC section 2 (plus `storeTimeout`) and the duration syntax (`30s`, `15m`,
 //! `2h`). Plain data; must not touch I/O or the clock.
 
 use serde::{Deserialize, Serialize};
@@ -100,6 +100,11 @@ pub struct Policy {
     pub max_in_flight: u32,
     /// How long to wait for a member to reach its new primary.
     pub ack_timeout: Seconds,
+    /// How long a Central Management Store operation may take: the
+    /// `store_failover` call itself (a provider is given this long before
+    /// it is stopped), and each store await (replication complete, the
+    /// store active in its new pool). Default 30 minutes.
+    pub store_timeout: Seconds,
     /// Retire observed gateways absent from the topology.
     pub retire_gateways: bool,
     /// Agents per parent.
@@ -113,6 +118,7 @@ impl Default for Policy {
         Policy {
             max_in_flight: 100,
             ack_timeout: Seconds(30 * 60),
+            store_timeout: Seconds(30 * 60),
             retire_gateways: false,
             capacity: Capacity::default(),
             suspend: false,

@@ -2,20 +2,27 @@
 //!
 //! Owns how member changes become numbered steps with `after` lists (SPEC
 //! section 4 and rule 4): each member's steps in a chain; a member moving
-//! onto a gateway that itself changes comes after that gateway's last step;
+//! onto a gateway that itself changes comes after that gateway's last step,
+//! and after the last step of every gateway higher up that gateway's chain
+//! that has a planned change (rule 3, `chain`); a move onto a
+//! chain that loops, passes through the member or leads nowhere is blocked;
 //! a gateway is retired after the last step of every member that listed it
 //! or talked to it; the store's steps stand alone. Phases are numbered in
 //! order (gateways parents-first, agents by name, retirements by name, the
 //! store) so `after` only ever names earlier ids. Pure.
+//!
+//! Must not judge a single member (`diff`), a parent (`ready`) or a chain
+//! (`chain`) itself.
 
+use super::chain::Chains;
 use super::diff::{Change, Move, change};
 use super::fasthash::{FastMap as HashMap, FastSet as HashSet};
-use super::order::gateway_order;
+use super::order::{gateway_order, order_with};
 use super::ready::Servers;
 use super::store::store_actions;
 use super::types::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};
 use crate::assign::Assignment;
-use crate::model::{MemberKind, Observed, ObservedMember, Parents, Topology};
+use crate::model::{MemberDef, MemberKind, Observed, ObservedMember, Parents, Topology};
 use crate::name::Name;
 
 /// A member's last step and the parents it ends with.
@@ -73,37 +80,128 @@ impl Builder {
 }
 
 /// The ids a member moving onto `onto` must wait for: the last step of
-/// each of those gateways that itself changes.
-fn waits_for(onto: &[Name], gateways: &Last<'_>) -> Vec<u32> {
-    let mut ids: Vec<u32> = onto
-        .iter()
-        .filter_map(|s| gateways.get(s).map(|(id, _)| *id))
-        .collect();
+/// each of those gateways that itself changes, and of each gateway higher
+/// up their chains that has a planned change (see [`Chains::changing`]).
+fn waits_for(onto: &[Name], gateways: &Last<'_>, chains: &mut Chains<'_>) -> Vec<u32> {
+    let mut ids: Vec<u32> = Vec::new();
+    for s in onto {
+        ids.extend(gateways.get(s).map(|(id, _)| *id));
+        for g in chains.changing(s) {
+            ids.extend(gateways.get(g).map(|(id, _)| *id));
+        }
+    }
     ids.sort_unstable();
     ids.dedup();
     ids
 }
 
+/// The first gateway of `onto` whose chain refuses `member`, as a reason.
+fn chain_check(member: &Name, onto: &[Name], chains: &mut Chains<'_>) -> Result<(), BlockReason> {
+    onto.iter().try_for_each(|s| chains.check(member, s))
+}
+
+/// Every desired gateway's change, in planning order, with the chain rule
+/// applied: a gateway's move onto a gateway whose chain (as it will stand)
+/// loops, passes through it or leads nowhere is blocked, which gives it
+/// back its observed primary, so the others are judged again until nothing
+/// changes (at most once per gateway). Returns the gateways in emission
+/// order (parents and the chain gateways a move waits for first) with
+/// their changes, the readiness index the agents are judged with, and the
+/// chains.
+fn decide_gateways<'a>(
+    desired: &'a Topology,
+    observed: &'a Observed,
+) -> (Vec<(&'a MemberDef, Change)>, Servers<'a>, Chains<'a>) {
+    let (order, _cycle) = gateway_order(&desired.gateways);
+    let mut forced: HashMap<&'a Name, BlockReason> = HashMap::default();
+    loop {
+        let mut servers = Servers::new(desired, observed);
+        let mut changes: Vec<Change> = Vec::with_capacity(order.len());
+        for g in &order {
+            let c = match forced.get(&g.name) {
+                Some(r) => Change::Blocked(r.clone()),
+                None => change(servers.gateway(&g.name), &g.parents, &servers),
+            };
+            if let Change::Move(m) = &c
+                && m.await_primary
+                && servers.gateway_up_and_ready(&g.name)
+            {
+                servers.will_connect(g.name.clone());
+            }
+            changes.push(c);
+        }
+        let moving = order
+            .iter()
+            .zip(&changes)
+            .filter(|(_, c)| matches!(c, Change::Move(_)))
+            .map(|(g, _)| (&g.name, &g.parents.primary));
+        let mut chains = Chains::new(observed, moving);
+        let mut refused = false;
+        let mut waits: HashMap<&Name, Vec<&Name>> = HashMap::default();
+        for (g, c) in order.iter().zip(&changes) {
+            let Change::Move(m) = c else { continue };
+            if let Err(r) = chain_check(&g.name, &m.onto, &mut chains) {
+                forced.insert(&g.name, r);
+                refused = true;
+                continue;
+            }
+            let mut w: Vec<&Name> = Vec::new();
+            for s in &m.onto {
+                w.extend(chains.changing(s).into_iter().filter(|x| *x != &g.name));
+            }
+            if !w.is_empty() {
+                waits.insert(&g.name, w);
+            }
+        }
+        if refused {
+            continue;
+        }
+        let (emit, stuck) = order_with(&order, &waits);
+        if !stuck.is_empty() {
+            let stuck_names: HashSet<&Name> = stuck.iter().map(|g| &g.name).collect();
+            for g in &stuck {
+                let with = waits
+                    .get(&g.name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| stuck_names.contains(*w))
+                    .min()
+                    .copied()
+                    .unwrap_or(&g.name);
+                forced.insert(&g.name, BlockReason::ChainOrderCycle { with: with.clone() });
+            }
+            continue;
+        }
+        let mut by_name: HashMap<&Name, Change> =
+            order.iter().map(|g| &g.name).zip(changes).collect();
+        let decided = emit
+            .into_iter()
+            .map(|g| {
+                let c = by_name.remove(&g.name).unwrap_or(Change::Converged);
+                (g, c)
+            })
+            .collect();
+        return (decided, servers, chains);
+    }
+}
+
 /// Builds the plan from a resolved assignment.
 pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assignment) -> Plan {
-    let mut servers = Servers::new(desired, observed);
     let mut b = Builder { steps: Vec::new() };
     let mut blocked = Vec::new();
 
-    // Gateways, parents first.
+    // Gateways: parents, and the chain gateways a move waits for, first.
     let mut gateway_last: Last<'_> = HashMap::default();
-    let (order, cycle) = gateway_order(&desired.gateways);
-    for g in order {
-        match change(servers.gateway(&g.name), &g.parents, &servers) {
+    let (decided, servers, mut chains) = decide_gateways(desired, observed);
+    let cycle = gateway_order(&desired.gateways).1;
+    for (g, c) in decided {
+        match c {
             Change::Converged => {}
             Change::Blocked(r) => {
                 blocked.push(Blocked::new(BlockedKind::Gateway, g.name.clone(), r))
             }
             Change::Move(m) => {
-                if m.await_primary && servers.gateway_up_and_ready(&g.name) {
-                    servers.will_connect(g.name.clone());
-                }
-                let after = waits_for(&m.onto, &gateway_last);
+                let after = waits_for(&m.onto, &gateway_last, &mut chains);
                 let id = b.member(MemberKind::Gateway, &g.name, m, after);
                 gateway_last.insert(g.name.clone(), (id, &g.parents));
             }
@@ -119,7 +217,8 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
         }
     }
 
-    // Agents, by name.
+    // Agents, by name. What a move onto a gateway waits for is the same for
+    // every agent: memoised per gateway.
     let mut observed_agents: HashMap<&Name, &ObservedMember> =
         HashMap::with_capacity_and_hasher(observed.agents.len(), Default::default());
     for a in &observed.agents {
@@ -129,13 +228,32 @@ pub(crate) fn build(desired: &Topology, observed: &Observed, assignment: &Assign
     agents.sort_by(|a, b| a.name.cmp(&b.name));
     let mut agent_last: Last<'_> =
         HashMap::with_capacity_and_hasher(agents.len(), Default::default());
+    let mut onto_waits: HashMap<Name, Vec<u32>> = HashMap::default();
     for a in agents {
         let obs = observed_agents.get(&a.name).copied();
-        match change(obs, &a.parents, &servers) {
+        let c = match change(obs, &a.parents, &servers) {
+            Change::Move(m) => match chain_check(&a.name, &m.onto, &mut chains) {
+                Ok(()) => Change::Move(m),
+                Err(r) => Change::Blocked(r),
+            },
+            other => other,
+        };
+        match c {
             Change::Converged => {}
             Change::Blocked(r) => blocked.push(Blocked::new(BlockedKind::Agent, a.name.clone(), r)),
             Change::Move(m) => {
-                let after = waits_for(&m.onto, &gateway_last);
+                let mut after: Vec<u32> = Vec::new();
+                for s in &m.onto {
+                    if !onto_waits.contains_key(s) {
+                        let w = waits_for(std::slice::from_ref(s), &gateway_last, &mut chains);
+                        onto_waits.insert(s.clone(), w);
+                    }
+                    after.extend_from_slice(&onto_waits[s]);
+                }
+                if m.onto.len() > 1 {
+                    after.sort_unstable();
+                    after.dedup();
+                }
                 let id = b.member(MemberKind::Agent, &a.name, m, after);
                 agent_last.insert(a.name.clone(), (id, &a.parents));
             }

@@ -55,9 +55,7 @@ pub fn digest(observed: &Observed, plan: &Plan) -> String {
             BlockedKind::Agent => members.push((MemberKind::Agent, &b.name)),
             BlockedKind::Store => store = true,
         }
-        if let Some(p) = b.reason.parent() {
-            servers.push(p);
-        }
+        servers.extend(b.reason.servers());
     }
     // Name orders and compares case-insensitively: one entry per host.
     members.dedup();

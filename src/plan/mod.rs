@@ -7,12 +7,13 @@
 //! byte. Rendering lives in `render`; applying lives in `execute`.
 //!
 //! The planner is split by concept: [`bridge`] (make before break),
-//! `diff` (one member's change), `ready` (parent readiness), `order`
-//! (gateway chains), `store` (the Central Management Store), `build`
+//! `diff` (one member's change), `ready` (parent readiness), `chain`
+//! (where a gateway's primary chain leads), `order` (gateways parents first), `store` (the Central Management Store), `build`
 //! (ids, `after`, retirement) and [`digest`] (stale-plan detection).
 
 pub mod bridge;
 mod build;
+mod chain;
 mod diff;
 mod digest;
 pub mod direct;
@@ -59,6 +60,7 @@ pub fn try_plan(desired: &Topology, observed: &Observed) -> Result<Plan, AssignE
 pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assignment) -> Plan {
     let mut p = build::build(desired, observed, assignment);
     p.observed_digest = Some(digest(observed, &p));
+    p.policy = Some(PlanPolicy::of(&desired.policy));
     p.loads = assign::loads(desired, observed, assignment);
     canonical_spelling(&mut p.loads, desired, observed);
     p.notes = assignment

@@ -2,10 +2,11 @@
 //!
 //! Owns the deterministic order in which desired gateways are planned: a
 //! topological order of the desired gateway chain, ties broken by name, so
-//! a gateway that reports to another gateway is planned after it. Finds
-//! gateways caught in a cycle (validation rejects those; the planner blocks
-//! them rather than trusting that it ran). Pure; must not look at the
-//! observed state.
+//! a gateway that reports to another gateway is planned after it; and the
+//! same order with extra "waits for" edges (a move waits for the gateways
+//! higher up its new parent's chain, `chain`). Finds gateways caught in a
+//! cycle (validation rejects those; the planner blocks them rather than
+//! trusting that it ran). Pure; must not look at the observed state.
 
 use super::fasthash::FastMap as HashMap;
 use crate::model::MemberDef;
@@ -15,6 +16,17 @@ use std::collections::BinaryHeap;
 
 /// Desired gateways in planning order, and those caught in a cycle (sorted).
 pub(crate) fn gateway_order(gateways: &[MemberDef]) -> (Vec<&MemberDef>, Vec<&MemberDef>) {
+    let all: Vec<&MemberDef> = gateways.iter().collect();
+    order_with(&all, &HashMap::default())
+}
+
+/// `gateways` in an order where each comes after its desired parents and
+/// after every gateway `extra` says it waits for (names outside `gateways`
+/// are ignored), ties by name; and those caught in a cycle (sorted).
+pub(crate) fn order_with<'g>(
+    gateways: &[&'g MemberDef],
+    extra: &HashMap<&Name, Vec<&Name>>,
+) -> (Vec<&'g MemberDef>, Vec<&'g MemberDef>) {
     let index: HashMap<&Name, usize> = gateways
         .iter()
         .enumerate()
@@ -25,7 +37,8 @@ pub(crate) fn gateway_order(gateways: &[MemberDef]) -> (Vec<&MemberDef>, Vec<&Me
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); gateways.len()];
     for (i, g) in gateways.iter().enumerate() {
         let mut seen: Vec<usize> = Vec::new();
-        for p in g.parents.iter() {
+        let waits = extra.get(&g.name).into_iter().flatten().copied();
+        for p in g.parents.iter().chain(waits) {
             if let Some(&j) = index.get(p)
                 && !seen.contains(&j)
             {
@@ -45,7 +58,7 @@ pub(crate) fn gateway_order(gateways: &[MemberDef]) -> (Vec<&MemberDef>, Vec<&Me
     let mut placed = vec![false; gateways.len()];
     while let Some(Reverse((_, i))) = ready.pop() {
         placed[i] = true;
-        order.push(&gateways[i]);
+        order.push(gateways[i]);
         for &c in &children[i] {
             waiting[c] -= 1;
             if waiting[c] == 0 {
@@ -57,7 +70,7 @@ pub(crate) fn gateway_order(gateways: &[MemberDef]) -> (Vec<&MemberDef>, Vec<&Me
         .iter()
         .enumerate()
         .filter(|(i, _)| !placed[*i])
-        .map(|(_, g)| g)
+        .map(|(_, g)| *g)
         .collect();
     cycle.sort_by(|a, b| a.name.cmp(&b.name));
     (order, cycle)

@@ -528,8 +528,15 @@ fn store_disaster_recovery_only_when_allowed_with_a_backup() {
             .to_string()
             .contains("disasterRecovery.allowed: true")
     );
-    let p = store("{allowed: true}", "null", true);
-    assert_eq!(codes(&p), ["pool2 backup_sql_server_missing"]);
+    // Allowed without a backup SQL server is refused when the topology is
+    // loaded (plan/store.rs checks the planner still blocks it).
+    assert!(
+        topology_str(
+            "apiVersion: handover/v1\nkind: Topology\nmanagementStore: {pool: pool2, disasterRecovery: {allowed: true}}\n",
+            "d.yaml",
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -710,4 +717,112 @@ fn a_gateway_chained_on_a_retiring_gateway_is_retired_first() {
         ),
     );
     assert_eq!(steps(&p), ["1 retire gw2 <>", "2 retire gw1 <1>"]);
+}
+
+/// The gateway chain: gwa → ms1, gwb → gwa, gwc → gwb observed;
+/// gwa → gwc and gwc → ms2 desired (gwb stays on gwa), each gateway with an
+/// agent below it.
+fn chain_estate(ms2_up: bool) -> Plan {
+    run(
+        "managementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: gwa}\n  - {name: gwc, primary: ms2}\nagents:\n  - {name: a1, primary: gwa}\n  - {name: a2, primary: gwb}\n  - {name: a3, primary: gwc}\n",
+        &format!(
+            "managementServers: [{{name: ms1, up: true}}, {{name: ms2, up: {ms2_up}}}]\ngateways:\n  - {{name: gwa, primary: ms1, connected: ms1}}\n  - {{name: gwb, primary: gwa, connected: gwa}}\n  - {{name: gwc, primary: gwb, connected: gwb}}\nagents:\n  - {{name: a1, primary: gwa, connected: gwa}}\n  - {{name: a2, primary: gwb, connected: gwb}}\n  - {{name: a3, primary: gwc, connected: gwc}}\n"
+        ),
+    )
+}
+
+#[test]
+fn a_gateway_is_not_moved_onto_a_chain_that_leads_back_to_it() {
+    let p = chain_estate(false);
+    assert!(p.steps.is_empty(), "{:?}", steps(&p));
+    assert_eq!(codes(&p), ["gwa parent_chain_loop", "gwc parent_down"]);
+    let b = &p.blocked[0];
+    assert_eq!(
+        b.reason,
+        BlockReason::ParentChainLoop {
+            parent: crate::name::Name::parse("gwc").unwrap(),
+            chain: ["gwc", "gwb", "gwa"]
+                .iter()
+                .map(|n| crate::name::Name::parse(n).unwrap())
+                .collect(),
+        }
+    );
+    assert!(
+        b.reason
+            .to_string()
+            .contains("gwc → gwb → gwa, back to gwa"),
+        "{}",
+        b.reason
+    );
+}
+
+#[test]
+fn a_chain_fixed_by_an_earlier_gateway_move_is_waited_for() {
+    let p = chain_estate(true);
+    assert!(p.blocked.is_empty(), "{:?}", codes(&p));
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge gwc ms2 [gwb] <>",
+            "2 await gwc ms2 <1>",
+            "3 set gwc ms2 [] <2>",
+            "4 bridge gwa gwc [ms1] <3>",
+            "5 await gwa gwc <4>",
+            "6 set gwa gwc [] <5>"
+        ]
+    );
+}
+
+#[test]
+fn a_move_waits_for_a_gateway_higher_up_the_chain_that_changes_its_primary() {
+    // gwa moves onto gwc, which stays on gwb; gwb leaves gwa for ms2. Until
+    // gwb has moved, gwc's chain runs gwc → gwb → gwa: gwa must wait.
+    let p = run(
+        "managementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwa, primary: gwc}\n  - {name: gwb, primary: ms2}\n  - {name: gwc, primary: gwb}\nagents: [{name: a1, primary: gwc}]\n",
+        "managementServers: [{name: ms1, up: true}, {name: ms2, up: true}]\ngateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\nagents: [{name: a1, primary: gwa, connected: gwa}]\n",
+    );
+    assert!(p.blocked.is_empty(), "{:?}", codes(&p));
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge gwb ms2 [gwa] <>",
+            "2 await gwb ms2 <1>",
+            "3 set gwb ms2 [] <2>",
+            "4 bridge gwa gwc [ms1] <3>",
+            "5 await gwa gwc <4>",
+            "6 set gwa gwc [] <5>",
+            "7 bridge a1 gwc [gwa] <3>",
+            "8 await a1 gwc <7>",
+            "9 set a1 gwc [] <8>"
+        ]
+    );
+}
+
+#[test]
+fn a_chain_that_ends_nowhere_blocks_the_moves_onto_it() {
+    // gw2's primary gwx is neither a management server nor an observed
+    // gateway (the loader refuses that, a provider's answer might not):
+    // its chain leads nowhere, and its own move (to ms2, down) is blocked.
+    let d = topology_str(
+        "apiVersion: handover/v1\nkind: Topology\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gw1, primary: ms1}\n  - {name: gw2, primary: ms2}\nagents: [{name: a1, primary: gw2}]\n",
+        "d.yaml",
+    )
+    .unwrap();
+    let mut o = observed_str(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: ms1}\nagents: [{name: a1, primary: gw1, connected: gw1}]\n",
+        "o.yaml",
+    )
+    .unwrap();
+    o.gateways[1].parents.primary = crate::name::Name::parse("gwx").unwrap();
+    let p = plan(&d, &o);
+    assert!(p.steps.is_empty(), "{:?}", steps(&p));
+    assert_eq!(codes(&p), ["gw2 parent_down", "a1 parent_chain_broken"]);
+    assert!(
+        p.blocked[1]
+            .reason
+            .to_string()
+            .contains("gw2 and ends at gwx"),
+        "{}",
+        p.blocked[1].reason
+    );
 }

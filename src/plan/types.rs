@@ -25,6 +25,12 @@ pub struct Plan {
     /// fresh observation to refuse a stale plan. Absent in hand-made plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_digest: Option<String>,
+    /// The topology's window and timeouts the plan was made under, so
+    /// `apply PLANFILE` keeps them (an extra field, SPEC section 4).
+    /// Absent in hand-made plans and plans from older releases: `apply`
+    /// then uses the defaults unless flags say otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PlanPolicy>,
     /// Each parent's agents before and after, against its capacity (the
     /// load table of `handover plan`). Information only: applying a plan
     /// never reads it.
@@ -33,6 +39,35 @@ pub struct Plan {
     /// Agents a `spread` rule kept where they are, and why (information).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<AgentNote>,
+    /// Made by the `direct` strategy (the console's way, which exists to
+    /// show the hazard): the executor does not re-check its removals. Never
+    /// read from or written to a plan file, so no file can turn the
+    /// re-check off.
+    #[serde(skip)]
+    pub direct: bool,
+}
+
+/// The part of `policy:` that applying a plan needs, recorded in the plan
+/// file: the window of SPEC rule 5 and the timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPolicy {
+    /// `policy.maxInFlight`: members in a bridge at once.
+    pub max_in_flight: u32,
+    /// `policy.ackTimeout`, as `30m`.
+    pub ack_timeout: crate::model::Seconds,
+    /// `policy.storeTimeout`, as `30m`.
+    pub store_timeout: crate::model::Seconds,
+}
+
+impl PlanPolicy {
+    /// The fields of `policy` a plan records.
+    pub fn of(policy: &crate::model::Policy) -> Self {
+        PlanPolicy {
+            max_in_flight: policy.max_in_flight,
+            ack_timeout: policy.ack_timeout,
+            store_timeout: policy.store_timeout,
+        }
+    }
 }
 
 /// An agent the assignment kept where it is, with the reason in words.
@@ -322,6 +357,49 @@ pub enum BlockReason {
     /// The desired gateway chain contains a cycle through this gateway.
     #[error("its desired parents lead into a cycle of gateways; fix the topology")]
     ParentCycle,
+    /// A gateway it would move onto has a configured primary chain that
+    /// comes back to a gateway already on it (often the member itself), as
+    /// it will stand when the move runs. Members fail back along their
+    /// primary chain at any time, so such a chain cuts everything on it
+    /// off every management server.
+    #[error(
+        "its new parent gateway {parent} does not lead to a management server: its primary chain runs {}, back to {}; members fail back along their primary chain, so this would cut them off every management server; move the gateways of that chain first, then plan again",
+        chain_text(chain),
+        chain.last().map(Name::as_str).unwrap_or_default()
+    )]
+    ParentChainLoop {
+        /// The gateway it would move onto.
+        parent: Name,
+        /// The chain from `parent`, each gateway's configured primary in
+        /// turn, ending with the gateway it comes back to: the member
+        /// itself, or a gateway met earlier in the chain.
+        chain: Vec<Name>,
+    },
+    /// A gateway it would move onto has a configured primary chain that
+    /// ends at a server that is neither an observed management server nor
+    /// an observed gateway.
+    #[error(
+        "its new parent gateway {parent} does not lead to a management server: its primary chain runs {} and ends at {end}, which is not an observed management server or gateway; repair that chain, then plan again",
+        chain_text(chain)
+    )]
+    ParentChainBroken {
+        /// The gateway it would move onto.
+        parent: Name,
+        /// The gateways of the chain from `parent`, in order.
+        chain: Vec<Name>,
+        /// Where the chain ends.
+        end: Name,
+    },
+    /// Its move and another gateway's move would each have to wait for the
+    /// other (the chain of one's new failover runs through the other). The
+    /// planner moves neither; change one of them at a time.
+    #[error(
+        "its move and gateway {with}'s move would each have to wait for the other (each one's new parents lead through the other's chain); change one of them at a time in the topology"
+    )]
+    ChainOrderCycle {
+        /// The other gateway.
+        with: Name,
+    },
     /// A gateway to retire is still listed by, or connected to, a member
     /// whose change does not remove it.
     #[error(
@@ -380,6 +458,23 @@ pub enum BlockReason {
         /// The pools where it is active.
         pools: Vec<Name>,
     },
+    /// The store is not reported active in any pool: a failover is under
+    /// way, or the target cannot tell. Never a reason for a
+    /// disaster-recovery failover, which needs the active pool observed
+    /// down (SPEC rule 3.7).
+    #[error(
+        "the target reports the store active in no pool (a failover may be under way, or the provider cannot tell); a disaster-recovery failover needs the active pool observed down, so nothing is done: wait, check Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus, then plan again"
+    )]
+    StoreActivePoolUnknown,
+}
+
+/// A chain of gateways as `gw1 → gw2 → gw3`.
+fn chain_text(chain: &[Name]) -> String {
+    chain
+        .iter()
+        .map(Name::as_str)
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 fn store_state(active: Option<&Name>) -> String {
@@ -399,6 +494,9 @@ impl BlockReason {
             BlockReason::ParentNotReady { .. } => "parent_not_ready",
             BlockReason::ParentNotConnected { .. } => "parent_not_connected",
             BlockReason::ParentCycle => "parent_cycle",
+            BlockReason::ParentChainLoop { .. } => "parent_chain_loop",
+            BlockReason::ParentChainBroken { .. } => "parent_chain_broken",
+            BlockReason::ChainOrderCycle { .. } => "chain_order_cycle",
             BlockReason::GatewayInUse { .. } => "gateway_in_use",
             BlockReason::StoreNotObserved => "store_not_observed",
             BlockReason::StorePoolAbsent { .. } => "store_pool_absent",
@@ -406,6 +504,7 @@ impl BlockReason {
             BlockReason::DisasterRecoveryNotAllowed { .. } => "disaster_recovery_not_allowed",
             BlockReason::BackupSqlServerMissing { .. } => "backup_sql_server_missing",
             BlockReason::StoreActiveInSeveralPools { .. } => "store_active_in_several_pools",
+            BlockReason::StoreActivePoolUnknown => "store_active_pool_unknown",
         }
     }
 
@@ -415,8 +514,23 @@ impl BlockReason {
             BlockReason::ParentAbsent { parent, .. }
             | BlockReason::ParentDown { parent, .. }
             | BlockReason::ParentNotReady { parent }
-            | BlockReason::ParentNotConnected { parent } => Some(parent),
+            | BlockReason::ParentNotConnected { parent }
+            | BlockReason::ParentChainLoop { parent, .. }
+            | BlockReason::ParentChainBroken { parent, .. } => Some(parent),
             _ => None,
+        }
+    }
+
+    /// Every server the reason depends on: the parent, and the gateways of
+    /// a chain it names (for the digest).
+    pub fn servers(&self) -> Vec<&Name> {
+        match self {
+            BlockReason::ParentChainLoop { chain, .. } => chain.iter().collect(),
+            BlockReason::ParentChainBroken { chain, end, .. } => {
+                chain.iter().chain(std::iter::once(end)).collect()
+            }
+            BlockReason::ChainOrderCycle { with } => vec![with],
+            other => other.parent().into_iter().collect(),
         }
     }
 }
@@ -485,8 +599,10 @@ impl Plan {
             steps,
             blocked,
             observed_digest: None,
+            policy: None,
             loads: Vec::new(),
             notes: Vec::new(),
+            direct: false,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct ExecConfig {
     pub observe_timeout: Duration,
     /// How long an `apply` call may take (default 2 min).
     pub apply_timeout: Duration,
+    /// How long an `apply` of `store_failover` may take (default 30 min,
+    /// `policy.storeTimeout`): `Invoke-CsManagementServerFailover` runs for
+    /// minutes, and killing it part-way helps nobody.
+    pub store_timeout: Duration,
     /// Largest `observe` response accepted, in bytes (default 256 MiB).
     pub observe_max_bytes: usize,
     /// Largest `capabilities` or `apply` response accepted (default 1 MiB).
@@ -48,6 +52,7 @@ impl Default for ExecConfig {
             capabilities_timeout: Duration::from_secs(30),
             observe_timeout: Duration::from_secs(600),
             apply_timeout: Duration::from_secs(120),
+            store_timeout: Duration::from_secs(30 * 60),
             observe_max_bytes: 256 * MIB,
             apply_max_bytes: MIB,
             stderr_tail_bytes: 64 * 1024,
@@ -84,6 +89,12 @@ impl ExecProvider {
         }
     }
 
+    /// Sets how long a `store_failover` call may take
+    /// (`policy.storeTimeout`).
+    pub fn set_store_timeout(&mut self, d: Duration) {
+        self.config.store_timeout = d;
+    }
+
     /// The program this provider runs.
     pub fn program(&self) -> &Path {
         &self.program
@@ -115,6 +126,9 @@ impl ExecProvider {
         match body {
             RequestBody::Capabilities => (c.capabilities_timeout, c.apply_max_bytes),
             RequestBody::Observe { .. } => (c.observe_timeout, c.observe_max_bytes),
+            RequestBody::Apply {
+                operation: Operation::StoreFailover { .. },
+            } => (c.store_timeout, c.apply_max_bytes),
             RequestBody::Apply { .. } => (c.apply_timeout, c.apply_max_bytes),
         }
     }

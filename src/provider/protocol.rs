@@ -273,6 +273,29 @@ mod tests {
     }
 
     #[test]
+    fn an_observation_can_report_the_store_active_in_two_pools() {
+        // `pools[].active` lets a provider report the Skype for Business
+        // 2015 RTM hazard; the union with `activePool` is what counts.
+        let r: Response = serde_json::from_str(
+            r#"{"protocol":1,"ok":true,"observed":{"apiVersion":"handover/v1","kind":"Observed","managementStore":{"activePool":"pool1","pools":[{"name":"pool1"},{"name":"pool2","active":true}],"replicationComplete":true}}}"#,
+        )
+        .unwrap();
+        let st = r.observed.unwrap().management_store.unwrap();
+        assert_eq!(st.active_pools(), [&n("pool1"), &n("pool2")]);
+        // Absent means false, and is not written back.
+        let back = serde_json::to_string(&st).unwrap();
+        assert_eq!(
+            back,
+            r#"{"activePool":"pool1","pools":[{"name":"pool1","up":true},{"name":"pool2","up":true,"active":true}],"replicationComplete":true}"#
+        );
+        // `activePool: null` with no pool marked: active in no pool
+        // (unknown, never a pool down).
+        let st: crate::model::ObservedStore =
+            serde_json::from_str(r#"{"activePool":null,"pools":[{"name":"pool1"}]}"#).unwrap();
+        assert!(st.active_pools().is_empty());
+    }
+
+    #[test]
     fn capabilities_match_op_tags() {
         let c = Capabilities {
             operations: vec!["retire_gateway".into()],

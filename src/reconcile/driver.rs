@@ -2,8 +2,10 @@
 //! with the pass itself (observe, plan, apply) supplied by the caller.
 //!
 //! Owns the order of one iteration: look at the source (adopt or refuse a
-//! new revision), check suspension, run the pass inside its span, record
-//! it in `/status` and `/metrics`, then wait (interval with jitter, backoff
+//! new revision), check suspension, publish both in `/status` before the
+//! pass starts (so a pass that runs for hours shows the revision it
+//! applies), run the pass inside its span, record it in `/status` and
+//! `/metrics`, then wait (interval with jitter, backoff
 //! after errors, cut short by a file change, ended by shutdown). Shutdown
 //! is only looked at between passes; inside one, the pass sees it through
 //! its [`Cancel`] flag and finishes the step in flight. Must not plan,
@@ -14,7 +16,7 @@ use super::desired::{Desired, Polled, poll};
 use super::logs::pass_span;
 use super::metrics::Metrics;
 use super::pause::{between_passes, is_suspended};
-use super::record::{PassRecord, record_pass};
+use super::record::{PassRecord, record_pass, record_source};
 use super::revision::RevisionTracker;
 use super::schedule::{PassOutcome, Trigger, next_wait};
 use super::signals::Shutdown;
@@ -56,6 +58,9 @@ pub struct PassResult {
     pub report: Option<ExecReport>,
     /// Members with no working parent, when the target knows.
     pub stranded: u64,
+    /// It applied its plan and a final observation found the estate
+    /// converged (the apply outcome `converged`): `Synced` at once.
+    pub converged: bool,
     /// Why the pass failed, if it did.
     pub error: Option<(ErrorKind, String)>,
 }
@@ -153,9 +158,18 @@ where
 
         let revision_id = tracker.current_id().map(str::to_string);
         let span = pass_span(number, trigger, revision_id.as_deref());
+        let suspended = tracker.current().is_some_and(|(_, (_, topology))| {
+            is_suspended(cfg.suspend_file.as_deref(), Some(&topology.policy))
+        });
+        record_source(
+            &status,
+            tracker.current().map(|(_, (rev, _))| rev),
+            tracker.refused(),
+            suspended,
+            SystemTime::now(),
+        );
         let result = match tracker.current() {
             Some((_, (rev, topology))) => {
-                let suspended = is_suspended(cfg.suspend_file.as_deref(), Some(&topology.policy));
                 let ctx = PassContext {
                     pass: number,
                     trigger,
@@ -210,6 +224,7 @@ where
                 report: result.report.as_ref(),
                 stranded: result.stranded,
                 suspended,
+                converged: result.converged,
                 error: error.clone(),
             },
             SystemTime::now(),
@@ -552,7 +567,7 @@ mod tests {
         with_driver(driver, script).await;
         assert!(
             metrics
-                .encode()
+                .encode(&status.snapshot())
                 .contains("handover_reconcile_errors_total{kind=\"source\"} ")
         );
     }

@@ -2,7 +2,9 @@
 //! and the status page at `/` (with its fragment and assets under `/page/`).
 //!
 //! Owns the listener: address parsing, the loopback-only rule, the routes
-//! and graceful shutdown. It reads the status and metrics the loop writes
+//! and graceful shutdown. It reads the status and metrics the loop writes,
+//! with the pass in progress laid over the status ([`Endpoints::current`]),
+//! so every endpoint and the page tell the same story while a pass runs,
 //! and never changes anything: there is no endpoint that acts. Must not
 //! observe, plan or apply.
 
@@ -93,6 +95,15 @@ pub struct Endpoints {
     pub live: LiveHandle,
 }
 
+impl Endpoints {
+    /// The status as it stands now: the last recorded one with the pass in
+    /// progress laid over it ([`super::live::Live::status`]).
+    pub fn current(&self) -> super::status::Status {
+        let recorded = self.status.snapshot();
+        self.live.read(|l| l.status(recorded))
+    }
+}
+
 /// The routes.
 pub fn router(e: Endpoints) -> Router {
     Router::new()
@@ -124,7 +135,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(e): State<Endpoints>) -> Response {
-    if e.status.snapshot().ready {
+    if e.current().ready {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (
@@ -136,11 +147,16 @@ async fn readyz(State(e): State<Endpoints>) -> Response {
 }
 
 async fn metrics(State(e): State<Endpoints>) -> Response {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], e.metrics.encode()).into_response()
+    let status = e.current();
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        e.metrics.encode(&status),
+    )
+        .into_response()
 }
 
 async fn status(State(e): State<Endpoints>) -> Response {
-    axum::Json(e.status.snapshot()).into_response()
+    axum::Json(e.current()).into_response()
 }
 
 /// The headers every part of the status page is served with: its type,
@@ -158,20 +174,22 @@ fn page_headers(content_type: &'static str) -> [(header::HeaderName, &'static st
 /// The status page, rendered now.
 async fn page_document(State(e): State<Endpoints>) -> Response {
     e.live.refresh_graph(super::live::GRAPH_EVERY);
-    let status = e.status.snapshot();
-    let html = e
-        .live
-        .read(|l| page::document(&status, l, std::time::SystemTime::now()));
+    let recorded = e.status.snapshot();
+    let html = e.live.read(|l| {
+        let status = l.status(recorded);
+        page::document(&status, l, std::time::SystemTime::now())
+    });
     (page_headers("text/html; charset=utf-8"), html).into_response()
 }
 
 /// The part of the page its script refreshes.
 async fn page_main(State(e): State<Endpoints>) -> Response {
     e.live.refresh_graph(super::live::GRAPH_EVERY);
-    let status = e.status.snapshot();
-    let html = e
-        .live
-        .read(|l| page::main(&status, l, std::time::SystemTime::now()));
+    let recorded = e.status.snapshot();
+    let html = e.live.read(|l| {
+        let status = l.status(recorded);
+        page::main(&status, l, std::time::SystemTime::now())
+    });
     (page_headers("text/html; charset=utf-8"), html).into_response()
 }
 
@@ -289,16 +307,14 @@ mod tests {
         m.pass_finished(Trigger::Startup, Duration::from_millis(120));
         m.pass_finished(Trigger::FileChanged, Duration::from_secs(3));
         m.record_steps(&report);
-        m.set_members(MemberCounts {
-            bridged: 1,
-            pending: 1,
-            blocked: 2,
-            stranded: 0,
-        });
-        m.set_revision("0123456789abcdef0123456789abcdef01234567");
-        m.set_sync(SyncStatus::Progressing);
         m.error(ErrorKind::Invalid);
         endpoints.status.update(|s| {
+            s.members = MemberCounts {
+                bridged: 1,
+                pending: 1,
+                blocked: 2,
+                stranded: 0,
+            };
             s.ready = true;
             s.sync = Some(SyncStatus::Progressing);
             s.revision = Some(RevisionView {

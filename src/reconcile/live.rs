@@ -11,9 +11,13 @@
 //! The graph follows the wave: members pruned or changed are drawn at
 //! their new primary when the page asks ([`LiveHandle::refresh_graph`]),
 //! at most every [`GRAPH_EVERY`], outside the lock.
+//! Also owns [`Live::status`], the pure rule that lays the pass in progress
+//! over the last recorded [`Status`], so `/status`, `/readyz`, `/metrics`
+//! and the page show the revision being applied, its members in flight and
+//! its counts from the moment it is planned, not only once it is recorded.
 //! Reads the wall clock (for "since"); must not observe, plan or apply.
 
-use super::status::BlockedView;
+use super::status::{BlockedView, CurrentPass, InFlight, PassFacts, Status, decide};
 use crate::execute::{Progress, ProgressEvent};
 use crate::graph;
 use crate::model::Observed;
@@ -117,14 +121,14 @@ pub struct Tally {
 pub struct Live {
     /// Where the pass is.
     pub phase: Phase,
-    /// The pass number (from 1) that last planned.
+    /// The number (from 1) of the pass running, or of the last one that ran.
     pub pass: u64,
+    /// The number of the pass that made `summary` (0: none yet).
+    pub planned_pass: u64,
     /// The summary of its plan.
     pub summary: Option<Summary>,
-    /// Its blocked members, at most [`LIST_CAP`].
+    /// Its blocked members, all of them (the page shows [`LIST_CAP`]).
     pub blocked: Vec<BlockedView>,
-    /// How many are blocked in all.
-    pub blocked_total: u64,
     /// The topology graph of that plan over its observation, as SVG.
     pub graph_svg: Option<String>,
     /// What the graph is drawn from, while a pass applies its plan.
@@ -143,6 +147,10 @@ pub struct Live {
     pub settled: BTreeSet<Name>,
     /// What happened in the pass being applied (or the last one applied).
     pub tally: Tally,
+    /// The number of the pass that `tally` counts (the last that applied).
+    pub wave_pass: u64,
+    /// The moves its plan made.
+    pub wave_moves: u64,
     /// Members whose chain failed in that pass, with the provider's words
     /// (at most [`LIST_CAP`]).
     pub failed: Vec<(Name, String)>,
@@ -181,16 +189,11 @@ impl LiveHandle {
     pub fn planned(&self, plan: &Plan, observed: &Observed) {
         let g = graph::change(plan, observed, &graph::Options::default());
         let svg = graph::svg::render(&g);
-        let blocked: Vec<BlockedView> = plan
-            .blocked
-            .iter()
-            .take(LIST_CAP)
-            .map(BlockedView::from)
-            .collect();
+        let blocked: Vec<BlockedView> = plan.blocked.iter().map(BlockedView::from).collect();
         self.update(|l| {
+            l.planned_pass = l.pass;
             l.summary = Some(plan.summary.clone());
             l.blocked = blocked;
-            l.blocked_total = plan.blocked.len() as u64;
             l.graph_svg = Some(svg);
             l.graph_source = None;
             l.moved.clear();
@@ -244,10 +247,12 @@ impl LiveHandle {
         });
     }
 
-    /// The pass starts applying: the tally starts again.
+    /// The pass starts applying: the tally starts again, credited to it.
     pub fn applying(&self) {
         self.update(|l| {
             l.phase = Phase::Applying;
+            l.wave_pass = l.pass;
+            l.wave_moves = l.summary.as_ref().map_or(0, |p| p.moves);
             l.tally = Tally::default();
             l.failed.clear();
             l.settled.clear();
@@ -262,6 +267,103 @@ impl LiveHandle {
     /// A [`Progress`] hook writing into this handle.
     pub fn progress(&self) -> LiveProgress {
         LiveProgress(self.clone())
+    }
+}
+
+impl Live {
+    /// `recorded` (the status as the last finished pass left it) as it
+    /// stands now, with the pass in progress laid over it. Pure.
+    ///
+    /// - While a pass runs, `current` says which, where it is and how far
+    ///   its wave got.
+    /// - Once it has planned (and until it is recorded): `ready`, its
+    ///   blocked list, members in a bridge (its live table with each
+    ///   member's stage, and those a previous pass left in a bridge that
+    ///   this one has not settled), the counts, and the sync status its
+    ///   facts mean so far ([`decide`]; applying is `Progressing`). The
+    ///   revision, a refusal and suspension are the driver's, published
+    ///   before the pass starts.
+    /// - A member's `since` is the earliest known: when the executor wrote
+    ///   its bridge, not when the pass that wrote it was recorded.
+    pub fn status(&self, mut s: Status) -> Status {
+        let unrecorded = self.pass > s.passes;
+        for f in &mut s.in_flight {
+            if let Some(m) = self.in_flight.get(&f.name)
+                && m.since < f.since
+            {
+                f.since.clone_from(&m.since);
+            }
+        }
+        let this_wave = self.wave_pass == self.pass;
+        let t = if this_wave {
+            self.tally
+        } else {
+            Tally::default()
+        };
+        let planned = unrecorded && self.planned_pass == self.pass;
+        if unrecorded && self.phase != Phase::Idle {
+            s.current = Some(CurrentPass {
+                pass: self.pass,
+                phase: match self.phase {
+                    Phase::Applying => "applying",
+                    _ => "planning",
+                },
+                moves: self.summary.as_ref().filter(|_| planned).map(|p| p.moves),
+                done: t.pruned + t.changed,
+                bridged: t.bridged,
+                acknowledged: t.acknowledged,
+                pending: t.pending,
+                failed: t.failed,
+            });
+        }
+        if !planned {
+            return s;
+        }
+        s.ready = true;
+        s.blocked.clone_from(&self.blocked);
+        // Members in a bridge: this pass's table, and those the last record
+        // lists that this pass has not settled (still pending, as the page
+        // shows them).
+        let mut rows: BTreeMap<&Name, (&str, bool)> = s
+            .in_flight
+            .iter()
+            .filter(|f| !self.settled.contains(&f.name))
+            .map(|f| (&f.name, (f.since.as_str(), true)))
+            .collect();
+        for (n, m) in &self.in_flight {
+            let since = match rows.get(n) {
+                Some((old, _)) => (*old).min(m.since.as_str()),
+                None => m.since.as_str(),
+            };
+            rows.insert(n, (since, m.stage == Stage::Pending));
+        }
+        let in_flight: Vec<InFlight> = rows
+            .iter()
+            .map(|(n, (since, _))| InFlight {
+                name: (*n).clone(),
+                since: (*since).to_string(),
+            })
+            .collect();
+        let pending = rows.values().filter(|(_, p)| *p).count() as u64;
+        s.in_flight = in_flight;
+        s.members.bridged = s.in_flight.len() as u64;
+        s.members.pending = pending;
+        s.members.blocked = self.blocked.len() as u64;
+        let applying = u64::from(this_wave && self.phase == Phase::Applying);
+        s.sync = Some(decide(&PassFacts {
+            changes: self.summary.as_ref().map_or(0, |p| p.changes),
+            blocked: self.blocked.len() as u64,
+            progressed: applying + t.bridged + t.acknowledged + t.pruned + t.changed,
+            in_bridge: s.members.bridged,
+            failed: t.failed,
+            stranded: s.members.stranded,
+            suspended: s.suspended,
+            error: s.refused.is_some(),
+            converged: false,
+            complete: false,
+        }));
+        s.sync_revision = s.revision.as_ref().map(|r| r.id.clone());
+        s
     }
 }
 
@@ -405,6 +507,124 @@ mod tests {
             assert_eq!(l.tally, Tally::default());
             assert!(l.in_flight.contains_key(&app), "still in its bridge");
         });
+    }
+
+    /// The replace-gateway example's plan and observation.
+    fn example_plan() -> (Plan, Observed) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/topologies/replace-gateway");
+        let d = crate::load::topology(&[dir.join("desired.yaml")]).unwrap();
+        let o = crate::load::observed(&dir.join("observed.yaml")).unwrap();
+        (crate::plan::plan(&d, &o), o)
+    }
+
+    #[test]
+    fn before_the_first_plan_the_status_is_not_ready_but_names_the_pass() {
+        let live = LiveHandle::default();
+        live.planning(1);
+        let s = live.read(|l| l.status(Status::default()));
+        assert!(!s.ready);
+        assert_eq!(s.sync, None);
+        let c = s.current.unwrap();
+        assert_eq!((c.pass, c.phase, c.moves), (1, "planning", None));
+        let (plan, o) = example_plan();
+        live.planned(&plan, &o);
+        let s = live.read(|l| l.status(Status::default()));
+        assert!(
+            s.ready,
+            "ready after the first observation, not after the first record"
+        );
+        assert_eq!(s.current.unwrap().moves, Some(plan.summary.moves));
+    }
+
+    #[test]
+    fn the_pass_in_progress_shows_through_the_recorded_status() {
+        use crate::reconcile::status::{RevisionView, SyncStatus};
+        // Pass 1 was recorded Synced at revision r1, leaving web09 in a
+        // bridge; the driver has published r2 for pass 2.
+        let recorded = Status {
+            revision: Some(RevisionView {
+                id: "r2".into(),
+                short: "r2".into(),
+                since: "2026-11-26T12:00:00Z".into(),
+            }),
+            sync: Some(SyncStatus::Synced),
+            sync_revision: Some("r1".into()),
+            ready: true,
+            passes: 1,
+            in_flight: vec![InFlight {
+                name: name("web09.dmz.contoso.local"),
+                since: "2026-11-26T11:00:00Z".into(),
+            }],
+            ..Status::default()
+        };
+        let live = LiveHandle::default();
+        live.planning(2);
+        let s = live.read(|l| l.status(recorded.clone()));
+        assert_eq!(s.sync, Some(SyncStatus::Synced), "not planned yet");
+        assert_eq!(s.sync_revision.as_deref(), Some("r1"));
+
+        let (plan, o) = example_plan();
+        live.planned(&plan, &o);
+        live.follow(&plan, &o);
+        live.applying();
+        let s = live.read(|l| l.status(recorded.clone()));
+        assert_eq!(s.sync, Some(SyncStatus::Progressing), "{s:?}");
+        assert_eq!(s.sync_revision.as_deref(), Some("r2"));
+        assert_eq!(s.current.as_ref().unwrap().phase, "applying");
+
+        let mut p = live.progress();
+        let web01 = name("web01.dmz.contoso.local");
+        p.event(&ProgressEvent::Bridged(web01.clone()));
+        p.event(&ProgressEvent::Pending(name("web02.dmz.contoso.local")));
+        let s = live.read(|l| l.status(recorded.clone()));
+        let names: Vec<&str> = s.in_flight.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "web01.dmz.contoso.local",
+                "web02.dmz.contoso.local",
+                "web09.dmz.contoso.local"
+            ]
+        );
+        assert_eq!(s.members.bridged, 3);
+        // web02 timed out; web09 is one the last pass left.
+        assert_eq!(s.members.pending, 2);
+        assert_eq!(s.in_flight[2].since, "2026-11-26T11:00:00Z");
+
+        p.event(&ProgressEvent::Acknowledged(web01.clone()));
+        p.event(&ProgressEvent::Pruned(web01));
+        p.event(&ProgressEvent::Pruned(name("web09.dmz.contoso.local")));
+        let s = live.read(|l| l.status(recorded.clone()));
+        assert_eq!(s.members.bridged, 1);
+        let c = s.current.unwrap();
+        assert_eq!((c.done, c.bridged, c.acknowledged, c.pending), (2, 1, 1, 1));
+
+        // Once the pass is recorded, the record speaks.
+        live.idle();
+        let mut after = recorded.clone();
+        after.passes = 2;
+        after.in_flight.clear();
+        let s = live.read(|l| l.status(after.clone()));
+        assert_eq!(s, after);
+    }
+
+    #[test]
+    fn a_wave_is_credited_to_the_pass_that_ran_it() {
+        let live = LiveHandle::default();
+        let (plan, o) = example_plan();
+        live.planning(2);
+        live.planned(&plan, &o);
+        live.applying();
+        live.progress()
+            .event(&ProgressEvent::Changed(name("web01.dmz.contoso.local")));
+        live.idle();
+        live.planning(3);
+        live.idle();
+        let html = live.read(|l| {
+            crate::reconcile::page::main(&l.status(Status::default()), l, SystemTime::UNIX_EPOCH)
+        });
+        assert!(html.contains(" moves done in pass #2:"), "{html}");
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! them in the Prometheus text exposition format 0.0.4, which every
 //! scraper reads. Written by hand (a hundred lines) rather than with
 //! `prometheus-client`, whose OpenMetrics output names counters without
-//! `_total` in `# TYPE` lines, which 0.0.4 parsers read as untyped. Must
-//! not observe, plan or apply.
+//! `_total` in `# TYPE` lines, which 0.0.4 parsers read as untyped. The
+//! counters and the histogram are kept here; the gauges (members, revision,
+//! sync status) are read from the status at scrape time, the same document
+//! `/status` answers with, so they follow a pass while it runs. Must not
+//! observe, plan or apply.
 
 use super::schedule::Trigger;
-use super::status::{ErrorKind, MemberCounts, SyncStatus};
+use super::status::{ErrorKind, Status, SyncStatus};
 use crate::execute::{ExecReport, StepOutcome};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -31,10 +34,7 @@ struct Inner {
     duration_count: u64,
     duration_sum: f64,
     steps: BTreeMap<(&'static str, &'static str), u64>,
-    members: MemberCounts,
-    revision: Option<String>,
     errors: BTreeMap<&'static str, u64>,
-    sync: Option<SyncStatus>,
 }
 
 /// The metrics registry. Shared by reference (`Arc<Metrics>`).
@@ -87,28 +87,14 @@ impl Metrics {
         });
     }
 
-    /// Sets the member gauges.
-    pub fn set_members(&self, counts: MemberCounts) {
-        self.with(|m| m.members = counts);
-    }
-
-    /// Sets the revision in use.
-    pub fn set_revision(&self, id: &str) {
-        self.with(|m| m.revision = Some(id.to_string()));
-    }
-
     /// Counts an error.
     pub fn error(&self, kind: ErrorKind) {
         self.with(|m| *m.errors.entry(kind.as_str()).or_default() += 1);
     }
 
-    /// Sets the sync status.
-    pub fn set_sync(&self, s: SyncStatus) {
-        self.with(|m| m.sync = Some(s));
-    }
-
-    /// The metrics in the Prometheus text format 0.0.4.
-    pub fn encode(&self) -> String {
+    /// The metrics in the Prometheus text format 0.0.4, with the gauges
+    /// of `status` (the document `/status` answers with now).
+    pub fn encode(&self, status: &Status) -> String {
         self.with(|m| {
             let mut o = String::new();
             head(
@@ -168,7 +154,7 @@ impl Metrics {
 
             let g = "handover_reconcile_members";
             head(&mut o, g, "gauge", "Members by state after the last pass.");
-            let c = m.members;
+            let c = status.members;
             for (state, n) in [
                 ("bridged", c.bridged),
                 ("pending", c.pending),
@@ -185,8 +171,8 @@ impl Metrics {
                 "gauge",
                 "The revision in use (the last applied), as a label.",
             );
-            if let Some(rev) = &m.revision {
-                sample(&mut o, r, &[("revision", rev)], 1.0);
+            if let Some(rev) = &status.revision {
+                sample(&mut o, r, &[("revision", &rev.id)], 1.0);
             }
 
             let y = "handover_reconcile_sync_status";
@@ -197,7 +183,7 @@ impl Metrics {
                 "1 for the current sync status, 0 for the others.",
             );
             for st in SyncStatus::ALL {
-                let v = if m.sync == Some(st) { 1.0 } else { 0.0 };
+                let v = if status.sync == Some(st) { 1.0 } else { 0.0 };
                 sample(&mut o, y, &[("status", st.as_str())], v);
             }
 
@@ -249,7 +235,7 @@ mod tests {
         m.pass_finished(Trigger::Startup, Duration::from_millis(30));
         m.pass_finished(Trigger::Interval, Duration::from_secs(2));
         m.pass_finished(Trigger::Interval, Duration::from_secs(7200));
-        let text = m.encode();
+        let text = m.encode(&Status::default());
         for line in [
             "handover_reconcile_pass_duration_seconds_bucket{le=\"0.05\"} 1",
             "handover_reconcile_pass_duration_seconds_bucket{le=\"2.5\"} 2",
@@ -264,10 +250,17 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        let m = Metrics::new();
-        m.set_revision("a\"b\\c\nd");
+        let status = Status {
+            revision: Some(crate::reconcile::status::RevisionView {
+                id: "a\"b\\c\nd".into(),
+                short: "a".into(),
+                since: String::new(),
+            }),
+            ..Status::default()
+        };
         assert!(
-            m.encode()
+            Metrics::new()
+                .encode(&status)
                 .contains(r#"handover_reconcile_revision_info{revision="a\"b\\c\nd"} 1"#)
         );
     }

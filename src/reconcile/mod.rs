@@ -6,12 +6,13 @@
 //! when the next pass runs ([`schedule`], [`backoff`], [`pause`]), what the
 //! loop reports ([`status`], [`record`], [`metrics`], [`logs`], the live
 //! progress of a pass in [`live`]) and serves over HTTP ([`listen`], the
-//! status page in [`page`]), how it stops ([`signals`]), and the loop itself
-//! ([`driver`]), which takes the pass (observe, plan, apply) as a closure.
+//! status page in [`page`]), how it stops ([`signals`]), the loop itself
+//! ([`driver`]), which takes the pass (observe, plan, apply) as a closure,
+//! and what a client waiting on the loop makes of its status ([`wait`]).
 //!
 //! Must not plan, apply or talk to targets: the CLI supplies the pass. The
 //! pure parts ([`revision`], [`schedule`], [`backoff`], the sync-status
-//! decision in [`status`]) do no I/O and read no clock.
+//! decision in [`status`], [`wait`]) do no I/O and read no clock.
 
 pub mod backoff;
 pub mod desired;
@@ -29,6 +30,7 @@ pub mod schedule;
 pub mod signals;
 pub mod source;
 pub mod status;
+pub mod wait;
 pub mod watch;
 
 pub use backoff::{Backoff, Jitter};
@@ -44,5 +46,7 @@ pub use revision::{Offer, Refusal, RevisionTracker};
 pub use schedule::{PassOutcome, Trigger, Wait, next_wait};
 pub use signals::Shutdown;
 pub use source::{Fetcher, Revision, Source, SourceError};
-pub use status::{ErrorKind, MemberCounts, PassFacts, Status, StatusHandle, SyncStatus, decide};
+pub use status::{
+    CurrentPass, ErrorKind, MemberCounts, PassFacts, Status, StatusHandle, SyncStatus, decide,
+};
 pub use watch::{Debounce, Watch};

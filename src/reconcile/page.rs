@@ -7,8 +7,11 @@
 //! the headers that go with it ([`CSP`]). The first view is complete
 //! without JavaScript; with it, `page.js` fetches the `main` fragment
 //! ([`main`]) from the same listener every few seconds and swaps it in, so
-//! there is one renderer and nothing is loaded from anywhere else. Pure:
-//! the time comes in as an argument. Must not observe, plan or apply, and
+//! there is one renderer and nothing is loaded from anywhere else. The
+//! status it is given is the one `/status` answers with (the pass in
+//! progress laid over the last record, [`Live::status`]); [`Live`] adds
+//! each member's stage and the wave's tally. Pure: the time comes in as an
+//! argument. Must not observe, plan or apply, and
 //! must not change the status it renders.
 
 use super::live::{LIST_CAP, Live, Phase, Stage};
@@ -38,7 +41,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 /// The whole page at wall time `now`.
 pub fn document(status: &Status, live: &Live, now: SystemTime) -> String {
     INDEX
-        .replace("{{title}}", &escape(&title(shown_sync(status, live))))
+        .replace("{{title}}", &escape(&title(status.sync)))
         .replace("{{main}}", &main(status, live, now))
 }
 
@@ -46,19 +49,6 @@ pub fn document(status: &Status, live: &Live, now: SystemTime) -> String {
 fn title(sync: Option<SyncStatus>) -> String {
     let sync = sync.map_or("Starting", SyncStatus::as_str);
     format!("{sync} · handover reconcile")
-}
-
-/// The status the badge shows: the last recorded one, except that while a
-/// pass is moving members it is `Progressing` (what the pass's record will
-/// say), unless something needs a person or applying is suspended.
-pub fn shown_sync(s: &Status, live: &Live) -> Option<SyncStatus> {
-    let t = &live.tally;
-    let moving = live.phase == Phase::Applying && (t.bridged + t.changed > 0);
-    match s.sync {
-        Some(SyncStatus::Degraded | SyncStatus::Suspended) => s.sync,
-        _ if moving => Some(SyncStatus::Progressing),
-        other => other,
-    }
 }
 
 /// The part `page.js` refreshes: everything between the header and the
@@ -73,7 +63,7 @@ pub fn main(status: &Status, live: &Live, now: SystemTime) -> String {
     o.push('\n');
     in_flight(&mut o, status, live);
     o.push('\n');
-    blocked(&mut o, status, live);
+    blocked(&mut o, status);
     o.push('\n');
     history(&mut o, status);
     o.push('\n');
@@ -187,7 +177,7 @@ fn more(o: &mut String, shown: usize, total: u64, what: &str) {
 }
 
 fn overview(o: &mut String, s: &Status, live: &Live, now: SystemTime) {
-    let sync = shown_sync(s, live);
+    let sync = s.sync;
     let class = sync_class(sync);
     let word = sync.map_or("Starting", SyncStatus::as_str);
     let _ = write!(
@@ -272,14 +262,8 @@ fn overview(o: &mut String, s: &Status, live: &Live, now: SystemTime) {
     );
     o.push_str("</dl><ul class=\"counts\" data-testid=\"counts\">");
     let m = &s.members;
-    // While a pass runs, its live table knows better than the last record.
-    let bridged = if live.phase == Phase::Applying {
-        in_bridge(s, live).len() as u64
-    } else {
-        m.bridged
-    };
     for (n, what, class) in [
-        (bridged, "in a bridge", "bridged"),
+        (s.in_flight.len() as u64, "in a bridge", "bridged"),
         (m.pending, "pending acknowledgement", "pending"),
         (m.blocked, "blocked", "blocked"),
         (m.stranded, "without a working parent", "stranded"),
@@ -391,30 +375,27 @@ fn stages(stage: Stage) -> String {
     o
 }
 
-/// Members in a bridge with their stage and since when: the live table
-/// first, then members a previous pass left in a bridge (from `/status`).
+/// Members in a bridge (the status's list) with their stage (from the live
+/// table; a member only a previous pass's record knows is pending) and
+/// since when.
 fn in_bridge<'a>(s: &'a Status, live: &'a Live) -> BTreeMap<&'a Name, (Stage, &'a str)> {
-    let mut rows: BTreeMap<&Name, (Stage, &str)> = live
-        .in_flight
+    s.in_flight
         .iter()
-        .map(|(n, m)| (n, (m.stage, m.since.as_str())))
-        .collect();
-    for f in s
-        .in_flight
-        .iter()
-        .filter(|f| !live.settled.contains(&f.name))
-    {
-        rows.entry(&f.name)
-            .or_insert((Stage::Pending, f.since.as_str()));
-    }
-    rows
+        .map(|f| {
+            let stage = live
+                .in_flight
+                .get(&f.name)
+                .map_or(Stage::Pending, |m| m.stage);
+            (&f.name, (stage, f.since.as_str()))
+        })
+        .collect()
 }
 
 fn in_flight(o: &mut String, s: &Status, live: &Live) {
     let rows = in_bridge(s, live);
     section_open(o, "in-flight", "In flight", Some(rows.len() as u64));
     let t = &live.tally;
-    let moves = live.summary.as_ref().map_or(0, |p| p.moves);
+    let moves = live.wave_moves;
     let done = t.pruned + t.changed;
     if live.phase == Phase::Applying || done > 0 || t.bridged > 0 {
         let _ = write!(
@@ -425,7 +406,7 @@ fn in_flight(o: &mut String, s: &Status, live: &Live) {
             done,
             thousands(done),
             thousands(moves.max(done)),
-            live.pass,
+            live.wave_pass,
             thousands(t.bridged),
             thousands(t.acknowledged),
             thousands(t.pruned),
@@ -474,17 +455,9 @@ fn in_flight(o: &mut String, s: &Status, live: &Live) {
     o.push_str("</section>");
 }
 
-fn blocked(o: &mut String, s: &Status, live: &Live) {
-    // The latest plan's list when a pass planned since start, else the last
-    // recorded one.
-    let (list, total): (Vec<&BlockedView>, u64) = if live.summary.is_some() {
-        (live.blocked.iter().collect(), live.blocked_total)
-    } else {
-        (
-            s.blocked.iter().take(LIST_CAP).collect(),
-            s.blocked.len() as u64,
-        )
-    };
+fn blocked(o: &mut String, s: &Status) {
+    let list: Vec<&BlockedView> = s.blocked.iter().take(LIST_CAP).collect();
+    let total = s.blocked.len() as u64;
     section_open(o, "blocked", "Blocked", Some(total));
     if list.is_empty() {
         o.push_str("<p class=\"empty\">Nothing is blocked.</p></section>");

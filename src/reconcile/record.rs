@@ -3,9 +3,11 @@
 //!
 //! Owns the translation from a plan and an executor report (plus the
 //! revision bookkeeping and the last error) to [`Status`] fields and
-//! metric updates, including since-when for members in a bridge. The
-//! wall-clock time comes in as an argument. Must not observe, plan or
-//! apply.
+//! metric counters, including since-when for members in a bridge, and
+//! [`record_source`], what the driver knows before a pass starts (the
+//! revision in use, a refusal, suspension). The gauges of `/metrics` are
+//! read from the status at scrape time. The wall-clock time comes in as an
+//! argument. Must not observe, plan or apply.
 
 use super::metrics::Metrics;
 use super::revision::Refusal;
@@ -13,7 +15,7 @@ use super::schedule::Trigger;
 use super::source::Revision;
 use super::status::{
     BlockedView, ErrorKind, ErrorView, HISTORY_CAP, InFlight, PassFacts, PassSummary, PassView,
-    RefusedView, RevisionView, Status, StatusHandle, decide,
+    RefusedView, RevisionView, Status, StatusHandle, SyncStatus, decide,
 };
 use crate::execute::ExecReport;
 use crate::plan::Plan;
@@ -44,8 +46,52 @@ pub struct PassRecord<'a> {
     pub stranded: u64,
     /// Applying was suspended.
     pub suspended: bool,
+    /// The pass applied its plan and the estate converged.
+    pub converged: bool,
     /// The pass's error, if it failed.
     pub error: Option<(ErrorKind, String)>,
+}
+
+/// Publishes what the driver knows before a pass starts, at wall time
+/// `now`: the revision in use (with since-when, when it is new), the
+/// newest revision's refusal, and whether applying is suspended. So
+/// `/status` names the revision a pass is about to apply from its start.
+pub fn record_source(
+    status: &StatusHandle,
+    revision: Option<&Revision>,
+    refused: Option<&Refusal>,
+    suspended: bool,
+    now: SystemTime,
+) {
+    status.update(|s| {
+        set_revision(s, revision, now);
+        s.refused = refused.map(refused_view);
+        s.suspended = suspended;
+        // A refused revision needs a person from the moment it is refused.
+        if s.refused.is_some() && s.sync.is_some() {
+            s.sync = Some(SyncStatus::Degraded);
+        }
+    });
+}
+
+/// Sets the revision in use; its since-when changes only with its id.
+fn set_revision(s: &mut Status, revision: Option<&Revision>, now: SystemTime) {
+    if let Some(rev) = revision
+        && s.revision.as_ref().map(|r| &r.id) != Some(&rev.id)
+    {
+        s.revision = Some(RevisionView {
+            id: rev.id.clone(),
+            short: rev.short.clone(),
+            since: rfc3339(now),
+        });
+    }
+}
+
+fn refused_view(r: &Refusal) -> RefusedView {
+    RefusedView {
+        revision: r.revision.clone(),
+        errors: r.diagnostics.0.iter().map(ToString::to_string).collect(),
+    }
 }
 
 /// Updates `status` and `metrics` for a finished pass at wall time `now`.
@@ -69,11 +115,7 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
             }
         }
     }
-    if let Some(rev) = p.revision {
-        metrics.set_revision(&rev.id);
-    }
-
-    let (sync, members) = status.update(|s: &mut Status| {
+    status.update(|s: &mut Status| {
         s.passes += 1;
         s.suspended = p.suspended;
         s.last_pass = Some(PassView {
@@ -82,21 +124,12 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
             duration_seconds: p.took.as_secs_f64(),
             applied: p.report.map_or(0, |r| r.steps_applied),
         });
-        if let Some(rev) = p.revision
-            && s.revision.as_ref().map(|r| &r.id) != Some(&rev.id)
-        {
-            s.revision = Some(RevisionView {
-                id: rev.id.clone(),
-                short: rev.short.clone(),
-                since: now_s.clone(),
-            });
-        }
-        s.refused = p.refused.map(|r| RefusedView {
-            revision: r.revision.clone(),
-            errors: r.diagnostics.0.iter().map(ToString::to_string).collect(),
-        });
+        set_revision(s, p.revision, now);
+        s.refused = p.refused.map(refused_view);
+        s.current = None;
         if let Some(plan) = p.plan {
             s.ready = true;
+            s.sync_revision = p.revision.map(|r| r.id.clone());
             s.blocked = plan.blocked.iter().map(BlockedView::from).collect();
             if let Some(r) = p.report {
                 let before: BTreeMap<_, _> =
@@ -129,13 +162,16 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
         };
         if s.ready {
             let facts = match p.plan {
-                Some(plan) => PassFacts::from_pass(
-                    &plan.summary,
-                    p.report,
-                    p.stranded,
-                    p.suspended,
-                    p.error.is_some() || refused_now,
-                ),
+                Some(plan) => PassFacts {
+                    converged: p.converged,
+                    ..PassFacts::from_pass(
+                        &plan.summary,
+                        p.report,
+                        p.stranded,
+                        p.suspended,
+                        p.error.is_some() || refused_now,
+                    )
+                },
                 None => PassFacts {
                     error: true,
                     ..PassFacts::default()
@@ -162,12 +198,7 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
             },
         );
         s.history.truncate(HISTORY_CAP);
-        (s.sync, s.members)
     });
-    if let Some(sync) = sync {
-        metrics.set_sync(sync);
-    }
-    metrics.set_members(members);
 }
 
 #[cfg(test)]
@@ -218,6 +249,7 @@ mod tests {
             report,
             stranded: 0,
             suspended: false,
+            converged: false,
             error: None,
         }
     }
@@ -301,7 +333,7 @@ mod tests {
         assert_eq!(h[0], (3, Some(SyncStatus::Synced)));
         assert_eq!(h.len(), 3);
         assert_eq!(s.history[0].revision.as_deref(), Some("aaaa"));
-        let text = metrics.encode();
+        let text = metrics.encode(&status.snapshot());
         assert!(
             text.contains("handover_reconcile_sync_status{status=\"Synced\"} 1"),
             "{text}"
@@ -336,7 +368,7 @@ mod tests {
         assert_eq!(s.last_error.unwrap().kind, ErrorKind::Invalid);
         assert!(
             metrics
-                .encode()
+                .encode(&status.snapshot())
                 .contains("handover_reconcile_errors_total{kind=\"invalid\"} 1")
         );
     }
@@ -362,6 +394,48 @@ mod tests {
         let s = status.snapshot();
         assert_eq!(s.sync, Some(SyncStatus::Synced));
         assert!(s.last_error.is_none(), "a successful pass clears the error");
+    }
+
+    #[test]
+    fn a_pass_that_converged_is_synced_at_once_and_the_revision_shows_before_it() {
+        let status = StatusHandle::default();
+        let metrics = Metrics::new();
+        let old = rev("ffffffff");
+        let empty = plan(0, Vec::new());
+        record_pass(&status, &metrics, &pass(&old, Some(&empty), None), at(0));
+        // A new revision: published before its pass runs, with its since.
+        let new = rev("12345678");
+        record_source(&status, Some(&new), None, false, at(30));
+        let s = status.snapshot();
+        let since = s.revision.as_ref().unwrap().since.clone();
+        assert_eq!(s.revision.unwrap().id, "12345678");
+        assert_eq!(
+            s.sync_revision.as_deref(),
+            Some("ffffffff"),
+            "not planned yet"
+        );
+        // Its pass applied everything and converged.
+        let p = plan(6, Vec::new());
+        let report = ExecReport {
+            steps_applied: 4,
+            awaits_satisfied: 2,
+            ..ExecReport::default()
+        };
+        let mut record = pass(&new, Some(&p), Some(&report));
+        record.converged = true;
+        record_pass(&status, &metrics, &record, at(90));
+        let s = status.snapshot();
+        assert_eq!(s.sync, Some(SyncStatus::Synced));
+        assert_eq!(s.sync_revision.as_deref(), Some("12345678"));
+        assert_eq!(
+            s.revision.unwrap().since,
+            since,
+            "adopted at 30 s, not 90 s"
+        );
+        // Without the final check it is only Progressing.
+        record.converged = false;
+        record_pass(&status, &metrics, &record, at(120));
+        assert_eq!(status.snapshot().sync, Some(SyncStatus::Progressing));
     }
 
     #[test]

@@ -2,19 +2,21 @@
 //! members in flight and blocked, the last error (`/status`).
 //!
 //! Owns the [`Status`] document, the handle the loop writes it through and
-//! the listener reads it from, and [`decide`], the pure rule that turns a
-//! pass's facts into a [`SyncStatus`]. Must not observe, plan or apply.
+//! the listener reads it from (the listener shows it through the live
+//! state of the pass in progress, [`super::live::Live::status`]), and
+//! [`decide`], the pure rule that turns a pass's facts into a
+//! [`SyncStatus`]. Must not observe, plan or apply.
 
 use super::schedule::Trigger;
-use crate::execute::ExecReport;
+use crate::execute::{ExecReport, StepOutcome};
 use crate::name::Name;
 use crate::plan::{Blocked, BlockedKind, Summary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
 /// Where the estate stands against the desired topology, as Argo CD and
 /// Flux users know it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SyncStatus {
     /// Every managed member has its desired parents; nothing in flight,
     /// nothing blocked.
@@ -75,6 +77,13 @@ pub struct PassFacts {
     pub suspended: bool,
     /// The pass failed, or the newest revision was refused.
     pub error: bool,
+    /// The pass applied its plan and a final observation found the estate
+    /// equal to the desired topology (the apply outcome `converged`).
+    pub converged: bool,
+    /// The pass finished every step of its plan (applied, satisfied or
+    /// skipped) and left nothing in a bridge: what still differs is what
+    /// its plan could not start (blocked).
+    pub complete: bool,
 }
 
 impl PassFacts {
@@ -93,6 +102,16 @@ impl PassFacts {
                 r.failed.len() as u64,
             )
         });
+        let complete = report.is_some_and(|r| {
+            !r.cancelled
+                && r.in_bridge.is_empty()
+                && r.steps.iter().all(|s| {
+                    matches!(
+                        s.outcome,
+                        StepOutcome::Applied | StepOutcome::Satisfied | StepOutcome::Skipped
+                    )
+                })
+        });
         PassFacts {
             changes: plan.changes,
             blocked: plan.blocked,
@@ -102,13 +121,17 @@ impl PassFacts {
             stranded,
             suspended,
             error,
+            converged: false,
+            complete,
         }
     }
 }
 
 /// The sync status a pass's facts mean. In order: anything needing a
 /// person is `Degraded` (even while suspended: a stranded member must not
-/// hide behind a suspension); then `Suspended`; members in a bridge or
+/// hide behind a suspension); then `Suspended`; a pass that converged is
+/// `Synced` at once; members in a bridge are `Progressing`; a pass that
+/// did all it could while members stay blocked is `OutOfSync` at once;
 /// steps that progressed are `Progressing`; remaining differences are
 /// `OutOfSync`; otherwise `Synced`.
 pub fn decide(f: &PassFacts) -> SyncStatus {
@@ -116,6 +139,10 @@ pub fn decide(f: &PassFacts) -> SyncStatus {
         SyncStatus::Degraded
     } else if f.suspended {
         SyncStatus::Suspended
+    } else if f.converged {
+        SyncStatus::Synced
+    } else if f.in_bridge == 0 && f.complete && f.blocked > 0 {
+        SyncStatus::OutOfSync
     } else if f.in_bridge > 0 || (f.changes > 0 && f.progressed > 0) {
         SyncStatus::Progressing
     } else if f.changes > 0 || f.blocked > 0 {
@@ -280,6 +307,28 @@ pub struct PassSummary {
     pub error: Option<String>,
 }
 
+/// The pass running now: what `handover wait` and the page show as
+/// progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CurrentPass {
+    /// Its number, from 1 (one more than [`Status::passes`]).
+    pub pass: u64,
+    /// `planning` (observing and planning) or `applying`.
+    pub phase: &'static str,
+    /// Members whose parents its plan changes; `null` until it planned.
+    pub moves: Option<u64>,
+    /// Of them, members done: pruned, or changed without a bridge.
+    pub done: u64,
+    /// Bridges written so far.
+    pub bridged: u64,
+    /// Members seen on their new primary so far.
+    pub acknowledged: u64,
+    /// Members whose acknowledgement timed out (they stay in their bridge).
+    pub pending: u64,
+    /// Members whose change stopped on a provider error.
+    pub failed: u64,
+}
+
 /// The `/status` document.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Status {
@@ -293,12 +342,18 @@ pub struct Status {
     pub refused: Option<RefusedView>,
     /// `null` until the first observation.
     pub sync: Option<SyncStatus>,
+    /// The revision `sync` was decided at (its id): the one a plan was
+    /// last made from. It differs from `revision.id` while a newly adopted
+    /// revision has not been planned yet.
+    pub sync_revision: Option<String>,
     /// True once the first observation is done (`/readyz`).
     pub ready: bool,
     /// True while applying is suspended.
     pub suspended: bool,
-    /// Passes run since start.
+    /// Passes finished since start.
     pub passes: u64,
+    /// The pass running now, `null` between passes.
+    pub current: Option<CurrentPass>,
     /// The last pass.
     pub last_pass: Option<PassView>,
     /// Members in a bridge and since when, sorted by name.
@@ -364,6 +419,63 @@ mod tests {
             in_bridge: 1,
             ..facts()
         };
+        assert_eq!(decide(&f), SyncStatus::Progressing);
+    }
+
+    #[test]
+    fn a_pass_that_converged_is_synced_at_once() {
+        // It changed something (today's rule alone says Progressing), and
+        // its final observation found the estate converged.
+        let f = PassFacts {
+            changes: 6,
+            progressed: 6,
+            converged: true,
+            ..facts()
+        };
+        assert_eq!(decide(&f), SyncStatus::Synced);
+        let f = PassFacts {
+            stranded: 1,
+            converged: true,
+            ..facts()
+        };
+        assert_eq!(decide(&f), SyncStatus::Degraded);
+    }
+
+    #[test]
+    fn a_pass_that_did_all_it_could_with_members_blocked_is_out_of_sync_at_once() {
+        let plan = Summary {
+            changes: 6,
+            moves: 2,
+            blocked: 1,
+            ..Summary::default()
+        };
+        let step = |outcome| crate::execute::StepRecord {
+            id: 1,
+            action: "set_parents",
+            name: Name::parse("web01.contoso.local").unwrap(),
+            outcome,
+            started: None,
+            finished: None,
+            attempts: 1,
+        };
+        let report = ExecReport {
+            steps: vec![step(StepOutcome::Applied), step(StepOutcome::Satisfied)],
+            steps_applied: 1,
+            awaits_satisfied: 1,
+            ..ExecReport::default()
+        };
+        let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
+        assert!(f.complete);
+        assert_eq!(decide(&f), SyncStatus::OutOfSync);
+        // A step that timed out leaves the member pending: still going.
+        let report = ExecReport {
+            steps: vec![step(StepOutcome::Applied), step(StepOutcome::TimedOut)],
+            in_bridge: vec![Name::parse("web01.contoso.local").unwrap()],
+            steps_applied: 1,
+            ..ExecReport::default()
+        };
+        let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
+        assert!(!f.complete);
         assert_eq!(decide(&f), SyncStatus::Progressing);
     }
 
@@ -435,7 +547,9 @@ mod tests {
                 failed: 0,
                 stranded: 0,
                 suspended: false,
-                error: false
+                error: false,
+                converged: false,
+                complete: false,
             }
         );
         assert_eq!(decide(&f), SyncStatus::Progressing);

@@ -16,7 +16,9 @@ use super::powershell::quote;
 
 /// The PowerShell a store step stands for, as lines ending in newlines
 /// (comments say where to run it and what an await checks), or `None` for
-/// a member step. `-Force` only ever appears in disaster mode.
+/// a member step. `-Force` only ever appears in disaster mode, and
+/// `-Restore` only in planned mode: never together, and never with
+/// `-BackupSqlServerFqdn`.
 pub fn powershell(action: &Action) -> Option<String> {
     match action {
         Action::AwaitReplication { pool } => Some(format!(
@@ -51,11 +53,18 @@ pub fn powershell(action: &Action) -> Option<String> {
                     cmd.push_str(&format!(" -BackupMirrorSqlInstanceName {}", quote(i)));
                 }
             }
-            if *restore {
-                cmd.push_str(" -Restore");
-            }
-            if *mode == FailoverMode::Disaster {
-                cmd.push_str(" -Force");
+            // `-Restore` is in the planned parameter set only: never next to
+            // `-BackupSqlServerFqdn` or `-Force`, even from a hand-made plan.
+            match mode {
+                FailoverMode::Planned if *restore => cmd.push_str(" -Restore"),
+                FailoverMode::Planned => {}
+                FailoverMode::Disaster => {
+                    if *restore {
+                        out.push_str("# restore is not passed: Invoke-CsManagementServerFailover has no -Restore in its disaster-recovery parameter set
+");
+                    }
+                    cmd.push_str(" -Force");
+                }
             }
             cmd.push_str(" -Confirm:$false\n");
             out.push_str(&cmd);
@@ -192,6 +201,21 @@ mod tests {
             "{ps}"
         );
         assert!(ps.contains("skips the replication check"), "{ps}");
+        // A hand-made plan asking for restore in disaster mode: -Restore is
+        // never printed next to -BackupSqlServerFqdn or -Force.
+        let mut with_restore = disaster.clone();
+        if let Action::StoreFailover { restore, .. } = &mut with_restore {
+            *restore = true;
+        }
+        let ps = powershell(&with_restore).unwrap();
+        let cmd = ps.lines().last().unwrap();
+        assert!(
+            cmd.starts_with("Invoke-CsManagementServerFailover -BackupSqlServerFqdn"),
+            "{ps}"
+        );
+        assert!(!cmd.contains("-Restore"), "{ps}");
+        assert!(ps.contains("restore is not passed"), "{ps}");
+        assert!(ps.contains(" -Force -Confirm:$false"), "{ps}");
         assert!(
             powershell(&Action::AwaitReplication { pool: n("pool2") })
                 .unwrap()

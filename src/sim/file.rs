@@ -24,8 +24,11 @@
 //! torn log is replaced when the target is opened for changes (appending
 //! after a torn line would lose what is appended); a `FILE` whose
 //! digest is the snapshot's previous one was not rewritten yet and is
-//! rewritten, not taken for an edit. Must not plan or know about the
-//! executor.
+//! rewritten, not taken for an edit. A hand edit that makes `FILE` invalid
+//! (or that the simulated management group refuses) is an error naming
+//! `file:line:column`, and leaves every file as it was: it is never
+//! dropped, nor overwritten by the next save. Must not plan or know about
+//! the executor.
 
 use super::{Sim, SimConfig};
 use crate::model::{MemberKind, Observed, ObservedMember};
@@ -83,9 +86,37 @@ pub enum SimFileError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// `FILE` is not a valid observed state.
+    /// `FILE` is not a valid observed state (and there is no snapshot yet).
     #[error("{0}")]
     Observed(crate::diag::Diagnostics),
+    /// `FILE` was edited by hand since handover last wrote it, and the edit
+    /// is not a valid observed state.
+    #[error(
+        "{problems}\n{file}: this hand edit is not valid, so it was not taken: nothing was applied, and no file was changed; fix the lines above (`handover validate {file}` checks them)",
+        file = file.display()
+    )]
+    Edited {
+        /// `FILE`.
+        file: PathBuf,
+        /// What is wrong with it.
+        problems: crate::diag::Diagnostics,
+    },
+    /// `FILE` was edited by hand, and the simulated management group
+    /// refused one of the new parent lists, as the console would.
+    #[error(
+        "{file}: the hand edit of {kind} {name} was refused: {why}; nothing was applied, and no file was changed: fix its parents in {file}",
+        file = file.display()
+    )]
+    EditRefused {
+        /// `FILE`.
+        file: PathBuf,
+        /// The member's kind.
+        kind: MemberKind,
+        /// The member.
+        name: Name,
+        /// The simulator's reason.
+        why: String,
+    },
     /// The snapshot is unreadable.
     #[error(
         "{path}: {why}; move it aside to start the simulation again from {file}",
@@ -286,8 +317,14 @@ impl SimFile {
             return Ok((sf, Opened::Resumed { replayed }, true));
         }
         // Edited by hand since we last wrote it.
-        let edited = parse()?;
-        let opened = sf.take_edit(&edited, seed);
+        let edited = parse().map_err(|e| match e {
+            SimFileError::Observed(problems) => SimFileError::Edited {
+                file: file.to_path_buf(),
+                problems,
+            },
+            other => other,
+        })?;
+        let opened = sf.take_edit(&edited, seed)?;
         Ok((sf, opened, true))
     }
 
@@ -336,8 +373,10 @@ impl SimFile {
     }
 
     /// Applies a hand edit of `FILE`: parent changes through the normal
-    /// apply path; anything else rebuilds the simulation from the edit.
-    fn take_edit(&mut self, edited: &Observed, seed: u64) -> Opened {
+    /// apply path; anything else rebuilds the simulation from the edit. A
+    /// parent change the simulator refuses is an error (the caller then
+    /// drops this state: nothing is written).
+    fn take_edit(&mut self, edited: &Observed, seed: u64) -> Result<Opened, SimFileError> {
         let now = self.sim.snapshot(&Scope::All);
         if let Some(why) = structural_difference(&now, edited) {
             let config = SimConfig {
@@ -346,7 +385,7 @@ impl SimFile {
             };
             let faults = config.faults.clone();
             self.sim = Sim::from_observed(edited, config.with_faults(faults));
-            return Opened::Rebuilt { why };
+            return Ok(Opened::Rebuilt { why });
         }
         let mut changed = Vec::new();
         for (kind, before, after) in [
@@ -362,15 +401,21 @@ impl SimFile {
                         name: m.name.clone(),
                         parents: m.parents.clone(),
                     };
-                    // A refused edit (an unknown parent) leaves the member as
-                    // it was, as the console would.
-                    if self.sim.apply_now(&op).is_ok() {
-                        changed.push(m.name.clone());
+                    // A refused edit is said, not dropped: the console would
+                    // refuse it too, and the file would be overwritten.
+                    if let Err(e) = self.sim.apply_now(&op) {
+                        return Err(SimFileError::EditRefused {
+                            file: self.file.clone(),
+                            kind,
+                            name: m.name.clone(),
+                            why: e.to_string(),
+                        });
                     }
+                    changed.push(m.name.clone());
                 }
             }
         }
-        Opened::Edited { changed }
+        Ok(Opened::Edited { changed })
     }
 
     fn open_log(&mut self) -> Result<(), SimFileError> {
@@ -519,6 +564,10 @@ impl crate::execute::Schedule for SimFile {
 impl crate::execute::Inspect for SimFile {
     fn stranded(&self) -> Vec<Name> {
         self.sim.stranded()
+    }
+
+    fn stranded_ever(&self) -> Vec<Name> {
+        self.sim.stranded_ever()
     }
 
     fn settling(&self) -> bool {

@@ -195,15 +195,42 @@ impl Sim {
     }
 
     /// Members that are online, disconnected, and none of whose learned
-    /// servers is still listed for them in the management group's
-    /// configuration: no configuration can reach them. Sorted by name.
+    /// servers both still lists them in the management group's
+    /// configuration and could ever relay configuration again (a
+    /// management server, or a gateway whose own learned chain still leads
+    /// to one): no configuration can reach them. Sorted by name.
     pub fn stranded(&self) -> Vec<Name> {
+        let rooted = self.rooted_now();
         let mut out: Vec<Name> = (0..self.members.len() as u32)
-            .filter(|&m| self.is_stranded(m))
+            .filter(|&m| self.is_stranded_with(m, &rooted))
             .map(|m| self.members[m as usize].name.clone())
             .collect();
         out.sort();
         out
+    }
+
+    /// Every member that was stranded at some instant since the
+    /// simulation was built (judged after every event and every call),
+    /// including those stranded now and those something healed later
+    /// (a write that lists a server they learned again). Sorted by name.
+    pub fn stranded_ever(&self) -> Vec<Name> {
+        let mut out: Vec<Name> = self
+            .stranded_ever
+            .iter()
+            .map(|&m| self.members[m as usize].name.clone())
+            .chain(self.stranded())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// True when gateway `name` has a working path to a management server
+    /// now (its own connection, and its parent's, and so on, reach one that
+    /// is up); `None` when it is not a gateway.
+    pub fn gateway_has_path(&self, name: &Name) -> Option<bool> {
+        let &s = self.index.servers.get(name)?;
+        (self.servers[s as usize].kind == state::ServerKind::Gateway).then(|| self.has_path(s))
     }
 
     /// One member's two views, connection and health; `None` if unknown.
@@ -236,6 +263,10 @@ impl Sim {
         let mut sim: Sim = serde_json::from_str(text)?;
         sim.check_ids().map_err(LoadError::Inconsistent)?;
         sim.rebuild_derived();
+        for s in 0..sim.servers.len() {
+            let p = sim.servers[s].kind == state::ServerKind::Gateway && sim.has_path(s as u32);
+            sim.servers[s].had_path = p;
+        }
         Ok(sim)
     }
 
@@ -283,6 +314,9 @@ impl Sim {
     fn check_ids(&self) -> Result<(), String> {
         let ns = self.servers.len() as u32;
         let nm = self.members.len() as u32;
+        if self.stranded_ever.iter().any(|&m| m >= nm) {
+            return Err("stranded_ever names a member that does not exist".into());
+        }
         for m in &self.members {
             let ids = m.mg.iter().chain(m.learned.iter()).chain(m.connected);
             if ids.into_iter().any(|s| s >= ns) || m.server.is_some_and(|s| s >= ns) {

@@ -1,6 +1,8 @@
-//! The rules of the simulated management group: who accepts whom, how a
-//! member learns its configuration, retries, fails over and fails back,
-//! and when it is stranded.
+//! The rules of the simulated management group: who accepts whom, which
+//! gateways have a working path to a management server (and so relay and
+//! accept), how a member learns its configuration, retries, fails over and
+//! fails back, when it is cut off and when it is stranded (now, or at any
+//! instant of the run).
 //!
 //! Owns building a [`Sim`] from an observed state and the event loop.
 //! Members needing nothing have no event; a member that cannot connect
@@ -38,6 +40,11 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
         error_rate: 0.0,
         lost_answer_rate: 0.0,
         calls: Calls::default(),
+        stranded_ever: BTreeSet::new(),
+        rooted: Vec::new(),
+        touched: Vec::new(),
+        paths_dirty: true,
+        roots_stale: true,
         index: Index::default(),
     };
     for ms in &observed.management_servers {
@@ -64,12 +71,15 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
         sim.add_member(om, kind);
     }
     sim.store = observed.management_store.as_ref().map(Store::from_observed);
+    // Members were connected as observed; note which gateways have a path.
+    sim.settle_paths();
     for m in 0..sim.members.len() as MemberId {
         sim.nudge(m);
     }
     sim.schedule_faults();
     sim.store_start();
     sim.run_until(0);
+    sim.after_change();
     sim
 }
 
@@ -85,6 +95,7 @@ impl Sim {
             member: None,
             waiting: Vec::new(),
             connected: BTreeSet::new(),
+            had_path: false,
         });
         self.index.servers.insert(name.clone(), id);
         id
@@ -141,13 +152,14 @@ impl Sim {
             park_epoch: 0,
         });
         self.index.members.insert(om.name.clone(), id);
-        // Connected as observed, when that server would accept it.
+        // Connected as observed, when that server would accept it, its
+        // path aside (a member below a gateway without one is cut off).
         if let Some(&s) = om
             .connected
             .as_ref()
             .and_then(|c| self.index.servers.get(c))
             && self.active(id)
-            && self.accepts(s, id)
+            && self.admits(s, id)
         {
             self.members[id as usize].connected = Some(s);
             self.servers[s as usize].connected.insert(id);
@@ -175,8 +187,18 @@ impl Sim {
     }
 
     /// True when server `s` accepts member `m` now: it is up (a gateway
-    /// also ready) and the management group lists it for `m`.
+    /// also ready, and with a working path to a management server at this
+    /// instant), the management group lists it for `m`, and `m` itself may
+    /// connect (a gateway member only once ready). A gateway member whose
+    /// connection closes a loop is accepted: the path vanishes only once
+    /// it is connected, and then everything on the loop is cut off.
     pub(crate) fn accepts(&self, s: ServerId, m: MemberId) -> bool {
+        self.admits(s, m) && self.has_path(s)
+    }
+
+    /// [`Sim::accepts`] without the path: up, ready, listed, and a member
+    /// that may connect at all.
+    pub(crate) fn admits(&self, s: ServerId, m: MemberId) -> bool {
         let srv = &self.servers[s as usize];
         let member = &self.members[m as usize];
         srv.up
@@ -187,15 +209,182 @@ impl Sim {
                 ServerKind::Absent => false,
             }
             && member.server != Some(s)
+            && member
+                .server
+                .is_none_or(|own| self.servers[own as usize].ready)
             && member.mg.lists(s)
     }
 
-    /// Online, disconnected, and no learned server is still listed for it.
-    pub(crate) fn is_stranded(&self, m: MemberId) -> bool {
+    /// True when server `s` has a working path to a management server now:
+    /// a management server that is up, or a gateway that is up, ready, not
+    /// retired, active as a member, and connected to a server that has
+    /// one.
+    pub(crate) fn has_path(&self, s: ServerId) -> bool {
+        let mut at = s;
+        for _ in 0..=self.servers.len() {
+            let srv = &self.servers[at as usize];
+            match srv.kind {
+                ServerKind::Management => return srv.up,
+                ServerKind::Absent => return false,
+                ServerKind::Gateway => {}
+            }
+            if !srv.up || !srv.ready || srv.retired {
+                return false;
+            }
+            let Some(m) = srv.member else { return false };
+            if !self.active(m) {
+                return false;
+            }
+            let Some(c) = self.members[m as usize].connected else {
+                return false;
+            };
+            at = c;
+        }
+        false // a loop of connections
+    }
+
+    /// After an event or a call: gateways that gained a path wake the
+    /// members parked on them and relay configuration to the members
+    /// connected to them again, and every member touched is judged for
+    /// stranding.
+    pub(crate) fn after_change(&mut self) {
+        self.settle_paths();
+        self.note_strandings();
+    }
+
+    /// Notes which gateways have a working path now. Members stay
+    /// connected to a gateway that loses its path (their connection is up;
+    /// nothing goes through): they are *cut off*, learn nothing and are
+    /// stranded when nothing could ever reach them (`is_stranded_with`).
+    /// A gateway that gains a path wakes the members parked on it and lets
+    /// its connected members learn.
+    pub(crate) fn settle_paths(&mut self) {
+        if !self.paths_dirty {
+            return;
+        }
+        self.paths_dirty = false;
+        let mut gained = Vec::new();
+        for s in 0..self.servers.len() as ServerId {
+            if self.servers[s as usize].kind != ServerKind::Gateway {
+                continue;
+            }
+            let now = self.has_path(s);
+            let before = std::mem::replace(&mut self.servers[s as usize].had_path, now);
+            if now != before {
+                self.touched
+                    .extend(self.servers[s as usize].connected.iter().copied());
+            }
+            if now && !before {
+                gained.push(s);
+            }
+        }
+        for s in gained {
+            self.wake(s);
+            let connected: Vec<MemberId> =
+                self.servers[s as usize].connected.iter().copied().collect();
+            for m in connected {
+                self.maybe_learn(m);
+            }
+        }
+    }
+
+    /// True when `m` is connected to a gateway without a working path.
+    pub(crate) fn cut_off(&self, m: MemberId) -> bool {
+        self.members[m as usize]
+            .connected
+            .is_some_and(|c| !self.has_path(c))
+    }
+
+    /// Which servers could ever relay configuration again, whatever comes
+    /// up or becomes ready: every management server, and (to a fixed
+    /// point) every gateway, not retired, whose own learned servers
+    /// include one that still lists it and could. A gateway whose learned
+    /// chain only loops back, or ends at servers that dropped it, cannot.
+    fn compute_rooted(&self) -> Vec<bool> {
+        let mut rooted: Vec<bool> = self
+            .servers
+            .iter()
+            .map(|s| s.kind == ServerKind::Management)
+            .collect();
+        loop {
+            let mut changed = false;
+            for (s, srv) in self.servers.iter().enumerate() {
+                if rooted[s] || srv.kind != ServerKind::Gateway || srv.retired {
+                    continue;
+                }
+                let Some(m) = srv.member else { continue };
+                let member = &self.members[m as usize];
+                if member
+                    .learned
+                    .iter()
+                    .any(|p| rooted[p as usize] && member.mg.lists(p))
+                {
+                    rooted[s] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return rooted;
+            }
+        }
+    }
+
+    /// Online, disconnected or cut off (connected to a gateway without a
+    /// path), and no learned server both still lists it and could ever
+    /// relay configuration (`rooted`): no configuration can reach it. A
+    /// member whose servers are merely down or not ready, or cut off for
+    /// now by an outage higher up, is not stranded.
+    pub(crate) fn is_stranded_with(&self, m: MemberId, rooted: &[bool]) -> bool {
         let member = &self.members[m as usize];
         self.active(m)
-            && member.connected.is_none()
-            && !member.learned.iter().any(|s| member.mg.lists(s))
+            && (member.connected.is_none() || self.cut_off(m))
+            && !member
+                .learned
+                .iter()
+                .any(|s| member.mg.lists(s) && rooted[s as usize])
+    }
+
+    /// Which servers could ever relay configuration again (see
+    /// `compute_rooted`), from the cache when it is fresh.
+    pub(crate) fn rooted_now(&self) -> Vec<bool> {
+        if self.rooted.len() == self.servers.len() && !self.roots_stale {
+            self.rooted.clone()
+        } else {
+            self.compute_rooted()
+        }
+    }
+
+    /// Judges the members touched since the last call (all of them when
+    /// some gateway's chance of relaying changed) and records the stranded
+    /// ones in `stranded_ever`.
+    fn note_strandings(&mut self) {
+        let rooted = self.compute_rooted_if_needed();
+        if rooted {
+            self.touched.clear();
+            self.touched.extend(0..self.members.len() as MemberId);
+        }
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for &m in &touched {
+            if self.is_stranded_with(m, &self.rooted) {
+                self.stranded_ever.insert(m);
+            }
+        }
+        touched.clear();
+        self.touched = touched;
+    }
+
+    /// Recomputes `rooted` when it is stale; true when it changed.
+    fn compute_rooted_if_needed(&mut self) -> bool {
+        if self.rooted.len() == self.servers.len() && !self.roots_stale {
+            return false;
+        }
+        self.roots_stale = false;
+        let new = self.compute_rooted();
+        let changed = new != self.rooted;
+        self.rooted = new;
+        changed
     }
 
     /// Processes every event due up to `until` (ms), then sets the clock.
@@ -205,16 +394,30 @@ impl Sim {
             match ev.event {
                 Event::Learn { member } => self.on_learn(member),
                 Event::Retry { member } => self.on_retry(member),
-                Event::Fault { index } => self.fire_fault(index),
+                Event::Fault { index } => {
+                    self.fire_fault(index);
+                    self.paths_dirty = true;
+                    self.roots_stale = true;
+                }
                 Event::StoreActive { pool, generation } => self.on_store_active(pool, generation),
                 Event::Replicated { generation } => self.on_replicated(generation),
             }
+            self.after_change();
         }
         self.now_ms = self.now_ms.max(until);
     }
 
+    /// Notes that `m`'s connection changed: a gateway's changes paths.
+    fn connection_changed(&mut self, m: MemberId) {
+        self.touched.push(m);
+        if self.members[m as usize].server.is_some() {
+            self.paths_dirty = true;
+        }
+    }
+
     /// Connects `m` to `s`, leaving any previous server.
     fn connect(&mut self, m: MemberId, s: ServerId) {
+        self.connection_changed(m);
         if let Some(old) = self.members[m as usize].connected {
             self.servers[old as usize].connected.remove(&m);
         }
@@ -228,6 +431,7 @@ impl Sim {
 
     /// Disconnects `m` without scheduling anything.
     pub(crate) fn disconnect(&mut self, m: MemberId) {
+        self.connection_changed(m);
         if let Some(old) = self.members[m as usize].connected.take() {
             self.servers[old as usize].connected.remove(&m);
         }
@@ -245,8 +449,10 @@ impl Sim {
         let connected: Vec<MemberId> = std::mem::take(&mut self.servers[s as usize].connected)
             .into_iter()
             .collect();
+        self.paths_dirty = true;
         for m in connected {
             self.members[m as usize].connected = None;
+            self.connection_changed(m);
             self.nudge(m);
         }
     }
@@ -274,6 +480,7 @@ impl Sim {
     /// Schedules the member's next retry when it needs one: disconnected,
     /// or connected elsewhere than its learned primary.
     pub(crate) fn nudge(&mut self, m: MemberId) {
+        self.touched.push(m);
         if !self.active(m) {
             return;
         }
@@ -295,8 +502,12 @@ impl Sim {
         self.queue.push(at, Event::Retry { member: m });
     }
 
-    /// Wakes the members parked on `s` (it may accept them now).
+    /// Wakes the members parked on `s` (it may accept them now), and the
+    /// gateway's own member side (it may connect now: up, or ready).
     pub(crate) fn wake(&mut self, s: ServerId) {
+        if let Some(own) = self.servers[s as usize].member {
+            self.nudge(own);
+        }
         let waiting = std::mem::take(&mut self.servers[s as usize].waiting);
         let mut due: Vec<MemberId> = waiting
             .into_iter()
@@ -353,10 +564,18 @@ impl Sim {
         if member.never_ack || member.connected.is_none() || !self.active(m) {
             return;
         }
+        if self.cut_off(m) {
+            // Nothing is relayed through a gateway without a path; it
+            // learns once that gateway has one again (`settle_paths`).
+            return;
+        }
         if member.mg == member.learned {
             return;
         }
         let learned = member.mg.clone();
+        if member.server.is_some() {
+            self.roots_stale = true;
+        }
         self.members[m as usize].learned = learned.clone();
         match learned.iter().find(|&s| self.accepts(s, m)) {
             Some(s) if Some(s) != self.members[m as usize].connected => self.connect(m, s),
@@ -372,6 +591,9 @@ impl Sim {
             return false;
         }
         self.members[m as usize].mg = ids;
+        if self.members[m as usize].server.is_some() {
+            self.roots_stale = true;
+        }
         if let Some(c) = self.members[m as usize].connected
             && !self.members[m as usize].mg.lists(c)
         {

@@ -56,6 +56,11 @@ pub(crate) struct Server {
     /// Members connected here now. Rebuilt from the members after loading.
     #[serde(skip)]
     pub connected: BTreeSet<MemberId>,
+    /// Gateways: whether, at the last check, its own connection reached a
+    /// management server that is up (see `Sim::has_path`). Derived, so a
+    /// gateway that gains a path wakes the members parked on it.
+    #[serde(skip)]
+    pub had_path: bool,
 }
 
 /// A parent list in ids: primary, then failovers in order.
@@ -214,6 +219,25 @@ pub struct Sim {
     pub(crate) lost_answer_rate: f64,
     pub(crate) rng: SimRng,
     pub(crate) calls: Calls,
+    /// Members found stranded at some instant of the run (checked after
+    /// every event and every call), even if something later healed them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub(crate) stranded_ever: BTreeSet<MemberId>,
+    /// Per server: could it ever relay configuration again, given what
+    /// every gateway has learned (see `Sim::rooted`)? Empty when it must
+    /// be computed again.
+    #[serde(skip)]
+    pub(crate) rooted: Vec<bool>,
+    /// Members whose stranding must be judged again after this event.
+    #[serde(skip)]
+    pub(crate) touched: Vec<MemberId>,
+    /// Some gateway's connection changed: paths must be checked again.
+    #[serde(skip)]
+    pub(crate) paths_dirty: bool,
+    /// Some gateway's configuration or learned parents changed: `rooted`
+    /// must be computed again.
+    #[serde(skip)]
+    pub(crate) roots_stale: bool,
     #[serde(skip)]
     pub(crate) index: Index,
 }

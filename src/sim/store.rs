@@ -5,7 +5,8 @@
 //! `store_failover` operation: planned (refused unless replication is
 //! complete and both pools are up) and disaster (only while the active pool
 //! is down, and only with a backup SQL server). An accepted failover makes
-//! the store active in the new pool after a seeded delay. The `bothActive`
+//! the store active in the new pool after a seeded delay; until then the
+//! store is reported active in no pool (mid-failover). The `bothActive`
 //! fault makes the next failover that finishes leave the store active in
 //! its old pool too (the Skype for Business 2015 RTM hazard); such a store
 //! refuses further failovers until repaired by hand. Must not know about
@@ -113,10 +114,20 @@ impl Store {
         self.active.is_some_and(|a| self.pools[a as usize].up)
     }
 
-    /// The store as a provider reports it.
+    /// The store as a provider reports it. While a failover is under way
+    /// the store is active in no pool (`activePool: null`): the source
+    /// database is read-only and the target not active yet, as
+    /// `Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus`
+    /// shows no active master. Planners must treat that as unknown, never
+    /// as a pool down.
     pub(crate) fn observe(&self) -> ObservedStore {
+        let active = if self.failover.is_some() {
+            None
+        } else {
+            self.active
+        };
         ObservedStore {
-            active_pool: self.active.map(|a| self.pools[a as usize].name.clone()),
+            active_pool: active.map(|a| self.pools[a as usize].name.clone()),
             pools: self
                 .pools
                 .iter()
@@ -127,7 +138,9 @@ impl Store {
                     active: self.also_active.contains(&(i as u32)),
                 })
                 .collect(),
-            replication_complete: self.replication_complete && self.active_up(),
+            replication_complete: self.replication_complete
+                && self.active_up()
+                && self.failover.is_none(),
         }
     }
 }

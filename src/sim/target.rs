@@ -153,6 +153,7 @@ impl Sim {
                 backup_sql_server: backup_sql_server.as_ref(),
             }),
         };
+        self.after_change();
         match result {
             Ok(changed) => {
                 if changed {
@@ -238,6 +239,7 @@ impl Sim {
         }
         self.servers[s as usize].retired = true;
         self.servers[s as usize].up = false;
+        self.roots_stale = true;
         self.drop_all(s);
         if let Some(m) = self.servers[s as usize].member {
             self.disconnect(m);
@@ -276,6 +278,10 @@ impl crate::execute::Schedule for Sim {
 impl crate::execute::Inspect for Sim {
     fn stranded(&self) -> Vec<crate::name::Name> {
         Sim::stranded(self)
+    }
+
+    fn stranded_ever(&self) -> Vec<crate::name::Name> {
+        Sim::stranded_ever(self)
     }
 
     fn settling(&self) -> bool {

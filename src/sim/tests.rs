@@ -74,11 +74,15 @@ fn until(sim: &mut Sim, limit: u64, cond: impl Fn(&Sim) -> bool) -> Option<u64> 
 
 #[test]
 fn an_idle_estate_is_quiescent_and_connected_as_observed() {
-    let s = sim(1, "faults: []");
+    let mut s = sim(1, "faults: []");
+    assert_eq!(connected(&s, "a1").as_deref(), Some("gw1"));
+    // gw3 is not ready: no management server accepts it, whatever the
+    // observation said; it tries once at its retry and parks.
+    assert_eq!(connected(&s, "gw3"), None);
+    s.advance(secs(60));
     // Only the store's replication is scheduled.
     assert_eq!(s.pending_events(), 1);
-    assert_eq!(connected(&s, "a1").as_deref(), Some("gw1"));
-    assert_eq!(connected(&s, "gw3").as_deref(), Some("ms1"));
+    assert_eq!(connected(&s, "gw3"), None);
     assert!(s.stranded().is_empty());
     assert_eq!(s.next_fault_at(), None);
 }
@@ -240,12 +244,22 @@ fn never_ack_members_keep_their_learned_configuration() {
 #[test]
 fn gateways_are_members_of_their_management_servers() {
     let mut s = sim(8, "faults:\n  - at: 5s\n    down: ms1\n");
-    s.advance(secs(70));
+    s.advance(secs(6));
+    // gw1 lost its path to a management server: its agents are cut off
+    // (still connected, nothing relayed), not stranded.
+    assert_eq!(s.gateway_has_path(&n("gw1")), Some(false));
+    assert_eq!(connected(&s, "a2").as_deref(), Some("gw1"));
+    s.advance(secs(64));
     assert_eq!(connected(&s, "gw1").as_deref(), Some("ms2"));
+    assert_eq!(s.gateway_has_path(&n("gw1")), Some(true));
     assert_eq!(
         connected(&s, "a1").as_deref(),
         Some("gw1"),
         "agents stay on their gateway"
+    );
+    assert!(
+        s.stranded_ever().is_empty(),
+        "cut off for a while is not stranded"
     );
     s.apply_now(&set("gw2", "ms2", &["ms1"])).unwrap();
     s.advance(secs(200));
@@ -405,6 +419,11 @@ fn a_planned_store_failover_waits_for_replication() {
     s.apply_now(&store_op("pool2", Planned, None)).unwrap();
     s.apply_now(&store_op("pool2", Planned, None)).unwrap();
     assert_eq!(s.calls().changes, 1, "a repeat is a no-op");
+    // Mid-failover the store is active in no pool: unknown, not down.
+    let mid = s.snapshot(&Scope::All).management_store.unwrap();
+    assert_eq!(mid.active_pool, None);
+    assert!(mid.active_pools().is_empty());
+    assert!(mid.pools.iter().all(|p| p.up && !p.active));
     s.advance(secs(181));
     let store = s.snapshot(&Scope::All).management_store.unwrap();
     assert_eq!(store.active_pool, Some(n("pool2")));
@@ -611,7 +630,9 @@ fn the_clock_trait_advances_virtual_time() {
     });
 }
 
-/// Bookkeeping that must hold after any call: connections are accepted,
+/// Bookkeeping that must hold after any call: connections are accepted
+/// (a gateway's path aside: a member stays connected, cut off, to a
+/// gateway that loses its path),
 /// the per-server sets agree, and no member that needs something is
 /// forgotten (it has a retry queued, or is parked on a wait list).
 fn check_invariants(s: &Sim) {
@@ -620,7 +641,7 @@ fn check_invariants(s: &Sim) {
         if let Some(c) = m.connected {
             assert!(s.active(id), "{} is connected but not active", m.name);
             assert!(
-                s.accepts(c, id),
+                s.admits(c, id),
                 "{} is connected to a server that would not accept it",
                 m.name
             );
@@ -633,7 +654,13 @@ fn check_invariants(s: &Sim) {
                 m.name
             );
         }
-        if s.active(id) && m.connected.is_some() && !m.never_ack && m.mg != m.learned {
+        // A cut-off member learns once its gateway has a path again.
+        if s.active(id)
+            && m.connected.is_some()
+            && !m.never_ack
+            && m.mg != m.learned
+            && !s.cut_off(id)
+        {
             assert!(
                 m.learn_pending,
                 "{} must learn and has no learn queued",
@@ -667,7 +694,11 @@ fn check_settled(s: &Sim) {
                     "{} did not fail back",
                     m.name
                 );
-                assert!(m.never_ack || m.mg == m.learned, "{} did not learn", m.name);
+                assert!(
+                    m.never_ack || m.mg == m.learned || s.cut_off(id),
+                    "{} did not learn",
+                    m.name
+                );
             }
         }
     }
@@ -773,8 +804,134 @@ fn settling_means_members_will_still_move_on_their_own() {
     // gw1 is up again; a1 is online but not reconnected yet.
     assert_eq!(connected(&s, "a1"), None);
     assert!(s.is_settling(), "a1 will reconnect at its next retry");
-    s.advance(secs(61));
-    assert_eq!(connected(&s, "a1").as_deref(), Some("gw1"));
+    // gw1 reconnects to ms1 at its own next retry, then a1 at its own.
+    assert!(
+        until(&mut s, 121, |s| connected(s, "a1").as_deref()
+            == Some("gw1"))
+        .is_some()
+    );
+    s.advance(secs(1));
     assert!(!s.is_settling());
     assert!(s.is_quiescent());
+}
+
+/// The chain of issue 16: gwa on ms1, gwb on gwa, gwc on gwb, one agent
+/// below each; ms2 is down.
+fn chain_sim() -> Sim {
+    let text = "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}, {name: ms2, up: false}]\n\
+                gateways:\n  - {name: gwa, primary: ms1, connected: ms1}\n  - {name: gwb, primary: gwa, connected: gwa}\n  - {name: gwc, primary: gwb, connected: gwb}\n\
+                agents:\n  - {name: a1, primary: gwa, connected: gwa}\n  - {name: a2, primary: gwb, connected: gwb}\n  - {name: a3, primary: gwc, connected: gwc}\n";
+    let observed = crate::load::observed_str(text, "estate.yaml").unwrap();
+    Sim::try_new(&observed, SimConfig::seeded(16)).unwrap()
+}
+
+#[test]
+fn a_chain_of_gateways_is_connected_when_each_reaches_a_management_server() {
+    let s = chain_sim();
+    for g in ["gwa", "gwb", "gwc"] {
+        assert_eq!(s.gateway_has_path(&n(g)), Some(true), "{g}");
+    }
+    assert_eq!(connected(&s, "a3").as_deref(), Some("gwc"));
+    assert_eq!(s.gateway_has_path(&n("a3")), None);
+}
+
+#[test]
+fn a_gateway_bridged_into_its_own_chain_closes_a_loop_and_a_prune_strands_the_subtree() {
+    // The old planner's move: gwa bridged onto gwc, whose chain runs
+    // gwc → gwb → gwa. gwc has a path when gwa connects, so it accepts;
+    // then the three form a loop and everything on it is cut off.
+    let mut s = chain_sim();
+    s.apply_now(&set("gwa", "gwc", &["ms1"])).unwrap();
+    assert!(
+        until(&mut s, 600, |s| connected(s, "gwa").as_deref()
+            == Some("gwc"))
+        .is_some()
+    );
+    for g in ["gwa", "gwb", "gwc"] {
+        assert_eq!(s.gateway_has_path(&n(g)), Some(false), "{g}");
+    }
+    // Its bridge still lists ms1, which it learned: cut off, not stranded.
+    assert!(s.stranded().is_empty());
+    // Observed connected to its new primary, the old planner pruned it.
+    s.apply_now(&set("gwa", "gwc", &[])).unwrap();
+    s.advance(secs(600));
+    assert_eq!(
+        s.stranded(),
+        vec![n("a1"), n("a2"), n("a3"), n("gwa"), n("gwb"), n("gwc")],
+        "the loop cuts the three gateways and their agents off for good"
+    );
+}
+
+#[test]
+fn a_gateway_without_a_path_accepts_nobody_and_its_members_are_cut_off() {
+    let mut s = chain_sim();
+    // gwb's only parent goes: gwb, gwc and their agents lose their path.
+    s.apply_now(&set("gwb", "ms2", &[])).unwrap();
+    assert_eq!(connected(&s, "gwb"), None);
+    assert_eq!(s.gateway_has_path(&n("gwc")), Some(false));
+    assert_eq!(
+        connected(&s, "a3").as_deref(),
+        Some("gwc"),
+        "cut off, still connected"
+    );
+    // a1 is bridged onto gwc: it learns through gwa, but gwc accepts nobody.
+    s.apply_now(&set("a1", "gwc", &["gwa"])).unwrap();
+    s.advance(secs(600));
+    assert_eq!(s.member(&n("a1")).unwrap().learned.primary, n("gwc"));
+    assert_eq!(connected(&s, "a1").as_deref(), Some("gwa"));
+    // gwb learned nothing (it was dropped first): stranded, and with it
+    // every member whose parents only lead to it.
+    assert_eq!(
+        s.stranded(),
+        vec![n("a2"), n("a3"), n("gwb"), n("gwc")],
+        "members below a gateway that can never reach a management server are stranded"
+    );
+}
+
+#[test]
+fn a_loop_of_gateways_strands_all_of_them_and_their_agents() {
+    // The console's way: gwa written onto gwc in one step.
+    let mut s = chain_sim();
+    s.apply_now(&set("gwa", "gwc", &[])).unwrap();
+    s.advance(secs(600));
+    assert_eq!(
+        s.stranded(),
+        vec![n("a1"), n("a2"), n("a3"), n("gwa"), n("gwb"), n("gwc")]
+    );
+}
+
+#[test]
+fn a_gateway_that_is_not_ready_connects_only_once_ready() {
+    let mut s = sim(4, "faults:\n  - at: 100s\n    ready: gw3\n");
+    s.advance(secs(99));
+    assert_eq!(connected(&s, "gw3"), None);
+    s.apply_now(&set("a3", "gw3", &["gw1"])).unwrap();
+    s.advance(secs(1));
+    assert!(
+        until(&mut s, 130, |s| connected(s, "gw3").as_deref()
+            == Some("ms1"))
+        .is_some(),
+        "it connects at its next retry after the ready fault"
+    );
+    assert!(
+        until(&mut s, 300, |s| connected(s, "a3").as_deref()
+            == Some("gw3"))
+        .is_some()
+    );
+}
+
+#[test]
+fn a_member_stranded_for_a_while_is_remembered() {
+    let mut s = sim(5, "faults: []");
+    s.apply_now(&set("a2", "gw2", &[])).unwrap();
+    assert_eq!(s.stranded(), vec![n("a2")]);
+    // Listing gw1 again lets it back in: no longer stranded, but it was.
+    s.apply_now(&set("a2", "gw1", &[])).unwrap();
+    s.advance(secs(120));
+    assert_eq!(connected(&s, "a2").as_deref(), Some("gw1"));
+    assert!(s.stranded().is_empty());
+    assert_eq!(s.stranded_ever(), vec![n("a2")]);
+    // Saved and loaded, it is still remembered.
+    let back = Sim::load_json(&s.save_json()).unwrap();
+    assert_eq!(back.stranded_ever(), vec![n("a2")]);
 }

@@ -151,6 +151,51 @@ fn a_hand_edit_of_parents_is_drift_applied_through_the_sim() {
 }
 
 #[test]
+fn an_invalid_hand_edit_is_an_error_and_changes_no_file() {
+    let (_d, file) = setup();
+    drop(SimFile::open(&file, 0).unwrap());
+    let files = |f: &Path| {
+        [f.to_path_buf(), snapshot_path(f), log_path(f)].map(|p| std::fs::read(p).unwrap())
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    // The primary repeated among the failovers: Operations Manager (and the
+    // simulator) refuses it, so taking the edit would silently drop it.
+    let edited = text.replacen(
+        "  - name: web01.contoso.local\n    primary: gw1.contoso.local\n    failover: []",
+        "  - name: web01.contoso.local\n    primary: gw2.contoso.local\n    failover: [gw2.contoso.local]",
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&file, &edited).unwrap();
+    let before = files(&file);
+    let line = edited
+        .lines()
+        .position(|l| l == "    failover: [gw2.contoso.local]")
+        .unwrap()
+        + 1;
+    for read_only in [true, false] {
+        let e = if read_only {
+            SimFile::open_read_only(&file, 0).unwrap_err()
+        } else {
+            SimFile::open(&file, 0).unwrap_err()
+        };
+        assert!(matches!(e, SimFileError::Edited { .. }), "{e:?}");
+        let msg = e.to_string();
+        let at = format!("{}:{line}:16: agent web01.contoso.local", file.display());
+        assert!(msg.starts_with(&at), "{msg}");
+        assert!(msg.contains("primary gw2.contoso.local is repeated in its own failover list"));
+        assert!(msg.contains("this hand edit is not valid"), "{msg}");
+        assert_eq!(files(&file), before, "no file changes");
+    }
+    // A syntax error is reported with its place too, and changes nothing.
+    std::fs::write(&file, edited.replacen("primary: gw2", "primary: [gw2", 1)).unwrap();
+    let before = files(&file);
+    let msg = SimFile::open(&file, 0).unwrap_err().to_string();
+    assert!(msg.starts_with(&format!("{}:", file.display())), "{msg}");
+    assert_eq!(files(&file), before);
+}
+
+#[test]
 fn a_structural_edit_rebuilds() {
     let (_d, file) = setup();
     drop(SimFile::open(&file, 0).unwrap());
