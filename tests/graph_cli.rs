@@ -1,6 +1,8 @@
 //! `handover graph` end to end: snapshots of DOT, Mermaid and SVG for the
 //! replace-gateway example, the desired-only picture, and bad input.
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -120,29 +122,60 @@ fn usage_errors_exit_1() {
     assert!(err.contains("--format svg"), "{err}");
 }
 
+/// `graph --format svg --engine graphviz` run with `path` as the child's
+/// `PATH`: (exit code, stdout, stderr).
+fn graphviz_svg(path: &std::ffi::OsStr) -> (i32, String, String) {
+    let d = example("desired.yaml");
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .env("PATH", path)
+        .args(["graph", "--desired", d.to_str().unwrap()])
+        .args(["--format", "svg", "--engine", "graphviz"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs everywhere: Graphviz is hidden by giving handover a `PATH` of one
+/// empty directory, whether or not this machine has it.
 #[test]
 fn graphviz_engine_without_dot_says_so() {
-    // Only meaningful where Graphviz is absent; where it is present, the
-    // SVG it writes must parse.
-    let d = example("desired.yaml");
-    let (code, out, err) = graph(&[
-        "--desired",
-        d.to_str().unwrap(),
-        "--format",
-        "svg",
-        "--engine",
-        "graphviz",
-    ]);
-    let has_dot = std::process::Command::new("dot")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if has_dot {
-        assert_eq!(code, 0, "{err}");
-        roxmltree::Document::parse(&out).expect("Graphviz SVG parses");
-    } else {
-        assert_eq!(code, 1);
-        assert!(err.contains("Graphviz"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out, err) = graphviz_svg(empty.path().as_os_str());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("Graphviz"), "{err}");
+}
+
+/// Where Graphviz is installed, its SVG comes through whole. Graphviz writes
+/// a DOCTYPE with a DTD, which roxmltree refuses unless told to allow it.
+#[test]
+fn graphviz_engine_with_dot_writes_svg() {
+    let Some(_dot) = common::tool(&common::DOT, "graphviz_engine_with_dot_writes_svg") else {
+        return;
+    };
+    let (code, out, err) = graphviz_svg(&std::env::var_os("PATH").unwrap_or_default());
+    assert_eq!(code, 0, "{err}");
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&out, options)
+        .expect("Graphviz's SVG parses as XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let text: String = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for server in ["ms1.contoso.local", "gw2.dmz.contoso.local"] {
+        let short = server.split('.').next().unwrap();
+        assert!(text.contains(short), "{short} not drawn: {text}");
     }
 }
 

@@ -19,6 +19,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -31,29 +33,18 @@ use std::time::{Duration, Instant};
 const HANDOVER: &str = env!("CARGO_BIN_EXE_handover");
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 const GROUP: &str = "contoso-test";
+/// Run by name: found on `PATH` (`common::ETCD`).
 const ETCD: &str = "etcd";
 
 /// One scenario at a time: each runs replicas and an etcd, on two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// etcd and etcdctl on `PATH`; a test without them is skipped, and fails
+/// under `CI=true` (`.ci/run` installs etcd-server and etcd-client).
 fn etcd_available() -> bool {
-    let present = which(ETCD) && which("etcdctl");
-    if !present {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "etcd is not installed ({ETCD}, etcdctl on PATH): .ci/run installs etcd-server and etcd-client"
-            );
-        }
-        eprintln!(
-            "SKIPPED: etcd is not installed ({ETCD}, etcdctl on PATH); apt-get install etcd-server etcd-client"
-        );
-    }
-    present
-}
-
-fn which(prog: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).exists()))
+    let etcd = common::tool(&common::ETCD, "ha_etcd");
+    let etcdctl = common::tool(&common::ETCDCTL, "ha_etcd");
+    etcd.is_some() && etcdctl.is_some()
 }
 
 fn free_port() -> u16 {

@@ -4,6 +4,8 @@
 //! 127.0.0.1, SIGTERM in the middle of a wave. Every wait is a poll with a
 //! deadline.
 
+mod common;
+
 use assert_cmd::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use std::io::{Read, Write};
@@ -166,6 +168,14 @@ fn runs_started(dir: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn git_once_converges_follows_new_commits_and_refuses_an_invalid_one() {
+    if common::tool(
+        &common::GIT,
+        "git_once_converges_follows_new_commits_and_refuses_an_invalid_one",
+    )
+    .is_none()
+    {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let repo = d.join("repo");

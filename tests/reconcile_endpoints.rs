@@ -9,6 +9,8 @@
 //! `handover wait` / `handover status` run against it to each of their
 //! endings (synced, blocked, refused, timeout, unreachable).
 
+mod common;
+
 use handover::reconcile::backoff::{Backoff, Jitter};
 use handover::reconcile::listen::{Endpoints, bind, serve};
 use handover::reconcile::{
@@ -103,6 +105,14 @@ async fn wait_status(
 
 #[tokio::test]
 async fn git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse() {
+    if common::tool(
+        &common::GIT,
+        "git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse",
+    )
+    .is_none()
+    {
+        return;
+    }
     let repo = tempfile::tempdir().unwrap();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     let c1 = commit(repo.path(), &topology("gw1.contoso.local"));

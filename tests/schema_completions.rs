@@ -59,7 +59,7 @@ fn schema_for_observed() {
 
 #[test]
 fn completions_for_each_shell() {
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = stdout(&["completions", shell]);
         assert!(out.contains("handover"), "{shell}");
         assert!(
@@ -73,4 +73,34 @@ fn completions_for_each_shell() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+}
+
+/// SCOM administrators work in PowerShell: the script registers a native
+/// completer for `handover` and completes every subcommand's own flags.
+#[test]
+fn completions_for_powershell_register_a_native_completer() {
+    let out = stdout(&["completions", "powershell"]);
+    assert!(
+        out.contains("Register-ArgumentCompleter -Native -CommandName 'handover'"),
+        "{out}"
+    );
+    // One case per subcommand, each offering that subcommand's flags.
+    for (case, flag) in [
+        ("'handover;plan'", "'--detailed-exitcode'"),
+        ("'handover;apply'", "'--auto-approve'"),
+        ("'handover;simulate'", "'--faults'"),
+        ("'handover;reconcile'", "'--interval'"),
+        ("'handover;export'", "'--as-topology'"),
+    ] {
+        let start = out
+            .find(&format!("{case} {{"))
+            .unwrap_or_else(|| panic!("no case {case}"));
+        let body = &out[start..];
+        let body = &body[..body.find("break").expect("each case ends with break")];
+        assert!(body.contains(flag), "{case} lacks {flag}: {body}");
+    }
+    // The top-level case offers every subcommand.
+    for sub in ["validate", "plan", "simulate", "apply", "completions"] {
+        assert!(out.contains(&format!("'{sub}', '{sub}'")), "{sub}");
+    }
 }

@@ -18,9 +18,12 @@
 //! time and finishes a wave before the page's 2 s refresh on a quiet
 //! machine).
 //!
-//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
-//! chromium and chromium-driver; `.ci/run` installs them). Without them the
-//! test is skipped, unless `CI=true`, where it fails.
+//! Needs `chromium` and `chromedriver` on `PATH` (Debian packages chromium
+//! and chromium-driver; `.ci/run` installs them), or `$CHROMIUM` and
+//! `$CHROMEDRIVER`. Without them the test is skipped, unless `CI=true`,
+//! where it fails.
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -30,29 +33,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const GHOST: &str = "ghost01.fleet.contoso.local";
 
-/// The browser and driver, or `None` (with the reason printed) when this
-/// machine has none and the test may be skipped.
+/// The browser and driver, found on `PATH` (or named by `$CHROMIUM` and
+/// `$CHROMEDRIVER`), or `None` when this machine has none and the test is
+/// skipped (it fails instead under `CI=true`).
 fn browser() -> Option<(PathBuf, PathBuf)> {
-    let chromium = std::env::var_os("CHROMIUM").map_or(PathBuf::from(CHROMIUM), PathBuf::from);
-    let driver =
-        std::env::var_os("CHROMEDRIVER").map_or(PathBuf::from(CHROMEDRIVER), PathBuf::from);
-    if chromium.exists() && driver.exists() {
-        return Some((chromium, driver));
-    }
-    let msg = format!(
-        "status_page_browser needs {} and {} (apt-get install chromium chromium-driver)",
-        chromium.display(),
-        driver.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}; CI installs them, so their absence is an error");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
+    const TEST: &str = "status_page_browser";
+    let chromium = common::tool(&common::CHROMIUM, TEST);
+    let driver = common::tool(&common::CHROMEDRIVER, TEST);
+    Some((chromium?, driver?))
 }
 
 fn free_port() -> u16 {

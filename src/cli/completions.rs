@@ -1,5 +1,9 @@
-//! `handover completions bash|zsh|fish`: print a shell-completion script
-//! generated from the clap definition, so it never drifts from the flags.
+//! `handover completions bash|zsh|fish|powershell`: print a shell-completion
+//! script generated from the clap definition, so it never drifts from the
+//! flags.
+//!
+//! Owns the choice of shells and the script's output. Must not hand-write
+//! completions or read any file: everything comes from the clap definition.
 
 use super::exit;
 use clap::{Args as ClapArgs, CommandFactory, ValueEnum};
@@ -13,6 +17,8 @@ pub enum Shell {
     Zsh,
     /// fish.
     Fish,
+    /// Windows PowerShell and PowerShell 7 (`Register-ArgumentCompleter`).
+    Powershell,
 }
 
 /// Flags of `handover completions`.
@@ -29,6 +35,7 @@ pub fn run(args: Args) -> u8 {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
+        Shell::Powershell => clap_complete::Shell::PowerShell,
     };
     let mut cmd = super::Cli::command();
     clap_complete::generate(shell, &mut cmd, "handover", &mut std::io::stdout());

@@ -79,7 +79,7 @@ pub enum Command {
     Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
-    /// Print shell completions (bash, zsh or fish) to stdout.
+    /// Print shell completions (bash, zsh, fish or PowerShell) to stdout.
     Completions(completions::Args),
     /// Print the JSON Schema of topology (or observed) files, for editors.
     Schema(schema::Args),
