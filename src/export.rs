@@ -60,7 +60,7 @@ fn member(out: &mut String, m: &ObservedMember, gateway: bool) {
     out.push('\n');
 }
 
-/// The observed state as a `kind: Observed` YAML document (SPEC section 2),
+/// The observed state as a `kind: Observed` YAML document (docs/spec.md section 2),
 /// the store included when there is one.
 pub fn observed_yaml(o: &Observed) -> String {
     let mut out = String::with_capacity(120 * (o.agents.len() + o.gateways.len()) + 256);

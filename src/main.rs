@@ -1,6 +1,6 @@
 //! The `handover` command line. Each subcommand lives in `cli/<command>.rs`;
 //! this file only parses arguments, sets up logging and maps results to the
-//! exit codes of SPEC section 5.
+//! exit codes of docs/spec.md section 5.
 
 mod cli;
 

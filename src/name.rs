@@ -1,6 +1,6 @@
 //! Host names: the one type every server, gateway and agent is known by.
 //!
-//! Owns the DNS host-name syntax of SPEC section 2 and case-insensitive
+//! Owns the DNS host-name syntax of docs/spec.md section 2 and case-insensitive
 //! comparison. A [`Name`] keeps the spelling it was written with, for
 //! display, but compares, hashes and orders by its ASCII-lowercase form, so
 //! `WEB01.contoso.local` and `web01.contoso.local` are the same member.
@@ -105,7 +105,7 @@ impl Name {
     }
 }
 
-/// Checks the host-name syntax of SPEC section 2 without allocating.
+/// Checks the host-name syntax of docs/spec.md section 2 without allocating.
 pub fn check(s: &str) -> Result<(), NameError> {
     if well_formed(s.as_bytes()) {
         return Ok(());

@@ -1,5 +1,5 @@
 //! Semantic validation: the relations between names in a desired topology
-//! or an observed state (SPEC section 2), every problem in one pass.
+//! or an observed state (docs/spec.md section 2), every problem in one pass.
 //!
 //! Owns: names defined twice (case-insensitively, across files), undefined
 //! parents, a primary repeated in its failover list, repeated failovers

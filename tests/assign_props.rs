@@ -412,7 +412,7 @@ proptest! {
 
     /// Planning again after any part of a plan has run (agents moved, some
     /// still in their bridge) gives every agent the same parents: the rest
-    /// of the work is the rest of the plan (SPEC rule 6), also when
+    /// of the work is the rest of the plan (docs/spec.md rule 6), also when
     /// capacity binds.
     #[test]
     fn the_assignment_holds_while_a_plan_runs(

@@ -1,4 +1,4 @@
-//! Usage errors exit 1 (SPEC section 5), never clap's default 2, which
+//! Usage errors exit 1 (docs/spec.md section 5), never clap's default 2, which
 //! handover reserves for "changes present".
 
 use assert_cmd::Command;

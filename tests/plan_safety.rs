@@ -1,10 +1,10 @@
-//! Property tests of the planner against SPEC section 3.
+//! Property tests of the planner against docs/spec.md section 3.
 //!
 //! The checker here is written independently of the planner: it walks a
 //! plan's steps in a random order that respects `after`, tracks for every
 //! member its configured parents and the servers it may be talking to, and
 //! fails on any step that would break a safety rule (including the chain
-//! rule of SPEC rule 3: a member moved onto a gateway whose primary chain,
+//! rule of docs/spec.md rule 3: a member moved onto a gateway whose primary chain,
 //! as configured at that point of the walk, does not reach a management
 //! server without passing through the member). Estates are random:
 //! management servers, gateway hierarchies (desired: chained onto earlier
@@ -302,7 +302,7 @@ fn member_of(s: &Step) -> Option<(MemberKind, String)> {
 }
 
 impl World {
-    /// The chain rule (SPEC rule 3): `onto`'s primary chain, as configured
+    /// The chain rule (docs/spec.md rule 3): `onto`'s primary chain, as configured
     /// at this point of the walk, reaches a management server without
     /// passing through `member` (a gateway; `None` for an agent), without
     /// looping and without a retired or unknown gateway.
@@ -331,7 +331,7 @@ impl World {
         }
     }
 
-    /// May a member be moved onto `s` right now (SPEC rule 3 and 4)?
+    /// May a member be moved onto `s` right now (docs/spec.md rule 3 and 4)?
     fn ready(&self, s: &str) -> Result<(), String> {
         if let Some(up) = self.ms_up.get(s) {
             return if *up {

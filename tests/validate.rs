@@ -1,4 +1,4 @@
-//! `handover validate` end to end: every bad-input class of SPEC section 2
+//! `handover validate` end to end: every bad-input class of docs/spec.md section 2
 //! gives exit 1 and `file:line:column: message` naming the offending value.
 
 use assert_cmd::Command;

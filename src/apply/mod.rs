@@ -58,7 +58,7 @@ impl Outcome {
         }
     }
 
-    /// The exit code of SPEC section 5: 0, 3, or 4.
+    /// The exit code of docs/spec.md section 5: 0, 3, or 4.
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Converged => 0,

@@ -1,6 +1,6 @@
 //! Assignment: which parents each managed agent should have.
 //!
-//! Owns the meaning of `agents` and `agentRules` (SPEC section 2, issue 9):
+//! Owns the meaning of `agents` and `agentRules` (docs/spec.md section 2, issue 9):
 //! explicit entries win over rules; among rules the first match wins (globs
 //! are case-insensitive); `primary` rules give fixed parents; `spread` rules
 //! balance agents across a pool, keeping each agent where it is unless

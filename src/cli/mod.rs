@@ -1,6 +1,6 @@
 //! Argument parsing and dispatch. Each command's flags are documented where
 //! they are defined, in its own module; results go to stdout, errors to
-//! stderr, and the exit codes are those of SPEC section 5.
+//! stderr, and the exit codes are those of docs/spec.md section 5.
 
 pub mod apply;
 pub mod completions;
@@ -20,7 +20,7 @@ pub mod wait;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Exit codes of SPEC section 5.
+/// Exit codes of docs/spec.md section 5.
 #[allow(dead_code)] // 3 and 4 come from execute::RehearsalReport::exit_code today.
 pub mod exit {
     /// Success, or no changes.
@@ -126,7 +126,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print to stdout and succeed; every usage
-            // error exits 1 (SPEC section 5), not clap's default 2, which
+            // error exits 1 (docs/spec.md section 5), not clap's default 2, which
             // means "changes present" here.
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {

@@ -2,7 +2,7 @@
 //! touching nothing.
 //!
 //! Reads the desired topology and the observed state (a file, or a fresh
-//! read-only observation of `--target`), runs the pure planner, and prints the plan as text (default), JSON (SPEC section 4) or
+//! read-only observation of `--target`), runs the pure planner, and prints the plan as text (default), JSON (docs/spec.md section 4) or
 //! Markdown; `--out` also writes the JSON plan for a later `apply`. Exit
 //! codes: 0 success (or, with `--detailed-exitcode`, no changes), 1 error,
 //! 2 changes present with `--detailed-exitcode`, also when all of them are
@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub enum Format {
     /// A report for people: summary, then each phase in order.
     Text,
-    /// The plan of SPEC section 4, stable byte for byte.
+    /// The plan of docs/spec.md section 4, stable byte for byte.
     Json,
     /// A pull-request comment: summary table, a collapsible section per phase.
     Markdown,

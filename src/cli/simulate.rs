@@ -32,7 +32,7 @@ pub struct Args {
     /// live observation of the estate instead of a file.
     #[command(flatten)]
     pub observe: ObserveArgs,
-    /// Faults to inject during the rehearsal (SPEC section 6).
+    /// Faults to inject during the rehearsal (docs/spec.md section 6).
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
     /// How members are moved.
@@ -43,7 +43,7 @@ pub struct Args {
     /// seed of a `--target sim:FILE` that has no saved state yet.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// `text` for people, `json` for scripts (one object, SPEC section 5).
+    /// `text` for people, `json` for scripts (one object, docs/spec.md section 5).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -72,7 +72,7 @@ impl Strategy {
 pub enum Format {
     /// A line per wave and a verdict.
     Text,
-    /// The SPEC section 5 object.
+    /// The docs/spec.md section 5 object.
     Json,
 }
 

@@ -1,4 +1,4 @@
-//! How far an observed estate is from the desired topology: the SPEC
+//! How far an observed estate is from the desired topology: the docs/spec.md
 //! section 5 meaning of *converged*, evaluated on one observation.
 //!
 //! Also the executor's own re-check before a write that removes parents
@@ -138,7 +138,7 @@ pub fn classify(desired: &Topology, observed: &Observed) -> Verdict {
 }
 
 /// Why the executor will not send a write that removes parents: the
-/// member may still be talking to a server the write removes (SPEC rule 1).
+/// member may still be talking to a server the write removes (docs/spec.md rule 1).
 /// The executor's own re-check, independent of the planner.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RemovalHazard {

@@ -4,7 +4,7 @@
 //! target's scheduled events, such as the simulator's faults).
 //!
 //! Owns the stop rule, the bound on passes, and the final verdict
-//! (converged, stranded, pending, blocked) of SPEC section 5. Must not plan
+//! (converged, stranded, pending, blocked) of docs/spec.md section 5. Must not plan
 //! (the strategy is a parameter) and must not print.
 
 use super::ExecOptions;
@@ -105,7 +105,7 @@ pub enum StopReason {
 /// What a rehearsal (or a reconcile cycle) ended with.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RehearsalReport {
-    /// SPEC section 5: every managed member has exactly its desired parents
+    /// docs/spec.md section 5: every managed member has exactly its desired parents
     /// and talks to its desired primary unless that is down; nothing is
     /// pending, blocked or stranded; the store, if managed, is in its pool.
     pub converged: bool,
@@ -152,7 +152,7 @@ pub struct RehearsalReport {
     pub last: Option<Verdict>,
 }
 
-/// The object `simulate --format json` prints, keys in SPEC order.
+/// The object `simulate --format json` prints, keys in the order of docs/spec.md section 5.
 #[derive(Clone, Debug, Serialize)]
 pub struct SimulateSummary<'a> {
     /// `make-before-break` or `direct`.
@@ -176,12 +176,12 @@ pub struct SimulateSummary<'a> {
     /// See [`RehearsalReport::virtual_seconds`].
     pub virtual_seconds: f64,
     /// See [`RehearsalReport::stranded_ever`] (an extra field, after the
-    /// SPEC's).
+    /// contract.s keys in docs/spec.md section 5).
     pub stranded_ever: &'a [Name],
 }
 
 impl RehearsalReport {
-    /// The SPEC section 5 object for `simulate --format json`.
+    /// The docs/spec.md section 5 object for `simulate --format json`.
     pub fn summary<'a>(&'a self, strategy: &'a str) -> SimulateSummary<'a> {
         SimulateSummary {
             strategy,
@@ -198,7 +198,7 @@ impl RehearsalReport {
         }
     }
 
-    /// The exit code of SPEC section 5: 4 when a member is stranded, or was
+    /// The exit code of docs/spec.md section 5: 4 when a member is stranded, or was
     /// at any instant of the run, 0 when converged, 3 otherwise (pending,
     /// blocked or failed; all safe).
     pub fn exit_code(&self) -> u8 {
@@ -398,7 +398,7 @@ where
     if let Some(v) = &verdict {
         pend.extend(v.in_bridge.iter().cloned());
     }
-    // One entry per member (SPEC section 5): stranded wins, then blocked
+    // One entry per member (docs/spec.md section 5): stranded wins, then blocked
     // (a member found in a bridge whose new primary is down is blocked,
     // with the reason, not also pending).
     for s in stranded.iter().chain(&blocked) {

@@ -1,7 +1,7 @@
 //! The executor: applies a [`Plan`](crate::plan::Plan) to a target, and the
 //! rehearsal / reconcile cycle built on it.
 //!
-//! Owns the sliding window of SPEC rule 5 (at most `maxInFlight` members in
+//! Owns the sliding window of docs/spec.md rule 5 (at most `maxInFlight` members in
 //! a bridge at once), the evaluation of awaits against observations, ack
 //! timeouts, retries with backoff, cancellation, and the level-triggered
 //! observe → plan → apply loop ([`converge`]). It is generic over any

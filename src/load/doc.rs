@@ -1,4 +1,4 @@
-//! The document shapes as written in files (SPEC section 2), with source
+//! The document shapes as written in files (docs/spec.md section 2), with source
 //! spans: what serde reads before names are checked and the model is built.
 //!
 //! Owns the file syntax only: field names, nesting, which fields exist.

@@ -1,6 +1,6 @@
 //! The topology model: plain data the planner, simulator and executor share.
 //!
-//! Owns the shapes of SPEC section 2: the desired [`Topology`], the
+//! Owns the shapes of docs/spec.md section 2: the desired [`Topology`], the
 //! [`Observed`] state and the [`Policy`]. Everything here is plain data with
 //! no I/O, no clock and no async; loading fills it in (with source positions
 //! for error messages), validation checks it, planning reads it.

@@ -1,6 +1,6 @@
 //! Policy: the knobs of a migration (window, timeouts, capacity, retirement).
 //!
-//! Owns `policy:` of SPEC section 2 (plus `storeTimeout`) and the duration syntax (`30s`, `15m`,
+//! Owns `policy:` of docs/spec.md section 2 (plus `storeTimeout`) and the duration syntax (`30s`, `15m`,
 //! `2h`). Plain data; must not touch I/O or the clock.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Make before break (SPEC rules 1 and 2): does a change need a bridge,
+//! Make before break (docs/spec.md rules 1 and 2): does a change need a bridge,
 //! and what is it?
 //!
 //! Owns "may be talking to" and the shape of a bridge. Pure functions over

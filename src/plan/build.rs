@@ -1,6 +1,6 @@
 //! Assembling the plan: ids, causal order, retirement and the store.
 //!
-//! Owns how member changes become numbered steps with `after` lists (SPEC
+//! Owns how member changes become numbered steps with `after` lists (docs/spec.md
 //! section 4 and rule 4): each member's steps in a chain; a member moving
 //! onto a gateway that itself changes comes after that gateway's last step,
 //! and after the last step of every gateway higher up that gateway's chain

@@ -1,4 +1,4 @@
-//! Gateway chains (SPEC rule 3): does the gateway a member moves onto lead
+//! Gateway chains (docs/spec.md rule 3): does the gateway a member moves onto lead
 //! to a management server, without passing through the member, as its
 //! configured primary chain will stand when the move runs?
 //!

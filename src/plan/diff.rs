@@ -1,7 +1,7 @@
 //! One member's change: converged, blocked, one step, or a bridge.
 //!
 //! Owns the decision for a single agent or gateway, given its observed
-//! state and desired parents (SPEC rules 1, 2, 3 and 6). Knows nothing of
+//! state and desired parents (docs/spec.md rules 1, 2, 3 and 6). Knows nothing of
 //! step ids or of other members; ordering is `build`'s job.
 
 use super::bridge::{bridge, drops_a_talking_parent};

@@ -2,7 +2,7 @@
 //! whose configured parents differ from the desired ones, one `set_parents`
 //! with the exact desired parents, no bridge, no await.
 //!
-//! It exists only to show the hazard in a rehearsal (SPEC section 7): it
+//! It exists only to show the hazard in a rehearsal (docs/spec.md section 7): it
 //! strands every member whose connected parent it drops. Pure: no I/O.
 
 use super::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};

@@ -1,7 +1,7 @@
 //! Planning: turns (desired, observed, policy) into an ordered, checked Plan.
 //!
-//! Owns the plan shape of SPEC section 4 ([`Plan`], [`Step`], [`Action`])
-//! and the pure planner, which keeps every safety rule of SPEC section 3
+//! Owns the plan shape of docs/spec.md section 4 ([`Plan`], [`Step`], [`Action`])
+//! and the pure planner, which keeps every safety rule of docs/spec.md section 3
 //! (argued in `docs/safety.md`; the design is in `docs/planner.md`). No I/O,
 //! no clock, no randomness: the same inputs give the same plan, byte for
 //! byte. Rendering lives in `render`; applying lives in `execute`.

@@ -1,4 +1,4 @@
-//! Gateway order (SPEC rule 4): a gateway's parents before the gateway.
+//! Gateway order (docs/spec.md rule 4): a gateway's parents before the gateway.
 //!
 //! Owns the deterministic order in which desired gateways are planned: a
 //! topological order of the desired gateway chain, ties broken by name, so

@@ -1,4 +1,4 @@
-//! Parent readiness (SPEC rule 3): may a member be moved onto this server?
+//! Parent readiness (docs/spec.md rule 3): may a member be moved onto this server?
 //!
 //! Owns the one question the planner asks of every parent a change adds or
 //! makes primary: is it present, up, ready and (for a gateway) connected?

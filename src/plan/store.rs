@@ -1,4 +1,4 @@
-//! The Central Management Store (SPEC rule 7): where it should be active.
+//! The Central Management Store (docs/spec.md rule 7): where it should be active.
 //!
 //! Owns the store's part of a plan: a planned failover (replication first)
 //! when the active pool is up, a disaster-recovery failover only when the
@@ -40,7 +40,7 @@ pub(crate) fn store_actions(
     // active when `activePool` is null). None at all: the store is unknown
     // (mid-failover, or the provider cannot tell). That is never a reason
     // for a disaster-recovery failover, which needs the active pool
-    // *observed* down (SPEC rule 3.7): block, and the next pass observes
+    // *observed* down (docs/spec.md rule 3.7): block, and the next pass observes
     // again.
     let Some(current) = active.first().copied() else {
         return Err(BlockReason::StoreActivePoolUnknown);

@@ -1,4 +1,4 @@
-//! Unit tests of the planner, one per rule of SPEC section 3 and per case
+//! Unit tests of the planner, one per rule of docs/spec.md section 3 and per case
 //! the Planner issue names. Fixtures are small YAML documents; steps are
 //! compared in a compact one-line form.
 

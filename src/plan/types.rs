@@ -1,4 +1,4 @@
-//! The plan's data: steps, actions, blocked members, summary (SPEC section 4).
+//! The plan's data: steps, actions, blocked members, summary (docs/spec.md section 4).
 //!
 //! Serialises to the documented JSON. Plain data; must not touch I/O.
 
@@ -26,7 +26,7 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_digest: Option<String>,
     /// The topology's window and timeouts the plan was made under, so
-    /// `apply PLANFILE` keeps them (an extra field, SPEC section 4).
+    /// `apply PLANFILE` keeps them (an extra field, docs/spec.md section 4).
     /// Absent in hand-made plans and plans from older releases: `apply`
     /// then uses the defaults unless flags say otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +48,7 @@ pub struct Plan {
 }
 
 /// The part of `policy:` that applying a plan needs, recorded in the plan
-/// file: the window of SPEC rule 5 and the timeouts.
+/// file: the window of docs/spec.md rule 5 and the timeouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanPolicy {
     /// `policy.maxInFlight`: members in a bridge at once.
@@ -461,7 +461,7 @@ pub enum BlockReason {
     /// The store is not reported active in any pool: a failover is under
     /// way, or the target cannot tell. Never a reason for a
     /// disaster-recovery failover, which needs the active pool observed
-    /// down (SPEC rule 3.7).
+    /// down (docs/spec.md rule 3.7).
     #[error(
         "the target reports the store active in no pool (a failover may be under way, or the provider cannot tell); a disaster-recovery failover needs the active pool observed down, so nothing is done: wait, check Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus, then plan again"
     )]

@@ -1,4 +1,4 @@
-//! The plan file: SPEC section 4 JSON, stable byte for byte.
+//! The plan file: docs/spec.md section 4 JSON, stable byte for byte.
 //!
 //! Owns the one serialisation `plan --format json` prints and `plan --out`
 //! writes: pretty-printed, fields in declaration order, a final newline.

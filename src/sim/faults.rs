@@ -1,4 +1,4 @@
-//! Faults (SPEC section 6): the `--faults` file and firing faults at their
+//! Faults (docs/spec.md section 6): the `--faults` file and firing faults at their
 //! virtual times.
 //!
 //! Owns parsing the faults file (YAML; unknown fields, wrong types and

@@ -1,11 +1,11 @@
 //! The embedded simulator: a management group (and optionally a Central
 //! Management Store) in virtual time, faithful to the stranding hazard
-//! (SPEC section 7, `docs/simulator.md`).
+//! (docs/spec.md section 7, `docs/simulator.md`).
 //!
 //! Owns the simulated estate and its rules: two views per member (the
 //! management group's configuration and the member's learned one),
 //! acceptance by servers, propagation delay, 60 s retries with per-member
-//! phases, fail-back, stranding, faults (SPEC section 6) and the store.
+//! phases, fail-back, stranding, faults (docs/spec.md section 6) and the store.
 //! It implements [`Provider`](crate::provider::Provider) and
 //! [`Clock`](crate::provider::Clock) so the executor drives it exactly as it
 //! drives a real target. Deterministic for a seed (ChaCha8); cost is
