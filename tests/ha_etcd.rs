@@ -890,7 +890,13 @@ fn the_groups_spread_over_the_hosts_by_preference_not_by_start_order() {
 
 #[test]
 fn over_tls_with_client_certificates() {
-    if !etcd_available() {
+    if !etcd_available()
+        || common::tool(
+            &common::OPENSSL,
+            "ha_etcd::over_tls_with_client_certificates",
+        )
+        .is_none()
+    {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
