@@ -136,3 +136,17 @@ fn markdown_has_a_summary_table_and_collapsible_phases() {
             "<details>\n<summary>Gateways (2)</summary>",
         ));
 }
+
+#[test]
+fn target_flags_beside_observed_are_refused_not_ignored() {
+    // clap lets --target-arg and --provider-timeout through next to
+    // --observed; plan must refuse them rather than silently ignore them.
+    plan("replace-gateway")
+        .args(["--target-arg", "x", "--provider-timeout", "5s"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "--target-arg and --provider-timeout need --target",
+        ));
+}

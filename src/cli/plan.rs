@@ -9,7 +9,7 @@
 //! blocked.
 
 use super::exit;
-use super::target::{self, OpenOptions};
+use super::target::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::render::{self, Options};
 use std::io::IsTerminal;
@@ -58,24 +58,10 @@ pub struct Args {
     /// Exactly one of `--observed` and `--target`.
     #[arg(long, value_name = "FILE")]
     pub observed: Option<PathBuf>,
-    /// Observe this target now, read-only, instead of reading a file:
-    /// `sim:FILE` (no lock taken, nothing written) or `exec:PROGRAM
-    /// [ARGS...]` (only `observe` is asked).
-    #[arg(long, value_name = "TARGET")]
-    pub target: Option<String>,
-    /// One more argument for an `exec:` program, passed verbatim (never
-    /// through a shell). Repeatable, in order.
-    #[arg(
-        long = "target-arg",
-        value_name = "ARG",
-        requires = "target",
-        allow_hyphen_values = true
-    )]
-    pub target_arg: Vec<String>,
-    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
-    /// default 10m.
-    #[arg(long, value_name = "DURATION", requires = "target", value_parser = super::apply::parse_duration)]
-    pub provider_timeout: Option<handover::model::Seconds>,
+    /// `--target`, `--target-arg`, `--provider-timeout`: plan from a live,
+    /// read-only observation of the estate instead of a file.
+    #[command(flatten)]
+    pub observe: ObserveArgs,
     /// Seed of a `sim:` target that has no saved state yet.
     #[arg(long, default_value_t = 0, requires = "target")]
     pub seed: u64,
@@ -95,18 +81,17 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let (desired, observed) = match (&args.observed, &args.target) {
+    if let Err(e) = args.observe.check() {
+        eprintln!("{e}");
+        return exit::ERROR;
+    }
+    let (desired, observed) = match (&args.observed, &args.observe.target) {
         (Some(file), _) => {
             let (d, o) = handover::load::both(&args.desired, file);
             (d, o.map_err(|d| d.to_string()))
         }
         (None, Some(t)) => {
-            let open = OpenOptions {
-                seed: args.seed,
-                provider_timeout: args.provider_timeout,
-            };
-            let o = target::observe_read_only(t, &args.target_arg, &open);
-            (handover::load::topology(&args.desired), o)
+            target::topology_and_observation(&args.desired, t, &args.observe, args.seed)
         }
         (None, None) => unreachable!("clap requires --observed or --target"),
     };

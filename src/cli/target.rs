@@ -155,7 +155,7 @@ pub fn observe_read_only(
 }
 
 /// The flags of a command that may observe a target instead of reading an
-/// `--observed` file (`graph`, `simulate`), flattened into its `Args`. The
+/// `--observed` file (`plan`, `graph`, `simulate`), flattened into its `Args`. The
 /// command's own argument group makes `--target` and `--observed`
 /// exclusive.
 #[derive(clap::Args, Clone, Debug, Default)]
