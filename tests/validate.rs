@@ -813,3 +813,42 @@ fn store_timeout_is_a_duration() {
     let (code, out, err) = run(&topo("policy:\n  storeTimeout: 2h\n"));
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
 }
+
+/// `validate --format json`: one object on stdout, nothing on stderr, the
+/// same exit code; problems and warnings with their places.
+#[test]
+fn json_format_gives_one_object_with_every_problem_and_nothing_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        topo("managementServers:\n  - name: ms1\nagents:\n  - name: a1\n    primary: gw9\n"),
+    )
+    .unwrap();
+    let (code, out, err) = run_in(dir.path(), &["--format", "json", "t.yaml"]);
+    assert_eq!(code, 1);
+    assert_eq!(err, "", "nothing on stderr in JSON mode");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["units"].as_array().unwrap().len(), 0);
+    let p = &v["problems"][0];
+    assert_eq!(p["file"], "t.yaml");
+    assert_eq!(p["line"], 7, "{p}");
+    assert!(p["message"].as_str().unwrap().contains("gw9"), "{p}");
+
+    // A valid topology with a rule an earlier rule covers: valid, with its
+    // counts and the warning.
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        topo("managementServers:\n  - name: ms1\nagentRules:\n  - match: \"*.contoso.local\"\n    primary: ms1\n  - match: \"*.dmz.contoso.local\"\n    primary: ms1\n"),
+    )
+    .unwrap();
+    let (code, out, err) = run_in(dir.path(), &["--format", "json", "t.yaml"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(err, "");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["units"][0]["topology"]["rules"], 2);
+    assert_eq!(v["units"][0]["topology"]["management_servers"], 1);
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0);
+    assert_eq!(v["warnings"][0]["line"], 8, "{v}");
+}

@@ -9,10 +9,12 @@
 //! there is only one), or every problem to stderr as `file:line:column:
 //! message`; exits 0 or 1. Warnings (an agent rule that an earlier rule
 //! covers, so it never matches) go to stderr as `file:line:column:
-//! warning: message` and do not change the exit code.
+//! warning: message` and do not change the exit code. With `--format json`
+//! the same verdict is one JSON object on stdout and nothing on stderr
+//! (docs/spec.md section 5).
 
 use super::exit;
-use clap::Args as ClapArgs;
+use clap::{Args as ClapArgs, ValueEnum};
 use handover::diag::{Diagnostic, Diagnostics, Warning};
 use handover::load::{self, Kind, thousands};
 use handover::model::{Observed, Topology};
@@ -25,6 +27,86 @@ pub struct Args {
     /// (walked recursively; each directory is checked as one topology).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// `text` for people; `json` for scripts: one object on stdout (the
+    /// units checked with their counts, every problem and warning with its
+    /// file, line and column), nothing on stderr, the same exit code.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Output format of `validate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `ok:` lines on stdout, problems on stderr.
+    Text,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// What `validate --format json` prints: the verdict, each unit that
+/// loaded with its counts, and every problem and warning.
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    /// True when there is no problem (exit 0); warnings do not count.
+    valid: bool,
+    /// The units that loaded without a problem.
+    units: &'a [UnitReport],
+    /// Every problem, in the order the text output gives them.
+    problems: Vec<JsonDiagnostic<'a>>,
+    /// Every warning.
+    warnings: Vec<JsonDiagnostic<'a>>,
+}
+
+/// One unit that loaded, for `--format json`.
+#[derive(serde::Serialize)]
+struct UnitReport {
+    /// The directory, or the files named directly.
+    path: String,
+    /// The merged topology's counts, when the unit has topology files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topology: Option<Counts>,
+    /// Each observed-state file's counts.
+    observed: Vec<Counts>,
+}
+
+/// How many of each thing a file or topology holds.
+#[derive(serde::Serialize)]
+struct Counts {
+    /// The file (observed states only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    management_servers: usize,
+    gateways: usize,
+    agents: usize,
+    /// Agent rules (topologies only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<usize>,
+    /// Store pools (observed states with a store only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_pools: Option<usize>,
+}
+
+/// A problem or warning as JSON: its place (null for a whole path), what
+/// is wrong, and what to do.
+#[derive(serde::Serialize)]
+struct JsonDiagnostic<'a> {
+    file: Option<&'a str>,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: &'a str,
+    hint: Option<&'a str>,
+}
+
+impl<'a> From<&'a Diagnostic> for JsonDiagnostic<'a> {
+    fn from(d: &'a Diagnostic) -> Self {
+        JsonDiagnostic {
+            file: d.pos.as_ref().map(|p| &*p.file),
+            line: d.pos.as_ref().map(|p| p.line),
+            column: d.pos.as_ref().map(|p| p.column),
+            message: &d.message,
+            hint: d.hint.as_deref(),
+        }
+    }
 }
 
 /// What one unit (a directory, or the files named directly) holds.
@@ -67,10 +149,16 @@ pub fn run(args: Args) -> u8 {
     }
     let single = units.len() == 1;
     let mut lines = Vec::new();
+    let mut reports = Vec::new();
     let mut warnings: Vec<Diagnostic> = Vec::new();
     for u in &units {
         let mut parts = Vec::new();
         let mut ok = true;
+        let mut report = UnitReport {
+            path: u.label.clone(),
+            topology: None,
+            observed: Vec::new(),
+        };
         if !u.topology_files.is_empty() {
             match load::topology(&u.topology_files) {
                 Ok(t) => {
@@ -78,7 +166,15 @@ pub fn run(args: Args) -> u8 {
                     parts.push(topology_summary(
                         &t,
                         !single || !u.observed_files.is_empty(),
-                    ))
+                    ));
+                    report.topology = Some(Counts {
+                        file: None,
+                        management_servers: t.management_servers.len(),
+                        gateways: t.gateways.len(),
+                        agents: t.agents.len(),
+                        rules: Some(t.agent_rules.len()),
+                        store_pools: None,
+                    });
                 }
                 Err(d) => {
                     ok = false;
@@ -98,6 +194,14 @@ pub fn run(args: Args) -> u8 {
                         "observed".to_string()
                     };
                     parts.push(format!("{prefix} {}", observed_summary(&o)));
+                    report.observed.push(Counts {
+                        file: Some(f.display().to_string()),
+                        management_servers: o.management_servers.len(),
+                        gateways: o.gateways.len(),
+                        agents: o.agents.len(),
+                        rules: None,
+                        store_pools: o.management_store.as_ref().map(|s| s.pools.len()),
+                    });
                 }
                 Err(d) => {
                     ok = false;
@@ -106,6 +210,7 @@ pub fn run(args: Args) -> u8 {
             }
         }
         if ok && !parts.is_empty() {
+            reports.push(report);
             if single {
                 lines.push(format!("ok: {}", parts.join("; ")));
             } else {
@@ -122,6 +227,23 @@ pub fn run(args: Args) -> u8 {
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
+    }
+    if args.format == Format::Json {
+        let report = JsonReport {
+            valid: problems.is_empty(),
+            units: &reports,
+            problems: problems.iter().map(JsonDiagnostic::from).collect(),
+            warnings: warnings.iter().map(JsonDiagnostic::from).collect(),
+        };
+        let text = serde_json::to_string_pretty(&report).expect("plain data serialises");
+        if !super::write_stdout(&format!("{text}\n")) {
+            return exit::ERROR;
+        }
+        return if problems.is_empty() {
+            exit::OK
+        } else {
+            exit::ERROR
+        };
     }
     for w in &warnings {
         eprintln!("{}", Warning(w));
