@@ -82,6 +82,14 @@ fn kill_9_in_the_middle_then_apply_again_converges() {
     let e = fleet(dir);
     let args = ARGS;
     let mut child = start_apply(dir);
+    // Stopped (SIGSTOP) where it is, so that the second apply below cannot
+    // race it to the end: a stopped process still holds its lock, and the
+    // kill then comes in the middle whatever the machine's speed.
+    // SAFETY: kill(2) on our own child's pid, with a valid signal.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGSTOP) },
+        0
+    );
 
     // A second apply on the same target is refused at once, naming the holder.
     let refused = Command::cargo_bin("handover")
