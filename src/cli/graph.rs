@@ -83,21 +83,16 @@ pub fn run(args: Args) -> u8 {
         max_moves: args.max_moves,
         ..Options::default()
     };
-    let (desired, observed) = match (&args.observed, &args.observe.target) {
-        (None, None) => {
-            return match handover::load::topology(&args.desired) {
-                Ok(t) => draw(&args, graph::desired(&t, &opts)),
-                Err(d) => {
-                    eprintln!("{d}");
-                    exit::ERROR
-                }
-            };
-        }
-        (Some(file), _) => {
-            let (d, o) = handover::load::both(&args.desired, file);
-            (d, o.map_err(|d| d.to_string()))
-        }
-        (None, Some(t)) => target::topology_and_observation(&args.desired, t, &args.observe, 0),
+    let Some((desired, observed)) =
+        target::topology_and_source(&args.desired, args.observed.as_deref(), &args.observe, 0)
+    else {
+        return match handover::load::topology(&args.desired) {
+            Ok(t) => draw(&args, graph::desired(&t, &opts)),
+            Err(d) => {
+                eprintln!("{d}");
+                exit::ERROR
+            }
+        };
     };
     let (desired, observed) = match (desired, observed) {
         (Ok(d), Ok(o)) => (d, o),

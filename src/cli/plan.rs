@@ -85,15 +85,13 @@ pub fn run(args: Args) -> u8 {
         eprintln!("{e}");
         return exit::ERROR;
     }
-    let (desired, observed) = match (&args.observed, &args.observe.target) {
-        (Some(file), _) => {
-            let (d, o) = handover::load::both(&args.desired, file);
-            (d, o.map_err(|d| d.to_string()))
-        }
-        (None, Some(t)) => {
-            target::topology_and_observation(&args.desired, t, &args.observe, args.seed)
-        }
-        (None, None) => unreachable!("clap requires --observed or --target"),
+    let Some((desired, observed)) = target::topology_and_source(
+        &args.desired,
+        args.observed.as_deref(),
+        &args.observe,
+        args.seed,
+    ) else {
+        unreachable!("clap requires --observed or --target")
     };
     let desired = match desired {
         Ok(t) => t,

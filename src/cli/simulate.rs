@@ -106,15 +106,13 @@ pub fn run(args: Args) -> u8 {
     // The topology loads while the observed state is read (or the target
     // observed) on another thread; every problem in either is reported
     // before stopping.
-    let (desired, observed) = match (&args.observed, &args.observe.target) {
-        (Some(file), _) => {
-            let (d, o) = handover::load::both(&args.desired, file);
-            (d, o.map_err(|d| d.to_string()))
-        }
-        (None, Some(t)) => {
-            target::topology_and_observation(&args.desired, t, &args.observe, args.seed)
-        }
-        (None, None) => unreachable!("clap requires --observed or --target"),
+    let Some((desired, observed)) = target::topology_and_source(
+        &args.desired,
+        args.observed.as_deref(),
+        &args.observe,
+        args.seed,
+    ) else {
+        unreachable!("clap requires --observed or --target")
     };
     let (desired, observed) = match (desired, observed) {
         (Ok(t), Ok(o)) => (t, o),

@@ -215,6 +215,26 @@ impl ObserveArgs {
     }
 }
 
+/// The desired topology and the observed state a command starts from:
+/// the `--observed` file (read beside the topology), or one read-only
+/// observation of `--target` ([`topology_and_observation`]). `None` when
+/// neither is given.
+pub fn topology_and_source(
+    desired: &[PathBuf],
+    observed: Option<&Path>,
+    args: &ObserveArgs,
+    seed: u64,
+) -> Option<(Result<Topology, Diagnostics>, Result<Observed, String>)> {
+    match (observed, &args.target) {
+        (Some(file), _) => {
+            let (d, o) = handover::load::both(desired, file);
+            Some((d, o.map_err(|d| d.to_string())))
+        }
+        (None, Some(t)) => Some(topology_and_observation(desired, t, args, seed)),
+        (None, None) => None,
+    }
+}
+
 /// Loads the desired topology while `target` is observed read-only
 /// ([`observe_read_only`]) on a thread of its own, so a slow provider and a
 /// large topology take the time of the slower, and a mistake in the
