@@ -136,13 +136,12 @@ fn decide_gateways<'a>(
             .filter(|(_, c)| matches!(c, Change::Move(_)))
             .map(|(g, _)| (&g.name, &g.parents.primary));
         let mut chains = Chains::new(observed, moving);
-        let mut refused = false;
+        let mut refused: Vec<(&'a Name, BlockReason)> = Vec::new();
         let mut waits: HashMap<&Name, Vec<&Name>> = HashMap::default();
         for (g, c) in order.iter().zip(&changes) {
             let Change::Move(m) = c else { continue };
             if let Err(r) = chain_check(&g.name, &m.onto, &mut chains) {
-                forced.insert(&g.name, r);
-                refused = true;
+                refused.push((&g.name, r));
                 continue;
             }
             let mut w: Vec<&Name> = Vec::new();
@@ -153,21 +152,18 @@ fn decide_gateways<'a>(
                 waits.insert(&g.name, w);
             }
         }
-        if refused {
+        if !refused.is_empty() {
+            force_refusals(&mut forced, refused);
             continue;
         }
         let (emit, stuck) = order_with(&order, &waits);
         if !stuck.is_empty() {
-            let stuck_names: HashSet<&Name> = stuck.iter().map(|g| &g.name).collect();
-            for g in &stuck {
-                let with = waits
-                    .get(&g.name)
-                    .into_iter()
-                    .flatten()
-                    .filter(|w| stuck_names.contains(*w))
-                    .min()
-                    .copied()
-                    .unwrap_or(&g.name);
+            let moving: HashMap<&Name, bool> = order
+                .iter()
+                .zip(&changes)
+                .map(|(g, c)| (&g.name, matches!(c, Change::Move(_))))
+                .collect();
+            for (g, with) in order_cycle(&stuck, &moving, &waits) {
                 forced.insert(&g.name, BlockReason::ChainOrderCycle { with: with.clone() });
             }
             continue;
@@ -182,6 +178,61 @@ fn decide_gateways<'a>(
             })
             .collect();
         return (decided, servers, chains);
+    }
+}
+
+/// Each moving gateway of `stuck` (those the order could not place),
+/// with a stuck gateway it waits for (a desired parent or one of
+/// `waits`). A cycle needs a wait, and only a move waits, so at least one
+/// is returned. Gateways merely below the cycle are blocked too, so that
+/// a re-plan after any prefix of the plan blocks the same ones; a
+/// gateway with no change of its own is never reported blocked.
+fn order_cycle<'a>(
+    stuck: &[&'a MemberDef],
+    changes: &HashMap<&Name, bool>,
+    waits: &HashMap<&Name, Vec<&'a Name>>,
+) -> Vec<(&'a MemberDef, &'a Name)> {
+    let names: HashSet<&Name> = stuck.iter().map(|g| &g.name).collect();
+    stuck
+        .iter()
+        .filter(|g| changes.get(&g.name).copied().unwrap_or(false))
+        .map(|g| {
+            let waited = waits.get(&g.name).into_iter().flatten().copied();
+            let with = waited
+                .filter(|x| *x != &g.name && names.contains(x))
+                .min()
+                .or_else(|| {
+                    g.parents
+                        .iter()
+                        .filter(|x| *x != &g.name && names.contains(x))
+                        .min()
+                })
+                .unwrap_or(&g.name);
+            (*g, with)
+        })
+        .collect()
+}
+
+/// Blocks this round's chain refusals, except those whose refused chain
+/// runs through another gateway refused in the same round: blocking that
+/// one gives it back its observed primary, which may mend the chain, so
+/// they are judged again next round. When every refusal rests on another
+/// (a ring of them), all are blocked, so each round blocks at least one.
+fn force_refusals<'a>(
+    forced: &mut HashMap<&'a Name, BlockReason>,
+    refused: Vec<(&'a Name, BlockReason)>,
+) {
+    let names: HashSet<&Name> = refused.iter().map(|(g, _)| *g).collect();
+    let rests_on_another =
+        |g: &Name, r: &BlockReason| r.servers().into_iter().any(|x| x != g && names.contains(x));
+    let independent = refused
+        .iter()
+        .filter(|(g, r)| !rests_on_another(g, r))
+        .count();
+    for (g, r) in refused {
+        if independent == 0 || !rests_on_another(g, &r) {
+            forced.insert(g, r);
+        }
     }
 }
 
