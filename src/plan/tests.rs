@@ -826,3 +826,26 @@ fn a_chain_that_ends_nowhere_blocks_the_moves_onto_it() {
         p.blocked[1].reason
     );
 }
+
+#[test]
+fn a_gateway_whose_own_move_is_refused_keeps_its_observed_primary_for_the_moves_onto_it() {
+    // gwx's move to ms2 (down) is blocked, so gwx stays on gwb, and gwb's
+    // move onto gwx is refused (gwx → gwb comes back to it). gwd moving
+    // onto gwb was judged, in the same round, as if gwb had moved:
+    // gwb → gwx → gwb, a loop. gwb stays on ms1, so gwd may move (the
+    // CI failure of session 3: "gw4 blocked on the chain of gw3, which
+    // reaches a management server").
+    let p = run(
+        "managementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gwb, primary: gwx}\n  - {name: gwd, primary: gwb}\n  - {name: gwx, primary: ms2}\n",
+        "managementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gwb, primary: ms1, connected: ms1}\n  - {name: gwd, primary: ms1, connected: ms1}\n  - {name: gwx, primary: gwb, connected: gwb}\n",
+    );
+    assert_eq!(codes(&p), ["gwb parent_chain_loop", "gwx parent_down"]);
+    assert_eq!(
+        steps(&p),
+        [
+            "1 bridge gwd gwb [ms1] <>",
+            "2 await gwd gwb <1>",
+            "3 set gwd gwb [] <2>"
+        ]
+    );
+}
