@@ -248,6 +248,63 @@ fn export_prints_the_observed_state_and_a_topology_that_plans_empty() {
 }
 
 #[test]
+fn export_with_rules_lists_only_the_exceptions_and_warns_about_the_supported_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let mut estate = String::from(
+        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1.contoso.local, up: true}]\ngateways:\n  - {name: gw1.contoso.local, primary: ms1.contoso.local, connected: ms1.contoso.local}\n  - {name: gw2.contoso.local, primary: ms1.contoso.local, connected: ms1.contoso.local}\nagents:\n",
+    );
+    for (site, gw, n) in [("dmz", "gw1", 2100), ("branch", "gw2", 40)] {
+        for i in 0..n {
+            estate.push_str(&format!(
+                "  - {{name: a{i}.{site}.contoso.local, primary: {gw}.contoso.local, connected: {gw}.contoso.local}}\n"
+            ));
+        }
+    }
+    estate.push_str("  - {name: odd.dmz.contoso.local, primary: gw2.contoso.local, connected: gw2.contoso.local}\n");
+    std::fs::write(d.join("estate.yaml"), estate).unwrap();
+    let topo = handover(d)
+        .args([
+            "export",
+            "--target",
+            "sim:estate.yaml",
+            "--as-topology",
+            "--rules",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(topo.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&topo.stderr);
+    assert!(
+        stderr.contains("warning: gateway gw1.contoso.local is the primary of 2,100 agents, over Microsoft's supported limit of 2,000"),
+        "{stderr}"
+    );
+    let text = String::from_utf8_lossy(&topo.stdout);
+    assert!(text.contains("match: \"*.dmz.contoso.local\""), "{text}");
+    assert!(text.contains("gateway: 2100"), "{text}");
+    // Two rules and the one exception: a file a person can read.
+    assert!(text.lines().count() < 40, "{text}");
+    std::fs::write(d.join("current.yaml"), text.as_bytes()).unwrap();
+    handover(d)
+        .args([
+            "plan",
+            "--desired",
+            "current.yaml",
+            "--observed",
+            "estate.yaml",
+            "--detailed-exitcode",
+        ])
+        .assert()
+        .code(0);
+    // --rules only makes sense for a topology.
+    handover(d)
+        .args(["export", "--target", "sim:estate.yaml", "--rules"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--as-topology"));
+}
+
+#[test]
 fn an_unknown_target_kind_says_what_is_expected() {
     // exec: targets work (tests/exec_apply.rs); other kinds are refused.
     let tmp = setup("replace-gateway");

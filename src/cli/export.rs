@@ -28,6 +28,12 @@ pub struct Args {
     /// has now) instead of the observed state.
     #[arg(long)]
     pub as_topology: bool,
+    /// With `--as-topology`: agents that share a domain suffix and the same
+    /// parents become one `agentRules` entry (`match: "*.dmz.contoso.local"`),
+    /// and only the agents no rule reproduces are listed. The file still
+    /// plans empty; new agents joining such a domain get the rule's parents.
+    #[arg(long, requires = "as_topology")]
+    pub rules: bool,
     /// `metadata.name` of the topology (with `--as-topology`).
     #[arg(long, value_name = "NAME", requires = "as_topology")]
     pub name: Option<String>,
@@ -50,7 +56,11 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let text = if args.as_topology {
-        handover::export::topology_yaml(&observed, args.name.as_deref())
+        let e = handover::export::topology(&observed, args.name.as_deref(), args.rules);
+        for w in &e.warnings {
+            eprintln!("warning: {w}");
+        }
+        e.text
     } else {
         handover::export::observed_yaml(&observed)
     };
