@@ -44,6 +44,27 @@ fn snapshot(name: &str) {
         }
     }
     assert!(s.contains("throw \"timed out after"), "{s}");
+    // Waves: each Wait-All polls at most maxInFlight members, each member
+    // is polled in exactly one of them, and every wave's polls come after
+    // its bridges and before its prunes (checked above per member).
+    let in_flight = p.policy.as_ref().unwrap().max_in_flight as usize;
+    for block in s.split("Wait-All 'wave ").skip(1) {
+        let body = &block[..block.find("})").unwrap()];
+        let polled = body.matches("= { Test-").count();
+        assert!(
+            (1..=in_flight).contains(&polled),
+            "{polled} > {in_flight}:\n{s}"
+        );
+    }
+    for step in &p.steps {
+        if let Action::AwaitConnected { name, .. } = &step.action {
+            assert_eq!(
+                s.matches(&format!("{{ Test-Connected '{name}' }}")).count(),
+                1,
+                "{name}"
+            );
+        }
+    }
     insta::assert_snapshot!(format!("{name}.powershell"), s);
 }
 

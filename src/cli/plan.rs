@@ -138,6 +138,7 @@ pub fn run(args: Args) -> u8 {
             &plan,
             &render::powershell::Waits {
                 ack_timeout: desired.policy.ack_timeout.as_duration(),
+                max_in_flight: desired.policy.max_in_flight,
                 ..Default::default()
             },
         ),

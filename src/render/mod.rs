@@ -19,6 +19,7 @@ pub mod powershell;
 pub mod store;
 pub mod text;
 pub(crate) mod view;
+pub mod waves;
 
 pub use view::{GroupKey, MemberView, Phase, View};
 

@@ -6,14 +6,16 @@
 //! blocked and left out), helper functions using the same SDK calls as the
 //! SCOM provider (`providers/scom/handover-scom.ps1`: an agent's
 //! `SetManagementServers($primary, $failovers)`, a gateway's
-//! `ManagementGroupAdministration.SetManagementServer`), then every step in
-//! the plan's causal order: bridges and prunes, polling loops with a
-//! timeout for acknowledgments (a timeout stops the script before any
-//! later prune, so nobody is stranded), retirements as manual comments
+//! `ManagementGroupAdministration.SetManagementServer`), then the plan's
+//! steps in waves of `policy.maxInFlight` members ([`super::waves`]): each
+//! wave's bridges, one polling loop for its acknowledgments that polls
+//! only the members still waiting (a timeout stops the script before any
+//! later prune, so nobody is stranded), its prunes; retirements as manual comments
 //! (the provider does not support them), and store steps through
 //! [`super::store::powershell`]. Every name is written through [`quote`].
 //! Pure: plan in, text out; must not plan or touch I/O.
 
+use super::waves::Phase;
 use crate::model::MemberKind;
 use crate::plan::{Action, BlockedKind, Plan, Step};
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +55,9 @@ pub struct Waits {
     pub ack_timeout: Duration,
     /// Pause between two polls.
     pub poll_interval: Duration,
+    /// Members started together, one wave at a time, when the plan does
+    /// not record its policy (`policy.maxInFlight`).
+    pub max_in_flight: u32,
 }
 
 impl Default for Waits {
@@ -60,6 +65,7 @@ impl Default for Waits {
         Waits {
             ack_timeout: Duration::from_secs(30 * 60),
             poll_interval: Duration::from_secs(15),
+            max_in_flight: 100,
         }
     }
 }
@@ -127,18 +133,24 @@ function Test-Connected([string]$Name) {
     }
 }
 
-# Polls until $Test is true; on timeout stops the whole script, before any
-# later step: members already bridged keep their old parents as failovers
-# (safe), and nothing is pruned.
-function Wait-Until([string]$What, [scriptblock]$Test) {
+# Polls the members of one wave until each passes its test, polling again
+# only those still waiting; on timeout stops the whole script before any
+# later prune: members still in their bridge keep their old parents as
+# failovers (safe), and nothing else is pruned.
+function Wait-All([string]$Wave, [System.Collections.Specialized.OrderedDictionary]$Tests) {
     $deadline = (Get-Date).AddSeconds($AckTimeoutSeconds)
-    while (-not (& $Test)) {
+    $left = [ordered]@{}
+    foreach ($k in $Tests.Keys) { $left[$k] = $Tests[$k] }
+    while ($left.Count -gt 0) {
+        foreach ($k in @($left.Keys)) {
+            if (& $left[$k]) { Write-Host "ok: $k"; $left.Remove($k) }
+        }
+        if ($left.Count -eq 0) { break }
         if ((Get-Date) -ge $deadline) {
-            throw "timed out after $AckTimeoutSeconds s waiting until $What. Stopped before pruning: every member is still in its bridge or done (safe). Check it, then run the remaining steps (or plan again)."
+            throw "timed out after $AckTimeoutSeconds s in $Wave waiting until: $(@($left.Keys) -join '; '). Stopped before pruning: every member is still in its bridge or done (safe). Check them, then run the remaining steps (or plan again)."
         }
         Start-Sleep -Seconds $PollSeconds
     }
-    Write-Host "ok: $What"
 }
 "#;
 
@@ -213,12 +225,116 @@ pub fn render(plan: &Plan, waits: &Waits) -> String {
         });
         return out;
     }
-    for step in ordered(&plan.steps) {
-        out.push('\n');
-        step_text(&mut out, step);
+    let in_flight = plan
+        .policy
+        .as_ref()
+        .map_or(waits.max_in_flight, |p| p.max_in_flight);
+    let ordered = ordered(&plan.steps);
+    let waves = super::waves::waves(&ordered, in_flight);
+    let _ = writeln!(
+        out,
+        "\n# {} in {}: at most {} members in flight (policy.maxInFlight); each wave bridges\n# its members, waits until all of them report to their new primaries (polling only\n# those still waiting), then prunes them.",
+        plural(plan.steps.len(), "step"),
+        plural(waves.len(), "wave"),
+        in_flight.max(1)
+    );
+    for (i, wave) in waves.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n# ---- wave {} of {}: {} ----",
+            i + 1,
+            waves.len(),
+            match (wave.members, wave.store) {
+                (0, true) => "the Central Management Store".to_string(),
+                (n, true) => format!("{} and the Central Management Store", plural(n, "member")),
+                (n, false) => plural(n, "member"),
+            }
+        );
+        for phase in &wave.phases {
+            match phase {
+                Phase::Run(steps) => {
+                    for step in steps {
+                        out.push('\n');
+                        step_text(&mut out, step);
+                    }
+                }
+                Phase::Wait(steps) => {
+                    out.push('\n');
+                    wait_text(&mut out, steps, &format!("wave {}", i + 1));
+                }
+            }
+        }
     }
     out.push_str("\nWrite-Host 'Done: every step of the plan ran.'\n");
     out
+}
+
+/// `n thing` or `n things`.
+fn plural(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+/// The waits of one phase of a wave: a comment per step, then one
+/// `Wait-All` over all of them.
+fn wait_text(out: &mut String, steps: &[&Step], wave: &str) {
+    let mut tests = String::new();
+    for step in steps {
+        let after = after_text(step);
+        match &step.action {
+            Action::AwaitConnected { kind, name, server } => {
+                let _ = writeln!(
+                    out,
+                    "# step {}{after}: wait until {kind} {} reports to its new primary {}",
+                    step.id,
+                    comment(name.as_str()),
+                    comment(server.as_str())
+                );
+                let _ = writeln!(
+                    tests,
+                    "    {} = {{ Test-Connected {} }}",
+                    quote(&format!(
+                        "{kind} {} reports to {}",
+                        name.as_str(),
+                        server.as_str()
+                    )),
+                    quote(name.as_str())
+                );
+            }
+            Action::AwaitReady { kind, name } => {
+                let _ = writeln!(
+                    out,
+                    "# step {}{after}: wait until {kind} {} is up and heartbeating",
+                    step.id,
+                    comment(name.as_str())
+                );
+                let _ = writeln!(
+                    tests,
+                    "    {} = {{ Test-Available {} }}",
+                    quote(&format!("{kind} {} is up", name.as_str())),
+                    quote(name.as_str())
+                );
+            }
+            // Not a wait: `waves` puts only waits in a wait phase.
+            _ => {}
+        }
+    }
+    if !tests.is_empty() {
+        let _ = writeln!(out, "Wait-All {} ([ordered]@{{\n{tests}}})", quote(wave));
+    }
+}
+
+/// ` (after 1, 2)`, or nothing for a step that waits for nothing.
+fn after_text(step: &Step) -> String {
+    if step.after.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = step.after.iter().map(u32::to_string).collect();
+        format!(" (after {})", ids.join(", "))
+    }
 }
 
 /// The steps in causal order: by id, each after everything in its `after`
@@ -257,12 +373,7 @@ fn list(names: &[crate::name::Name]) -> String {
 }
 
 fn step_text(out: &mut String, step: &Step) {
-    let after = if step.after.is_empty() {
-        String::new()
-    } else {
-        let ids: Vec<String> = step.after.iter().map(u32::to_string).collect();
-        format!(" (after {})", ids.join(", "))
-    };
+    let after = after_text(step);
     match &step.action {
         Action::SetParents {
             kind,
@@ -298,37 +409,8 @@ fn step_text(out: &mut String, step: &Step) {
                 list(failover)
             );
         }
-        Action::AwaitConnected { kind, name, server } => {
-            let _ = writeln!(
-                out,
-                "# step {}{after}: wait until {kind} {} reports to its new primary {}",
-                step.id,
-                comment(name.as_str()),
-                comment(server.as_str())
-            );
-            let _ = writeln!(
-                out,
-                "Wait-Until ({} + {} + {}) {{ Test-Connected {} }}",
-                quote(&format!("{kind} ")),
-                quote(name.as_str()),
-                quote(&format!(" reports to {}", server.as_str())),
-                quote(name.as_str())
-            );
-        }
-        Action::AwaitReady { kind, name } => {
-            let _ = writeln!(
-                out,
-                "# step {}{after}: wait until {kind} {} is up and heartbeating",
-                step.id,
-                comment(name.as_str())
-            );
-            let _ = writeln!(
-                out,
-                "Wait-Until ({} + {} + ' is up') {{ Test-Available {} }}",
-                quote(&format!("{kind} ")),
-                quote(name.as_str()),
-                quote(name.as_str())
-            );
+        Action::AwaitConnected { .. } | Action::AwaitReady { .. } => {
+            wait_text(out, &[step], "this step");
         }
         Action::RetireGateway { name, .. } => {
             let _ = writeln!(
