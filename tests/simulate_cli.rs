@@ -92,7 +92,7 @@ fn json_keys_are_in_spec_order() {
     let (_, v) = json("replace-gateway", &[]);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     // serde_json::Value sorts keys; check the raw text instead.
-    assert_eq!(keys.len(), 11);
+    assert_eq!(keys.len(), 12);
     let out = simulate("replace-gateway", &["--format", "json"])
         .output()
         .unwrap();
@@ -109,6 +109,7 @@ fn json_keys_are_in_spec_order() {
         "provider_calls",
         "virtual_seconds",
         "stranded_ever",
+        "faults",
     ];
     let at: Vec<usize> = order
         .iter()
@@ -153,6 +154,28 @@ fn a_gateway_outage_mid_migration_delays_but_strands_nobody() {
     assert!(names(&v, "stranded").is_empty());
     // gw2 is down from 120 s to 900 s: the migration cannot end before.
     assert!(v["virtual_seconds"].as_f64().unwrap() > 900.0, "{v}");
+    // The rehearsal lists the faults it injected, with their times.
+    assert_eq!(
+        v["faults"],
+        serde_json::json!([
+            {"at": 120.0, "fault": "down", "what": "gw2.dmz.contoso.local"},
+            {"at": 900.0, "fault": "up", "what": "gw2.dmz.contoso.local"}
+        ])
+    );
+    let out = simulate(
+        "replace-gateway",
+        &["--faults", &faults("gateway-outage.yaml")],
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Faults injected (virtual time from the start):\n        2m  down gw2.dmz.contoso.local\n       15m  up gw2.dmz.contoso.local\n"),
+        "{text}"
+    );
+    // A rehearsal without faults says nothing about them.
+    let (_, v) = json("replace-gateway", &[]);
+    assert_eq!(v["faults"], serde_json::json!([]));
     let (code, v) = json(
         "replace-gateway",
         &[

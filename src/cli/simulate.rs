@@ -97,6 +97,33 @@ fn build_target(
     Sim::try_new(observed, SimConfig::seeded(seed).with_faults(faults))
 }
 
+/// `simulate --format json`: the summary of docs/spec.md section 5, then
+/// the faults the rehearsal injected.
+#[derive(serde::Serialize)]
+struct Rehearsal<'a> {
+    #[serde(flatten)]
+    summary: handover::execute::SimulateSummary<'a>,
+    faults: Vec<handover::sim::Fired>,
+}
+
+/// The faults injected, one line each with its virtual time; nothing when
+/// none fired.
+fn fault_timeline(fired: &[handover::sim::Fired]) -> String {
+    if fired.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Faults injected (virtual time from the start):\n");
+    for f in fired {
+        out.push_str(&format!(
+            "  {:>8}  {} {}\n",
+            execute::render::duration(f.at),
+            f.fault,
+            f.what
+        ));
+    }
+    out
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
     if let Err(e) = args.observe.check() {
@@ -197,6 +224,7 @@ pub fn run(args: Args) -> u8 {
     ));
     match args.format {
         Format::Text => {
+            print!("{}", fault_timeline(&sim.faults_fired()));
             print!(
                 "{}",
                 execute::render::verdict(&report, args.strategy.name())
@@ -208,7 +236,10 @@ pub fn run(args: Args) -> u8 {
                 print!("{s}");
             }
         }
-        Format::Json => match serde_json::to_string(&report.summary(args.strategy.name())) {
+        Format::Json => match serde_json::to_string(&Rehearsal {
+            summary: report.summary(args.strategy.name()),
+            faults: sim.faults_fired(),
+        }) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");

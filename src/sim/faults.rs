@@ -85,6 +85,52 @@ impl FaultAction {
     }
 }
 
+impl FaultAction {
+    /// What the fault names, as a person reads it: the servers or members
+    /// (comma-separated), or its value.
+    pub fn what(&self) -> String {
+        let names = |n: &[Name]| n.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ");
+        match self {
+            FaultAction::Down(n)
+            | FaultAction::Up(n)
+            | FaultAction::Offline(n)
+            | FaultAction::Online(n)
+            | FaultAction::NeverAck(n)
+            | FaultAction::Ready(n) => names(n),
+            FaultAction::ProviderErrorRate(r) | FaultAction::ProviderLostAnswerRate(r) => {
+                r.to_string()
+            }
+            FaultAction::BothActive(b) => b.to_string(),
+            FaultAction::ReplicationLag(d) => d.to_string(),
+        }
+    }
+}
+
+/// A fault the simulator injected: one line of a rehearsal's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fired {
+    /// When it fired, in virtual seconds from the start of the rehearsal.
+    pub at: f64,
+    /// The fault, by its key in the faults file (`down`, `neverAck`, ...).
+    pub fault: &'static str,
+    /// What it names (see [`FaultAction::what`]).
+    pub what: String,
+}
+
+impl Sim {
+    /// The faults injected so far, in the order they fired.
+    pub fn faults_fired(&self) -> Vec<Fired> {
+        self.config.faults.faults[..self.faults_fired.min(self.config.faults.faults.len())]
+            .iter()
+            .map(|f| Fired {
+                at: f.at.0 as f64,
+                fault: f.action.key(),
+                what: f.action.what(),
+            })
+            .collect()
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FileDoc {

@@ -26,7 +26,7 @@ mod state;
 mod store;
 mod target;
 
-pub use faults::{Fault, FaultAction, FaultSchedule};
+pub use faults::{Fault, FaultAction, FaultSchedule, Fired};
 pub use state::{Calls, Sim};
 
 /// The simulator as a target: [`Sim`] itself implements
