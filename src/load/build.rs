@@ -665,6 +665,7 @@ impl<'a> Builder<'a> {
                 connected,
                 up: up.unwrap_or(true),
                 ready: ready.unwrap_or(true),
+                evidence: None,
             },
             pos,
         ))
