@@ -271,3 +271,31 @@ async fn with_the_primary_down_nothing_is_reported_on_it_and_two_active_pools_sh
     .await
     .expect_err("the recorded batch has two operations; one was sent");
 }
+
+/// A write known from elsewhere (the journal of a run resumed after a
+/// restart) later than the reading: the reading is not evidence.
+#[tokio::test]
+async fn a_write_remembered_from_the_journal_outdates_earlier_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut p) = replay("bridge-dmz-agent.jsonl", &dir.path().join("cursor")) else {
+        return;
+    };
+    p.observe(&Scope::All).await.unwrap();
+    let web03 = n("web03.dmz.contoso.local");
+    p.apply(&Operation::SetParents {
+        kind: MemberKind::Agent,
+        name: web03.clone(),
+        parents: handover::model::Parents {
+            primary: n("gw3.dmz.contoso.local"),
+            failover: vec![n("gw1.dmz.contoso.local")],
+        },
+    })
+    .await
+    .unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    p.remember_write(&web03, handover::model::Stamp::from_system(later));
+    let members = Scope::Members(vec![web03]);
+    p.observe(&members).await.unwrap();
+    let o = p.observe(&members).await.unwrap();
+    assert_eq!(connected(&o, "web03.dmz.contoso.local"), None);
+}

@@ -41,8 +41,10 @@ impl Default for Tolerance {
 
 /// When handover last wrote each member's parents, on handover's clock:
 /// the moment the write's answer arrived (or the call was given up), so
-/// the change is in the management group by then.
-pub type Writes = HashMap<(MemberKind, Name), Stamp>;
+/// the change is in the management group by then. Keyed by host name (a
+/// computer is an agent or a gateway of a management group, never both),
+/// so a journal record, which names the member only, can seed it.
+pub type Writes = HashMap<Name, Stamp>;
 
 /// The observe call the evidence came back in, on handover's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +108,7 @@ pub fn judge_all(
             let Some(ev) = m.evidence.as_deref() else {
                 continue;
             };
-            let write = writes.get(&(kind, m.name.clone())).copied();
+            let write = writes.get(&m.name).copied();
             let verdict = judge(m, ev, write, exchange, &up, tol);
             if kind == MemberKind::Gateway && !alive(ev, tol) {
                 m.ready = false;

@@ -110,6 +110,15 @@ impl ExecProvider {
         self.tolerance = t;
     }
 
+    /// Records that handover wrote `member`'s parents at `at` (its clock),
+    /// unless a later write is known: what a run resumed after a restart
+    /// feeds from the journal's `set_parents` records, so evidence read
+    /// before those writes does not count.
+    pub fn remember_write(&mut self, member: &crate::name::Name, at: Stamp) {
+        let slot = self.writes.entry(member.clone()).or_insert(at);
+        *slot = (*slot).max(at);
+    }
+
     /// The program this provider runs.
     pub fn program(&self) -> &Path {
         &self.program
@@ -523,11 +532,10 @@ impl Provider for ExecProvider {
             ));
         }
         let result = self.call(&Request::apply(op)).await;
-        if let Operation::SetParents { kind, name, .. } = op {
+        if let Operation::SetParents { name, .. } = op {
             // Answered, failed or timed out: the change may be in the
             // management group from now on, so evidence must postdate it.
-            let now = Stamp::from_system(SystemTime::now());
-            self.writes.insert((*kind, name.clone()), now);
+            self.remember_write(name, Stamp::from_system(SystemTime::now()));
         }
         let resp = result?;
         tracing::debug!(provider = %self.label, ?op, changed = ?resp.changed, "applied");

@@ -85,7 +85,7 @@ fn call(sent: f64) -> Exchange {
 fn writes(t: Option<f64>) -> Writes {
     let mut w = Writes::new();
     if let Some(t) = t {
-        w.insert((MemberKind::Agent, n("web01")), at(t));
+        w.insert(n("web01"), at(t));
     }
     w
 }
