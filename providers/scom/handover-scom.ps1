@@ -48,6 +48,9 @@ $script:Credential = $null
 
 function Write-Log([string]$Message) { [Console]::Error.WriteLine("handover-scom: $Message") }
 function Get-Utc([datetime]$Time) { $Time.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ss.fffZ') }
+# The SDK returns UTC times, some with Kind Unspecified: never shift those by
+# the local offset (lab check 5 compares one with the console).
+function Get-SdkUtc([datetime]$Time) { Get-Utc $(if ($Time.Kind -eq 'Local') { $Time } else { [datetime]::SpecifyKind($Time, 'Utc') }) }
 function Get-Key([string]$Name) { $Name.ToLowerInvariant() }
 
 # Errors worth a retry: the SDK service (port 5724) busy or unreachable.
@@ -123,24 +126,28 @@ function Get-Observed($Scope) {
     $learned = Get-LearnedParents @($taskTargets | Where-Object { $_ -and $_.IsAvailable })
 
     $member = {
-        param($Name, $Primary, $Hs)
+        param($Object, $Name, $Primary, $Hs)
         $k = Get-Key $Name
         $ev = @{ observedAt = $observedAt }
         if ($learned[$k]) { $ev['learned'] = $learned[$k] }
         # IsAvailable: a heartbeat arrived within the heartbeat failure
         # window (4 x 60 s by default); `at` is that window's start, a bound.
         if ($Hs -and $Hs.IsAvailable) { $ev['heartbeat'] = @{ at = Get-Utc ((Get-Date).AddSeconds(-240)) } }
-        @{ name = $Name; primary = $Primary; failover = @($failovers[$k] | Where-Object { $_ }); connected = $null; evidence = $ev }
+        $fo = @($failovers[$k] | Where-Object { $_ })
+        # A relationship query carries no order: with two failovers or more,
+        # ask the member itself (one call each, only for those members).
+        if ($fo.Count -gt 1) { $fo = @($Object.GetFailoverManagementServers() | ForEach-Object { $_.Name }) }
+        @{ name = $Name; primary = $Primary; failover = $fo; connected = $null; evidence = $ev }
     }
     $gateways = @($gwObjects | ForEach-Object {
         $hs = $health[(Get-Key $_.Name)]
         $primaryName = $_.GetPrimaryManagementServer().Name
-        $m = & $member $_.Name $primaryName $hs
+        $m = & $member $_ $_.Name $primaryName $hs
         $m['up'] = [bool]($hs -and $hs.IsAvailable)
         # Configured and running workflows: HealthState leaves Uninitialized.
         $m['ready'] = [bool]($m['up'] -and $_.HealthState -ne 'Uninitialized')
         $m })
-    $agents = @($agObjects | ForEach-Object { & $member $_.Name $_.PrimaryManagementServerName $health[(Get-Key $_.Name)] })
+    $agents = @($agObjects | ForEach-Object { & $member $_ $_.Name $_.PrimaryManagementServerName $health[(Get-Key $_.Name)] })
 
     $observed = [ordered]@{ apiVersion = 'handover/v1'; kind = 'Observed'; managementServers = $servers; gateways = $gateways; agents = $agents }
     if ($ManagementStore) { $observed['managementStore'] = Get-Store }
@@ -169,7 +176,7 @@ function Get-LearnedParents($Targets) {
         $text = ([xml]$r.Output).DataItem.StdOut
         $parents = @("$text".Trim() -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
         $name = ($Targets | Where-Object { $_.Id -eq $r.TargetObjectId } | Select-Object -First 1).DisplayName
-        if ($name -and $parents.Count -gt 0) { $out[(Get-Key $name)] = @{ parents = $parents; at = Get-Utc $r.TimeFinished } }
+        if ($name -and $parents.Count -gt 0) { $out[(Get-Key $name)] = @{ parents = $parents; at = Get-SdkUtc $r.TimeFinished } }
     }
     return $out
 }
@@ -210,8 +217,8 @@ function Invoke-StoreFailover($Op) {
         if ($Op.backup_mirror_sql_server) { $params['BackupMirrorSqlServerFqdn'] = $Op.backup_mirror_sql_server }
         if ($Op.backup_mirror_sql_instance) { $params['BackupMirrorSqlInstanceName'] = $Op.backup_mirror_sql_instance }
     } elseif ($Op.restore -eq $true) { $params['Restore'] = $true }
-    $frontEnd = @((Get-CsPool -Identity $Op.pool).Computers)[0]
-    if (-not $frontEnd) { throw "pool $($Op.pool) lists no computer to run the failover on" }
+    $frontEnd = (Get-CsPool -Identity $Op.pool).Computers | Where-Object { Test-WSMan -ComputerName $_ -ErrorAction SilentlyContinue } | Select-Object -First 1
+    if (-not $frontEnd) { throw "no front end of pool $($Op.pool) answers PowerShell remoting (WinRM); the failover must run on one of them" }
     $remote = @{ ComputerName = $frontEnd; ArgumentList = $params; ScriptBlock = {
         param($p) Import-Module SkypeForBusiness | Out-Null; Invoke-CsManagementServerFailover @p | Out-Null } }
     if ($script:Credential) { $remote['Credential'] = $script:Credential }
