@@ -98,6 +98,7 @@ pub fn generate(spec: &Spec) -> Estate {
             parents,
             up: true,
             ready: true,
+            evidence: None,
         });
     }
     let ng = gw.len();
@@ -129,6 +130,7 @@ pub fn generate(spec: &Spec) -> Estate {
             parents: now,
             up: true,
             ready: true,
+            evidence: None,
         });
     }
     Estate { desired, observed }

@@ -677,6 +677,7 @@ mod tests {
             connected: None,
             up: true,
             ready: true,
+            evidence: None,
         });
         let d = observed(&o2, &ObservedPositions::default());
         assert_eq!(d.len(), 1);

@@ -43,6 +43,7 @@ fn observed_member(name: &Name, primary: &Name, ready: bool) -> ObservedMember {
         connected: Some(primary.clone()),
         up: true,
         ready,
+        evidence: None,
     }
 }
 
@@ -151,6 +152,7 @@ fn by_hand(
                 parents: Parents { primary, failover },
                 up: true,
                 ready: true,
+                evidence: None,
             }
         })
         .collect()

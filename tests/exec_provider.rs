@@ -30,6 +30,7 @@ fn member(name: &str, parent: &str) -> ObservedMember {
         connected: Some(n(parent)),
         up: true,
         ready: true,
+        evidence: None,
     }
 }
 

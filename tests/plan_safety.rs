@@ -129,6 +129,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 connected,
                 up: rng.random_bool(0.85),
                 ready: rng.random_bool(0.85),
+                evidence: None,
             });
         }
         pool.push(g);
@@ -155,6 +156,7 @@ fn estate(seed: u64) -> (Topology, Observed) {
                 connected,
                 up: true,
                 ready: true,
+                evidence: None,
             });
         }
     }
@@ -835,12 +837,12 @@ proptest! {
         }
         for g in &d.gateways {
             if !o.gateways.iter().any(|x| x.name == g.name) {
-                o.gateways.push(ObservedMember { name: g.name.clone(), parents: g.parents.clone(), connected: Some(g.parents.primary.clone()), up: true, ready: true });
+                o.gateways.push(ObservedMember { name: g.name.clone(), parents: g.parents.clone(), connected: Some(g.parents.primary.clone()), up: true, ready: true, evidence: None });
             }
         }
         for a in &d.agents {
             if !o.agents.iter().any(|x| x.name == a.name) {
-                o.agents.push(ObservedMember { name: a.name.clone(), parents: a.parents.clone(), connected: Some(a.parents.primary.clone()), up: true, ready: true });
+                o.agents.push(ObservedMember { name: a.name.clone(), parents: a.parents.clone(), connected: Some(a.parents.primary.clone()), up: true, ready: true, evidence: None });
             }
         }
         let desired_gw: Vec<Name> = d.gateways.iter().map(|g| g.name.clone()).collect();

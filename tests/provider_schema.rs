@@ -136,6 +136,7 @@ fn responses_built_from_the_wire_types_validate() {
         connected: None,
         up: true,
         ready: true,
+        evidence: None,
     });
     let cases = [
         (

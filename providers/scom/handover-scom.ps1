@@ -5,295 +5,308 @@
   and (with -ManagementStore) the Skype for Business Central Management Store.
 
 .DESCRIPTION
-  Speaks protocol 1 of docs/provider-protocol.md: reads ONE JSON request from
-  stdin, writes ONE JSON response to stdout, exits 0 on success and 1 on
-  failure. Diagnostics go to stderr only. One process per request.
+  Reads one JSON request a line on stdin and writes one JSON answer a line on
+  stdout until stdin ends (docs/provider-protocol.md). A protocol 1 request
+  gets its answer and the script exits (0 ok, 1 failed); protocol 2 requests
+  (carrying an "id") are answered one after the other over one runspace and
+  ONE SDK connection, paid once per run. Diagnostics go to stderr only.
 
-  Requests:
-    capabilities  -> the operations below
-    observe       -> management servers, gateways, agents (and the store)
-    apply         -> set_parents (ONE SDK call for primary and failovers),
-                     retire_gateway (refused: see docs/scom-provider.md),
-                     store_failover (Invoke-CsManagementServerFailover)
-
-  How `connected`, `up` and `ready` are derived is documented, with its
-  limits, in docs/scom-provider.md. In short: a member is only reported
-  connected to a NEW primary after its own "Operations Manager" event log
-  shows event 1210 (new configuration active) after the change this script
-  made; until then it is reported on its previous parent, so handover never
-  prunes a bridge on a guess.
+  The script reports facts and judges nothing: for each gateway and agent an
+  `evidence` object (the parents the member has LEARNED, read by an agent task
+  through the management group; when it last heartbeated), and `connected`
+  always null. handover decides `connected` from the evidence and the time of
+  its own write (src/provider/evidence.rs). See docs/scom-provider.md.
 
 .EXAMPLE
   handover apply --desired topo/ --target "exec:powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File C:\handover\handover-scom.ps1 -ManagementServer ms1.contoso.local"
 #>
 param(
-    # A management server to connect the SDK to.
+    # A management server whose SDK (Data Access) service to connect to.
     [string]$ManagementServer = 'localhost',
+    # A file made by `Get-Credential | Export-Clixml`: DPAPI-encrypted, only
+    # the same Windows account on the same computer can read it. Absent: the
+    # account running this script (the usual case for a scheduled task).
+    [string]$CredentialFile,
+    # The agent task that returns a member's Parent Health Services list
+    # (providers/scom/Handover.Evidence.xml).
+    [string]$LearnedTask = 'Handover.Evidence.ReadParentHealthServices',
+    # Seconds to wait for the learned-parents task results of one observe.
+    [int]$TaskTimeout = 120,
     # Also observe and fail over the Central Management Store.
-    [switch]$ManagementStore,
-    # Where this script remembers the changes it made (awaiting event 1210).
-    [string]$StateDir = (Join-Path $env:ProgramData 'handover\scom-provider')
+    [switch]$ManagementStore
 )
 
-# Nothing but our one response may reach stdout: PowerShell 5.1 writes the
-# warning, verbose and information streams to stdout when it is redirected.
+# Nothing but our answers may reach stdout: Windows PowerShell 5.1 writes the
+# warning, verbose and information streams there when it is redirected.
 $ErrorActionPreference = 'Stop'
 $WarningPreference = 'SilentlyContinue'
 $VerbosePreference = 'SilentlyContinue'
 $InformationPreference = 'SilentlyContinue'
 $ProgressPreference = 'SilentlyContinue'
-$ProtocolVersion = 1
+$script:MG = $null
+$script:Credential = $null
 
 function Write-Log([string]$Message) { [Console]::Error.WriteLine("handover-scom: $Message") }
-
-function Send-Response($Body, [int]$ExitCode = 0) {
-    $Body['protocol'] = $ProtocolVersion
-    [Console]::Out.Write((ConvertTo-Json -InputObject $Body -Depth 10 -Compress))
-    [Console]::Out.WriteLine()
-    exit $ExitCode
-}
-
-function Send-Error([string]$Message, [bool]$Retryable) {
-    Send-Response @{ ok = $false; error = @{ message = $Message; retryable = $Retryable } } 1
-}
+function Get-Utc([datetime]$Time) { $Time.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ss.fffZ') }
+# The SDK returns UTC times, some with Kind Unspecified: never shift those by
+# the local offset (lab check 5 compares one with the console).
+function Get-SdkUtc([datetime]$Time) { Get-Utc $(if ($Time.Kind -eq 'Local') { $Time } else { [datetime]::SpecifyKind($Time, 'Utc') }) }
+function Get-Key([string]$Name) { $Name.ToLowerInvariant() }
 
 # Errors worth a retry: the SDK service (port 5724) busy or unreachable.
 function Test-Retryable($ErrorRecord) {
     $e = $ErrorRecord.Exception
     while ($e) {
-        $t = $e.GetType().FullName
-        if ($t -match 'ServerDisconnectedException|ServiceNotRunningException|TimeoutException|EnterpriseManagementException.*Busy') { return $true }
+        if ($e.GetType().FullName -match 'ServerDisconnectedException|ServiceNotRunningException|TimeoutException|EnterpriseManagementException.*Busy') { return $true }
         $e = $e.InnerException
     }
     return $false
 }
 
-# ---- remembered changes: name -> { server, previous, since } -----------------
-function Get-ChangeFile { Join-Path $StateDir 'changes.json' }
-function Read-Changes {
-    $f = Get-ChangeFile
-    $h = @{}
-    if (Test-Path $f) {
-        (Get-Content -Raw $f | ConvertFrom-Json).PSObject.Properties | ForEach-Object { $h[$_.Name] = $_.Value }
-    }
-    return $h
-}
-function Write-Changes($Changes) {
-    if (-not (Test-Path $StateDir)) { New-Item -ItemType Directory -Path $StateDir | Out-Null }
-    $tmp = (Get-ChangeFile) + '.tmp'
-    ConvertTo-Json -InputObject $Changes -Depth 5 | Set-Content -Path $tmp -Encoding UTF8
-    Move-Item -Force -Path $tmp -Destination (Get-ChangeFile)
+function New-Failure([string]$Message, [bool]$Retryable) {
+    @{ ok = $false; error = @{ message = $Message; retryable = $Retryable } }
 }
 
-# True when the member's own log shows event 1210 ("New configuration became
-# active") since the change. Unreachable event log: false (stay in bridge).
-function Test-Acknowledged([string]$Name, [datetime]$Since) {
-    try {
-        $ev = Get-WinEvent -ComputerName $Name -MaxEvents 1 -FilterHashtable @{
-            LogName = 'Operations Manager'; Id = 1210; StartTime = $Since }
-        return [bool]$ev
-    } catch {
-        Write-Log "cannot read event 1210 on ${Name}: $($_.Exception.Message)"
-        return $false
-    }
+# ---- one connection, made once ----------------------------------------------
+function Connect-Once {
+    if ($script:MG) { return }
+    Import-Module OperationsManager | Out-Null
+    $params = @{ ComputerName = $ManagementServer }
+    if ($CredentialFile) { $script:Credential = Import-Clixml -Path $CredentialFile; $params['Credential'] = $script:Credential }
+    New-SCOMManagementGroupConnection @params | Out-Null
+    $script:MG = Get-SCOMManagementGroup
+    if ($ManagementStore) { Import-Module SkypeForBusiness | Out-Null }
 }
 
-# ---- observe ---------------------------------------------------------------
-function Get-Availability {
-    # One Health Service instance per agent, gateway and management server;
-    # IsAvailable is false once heartbeats stop ("grey").
-    $map = @{}
-    $class = Get-SCOMClass -Name 'Microsoft.SystemCenter.HealthService'
-    foreach ($hs in (Get-SCOMClassInstance -Class $class)) {
-        $map[$hs.DisplayName.ToLowerInvariant()] = $hs
-    }
-    return $map
+# Relationship instances of one type, in ONE query (PowerShell 5.1 cannot
+# call a generic method directly, hence the reflection).
+function Get-RelationshipInstances([string]$TypeName) {
+    $type = $script:MG.EntityTypes.GetRelationshipClasses() | Where-Object { $_.Name -eq $TypeName } | Select-Object -First 1
+    if (-not $type) { throw "relationship type $TypeName not found in this management group" }
+    $emo = [Microsoft.EnterpriseManagement.Common.EnterpriseManagementObject]
+    $method = $script:MG.EntityObjects.GetType().GetMethods() | Where-Object {
+        $_.Name -eq 'GetRelationshipObjects' -and $_.GetParameters().Count -eq 2 -and
+        $_.GetParameters()[0].ParameterType.Name -eq 'EnterpriseManagementRelationshipObjectGenericCriteria' } | Select-Object -First 1
+    $generic = New-Object Microsoft.EnterpriseManagement.Common.EnterpriseManagementRelationshipObjectGenericCriteria("RelationshipId = '$($type.Id)'")
+    return $method.MakeGenericMethod($emo).Invoke($script:MG.EntityObjects, @($generic, [Microsoft.EnterpriseManagement.Common.ObjectQueryOptions]::Default))
 }
 
-function Get-Connected([string]$Name, [string]$Primary, $HealthService, $Changes) {
-    if (-not $HealthService -or -not $HealthService.IsAvailable) { return $null }
-    $c = $Changes[$Name.ToLowerInvariant()]
-    if (-not $c) { return $Primary }          # steady state: heartbeating, on its primary
-    if (Test-Acknowledged $Name ([datetime]$c.since)) {
-        $Changes.Remove($Name.ToLowerInvariant())
-        $script:ChangesDirty = $true
-        return $c.server
-    }
-    return $c.previous                      # still talking to its old parent
-}
-
+# ---- observe: bulk queries only ---------------------------------------------
+# Cost per observe, whatever the estate: Get-SCOMManagementServer,
+# Get-SCOMAgent, one Health Service instance query, two relationship queries
+# (failovers of all members), and for the members in scope one task batch.
 function Get-Observed($Scope) {
+    Connect-Once
+    $observedAt = Get-Utc (Get-Date)
     $wanted = $null
-    if ($Scope.kind -eq 'members') {
-        $wanted = @{}
-        foreach ($m in $Scope.members) { $wanted[$m.ToLowerInvariant()] = $true }
+    if ($Scope.kind -eq 'members') { $wanted = @{}; foreach ($m in $Scope.members) { $wanted[(Get-Key $m)] = $true } }
+    elseif ($Scope.kind -ne 'all') { throw "unknown scope kind $($Scope.kind)" }
+
+    $health = @{}
+    foreach ($hs in (Get-SCOMClassInstance -Class (Get-SCOMClass -Name 'Microsoft.SystemCenter.HealthService'))) { $health[(Get-Key $hs.DisplayName)] = $hs }
+    # Failovers of every agent and gateway: source = the failover server's
+    # Health Service, target = the member's (inferred; lab check 3).
+    $failovers = @{}
+    foreach ($r in (Get-RelationshipInstances 'Microsoft.SystemCenter.HealthServiceSecondaryCommunication')) {
+        $k = Get-Key $r.TargetObject.DisplayName
+        if (-not $failovers[$k]) { $failovers[$k] = New-Object System.Collections.ArrayList }
+        [void]$failovers[$k].Add($r.SourceObject.DisplayName)
     }
-    $health = Get-Availability
-    $changes = Read-Changes
-    $script:ChangesDirty = $false
 
-    $servers = @(Get-SCOMManagementServer | Where-Object { -not $_.IsGateway } | ForEach-Object {
-        $hs = $health[$_.Name.ToLowerInvariant()]
-        @{ name = $_.Name; up = [bool]($hs -and $hs.IsAvailable) }
-    })
+    $all = @(Get-SCOMManagementServer)
+    $servers = @($all | Where-Object { -not $_.IsGateway } | ForEach-Object {
+        $hs = $health[(Get-Key $_.Name)]; @{ name = $_.Name; up = [bool]($hs -and $hs.IsAvailable) } })
+    $gwObjects = @($all | Where-Object { $_.IsGateway -and (-not $wanted -or $wanted[(Get-Key $_.Name)]) })
+    $agObjects = @(Get-SCOMAgent | Where-Object { -not $wanted -or $wanted[(Get-Key $_.Name)] })
 
-    $gateways = @(Get-SCOMGatewayManagementServer |
-        Where-Object { -not $wanted -or $wanted[$_.Name.ToLowerInvariant()] } | ForEach-Object {
-        $hs = $health[$_.Name.ToLowerInvariant()]
-        $primary = $_.GetPrimaryManagementServer().Name
-        $up = [bool]($hs -and $hs.IsAvailable)
-        @{
-            name      = $_.Name
-            primary   = $primary
-            failover  = @($_.GetFailoverManagementServers() | ForEach-Object { $_.Name })
-            connected = Get-Connected $_.Name $primary $hs $changes
-            up        = $up
-            # Approved (listed at all), and has received configuration and
-            # reports health: HealthState leaves Uninitialized only then.
-            ready     = [bool]($up -and $_.HealthState -ne 'Uninitialized')
-        }
-    })
+    # Learned parents: gateways always (few), agents only when polled by name
+    # (the members in flight): one task batch through the management group.
+    $taskTargets = @($gwObjects | ForEach-Object { $health[(Get-Key $_.Name)] })
+    if ($wanted) { $taskTargets += @($agObjects | ForEach-Object { $health[(Get-Key $_.Name)] }) }
+    $learned = Get-LearnedParents @($taskTargets | Where-Object { $_ -and $_.IsAvailable })
 
-    $agents = @(Get-SCOMAgent |
-        Where-Object { -not $wanted -or $wanted[$_.Name.ToLowerInvariant()] } | ForEach-Object {
-        $primary = $_.PrimaryManagementServerName
-        @{
-            name      = $_.Name
-            primary   = $primary
-            failover  = @($_.GetFailoverManagementServers() | ForEach-Object { $_.Name })
-            connected = Get-Connected $_.Name $primary $health[$_.Name.ToLowerInvariant()] $changes
-        }
-    })
-    if ($script:ChangesDirty) { Write-Changes $changes }
-
-    $observed = [ordered]@{
-        apiVersion = 'handover/v1'; kind = 'Observed'
-        managementServers = $servers; gateways = $gateways; agents = $agents
+    $member = {
+        param($Object, $Name, $Primary, $Hs)
+        $k = Get-Key $Name
+        $ev = @{ observedAt = $observedAt }
+        if ($learned[$k]) { $ev['learned'] = $learned[$k] }
+        # IsAvailable: a heartbeat arrived within the heartbeat failure
+        # window (4 x 60 s by default); `at` is that window's start, a bound.
+        if ($Hs -and $Hs.IsAvailable) { $ev['heartbeat'] = @{ at = Get-Utc ((Get-Date).AddSeconds(-240)) } }
+        $fo = @($failovers[$k] | Where-Object { $_ })
+        # A relationship query carries no order: with two failovers or more,
+        # ask the member itself (one call each, only for those members).
+        if ($fo.Count -gt 1) { $fo = @($Object.GetFailoverManagementServers() | ForEach-Object { $_.Name }) }
+        @{ name = $Name; primary = $Primary; failover = $fo; connected = $null; evidence = $ev }
     }
+    $gateways = @($gwObjects | ForEach-Object {
+        $hs = $health[(Get-Key $_.Name)]
+        $primaryName = $_.GetPrimaryManagementServer().Name
+        $m = & $member $_ $_.Name $primaryName $hs
+        $m['up'] = [bool]($hs -and $hs.IsAvailable)
+        # Configured and running workflows: HealthState leaves Uninitialized.
+        $m['ready'] = [bool]($m['up'] -and $_.HealthState -ne 'Uninitialized')
+        $m })
+    $agents = @($agObjects | ForEach-Object { & $member $_ $_.Name $_.PrimaryManagementServerName $health[(Get-Key $_.Name)] })
+
+    $observed = [ordered]@{ apiVersion = 'handover/v1'; kind = 'Observed'; managementServers = $servers; gateways = $gateways; agents = $agents }
     if ($ManagementStore) { $observed['managementStore'] = Get-Store }
     return $observed
 }
 
-function Get-Store {
-    # Active master and file transfer agents; both empty = store unavailable.
-    $cms = Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
-    $replicas = @(Get-CsManagementStoreReplicationStatus)
-    $active = $null
-    if ($cms.ActiveMasterFqdn -and $cms.ActiveFileTransferAgents) {
-        $active = (Get-CsPool | Where-Object { $_.Computers -contains $cms.ActiveMasterFqdn }).Fqdn
+# Runs the learned-parents task on many Health Services at once and returns
+# name -> @{ parents = [...]; at = time the task finished }. A member whose
+# task fails or times out simply has no `learned` (not connected: safe).
+function Get-LearnedParents($Targets) {
+    $out = @{}
+    if ($Targets.Count -eq 0) { return $out }
+    $task = Get-SCOMTask -Name $LearnedTask
+    if (-not $task) { Write-Log "task $LearnedTask not found: import providers/scom/Handover.Evidence.xml; no member can be reported connected"; return $out }
+    $batch = Start-SCOMTask -Task $task -Instance $Targets
+    $deadline = (Get-Date).AddSeconds($TaskTimeout)
+    do {
+        Start-Sleep -Seconds 2
+        $results = @(Get-SCOMTaskResult -BatchID $batch.BatchId)
+        $pending = @($results | Where-Object { $_.Status -in 'Scheduled', 'Started' })
+    } while ($pending.Count -gt 0 -and (Get-Date) -lt $deadline)
+    foreach ($r in $results) {
+        if ($r.Status -ne 'Succeeded') { continue }
+        # The task prints one line: the NetworkName values of Parent Health
+        # Services\0, \1, ... in order, separated by commas.
+        $text = ([xml]$r.Output).DataItem.StdOut
+        $parents = @("$text".Trim() -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+        $name = ($Targets | Where-Object { $_.Id -eq $r.TargetObjectId } | Select-Object -First 1).DisplayName
+        if ($name -and $parents.Count -gt 0) { $out[(Get-Key $name)] = @{ parents = $parents; at = Get-SdkUtc $r.TimeFinished } }
     }
-    $pools = @(Get-CsPool | Where-Object { $_.Services -match 'Registrar' } | ForEach-Object {
-        # A pool is up when one of its computers answers on the network.
-        @{ name = $_.Fqdn; up = [bool]($_.Computers | Where-Object { Test-Connection -Quiet -Count 1 $_ } | Select-Object -First 1) }
-    })
+    return $out
+}
+
+# ---- the store -------------------------------------------------------------
+function Get-Store {
+    # Where the Central Management service reports itself active: every pool
+    # that says so is listed active, so "active in two pools" can be seen.
+    $cms = @(Get-CsService -CentralManagement)
+    $activeIn = @($cms | Where-Object { $_.Active } | ForEach-Object { $_.PoolFqdn } | Sort-Object -Unique)
+    $replicas = @(Get-CsManagementStoreReplicationStatus)
+    $pools = @($cms | ForEach-Object { $_.PoolFqdn } | Sort-Object -Unique | ForEach-Object {
+        $fqdn = $_
+        $pool = Get-CsPool -Identity $fqdn
+        # Up: one of its computers answers WinRM (Test-WSMan), the channel a
+        # store failover uses; a ping alone says less.
+        $up = [bool]($pool.Computers | Where-Object { Test-WSMan -ComputerName $_ -ErrorAction SilentlyContinue } | Select-Object -First 1)
+        @{ name = $fqdn; up = $up; active = [bool]($activeIn -contains $fqdn) } })
     return @{
-        activePool          = $active
+        activePool          = $(if ($activeIn.Count -eq 1) { $activeIn[0] } else { $null })
         pools               = $pools
         replicationComplete = [bool]($replicas.Count -gt 0 -and -not ($replicas | Where-Object { -not $_.UpToDate }))
     }
 }
 
-# ---- apply -----------------------------------------------------------------
+# Invoke-CsManagementServerFailover must run on a front end of the TARGET
+# pool: run it there through PowerShell remoting.
+function Invoke-StoreFailover($Op) {
+    if (-not $ManagementStore) { throw 'store_failover needs -ManagementStore (and the SkypeForBusiness module)' }
+    $active = @(Get-CsService -CentralManagement | Where-Object { $_.Active } | ForEach-Object { $_.PoolFqdn })
+    if ($active.Count -eq 1 -and $active[0] -eq $Op.pool) { return $false }   # idempotent
+    $params = @{ Confirm = $false }
+    if ($Op.mode -eq 'disaster') {
+        # The disaster-recovery parameter set: backup SQL and -Force, no -Restore.
+        $params['BackupSqlServerFqdn'] = $Op.backup_sql_server
+        $params['Force'] = $true
+        if ($Op.backup_sql_instance) { $params['BackupSqlInstanceName'] = $Op.backup_sql_instance }
+        if ($Op.backup_mirror_sql_server) { $params['BackupMirrorSqlServerFqdn'] = $Op.backup_mirror_sql_server }
+        if ($Op.backup_mirror_sql_instance) { $params['BackupMirrorSqlInstanceName'] = $Op.backup_mirror_sql_instance }
+    } elseif ($Op.restore -eq $true) { $params['Restore'] = $true }
+    $frontEnd = (Get-CsPool -Identity $Op.pool).Computers | Where-Object { Test-WSMan -ComputerName $_ -ErrorAction SilentlyContinue } | Select-Object -First 1
+    if (-not $frontEnd) { throw "no front end of pool $($Op.pool) answers PowerShell remoting (WinRM); the failover must run on one of them" }
+    $remote = @{ ComputerName = $frontEnd; ArgumentList = $params; ScriptBlock = {
+        param($p) Import-Module SkypeForBusiness | Out-Null; Invoke-CsManagementServerFailover @p | Out-Null } }
+    if ($script:Credential) { $remote['Credential'] = $script:Credential }
+    Invoke-Command @remote
+    return $true
+}
+
+# ---- set_parents, batched ---------------------------------------------------
 function Get-Server([string]$Name) {
     $s = Get-SCOMManagementServer -Name $Name       # management servers and gateways
     if (-not $s) { throw "no management server or gateway named $Name in this management group" }
     return $s
 }
 
+# ONE change per member, primary and failovers together (never two
+# Set-SCOMParentManagementServer calls, which leave a window).
 function Set-Parents($Op) {
     $primary = Get-Server $Op.primary
     $failover = New-Object 'System.Collections.Generic.List[Microsoft.EnterpriseManagement.Administration.ManagementServer]'
     foreach ($f in $Op.failover) { $failover.Add((Get-Server $f)) }
-
+    $after = (@($Op.primary) + @($Op.failover)) -join ','
     if ($Op.kind -eq 'agent') {
         $member = Get-SCOMAgent -DNSHostName $Op.name
         if (-not $member) { throw "no agent named $($Op.name) in this management group" }
-        $before = @($member.PrimaryManagementServerName) + @($member.GetFailoverManagementServers() | ForEach-Object { $_.Name })
-        $previous = $member.PrimaryManagementServerName
-        # ONE change: primary and failovers together (never two
-        # Set-SCOMParentManagementServer calls, which leave a window).
+        $before = (@($member.PrimaryManagementServerName) + @($member.GetFailoverManagementServers() | ForEach-Object { $_.Name })) -join ','
+        if ($before -eq $after) { return $false }
         $member.SetManagementServers($primary, $failover)
     } else {
         $member = Get-SCOMGatewayManagementServer -Name $Op.name
         if (-not $member) { throw "no gateway named $($Op.name) in this management group" }
-        $before = @($member.GetPrimaryManagementServer().Name) + @($member.GetFailoverManagementServers() | ForEach-Object { $_.Name })
-        $previous = $member.GetPrimaryManagementServer().Name
+        $before = (@($member.GetPrimaryManagementServer().Name) + @($member.GetFailoverManagementServers() | ForEach-Object { $_.Name })) -join ','
+        if ($before -eq $after) { return $false }
         $list = New-Object 'System.Collections.Generic.List[Microsoft.EnterpriseManagement.Administration.ManagementServer]'
         $list.Add($member)
-        $mg = Get-SCOMManagementGroup
-        # ManagementGroupAdministration.SetManagementServer(gateways, primary, failovers)
-        $mg.Administration.SetManagementServer($list, $primary, $failover)
+        $script:MG.Administration.SetManagementServer($list, $primary, $failover)
     }
-    $after = @($Op.primary) + @($Op.failover)
-    $changed = (($before -join ',').ToLowerInvariant() -ne ($after -join ',').ToLowerInvariant())
-    if ($changed -and $previous -ne $Op.primary) {
-        # Remember the change until the member acknowledges it (event 1210).
-        $changes = Read-Changes
-        $key = $Op.name.ToLowerInvariant()
-        if ($changes[$key]) { $previous = $changes[$key].previous }
-        $changes[$key] = @{ server = $Op.primary; previous = $previous; since = (Get-Date).ToUniversalTime().ToString('o') }
-        Write-Changes $changes
-    }
-    return $changed
-}
-
-function Invoke-StoreFailover($Op) {
-    if (-not $ManagementStore) { throw 'store_failover needs -ManagementStore (and the SkypeForBusiness module)' }
-    $params = @{ Confirm = $false }
-    if ($Op.mode -eq 'disaster') {
-        # Only in disaster recovery: -Force skips the replication check.
-        $params['BackupSqlServerFqdn'] = $Op.backup_sql_server
-        $params['Force'] = $true
-        if ($Op.backup_sql_instance) { $params['BackupSqlInstanceName'] = $Op.backup_sql_instance }
-        if ($Op.backup_mirror_sql_server) { $params['BackupMirrorSqlServerFqdn'] = $Op.backup_mirror_sql_server }
-        if ($Op.backup_mirror_sql_instance) { $params['BackupMirrorSqlInstanceName'] = $Op.backup_mirror_sql_instance }
-    }
-    # managementStore.restore: true in the topology: restore the existing store database.
-    if ($Op.restore -eq $true) { $params['Restore'] = $true }
-    # Must run on a server of the target pool: check, do not guess.
-    $here = [System.Net.Dns]::GetHostEntry('').HostName
-    $pool = Get-CsPool -Identity $Op.pool
-    if ($pool.Computers -notcontains $here) {
-        throw "store_failover to $($Op.pool) must run on a server of that pool; this is $here"
-    }
-    Invoke-CsManagementServerFailover @params | Out-Null
     return $true
 }
 
-# ---- main ------------------------------------------------------------------
-try {
-    $raw = [Console]::In.ReadToEnd()
-    $req = ConvertFrom-Json -InputObject $raw
-} catch {
-    Send-Error "the request is not JSON: $($_.Exception.Message)" $false
-}
-if ($req.protocol -ne $ProtocolVersion) {
-    Send-Error "protocol $($req.protocol) is not supported; this provider speaks $ProtocolVersion" $false
-}
-
-try {
-    if ($req.request -eq 'capabilities') {
-        $ops = @('set_parents')
-        if ($ManagementStore) { $ops += 'store_failover' }
-        Send-Response @{ ok = $true; capabilities = @{ operations = $ops; provider = 'handover-scom'; version = '1' } }
+function Invoke-Operation($Op) {
+    try {
+        switch ($Op.op) {
+            'set_parents' { return @{ ok = $true; changed = [bool](Set-Parents $Op) } }
+            'store_failover' { return @{ ok = $true; changed = [bool](Invoke-StoreFailover $Op) } }
+            default { return New-Failure "operation $($Op.op) is not supported by handover-scom (see capabilities)" $false }
+        }
+    } catch {
+        Write-Log ($_ | Out-String)
+        return New-Failure "$($Op.op) $($Op.name)$($Op.pool): $($_.Exception.Message)" (Test-Retryable $_)
     }
-    Import-Module OperationsManager | Out-Null
-    New-SCOMManagementGroupConnection -ComputerName $ManagementServer | Out-Null
-    if ($ManagementStore) { Import-Module SkypeForBusiness | Out-Null }
+}
 
-    switch ($req.request) {
-        'observe' { Send-Response @{ ok = $true; observed = (Get-Observed $req.scope) } }
+# ---- one request, one answer --------------------------------------------------
+function Invoke-Request($Req) {
+    switch ($Req.request) {
+        'capabilities' {
+            $ops = @('set_parents'); if ($ManagementStore) { $ops += 'store_failover' }
+            return @{ ok = $true; capabilities = @{ operations = $ops; provider = 'handover-scom'; version = '2'; protocols = @(1, 2); session = $true; max_batch = 50; parallel = 1 } }
+        }
+        'observe' { return @{ ok = $true; observed = (Get-Observed $Req.scope) } }
         'apply' {
-            $op = $req.operation
-            switch ($op.op) {
-                'set_parents' { Send-Response @{ ok = $true; changed = [bool](Set-Parents $op) } }
-                'store_failover' { Send-Response @{ ok = $true; changed = [bool](Invoke-StoreFailover $op) } }
-                default { Send-Error "operation $($op.op) is not supported by handover-scom (see capabilities)" $false }
+            Connect-Once
+            if ($Req.protocol -eq 1) { return Invoke-Operation $Req.operation }
+            # One result per operation, in order; one member's error does not
+            # stop the others.
+            return @{ ok = $true; results = @($Req.operations | ForEach-Object { Invoke-Operation $_ }) }
+        }
+        default { return New-Failure "unknown request $($Req.request)" $false }
+    }
+}
+
+while ($null -ne ($line = [Console]::In.ReadLine())) {
+    if (-not $line.Trim()) { continue }
+    $req = $null
+    try { $req = ConvertFrom-Json -InputObject $line } catch { $answer = New-Failure "the request is not JSON: $($_.Exception.Message)" $false }
+    if ($req) {
+        if ($req.protocol -ne 1 -and $req.protocol -ne 2) { $answer = New-Failure "protocol $($req.protocol) is not supported; this provider speaks 1 and 2" $false }
+        else {
+            try { $answer = Invoke-Request $req } catch {
+                Write-Log ($_ | Out-String)
+                $answer = New-Failure "$($req.request): $($_.Exception.Message)" (Test-Retryable $_)
             }
         }
-        default { Send-Error "unknown request $($req.request)" $false }
     }
-} catch {
-    Write-Log ($_ | Out-String)
-    Send-Error "$($req.request): $($_.Exception.Message)" (Test-Retryable $_)
+    $answer['protocol'] = $(if ($req -and $req.protocol -eq 2) { 2 } else { 1 })
+    if ($req -and $null -ne $req.id) { $answer['id'] = $req.id }
+    [Console]::Out.WriteLine((ConvertTo-Json -InputObject $answer -Depth 12 -Compress))
+    [Console]::Out.Flush()
+    if ($answer['protocol'] -eq 1) { exit $(if ($answer['ok']) { 0 } else { 1 }) }
 }
+exit 0

@@ -353,6 +353,7 @@ mod tests {
             connected: Some(n("gw1")),
             up: true,
             ready: true,
+            evidence: None,
         }
     }
 
@@ -416,6 +417,7 @@ mod tests {
             connected: Some(n("ms1")),
             up: true,
             ready,
+            evidence: None,
         }
     }
 

@@ -255,6 +255,7 @@ mod tests {
                 connected: Some(n("ms1")),
                 up: true,
                 ready: true,
+                evidence: None,
             });
         }
         o.agents.push(ObservedMember {
@@ -263,6 +264,7 @@ mod tests {
             connected: connected.map(n),
             up: true,
             ready: true,
+            evidence: None,
         });
         (t, o)
     }

@@ -637,9 +637,13 @@ impl<'a> Builder<'a> {
     fn observed_member<S: Str>(
         &mut self,
         (m_name, m_primary, m_failover, m_connected): (&S, &S, &[S], Option<&S>),
-        (up, ready): (Option<bool>, Option<bool>),
+        (up, ready, evidence): (Option<bool>, Option<bool>, Option<&doc::EvidenceDoc>),
         kind: &str,
     ) -> Option<(ObservedMember, MemberPos)> {
+        let evidence = match evidence {
+            Some(e) => Some(Box::new(self.evidence(e)?)),
+            None => None,
+        };
         let name = self.name(m_name, kind);
         let primary = self.name(m_primary, "primary");
         let (failover, failover_pos) = self.list(m_failover, "failover");
@@ -665,9 +669,61 @@ impl<'a> Builder<'a> {
                 connected,
                 up: up.unwrap_or(true),
                 ready: ready.unwrap_or(true),
+                evidence,
             },
             pos,
         ))
+    }
+
+    /// A member's `evidence`: every time and name checked, each problem
+    /// reported at its place; `None` when one is wrong.
+    fn evidence(&mut self, e: &doc::EvidenceDoc) -> Option<model::Evidence> {
+        self.unknown(&e.unknown);
+        let observed_at = self.stamp(&e.observed_at, "evidence.observedAt");
+        let learned = e.learned.as_ref().map(|l| {
+            self.unknown(&l.unknown);
+            let (parents, _) = self.list(&l.parents, "evidence.learned.parents");
+            let at = self.stamp(&l.at, "evidence.learned.at");
+            (parents.len() == l.parents.len())
+                .then_some(())
+                .and(at)
+                .map(|at| model::Learned { parents, at })
+        });
+        let heartbeat = e.heartbeat.as_ref().map(|h| {
+            self.unknown(&h.unknown);
+            let at = self.stamp(&h.at, "evidence.heartbeat.at");
+            let via = h
+                .via
+                .as_ref()
+                .map(|v| self.name(v, "evidence.heartbeat.via"));
+            match (at, via) {
+                (Some(at), None) => Some(model::Heartbeat { at, via: None }),
+                (Some(at), Some(Some(via))) => Some(model::Heartbeat { at, via: Some(via) }),
+                _ => None,
+            }
+        });
+        let applied = e
+            .config_applied_at
+            .as_ref()
+            .map(|t| self.stamp(t, "evidence.configAppliedAt"));
+        Some(model::Evidence {
+            observed_at: observed_at?,
+            learned: learned.map_or(Some(None), |l| l.map(Some))?,
+            heartbeat: heartbeat.map_or(Some(None), |h| h.map(Some))?,
+            config_applied_at: applied.map_or(Some(None), |a| a.map(Some))?,
+        })
+    }
+
+    /// A UTC time, or a problem at its place.
+    fn stamp(&mut self, t: &Text, what: &str) -> Option<model::Stamp> {
+        match model::Stamp::parse(&t.value) {
+            Ok(s) => Some(s),
+            Err(m) => {
+                let pos = self.pos(t);
+                self.diags.push(Diagnostic::at(pos, format!("{what}: {m}")));
+                None
+            }
+        }
     }
 
     fn observed_server(
@@ -734,7 +790,7 @@ impl<'a> Builder<'a> {
                         let failover = &f.failovers[m.failover.clone()];
                         push(self.observed_member(
                             (&m.name, &m.primary, failover, m.connected.as_ref()),
-                            (m.up, m.ready),
+                            (m.up, m.ready, None),
                             kind,
                         ));
                     }
@@ -744,7 +800,7 @@ impl<'a> Builder<'a> {
                         self.unknown(&m.unknown);
                         push(self.observed_member(
                             (&m.name, &m.primary, &m.failover[..], m.connected.as_ref()),
-                            (m.up, m.ready),
+                            (m.up, m.ready, m.evidence.as_ref()),
                             kind,
                         ));
                     }

@@ -581,6 +581,64 @@ doc_struct! {
         pub up: Option<bool> => "up" opt,
         /// Gateways: approved, certificate imported, configured (default true).
         pub ready: Option<bool> => "ready" opt,
+        /// Facts handover judges `connected` and `ready` from.
+        pub evidence: Option<EvidenceDoc> => "evidence" opt,
+    }
+}
+
+/// A UTC time, RFC 3339 (`2026-12-07T20:31:05Z`).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct Utc(
+    #[schemars(regex(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$"
+    ))]
+    String,
+);
+
+doc_struct! {
+    /// Facts about a member (docs/provider-protocol.md section 4).
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct EvidenceDoc ("evidence") {
+        /// The provider's clock when it read these facts.
+        #[schemars(with = "Utc")]
+        pub observed_at: Text => "observedAt" req,
+        /// The parents the member has learned.
+        pub learned: Option<LearnedDoc> => "learned" opt,
+        /// Its last heartbeat.
+        pub heartbeat: Option<HeartbeatDoc> => "heartbeat" opt,
+        /// When it last applied a new configuration (event 1210).
+        #[schemars(with = "Option<Utc>")]
+        pub config_applied_at: Option<Text> => "configAppliedAt" opt,
+    }
+}
+
+doc_struct! {
+    /// `evidence.learned`: the member's own parent list.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct LearnedDoc ("evidence.learned") {
+        /// Learned primary first, then failovers.
+        #[schemars(with = "Vec<HostName>")]
+        pub parents: Vec<Text> => "parents" list,
+        /// When the member read them.
+        #[schemars(with = "Utc")]
+        pub at: Text => "at" req,
+    }
+}
+
+doc_struct! {
+    /// `evidence.heartbeat`: the member's last heartbeat.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct HeartbeatDoc ("evidence.heartbeat") {
+        /// When it arrived.
+        #[schemars(with = "Utc")]
+        pub at: Text => "at" req,
+        /// The server it came through.
+        #[schemars(with = "Option<HostName>")]
+        pub via: Option<Text> => "via" opt,
     }
 }
 

@@ -437,3 +437,25 @@ mod fast_path {
         }
     }
 }
+
+/// A member's `evidence` (which the fast path does not read) sends the
+/// document to serde-saphyr whatever the route, and loads the same, with
+/// the model serialising back to the same JSON.
+#[test]
+fn evidence_loads_the_same_by_every_route() {
+    let text = r#"{"apiVersion":"handover/v1","kind":"Observed",
+"managementServers":[{"name":"ms1","up":true}],
+"gateways":[{"name":"gw1","primary":"ms1","failover":[],"connected":null,"evidence":{"observedAt":"2026-12-07T20:31:05Z","learned":{"parents":["ms1"],"at":"2026-12-07T20:30:58.5Z"},"heartbeat":{"at":"2026-12-07T20:30:00Z","via":"ms1"},"configAppliedAt":"2026-12-07T20:29:10Z"}}],
+"agents":[{"name":"web01","primary":"gw1","failover":[],"connected":null}]}"#;
+    let fast = observed_with(text, "f", Route::Fast).unwrap();
+    let slow = observed_with(text, "f", Route::Slow).unwrap();
+    assert_eq!(fast, slow);
+    let ev = fast.gateways[0].evidence.as_deref().unwrap();
+    assert_eq!(
+        ev.learned.as_ref().unwrap().at.to_string(),
+        "2026-12-07T20:30:58.500Z"
+    );
+    let back: crate::model::Observed =
+        serde_json::from_str(&serde_json::to_string(&fast).unwrap()).unwrap();
+    assert_eq!(back, fast);
+}

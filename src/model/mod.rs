@@ -12,7 +12,10 @@ pub mod policy;
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };
-pub use observed::{Observed, ObservedMember, ObservedPool, ObservedServer, ObservedStore};
+pub use observed::{
+    Evidence, Heartbeat, Learned, Observed, ObservedMember, ObservedPool, ObservedServer,
+    ObservedStore, Stamp,
+};
 pub use policy::{Capacity, Policy, Seconds};
 
 use crate::name::Name;

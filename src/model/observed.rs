@@ -72,6 +72,106 @@ pub struct ObservedMember {
     /// received. Agents: always true.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub ready: bool,
+    /// Facts the provider read about the member (what it has learned, its
+    /// last heartbeat); handover judges `connected` and `ready` from them
+    /// (`crate::provider::evidence`). Absent: the provider judged itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Box<Evidence>>,
+}
+
+/// Facts about one member, not judgements: what the provider read, with
+/// the times on the provider's side (docs/provider-protocol.md section 4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Evidence {
+    /// The provider's clock when it read these facts: how handover relates
+    /// the other times to its own clock.
+    pub observed_at: Stamp,
+    /// The parents the member itself has learned (its `Parent Health
+    /// Services` list), when the provider could read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<Learned>,
+    /// Its last heartbeat, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<Heartbeat>,
+    /// When it last applied a new configuration (event 1210). Reported as
+    /// a fact; never positive evidence on its own (any management pack
+    /// import raises it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_applied_at: Option<Stamp>,
+}
+
+/// The parent list a member has learned, as the member read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Learned {
+    /// The learned primary first, then the learned failovers in order.
+    pub parents: Vec<Name>,
+    /// When the member read them (provider's clock).
+    pub at: Stamp,
+}
+
+/// A member's last heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// When it arrived (provider's clock).
+    pub at: Stamp,
+    /// The server it arrived through, when the provider can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Name>,
+}
+
+/// A point in time, UTC, to the millisecond: written as RFC 3339
+/// (`2026-12-07T20:31:05Z`, fractions of a second allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(pub i64);
+
+impl Stamp {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Parses RFC 3339 in UTC (`Z`); the error says what is expected.
+    pub fn parse(s: &str) -> Result<Stamp, String> {
+        let t = humantime::parse_rfc3339(s).map_err(|e| {
+            format!("{s:?} is not a UTC time ({e}); write it like 2026-12-07T20:31:05Z")
+        })?;
+        Ok(Stamp::from_system(t))
+    }
+
+    /// The stamp of a system time (times before 1970 count negative).
+    pub fn from_system(t: std::time::SystemTime) -> Stamp {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Stamp(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Err(e) => Stamp(-i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = if self.0 >= 0 {
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.0 as u64)
+        } else {
+            std::time::UNIX_EPOCH - std::time::Duration::from_millis(self.0.unsigned_abs())
+        };
+        write!(f, "{}", humantime::format_rfc3339_millis(t))
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Stamp::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The Central Management Store as observed.

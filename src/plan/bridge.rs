@@ -78,6 +78,7 @@ mod tests {
             connected: Some(n("GW2")),
             up: true,
             ready: true,
+            evidence: None,
         };
         assert_eq!(may_be_talking_to(&m), vec![&n("gw2")]);
         assert!(!drops_a_talking_parent(&m, &p("gw2", &[])));

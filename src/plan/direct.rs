@@ -107,6 +107,7 @@ mod tests {
             connected: Some(n(primary)),
             up: true,
             ready: true,
+            evidence: None,
         }
     }
 

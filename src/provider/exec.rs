@@ -14,10 +14,10 @@
 use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response};
 use super::{Clock, Operation, Provider, ProviderError, Scope, WallClock};
 use crate::execute::{Inspect, Schedule};
-use crate::model::{API_VERSION, Observed};
+use crate::model::{API_VERSION, Observed, Stamp};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 const MIB: usize = 1024 * 1024;
@@ -69,6 +69,13 @@ pub struct ExecProvider {
     clock: WallClock,
     capabilities: Option<Capabilities>,
     label: String,
+    /// When this process last wrote each member's parents (the answer's
+    /// arrival, or the call given up): the write time the evidence
+    /// judgement needs (`super::evidence`). Kept in memory only: after a
+    /// restart none is known and the judgement's stricter rule applies.
+    writes: super::evidence::Writes,
+    /// The judgement's clock tolerances.
+    tolerance: super::evidence::Tolerance,
 }
 
 impl ExecProvider {
@@ -86,6 +93,8 @@ impl ExecProvider {
             clock: WallClock::new(),
             capabilities: None,
             label,
+            writes: Default::default(),
+            tolerance: Default::default(),
         }
     }
 
@@ -93,6 +102,21 @@ impl ExecProvider {
     /// (`policy.storeTimeout`).
     pub fn set_store_timeout(&mut self, d: Duration) {
         self.config.store_timeout = d;
+    }
+
+    /// Sets the clock tolerances of the evidence judgement (tests replay
+    /// recordings faster than a management group moves).
+    pub fn set_evidence_tolerance(&mut self, t: super::evidence::Tolerance) {
+        self.tolerance = t;
+    }
+
+    /// Records that handover wrote `member`'s parents at `at` (its clock),
+    /// unless a later write is known: what a run resumed after a restart
+    /// feeds from the journal's `set_parents` records, so evidence read
+    /// before those writes does not count.
+    pub fn remember_write(&mut self, member: &crate::name::Name, at: Stamp) {
+        let slot = self.writes.entry(member.clone()).or_insert(at);
+        *slot = (*slot).max(at);
     }
 
     /// The program this provider runs.
@@ -477,11 +501,20 @@ fn check_observed(o: &Observed) -> Result<(), String> {
 
 impl Provider for ExecProvider {
     async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
+        let sent = Stamp::from_system(SystemTime::now());
         let resp = self.call(&Request::observe(scope)).await?;
-        let observed = resp
+        let received = Stamp::from_system(SystemTime::now());
+        let mut observed = resp
             .observed
             .ok_or_else(|| self.permanent("observe", "the response has no `observed` object"))?;
         check_observed(&observed).map_err(|m| self.permanent("observe", m))?;
+        // Providers report facts; handover judges `connected` from them.
+        let exchange = super::evidence::Exchange { sent, received };
+        for (kind, name, verdict) in
+            super::evidence::judge_all(&mut observed, &self.writes, exchange, self.tolerance)
+        {
+            tracing::debug!(provider = %self.label, %kind, %name, ?verdict, "evidence judged");
+        }
         Ok(observed)
     }
 
@@ -498,7 +531,13 @@ impl Provider for ExecProvider {
                 ),
             ));
         }
-        let resp = self.call(&Request::apply(op)).await?;
+        let result = self.call(&Request::apply(op)).await;
+        if let Operation::SetParents { name, .. } = op {
+            // Answered, failed or timed out: the change may be in the
+            // management group from now on, so evidence must postdate it.
+            self.remember_write(name, Stamp::from_system(SystemTime::now()));
+        }
+        let resp = result?;
         tracing::debug!(provider = %self.label, ?op, changed = ?resp.changed, "applied");
         Ok(())
     }

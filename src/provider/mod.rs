@@ -11,6 +11,7 @@
 //! Submodules: [`protocol`] (the exec JSON protocol's wire types), [`exec`]
 //! (the `exec:` target), and the `--target` syntax ([`parse_target`]).
 
+pub mod evidence;
 pub mod exec;
 pub mod protocol;
 mod target;

@@ -62,6 +62,7 @@ impl Sim {
             },
             up: server.is_none_or(|s| s.up),
             ready: server.is_none_or(|s| s.ready),
+            evidence: None,
         }
     }
 

@@ -135,6 +135,7 @@ impl Fake {
             connected: m.connected.clone(),
             up: m.up,
             ready: m.ready,
+            evidence: None,
         };
         for name in &self.gateways {
             o.gateways.push(view(name, &self.members[name]));
