@@ -32,7 +32,7 @@ fn snapshot(name: &str) {
     for step in &p.steps {
         if let Action::AwaitConnected { name, .. } = &step.action {
             let wait = s
-                .find(&format!("{{ Test-Connected '{name}' }}"))
+                .find(&format!("{{ Test-Connected '{name}' "))
                 .unwrap_or_else(|| panic!("no wait for {name}:\n{s}"));
             let sets: Vec<usize> = s
                 .match_indices(&format!("Parents -Name '{name}' "))
@@ -59,7 +59,7 @@ fn snapshot(name: &str) {
     for step in &p.steps {
         if let Action::AwaitConnected { name, .. } = &step.action {
             assert_eq!(
-                s.matches(&format!("{{ Test-Connected '{name}' }}")).count(),
+                s.matches(&format!("{{ Test-Connected '{name}' ")).count(),
                 1,
                 "{name}"
             );

@@ -74,9 +74,6 @@ const HELPERS: &str = r#"$ErrorActionPreference = 'Stop'
 Import-Module OperationsManager
 New-SCOMManagementGroupConnection -ComputerName $ManagementServer | Out-Null
 
-# When this script changed each member, to read its acknowledgment after it.
-$ScriptStart = Get-Date
-$Changed = @{}
 
 function Get-Server([string]$Name) {
     $s = Get-SCOMManagementServer -Name $Name       # management servers and gateways
@@ -95,7 +92,6 @@ function Get-ServerList([string[]]$Names) {
 function Set-AgentParents([string]$Name, [string]$Primary, [string[]]$Failover) {
     $agent = Get-SCOMAgent -DNSHostName $Name
     if (-not $agent) { throw "no agent named $Name in this management group" }
-    $Changed[$Name] = Get-Date
     $agent.SetManagementServers((Get-Server $Primary), (Get-ServerList $Failover))
 }
 
@@ -104,33 +100,42 @@ function Set-GatewayParents([string]$Name, [string]$Primary, [string[]]$Failover
     if (-not $gateway) { throw "no gateway named $Name in this management group" }
     $list = New-Object 'System.Collections.Generic.List[Microsoft.EnterpriseManagement.Administration.ManagementServer]'
     $list.Add($gateway)
-    $Changed[$Name] = Get-Date
     (Get-SCOMManagementGroup).Administration.SetManagementServer($list, (Get-Server $Primary), (Get-ServerList $Failover))
+}
+
+# The member's Health Service instance (agents and gateways alike).
+function Get-HealthService([string]$Name) {
+    $class = Get-SCOMClass -Name 'Microsoft.SystemCenter.HealthService'
+    return Get-SCOMClassInstance -Class $class | Where-Object { $_.DisplayName -eq $Name } | Select-Object -First 1
 }
 
 # Heartbeating ("not grey"): the member's Health Service instance is available.
 function Test-Available([string]$Name) {
-    $class = Get-SCOMClass -Name 'Microsoft.SystemCenter.HealthService'
-    $hs = Get-SCOMClassInstance -Class $class | Where-Object { $_.DisplayName -eq $Name }
+    $hs = Get-HealthService $Name
     return [bool]($hs -and $hs.IsAvailable)
 }
 
-# Reports to its new primary: heartbeating, and its own "Operations Manager"
-# event log shows event 1210 (new configuration active) since the change
-# (since this script started, for a member it found already in its bridge).
-# This is how the SCOM provider derives `connected`.
-function Test-Connected([string]$Name) {
-    if (-not (Test-Available $Name)) { return $false }
-    $since = $Changed[$Name]
-    if (-not $since) { $since = $ScriptStart }
-    try {
-        $ev = Get-WinEvent -ComputerName $Name -MaxEvents 1 -FilterHashtable @{
-            LogName = 'Operations Manager'; Id = 1210; StartTime = $since }
-        return [bool]$ev
-    } catch {
-        Write-Warning "cannot read event 1210 on ${Name}: $($_.Exception.Message)"
-        return $false
-    }
+# Reports to its new primary: heartbeating, and the member itself has
+# learned its bridge, the new primary first in its Parent Health Services
+# list. The list is read by the Handover.Evidence agent task
+# (providers/scom/Handover.Evidence.xml; import it first), which runs
+# through the management group, so it works for agents behind gateways
+# (DMZ, workgroup, untrusted domains) whose event logs cannot be read
+# remotely. This is the evidence the SCOM provider reports.
+function Test-Connected([string]$Name, [string]$Primary) {
+    $hs = Get-HealthService $Name
+    if (-not ($hs -and $hs.IsAvailable)) { return $false }
+    $task = Get-SCOMTask -Name 'Handover.Evidence.ReadParentHealthServices'
+    if (-not $task) { throw "task Handover.Evidence.ReadParentHealthServices not found: import providers/scom/Handover.Evidence.xml into the management group first" }
+    $batch = Start-SCOMTask -Task $task -Instance $hs
+    $deadline = (Get-Date).AddSeconds(120)
+    do {
+        Start-Sleep -Seconds 2
+        $r = Get-SCOMTaskResult -BatchID $batch.BatchId | Select-Object -First 1
+    } while ($r -and ($r.Status -in 'Scheduled', 'Started') -and (Get-Date) -lt $deadline)
+    if (-not $r -or $r.Status -ne 'Succeeded') { return $false }
+    $learned = @("$(([xml]$r.Output).DataItem.StdOut)".Trim() -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+    return ($learned.Count -gt 0 -and $learned[0] -eq $Primary)
 }
 
 # Polls the members of one wave until each passes its test, polling again
@@ -295,13 +300,14 @@ fn wait_text(out: &mut String, steps: &[&Step], wave: &str) {
                 );
                 let _ = writeln!(
                     tests,
-                    "    {} = {{ Test-Connected {} }}",
+                    "    {} = {{ Test-Connected {} {} }}",
                     quote(&format!(
                         "{kind} {} reports to {}",
                         name.as_str(),
                         server.as_str()
                     )),
-                    quote(name.as_str())
+                    quote(name.as_str()),
+                    quote(server.as_str())
                 );
             }
             Action::AwaitReady { kind, name } => {
