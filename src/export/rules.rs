@@ -119,6 +119,7 @@ mod tests {
             connected: Some(n(parents[0])),
             up: true,
             ready: true,
+            evidence: None,
         }
     }
 
