@@ -5,8 +5,9 @@
 //! Reads the desired topology (and the observed state: a file, or one
 //! read-only observation of a target through `target::observe_read_only`),
 //! plans when the observed state is given, and prints the graph of
-//! `handover::graph`. SVG is laid out in pure Rust by default; `--engine
-//! graphviz` pipes the DOT to Graphviz's `dot -Tsvg` when it is installed.
+//! `handover::graph` in the view `--view` chooses (by size unless forced).
+//! SVG is laid out in pure Rust by default; `--engine graphviz` pipes the
+//! DOT to Graphviz's `dot -Tsvg` when it is installed.
 //! Must not change the target or touch anything else.
 
 use super::exit;
@@ -31,7 +32,7 @@ pub enum Format {
 /// Which picture `handover graph` draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ViewArg {
-    /// The per-server picture when its widest row fits in 1,100 px (about
+    /// The per-server picture when its widest row fits in 1,280 px (about
     /// a dozen gateways), else the flows.
     Auto,
     /// Every management server and gateway a box, agents counted per
@@ -81,7 +82,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub max_moves: usize,
     /// Which picture: `auto` draws every server as a box when that fits
-    /// in 1,100 px, else one row per move group (old primary → new
+    /// in 1,280 px, else one row per move group (old primary → new
     /// primary, largest first).
     #[arg(long, value_enum, default_value_t = ViewArg::Auto)]
     pub view: ViewArg,
