@@ -280,3 +280,77 @@ fn observed_and_target_are_exclusive_and_a_failed_observe_exits_1() {
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("/nonexistent/scom-provider"), "{err}");
 }
+
+/// A generated estate the per-server picture cannot show in a page: 100
+/// gateways under 20 management servers, 20,000 agents, of which those on
+/// gw001–gw050 move to gw051–gw100 (50 move groups). Written to `dir`:
+/// (desired, observed).
+fn large_estate(dir: &Path) -> (PathBuf, PathBuf) {
+    let mut e = handover::synth::generate(&handover::synth::Spec {
+        management_servers: 20,
+        gateways: 100,
+        agents: 20_000,
+        moving: 0.3,
+        seed: 7,
+    });
+    for (d, o) in e.desired.agents.iter_mut().zip(&e.observed.agents) {
+        let n: usize = o.parents.primary.as_str()[2..5].parse().unwrap();
+        if n > 50 {
+            d.parents = o.parents.clone();
+        }
+    }
+    let (d, o) = (dir.join("desired.yaml"), dir.join("observed.yaml"));
+    std::fs::write(&d, handover::synth::desired_yaml(&e.desired)).unwrap();
+    std::fs::write(&o, handover::synth::observed_yaml(&e.observed)).unwrap();
+    (d, o)
+}
+
+#[test]
+fn a_large_estate_is_drawn_as_flows_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, o) = large_estate(dir.path());
+    let base = [
+        "--desired",
+        d.to_str().unwrap(),
+        "--observed",
+        o.to_str().unwrap(),
+    ];
+    let run = |extra: &[&str]| {
+        let (code, out, err) = graph(&[&base[..], extra].concat());
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let svg = run(&["--format", "svg"]);
+    roxmltree::Document::parse(&svg).expect("the SVG parses as XML");
+    insta::assert_snapshot!("large-estate.flows.svg", svg);
+    insta::assert_snapshot!(
+        "large-estate.flows.mermaid",
+        run(&["--format", "mermaid", "--max-moves", "5"])
+    );
+    assert_eq!(run(&["--format", "svg", "--view", "flows"]), svg);
+    // Forced, the per-server picture is what does not fit a page.
+    let servers = run(&["--format", "svg", "--view", "servers"]);
+    let doc = roxmltree::Document::parse(&servers).unwrap();
+    let width: f64 = doc
+        .root_element()
+        .attribute("width")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(width > 1_280.0, "{width}");
+    // And a small estate keeps it unless told otherwise.
+    let small = change("svg");
+    assert!(small.contains(">gw3.dmz</text>"), "{small}");
+    let (code, flows, err) = graph(&[
+        "--desired",
+        example("desired.yaml").to_str().unwrap(),
+        "--observed",
+        example("observed.yaml").to_str().unwrap(),
+        "--format",
+        "svg",
+        "--view",
+        "flows",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(flows.contains("moving in 1 group"), "{flows}");
+}

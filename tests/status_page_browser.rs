@@ -18,6 +18,11 @@
 //! time and finishes a wave before the page's 2 s refresh on a quiet
 //! machine).
 //!
+//! A second test loads the page of a large estate (100 gateways, 50 move
+//! groups, a suspended loop so it only plans) at 1,280 px and checks the
+//! topology picture is readable: no text smaller than 10 px once the SVG
+//! is scaled into its panel, no two texts overlapping, no sideways scroll.
+//!
 //! Needs `chromium` and `chromedriver` on `PATH` (Debian packages chromium
 //! and chromium-driver; `.ci/run` installs them), or `$CHROMIUM` and
 //! `$CHROMEDRIVER`. Without them the test is skipped, unless `CI=true`,
@@ -470,4 +475,165 @@ fn the_status_page_shows_the_estate_and_refreshes_itself_in_chromium() {
         session.text("#blocked").contains(GHOST),
         "the last view stays"
     );
+}
+
+/// chromedriver on a free port and a headless Chromium session in a
+/// `width` × 2,000 window: (the driver, killed on drop; the session; its
+/// profile directory, removed on drop).
+fn start_session(
+    chromium: &Path,
+    chromedriver: &Path,
+    width: u32,
+) -> (Killed, Session, tempfile::TempDir) {
+    let driver_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let driver = Killed(
+        Command::new(chromedriver)
+            .arg(format!("--port={}", driver_addr.port()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(driver_addr, "GET", "/status", None).is_none_or(|(c, _)| c != 200) {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let (code, text) = http(
+        driver_addr,
+        "POST",
+        "/session",
+        Some(&json!({ "capabilities": { "alwaysMatch": {
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--window-size={width},2000"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}})),
+    )
+    .expect("chromedriver answers");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(code, 200, "cannot start Chromium: {v}");
+    let session = Session {
+        driver: driver_addr,
+        id: v["value"]["sessionId"].as_str().unwrap().to_string(),
+    };
+    (driver, session, profile)
+}
+
+/// Measures the topology picture in the page: every text's size in CSS
+/// pixels as drawn (its computed font size times the SVG's scale in its
+/// panel), the pairs of texts whose boxes overlap, and whether the page
+/// scrolls sideways. `null` until the picture is there.
+const READABILITY: &str = r#"
+const svg = document.querySelector('#graph svg');
+if (!svg) return null;
+const drawn = svg.getBoundingClientRect();
+const scale = drawn.width / svg.viewBox.baseVal.width;
+const texts = Array.from(svg.querySelectorAll('text')).map(t => {
+  const r = t.getBoundingClientRect();
+  return { text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale,
+           l: r.left, t: r.top, r: r.right, b: r.bottom };
+});
+const small = texts.filter(t => t.px < 10).map(t => [t.text, t.px]);
+const overlaps = [];
+for (let i = 0; i < texts.length; i++) {
+  for (let j = i + 1; j < texts.length; j++) {
+    const a = texts[i], b = texts[j];
+    if (a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b) overlaps.push([a.text, b.text]);
+  }
+}
+return { texts: texts.map(t => t.text), smallest: Math.min(...texts.map(t => t.px)),
+         small: small.slice(0, 10), overlaps: overlaps.slice(0, 10), scale: scale,
+         sideways: document.documentElement.scrollWidth > window.innerWidth };
+"#;
+
+/// 100 gateways under 20 management servers, 20,000 agents; those on
+/// gw001–gw050 move to gw051–gw100 (30 %): 50 move groups.
+fn large_estate() -> (String, String) {
+    let mut e = handover::synth::generate(&handover::synth::Spec {
+        management_servers: 20,
+        gateways: 100,
+        agents: 20_000,
+        moving: 0.3,
+        seed: 7,
+    });
+    for (d, o) in e.desired.agents.iter_mut().zip(&e.observed.agents) {
+        let n: usize = o.parents.primary.as_str()[2..5].parse().unwrap();
+        if n > 50 {
+            d.parents = o.parents.clone();
+        }
+    }
+    (
+        handover::synth::desired_yaml(&e.desired),
+        handover::synth::observed_yaml(&e.observed),
+    )
+}
+
+#[test]
+fn the_topology_of_a_large_estate_is_readable_at_1280_px() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (desired, observed) = large_estate();
+    std::fs::write(d.join("desired.yaml"), desired).unwrap();
+    std::fs::write(d.join("estate.yaml"), observed).unwrap();
+    // Suspended: every pass observes and plans (the page draws the plan)
+    // and applies nothing.
+    std::fs::write(d.join("suspend"), "").unwrap();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut reconcile = Killed(
+        Command::new(env!("CARGO_BIN_EXE_handover"))
+            .current_dir(d)
+            .args(["reconcile", "--desired", "desired.yaml"])
+            .args(["--target", "sim:estate.yaml", "--suspend-file", "suspend"])
+            .args(["--interval", "1h", "--listen", &listen.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(listen, "GET", "/healthz", None).is_none() {
+        assert!(Instant::now() < deadline, "the listener did not start");
+        if let Some(st) = reconcile.0.try_wait().unwrap() {
+            panic!("reconcile exited early: {st}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_driver, session, _profile) = start_session(&chromium, &chromedriver, 1_280);
+    let url = format!("http://{listen}/");
+    let seen = session.until(60, "the topology picture", |s| {
+        s.goto(&url);
+        let v = s.js(READABILITY);
+        (!v.is_null()).then_some(v)
+    });
+    assert!(
+        seen["smallest"].as_f64().unwrap() >= 10.0,
+        "text smaller than 10 px: {seen}"
+    );
+    assert_eq!(seen["small"], json!([]), "{seen}");
+    assert_eq!(seen["overlaps"], json!([]), "{seen}");
+    assert_eq!(
+        seen["sideways"],
+        json!(false),
+        "the page scrolls sideways: {seen}"
+    );
+    let texts: Vec<String> = serde_json::from_value(seen["texts"].clone()).unwrap();
+    let all = texts.join("|");
+    assert!(all.contains("100 gateways, 20,000 agents"), "{all}");
+    assert!(all.contains("moving in 50 groups"), "{all}");
+    assert!(all.contains("and 20 more moves"), "{all}");
+    assert!(all.contains("names shortened: .contoso.local"), "{all}");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page-large.png");
+    session.screenshot(&shot);
+    eprintln!("screenshot: {}", shot.display());
 }

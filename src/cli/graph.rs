@@ -5,8 +5,9 @@
 //! Reads the desired topology (and the observed state: a file, or one
 //! read-only observation of a target through `target::observe_read_only`),
 //! plans when the observed state is given, and prints the graph of
-//! `handover::graph`. SVG is laid out in pure Rust by default; `--engine
-//! graphviz` pipes the DOT to Graphviz's `dot -Tsvg` when it is installed.
+//! `handover::graph` in the view `--view` chooses (by size unless forced).
+//! SVG is laid out in pure Rust by default; `--engine graphviz` pipes the
+//! DOT to Graphviz's `dot -Tsvg` when it is installed.
 //! Must not change the target or touch anything else.
 
 use super::exit;
@@ -26,6 +27,21 @@ pub enum Format {
     Mermaid,
     /// A standalone SVG image.
     Svg,
+}
+
+/// Which picture `handover graph` draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ViewArg {
+    /// The per-server picture when its widest row fits in 1,280 px (about
+    /// a dozen gateways), else the flows.
+    Auto,
+    /// Every management server and gateway a box, agents counted per
+    /// primary below them.
+    Servers,
+    /// One row per move group, old primary → new primary, largest first,
+    /// the rest summed up ("and N more"); agents per primary when nothing
+    /// moves. Stays readable at 100 gateways and 50 move groups.
+    Flows,
 }
 
 /// How the SVG is laid out.
@@ -65,6 +81,11 @@ pub struct Args {
     /// Draw at most N move groups, largest first; the rest are summarised.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub max_moves: usize,
+    /// Which picture: `auto` draws every server as a box when that fits
+    /// in 1,280 px, else one row per move group (old primary → new
+    /// primary, largest first).
+    #[arg(long, value_enum, default_value_t = ViewArg::Auto)]
+    pub view: ViewArg,
 }
 
 /// Runs the command; returns the exit code.
@@ -81,6 +102,11 @@ pub fn run(args: Args) -> u8 {
     let opts = Options {
         failovers: args.failovers,
         max_moves: args.max_moves,
+        view: match args.view {
+            ViewArg::Auto => graph::Choice::Auto,
+            ViewArg::Servers => graph::Choice::Force(graph::View::Servers),
+            ViewArg::Flows => graph::Choice::Force(graph::View::Flows),
+        },
         ..Options::default()
     };
     let Some((desired, observed)) =

@@ -1,14 +1,28 @@
 //! The graph as a Mermaid flowchart, for GitHub comments and Markdown.
 //!
 //! Owns Mermaid syntax only: node ids are `n0`, `n1`, … and every label is
-//! quoted, so host names and counts cannot break the chart. Pure.
+//! quoted, so host names and counts cannot break the chart. The flow view
+//! runs left to right; the graph's notes are boxes of their own at the
+//! top (class `note`). Pure.
 
-use super::{EdgeKind, Graph, NodeKind};
+use super::{EdgeKind, Graph, NodeKind, View};
 use std::fmt::Write;
 
 /// Renders `g` as a `flowchart TD` (without the ```` ```mermaid ```` fence).
 pub fn render(g: &Graph) -> String {
-    let mut out = String::from("flowchart TD\n");
+    let mut out = String::from(if g.view == View::Flows {
+        "flowchart LR\n"
+    } else {
+        "flowchart TD\n"
+    });
+    for (k, note) in g.notes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  n{}[\"{}\"]:::note",
+            g.nodes.len() + k,
+            super::safe(note)
+        );
+    }
     for (i, n) in g.nodes.iter().enumerate() {
         let label = super::safe(&n.label);
         let _ = match n.kind {
@@ -53,6 +67,9 @@ pub fn render(g: &Graph) -> String {
     }
     if g.nodes.iter().any(|n| n.kind == NodeKind::Moving) {
         out.push_str("  classDef moving stroke:#2ca02c,stroke-width:2px\n");
+    }
+    if !g.notes.is_empty() {
+        out.push_str("  classDef note fill:#ffffff,stroke:#ffffff,text-align:left\n");
     }
     out
 }

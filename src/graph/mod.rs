@@ -10,19 +10,29 @@
 //! O(management servers + gateways + distinct moves) nodes, and the number
 //! of move groups drawn is capped ([`Options::max_moves`]).
 //!
+//! Two views ([`View`]): the per-server picture (every server a box) for
+//! small estates, and the flow view for large ones (one row per move
+//! group, old parent → new parent, largest first, "and N more"), chosen by
+//! size unless forced: the per-server picture when its widest row fits in
+//! [`layout::MAX_WIDTH`] pixels, else the flows.
+//!
 //! Pure: no I/O, no planning decisions of its own (it reads the plan). Must
 //! not touch the planner, the loader or the CLI; running `dot` is the CLI's.
 
 pub mod dot;
+mod flows;
+pub mod layout;
 pub mod mermaid;
 pub mod svg;
 
 use crate::model::{MemberKind, Observed, Parents, RuleAssign, Topology};
 use crate::name::Name;
 use crate::plan::{Action, Plan};
-use crate::render::{View, count};
+use crate::render::count;
 use std::collections::BTreeMap;
 
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod tests;
 
@@ -81,6 +91,9 @@ pub struct Edge {
     pub kind: EdgeKind,
     /// Text on the edge (a count), or empty.
     pub label: String,
+    /// How many members it stands for (the flow view's band width); 1 for
+    /// a single gateway's relation.
+    pub weight: u64,
 }
 
 /// An aggregated picture of the estate or of a change.
@@ -92,6 +105,34 @@ pub struct Graph {
     pub edges: Vec<Edge>,
     /// The domain suffix left out of host names; empty if none.
     pub suffix: String,
+    /// Which picture this is.
+    pub view: View,
+    /// Lines stated on the picture itself: what the flow view sums up,
+    /// and which suffix the names were shortened by.
+    pub notes: Vec<String>,
+}
+
+/// Which picture to draw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// Every management server and gateway a box, agents counted per
+    /// primary below them.
+    #[default]
+    Servers,
+    /// One row per move group (old parent → new parent), or per primary
+    /// when nothing moves; largest first, the rest summed up.
+    Flows,
+}
+
+/// Which view [`Options`] asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Choice {
+    /// The per-server view when its widest row fits in
+    /// [`layout::MAX_WIDTH`] pixels, else the flows.
+    #[default]
+    Auto,
+    /// Always the given view.
+    Force(View),
 }
 
 /// How much to draw.
@@ -106,6 +147,8 @@ pub struct Options {
     pub changes_only: bool,
     /// Leave this suffix out of names instead of computing one.
     pub suffix: Option<String>,
+    /// Which view to draw.
+    pub view: Choice,
 }
 
 impl Default for Options {
@@ -115,6 +158,7 @@ impl Default for Options {
             max_moves: 30,
             changes_only: false,
             suffix: None,
+            view: Choice::Auto,
         }
     }
 }
@@ -182,7 +226,7 @@ pub fn change_done(
     done: &dyn Fn(&Name) -> bool,
     opts: &Options,
 ) -> Graph {
-    let view = View::new(plan, observed);
+    let view = crate::render::View::new(plan, observed);
     let mut planned: BTreeMap<(MemberKind, &Name), Member<'_>> = BTreeMap::new();
     for phase in &view.phases {
         if let crate::render::Phase::Gateways(l) | crate::render::Phase::Agents(l) = phase {
@@ -277,6 +321,8 @@ struct Builder<'o> {
     /// Node index per lowercase host name.
     index: BTreeMap<String, usize>,
     suffix: String,
+    /// What the flow view is made of.
+    tally: flows::Tally,
 }
 
 impl<'o> Builder<'o> {
@@ -308,6 +354,7 @@ impl<'o> Builder<'o> {
             edges: Vec::new(),
             index: BTreeMap::new(),
             suffix,
+            tally: flows::Tally::default(),
         };
         let (gws, ms): (Vec<_>, Vec<_>) = drawn.into_iter().partition(|(k, _)| is_gw.contains(k));
         for (kind, rank, list) in [
@@ -344,11 +391,16 @@ impl<'o> Builder<'o> {
     }
 
     fn edge(&mut self, from: usize, to: usize, kind: EdgeKind, label: String) {
+        self.weighted(from, to, kind, label, 1);
+    }
+
+    fn weighted(&mut self, from: usize, to: usize, kind: EdgeKind, label: String, weight: u64) {
         self.edges.push(Edge {
             from,
             to,
             kind,
             label,
+            weight,
         });
     }
 
@@ -379,6 +431,7 @@ impl<'o> Builder<'o> {
                 MemberKind::Gateway => {
                     let me = self.server(m.name);
                     if let (true, Some(o)) = (moves, old) {
+                        self.tally.gateway_moves.push((o, new, me));
                         gateway_edges.push((o, me, EdgeKind::Old));
                         gateway_edges.push((new, me, EdgeKind::New));
                     } else {
@@ -409,9 +462,11 @@ impl<'o> Builder<'o> {
             self.edge(from, to, kind, String::new());
         }
         let mut agents_of: BTreeMap<usize, usize> = BTreeMap::new();
+        self.tally.stay = stay.clone();
+        self.tally.moves = moving.clone();
         for (parent, n) in stay {
             let i = self.push(NodeKind::Agents, count(n, "agent", "agents"), 2);
-            self.edge(parent, i, EdgeKind::Primary, String::new());
+            self.weighted(parent, i, EdgeKind::Primary, String::new(), n);
             agents_of.insert(parent, i);
         }
         for ((f, primary), n) in failover {
@@ -419,7 +474,13 @@ impl<'o> Builder<'o> {
                 Some(&i) => i,
                 None => continue,
             };
-            self.edge(f, to, EdgeKind::Failover, count(n, "failover", "failovers"));
+            self.weighted(
+                f,
+                to,
+                EdgeKind::Failover,
+                count(n, "failover", "failovers"),
+                n,
+            );
         }
         // Largest moves first; ties by old then new parent name.
         let mut moves: Vec<((usize, usize), u64)> = moving.into_iter().collect();
@@ -438,8 +499,8 @@ impl<'o> Builder<'o> {
             );
             let i = self.push(NodeKind::Moving, label, 2);
             let c = super::render::thousands(*n);
-            self.edge(*old, i, EdgeKind::Old, format!("-{c}"));
-            self.edge(*new, i, EdgeKind::New, format!("+{c}"));
+            self.weighted(*old, i, EdgeKind::Old, format!("-{c}"), *n);
+            self.weighted(*new, i, EdgeKind::New, format!("+{c}"), *n);
         }
         if moves.len() > cap {
             let rest = &moves[cap..];
@@ -454,10 +515,34 @@ impl<'o> Builder<'o> {
     }
 
     fn finish(self) -> Graph {
+        let notes = if self.suffix.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("names shortened: .{} left out", self.suffix)]
+        };
+        let servers = self.servers(notes.clone());
+        let flows = match self.opts.view {
+            Choice::Force(View::Servers) => false,
+            Choice::Force(View::Flows) => true,
+            Choice::Auto => layout::natural_width(&servers) > layout::MAX_WIDTH,
+        };
+        if flows {
+            let mut g = flows::build(&servers, &self.tally, self.opts.max_moves);
+            g.notes.extend(notes);
+            g
+        } else {
+            servers
+        }
+    }
+
+    /// The per-server picture.
+    fn servers(&self, notes: Vec<String>) -> Graph {
         let mut g = Graph {
-            nodes: self.nodes,
-            edges: self.edges,
-            suffix: self.suffix,
+            nodes: self.nodes.clone(),
+            edges: self.edges.clone(),
+            suffix: self.suffix.clone(),
+            view: View::Servers,
+            notes,
         };
         if self.opts.changes_only {
             // A server that only parents moves beyond the cap has no edge

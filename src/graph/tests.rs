@@ -13,6 +13,14 @@ fn example(name: &str) -> (Topology, Observed) {
     (d, o)
 }
 
+/// Options forcing the per-server view, whatever the estate's size.
+fn servers_view() -> Options {
+    Options {
+        view: Choice::Force(View::Servers),
+        ..Options::default()
+    }
+}
+
 fn labels(g: &Graph, kind: NodeKind) -> Vec<&str> {
     g.nodes
         .iter()
@@ -127,7 +135,7 @@ fn failovers_are_drawn_only_when_asked() {
 fn a_hundred_thousand_agents_make_a_small_graph() {
     let e = generate(&Spec::fleet(100_000));
     let p = crate::plan::plan(&e.desired, &e.observed);
-    let g = change(&p, &e.observed, &Options::default());
+    let g = change(&p, &e.observed, &servers_view());
     let gateways = e.observed.gateways.len();
     let servers = e.observed.management_servers.len();
     // Servers, gateways, one count per gateway, at most 30 moves + "more".
@@ -163,7 +171,7 @@ fn a_hundred_thousand_agents_make_a_small_graph() {
         .parse()
         .unwrap();
     assert_eq!(counted + rest, 100_000, "every agent counted once");
-    let d = desired(&e.desired, &Options::default());
+    let d = desired(&e.desired, &servers_view());
     assert!(
         d.nodes.len() <= servers + 2 * gateways,
         "{} nodes",
@@ -177,7 +185,7 @@ fn moves_are_capped_largest_first() {
     let p = crate::plan::plan(&e.desired, &e.observed);
     let opts = Options {
         max_moves: 3,
-        ..Options::default()
+        ..servers_view()
     };
     let g = change(&p, &e.observed, &opts);
     let sizes: Vec<u64> = g
@@ -209,7 +217,7 @@ fn mermaid_ids_are_safe_and_labels_quoted() {
     };
     let g = change(&p, &e.observed, &opts);
     let m = mermaid::render(&g);
-    assert!(m.starts_with("flowchart TD\n"));
+    assert!(m.starts_with("flowchart LR\n"), "the flow view, by size");
     for line in m.lines().skip(1) {
         let line = line.trim();
         if line.starts_with("linkStyle") || line.starts_with("classDef") {
@@ -239,7 +247,7 @@ fn labels_never_hold_characters_that_break_mermaid() {
             rank: 2,
         }],
         edges: vec![],
-        suffix: String::new(),
+        ..Graph::default()
     };
     let m = mermaid::render(&g);
     assert_eq!(m, "flowchart TD\n  n0([\"agents matching web'0-9''\"])\n");

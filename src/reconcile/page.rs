@@ -325,9 +325,11 @@ fn problems(o: &mut String, s: &Status, live: &Live) {
 fn graph(o: &mut String, live: &Live) {
     section_open(o, "graph", "Topology", None);
     o.push_str(
-        "<p class=\"legend\">Management servers (top), gateways (middle) and agents counted per \
-         primary (bottom): the last plan, with members already moved at their new primary. <span class=\"key old\">red dashed</span>: \
-         old primary, <span class=\"key new\">green</span>: new primary.</p>",
+        "<p class=\"legend\">The last plan, with members already moved at their new primary. \
+         A small estate: management servers (top), gateways (middle) and agents counted per \
+         primary (bottom); <span class=\"key old\">red dashed</span>: old primary, \
+         <span class=\"key new\">green</span>: new primary. A large one: one row per move \
+         group, old primary → new primary, largest first, the band as thick as its count.</p>",
     );
     match &live.graph_svg {
         Some(svg) => {

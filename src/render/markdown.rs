@@ -51,6 +51,9 @@ fn change_graph(plan: &Plan, observed: &Observed, view: &View<'_>, cap: usize) -
         max_moves: cap,
         suffix: Some(view.suffix.clone()),
         failovers: false,
+        // GitHub draws the Mermaid at the comment's width: the per-server
+        // picture of only what changes, capped, as before.
+        view: crate::graph::Choice::Force(crate::graph::View::Servers),
     };
     let g = crate::graph::change(plan, observed, &opts);
     if g.edges.is_empty() {
