@@ -14,7 +14,6 @@
 
 #![warn(missing_docs)]
 
-pub mod apply;
 pub mod assign;
 pub mod diag;
 pub mod execute;
@@ -28,7 +27,10 @@ pub mod plan;
 pub mod provider;
 pub mod reconcile;
 pub mod render;
+pub mod report;
+pub mod run;
 pub mod sim;
 pub mod state;
 pub mod synth;
 pub mod validate;
+pub mod verdict;

@@ -1,7 +1,7 @@
 //! `handover apply`: plan (or read a saved plan), show it, confirm, apply it
 //! to the target with progress bars, and say how it ended.
 //!
-//! The edge around `handover::apply::run`: arguments, the target's lock,
+//! The edge around `handover::run::apply::run`: arguments, the target's lock,
 //! opening the target (`sim:` or `exec:`, see `target.rs`) and saving a
 //! `sim:` one, the confirmation prompt, Ctrl-C,
 //! progress bars (stderr), the summary (stdout) and `--report FILE`.
@@ -9,14 +9,16 @@
 //! interrupted (all safe); 4 a member stranded; 1 errors.
 
 use super::exit;
+use super::flags::parse_duration;
 use super::progress::Bars;
-use super::target::{self, OpenOptions, Target};
 use clap::Args as ClapArgs;
-use handover::apply::{self, RunInfo, report::RunReport};
 use handover::execute::{Cancel, ExecOptions};
 use handover::model::{Observed, Topology};
 use handover::plan::Plan;
 use handover::provider::{Provider, Scope};
+use handover::report::run::{self as report, RunReport};
+use handover::run::apply::{self, RunInfo};
+use handover::run::target::{self, OpenOptions, Target};
 use handover::state::journal::{self, Journal};
 use handover::state::lock::TargetLock;
 use std::io::{BufRead, IsTerminal, Write};
@@ -81,12 +83,6 @@ pub struct Args {
     /// Seed of a new `sim:` target and of the backoff jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-}
-
-/// Parses `30s`, `15m`, `2h` for duration flags.
-pub(crate) fn parse_duration(s: &str) -> Result<handover::model::Seconds, String> {
-    handover::model::Seconds::parse(s)
-        .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
 }
 
 /// How `--report` is written.
@@ -329,7 +325,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         target: args.target.clone(),
         revision,
     };
-    let started = apply::now_rfc3339();
+    let started = journal::now_rfc3339();
     let mut bars = Bars::new(&plan);
     let job = apply::Job {
         plan: &plan,
@@ -356,7 +352,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         target: info.target.clone(),
         revision: info.revision.clone(),
         started,
-        finished: apply::now_rfc3339(),
+        finished: journal::now_rfc3339(),
         outcome: result.outcome.as_str().to_string(),
         exit_code: code,
         blocked: plan
@@ -370,8 +366,8 @@ fn run_inner(args: Args) -> Result<u8, String> {
     print!("{}", summary(&run_report, result.still_differs));
     if let Some(path) = &args.report {
         let text = match report_fmt {
-            Some(ReportFormat::Markdown) => apply::report::markdown(&run_report),
-            _ => apply::report::json(&run_report),
+            Some(ReportFormat::Markdown) => report::markdown(&run_report),
+            _ => report::json(&run_report),
         };
         if let Err(e) = std::fs::write(path, text) {
             eprintln!("error: cannot write the report {}: {e}", path.display());

@@ -7,8 +7,9 @@
 //! program is asked to observe, nothing else.
 
 use super::exit;
-use super::target::{self, OpenOptions};
+use super::flags::{self, observe_read_only};
 use clap::Args as ClapArgs;
+use handover::run::target::OpenOptions;
 
 /// Flags of `handover export`.
 #[derive(ClapArgs, Debug)]
@@ -22,7 +23,7 @@ pub struct Args {
     pub target_arg: Vec<String>,
     /// The longest the `exec:` program's observe may take (`30s`, `15m`);
     /// default 10m.
-    #[arg(long, value_name = "DURATION", value_parser = super::apply::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = flags::parse_duration)]
     pub provider_timeout: Option<handover::model::Seconds>,
     /// Print a desired `kind: Topology` (every member with the parents it
     /// has now) instead of the observed state.
@@ -42,7 +43,7 @@ pub fn run(args: Args) -> u8 {
         seed: args.seed,
         provider_timeout: args.provider_timeout,
     };
-    let observed = match target::observe_read_only(&args.target, &args.target_arg, &open) {
+    let observed = match observe_read_only(&args.target, &args.target_arg, &open) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");

@@ -9,7 +9,7 @@
 //! blocked.
 
 use super::exit;
-use super::target::{self, ObserveArgs};
+use super::flags::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::render::{self, Options};
 use std::io::IsTerminal;
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> u8 {
         eprintln!("{e}");
         return exit::ERROR;
     }
-    let Some((desired, observed)) = target::topology_and_source(
+    let Some((desired, observed)) = flags::topology_and_source(
         &args.desired,
         args.observed.as_deref(),
         &args.observe,

@@ -2,14 +2,14 @@
 //! virtual time, and say whether it would strand anyone.
 //!
 //! Owns where the rehearsal starts: an `--observed` file, or one read-only
-//! observation of `--target` (through `target::observe_read_only`, the one
+//! observation of `--target` (through `flags::observe_read_only`, the one
 //! read-only observe). Must not apply anything to that target: the
 //! rehearsal runs in an embedded simulator built from the observation.
 //! Everything else (the cycle, the verdict, the JSON object, the exit code)
 //! is library code in `handover::execute`, tested there.
 
 use super::exit;
-use super::target::{self, ObserveArgs};
+use super::flags::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::execute::{self, ConvergeOptions, ExecOptions, ProgressEvent};
 use handover::model::{Observed, Topology};
@@ -106,7 +106,7 @@ pub fn run(args: Args) -> u8 {
     // The topology loads while the observed state is read (or the target
     // observed) on another thread; every problem in either is reported
     // before stopping.
-    let Some((desired, observed)) = target::topology_and_source(
+    let Some((desired, observed)) = flags::topology_and_source(
         &args.desired,
         args.observed.as_deref(),
         &args.observe,
@@ -162,7 +162,7 @@ pub fn run(args: Args) -> u8 {
         let bridges = args.strategy == Strategy::MakeBeforeBreak;
         print!(
             "{}",
-            execute::render::header(
+            handover::report::rehearsal::header(
                 args.strategy.name(),
                 &first.summary,
                 &desired.policy,
@@ -177,7 +177,10 @@ pub fn run(args: Args) -> u8 {
                 .unwrap_or(u32::MAX)
                 .max(1)
         };
-        waves = Some(execute::render::Waves::new(window, first.summary.moves));
+        waves = Some(handover::report::rehearsal::Waves::new(
+            window,
+            first.summary.moves,
+        ));
     }
     // Progress goes to stdout in text mode only: in JSON mode stdout holds
     // the one object and nothing else.
@@ -199,7 +202,7 @@ pub fn run(args: Args) -> u8 {
         Format::Text => {
             print!(
                 "{}",
-                execute::render::verdict(&report, args.strategy.name())
+                handover::report::rehearsal::verdict(&report, args.strategy.name())
             );
             let now = sim.snapshot(&handover::provider::Scope::All);
             if let Some(s) =

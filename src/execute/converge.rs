@@ -8,8 +8,8 @@
 //! (the strategy is a parameter) and must not print.
 
 use super::ExecOptions;
-use super::apply::apply_plan;
-use super::classify::{Verdict, classify};
+use super::classify::{Classification, classify};
+use super::engine::apply_plan;
 use super::meter::Meter;
 use super::progress::{Progress, ProgressEvent};
 use super::retry::{self, Calls};
@@ -17,6 +17,7 @@ use crate::model::{Observed, Topology};
 use crate::name::Name;
 use crate::plan::Plan;
 use crate::provider::{Clock, Provider, Scope};
+use crate::verdict::Verdict;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -149,7 +150,7 @@ pub struct RehearsalReport {
     /// What the last observation showed against the desired topology
     /// (`None` when the target could not be observed), so a report can
     /// say why the estate has not converged.
-    pub last: Option<Verdict>,
+    pub last: Option<Classification>,
 }
 
 /// The object `simulate --format json` prints, keys in the order of docs/spec.md section 5.
@@ -198,17 +199,22 @@ impl RehearsalReport {
         }
     }
 
-    /// The exit code of docs/spec.md section 5: 4 when a member is stranded, or was
-    /// at any instant of the run, 0 when converged, 3 otherwise (pending,
-    /// blocked or failed; all safe).
-    pub fn exit_code(&self) -> u8 {
+    /// How the rehearsal ended: stranded when a member is stranded, or was
+    /// at any instant of the run; converged; otherwise not converged
+    /// (pending, blocked or failed; all safe).
+    pub fn verdict(&self) -> Verdict {
         if !self.stranded.is_empty() || !self.stranded_ever.is_empty() {
-            4
+            Verdict::Stranded
         } else if self.converged {
-            0
+            Verdict::Converged
         } else {
-            3
+            Verdict::NotConverged
         }
+    }
+
+    /// The exit code of [`Self::verdict`] (docs/spec.md section 5).
+    pub fn exit_code(&self) -> u8 {
+        self.verdict().exit_code()
     }
 }
 
@@ -410,7 +416,7 @@ where
         .into_iter()
         .filter(|w| pending.contains(w))
         .collect();
-    let converged = verdict.as_ref().is_some_and(Verdict::converged)
+    let converged = verdict.as_ref().is_some_and(Classification::converged)
         && stranded.is_empty()
         && pending.is_empty()
         && blocked.is_empty();

@@ -2,8 +2,8 @@
 //! per pass, and the final verdict, in the administrators' words. Returns
 //! strings; the CLI prints.
 
-use super::converge::{RehearsalReport, StopReason};
-use super::progress::ProgressEvent;
+use crate::execute::ProgressEvent;
+use crate::execute::{RehearsalReport, StopReason};
 use crate::model::Policy;
 use crate::name::Name;
 use crate::plan::Summary;
@@ -339,7 +339,7 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::Verdict;
+    use crate::execute::Classification;
 
     fn n(s: &str) -> Name {
         Name::parse(s).unwrap()
@@ -363,9 +363,9 @@ mod tests {
             virtual_seconds: 1830.0,
             passes: 2,
             stop: StopReason::Converged,
-            last: Some(Verdict {
+            last: Some(Classification {
                 store_ok: true,
-                ..Verdict::default()
+                ..Classification::default()
             }),
         }
     }
@@ -405,7 +405,7 @@ mod tests {
         r.converged = false;
         r.pending = vec![n("web07")];
         r.blocked = vec![n("pool2.contoso.local")];
-        r.last = Some(Verdict {
+        r.last = Some(Classification {
             parents_differ: vec![n("web07"), n("web08")],
             not_on_primary: vec![n("web09")],
             in_bridge: vec![n("web07")],
