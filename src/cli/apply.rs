@@ -9,7 +9,7 @@
 //! interrupted (all safe); 4 a member stranded; 1 errors.
 
 use super::exit;
-use super::flags::parse_duration;
+use super::flags::{TargetFlags, parse_duration};
 use super::progress::Bars;
 use clap::Args as ClapArgs;
 use handover::execute::{Cancel, ExecOptions};
@@ -18,7 +18,7 @@ use handover::plan::Plan;
 use handover::provider::{Provider, Scope};
 use handover::report::run::{self as report, RunReport};
 use handover::run::apply::{self, RunInfo};
-use handover::run::target::{self, OpenOptions, Target};
+use handover::run::target::{self, Target};
 use handover::state::journal::{self, Journal};
 use handover::state::lock::TargetLock;
 use std::io::{BufRead, IsTerminal, Write};
@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 /// Flags of `handover apply`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
+    /// Where: `--target`, `--target-arg`, `--provider-timeout`.
+    #[command(flatten)]
+    pub target: TargetFlags,
     /// A plan saved by `handover plan --out FILE`; refused when the estate
     /// has changed since in a way that affects it.
     #[arg(
@@ -39,21 +42,6 @@ pub struct Args {
     /// (repeatable). Planned against a fresh observation of the target.
     #[arg(long, value_name = "PATH")]
     pub desired: Vec<PathBuf>,
-    /// Where to apply: `sim:FILE` (the embedded simulator; FILE starts as an
-    /// observed.yaml and moves on with each command) or `exec:PROGRAM
-    /// [ARGS...]` (a provider program, run directly once per request; see
-    /// docs/provider-protocol.md).
-    #[arg(long, value_name = "TARGET")]
-    pub target: String,
-    /// One more argument for an `exec:` program, passed verbatim (never
-    /// through a shell; spaces and quotes kept). Repeatable, in order.
-    #[arg(long = "target-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub target_arg: Vec<String>,
-    /// The longest any one call to an `exec:` program may take (`30s`,
-    /// `15m`); the program is killed when it expires. Default: 30s for
-    /// capabilities, 10m for observe, 2m for apply.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub provider_timeout: Option<handover::model::Seconds>,
     /// Apply without asking. Required when not run in a terminal.
     #[arg(long)]
     pub auto_approve: bool,
@@ -204,7 +192,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
                 .into(),
         );
     }
-    let spec = target::spec(&args.target, &args.target_arg)?;
+    let spec = args.target.spec()?;
     let report_fmt = args.report.as_deref().map(report_format).transpose()?;
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.auto_approve && !interactive {
@@ -232,10 +220,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     if let Some(h) = &lock.recovered_from {
         eprintln!("note: took over the lock of {h}, which ended without releasing it");
     }
-    let open = OpenOptions {
-        seed: args.seed,
-        provider_timeout: args.provider_timeout,
-    };
+    let open = args.target.open_options(args.seed);
     let (mut tgt, notes): (Target, _) = Target::open(&spec, &open)?;
     for n in notes {
         eprintln!("{n}");
@@ -243,7 +228,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let runtime = super::runtime()?;
     let start: Observed = runtime
         .block_on(tgt.observe(&Scope::All))
-        .map_err(|e| format!("error: cannot observe {}: {e}", args.target))?;
+        .map_err(|e| format!("error: cannot observe {}: {e}", args.target.name))?;
     let (plan, revision) = match (&saved_plan, &desired) {
         (Some(plan), _) => {
             apply::stale::check(plan, &start).map_err(|s| format!("error: {s}"))?;
@@ -291,14 +276,14 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let _ = std::io::stdout().flush();
     if plan.steps.is_empty() {
         tgt.save()
-            .map_err(|e| format!("error: cannot save the target {}: {e}", args.target))?;
+            .map_err(|e| format!("error: cannot save the target {}: {e}", args.target.name))?;
         return Ok(if plan.blocked.is_empty() {
             exit::OK
         } else {
             exit::NOT_CONVERGED
         });
     }
-    if !args.auto_approve && !confirm(plan.steps.len(), &args.target) {
+    if !args.auto_approve && !confirm(plan.steps.len(), &args.target.name) {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(exit::ERROR);
     }
@@ -322,7 +307,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let info = RunInfo {
         run: journal::new_run_id(),
         command: "apply".into(),
-        target: args.target.clone(),
+        target: args.target.name.clone(),
         revision,
     };
     let started = journal::now_rfc3339();
@@ -375,7 +360,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         }
     }
     if let Err(e) = saved {
-        eprintln!("error: cannot save the target {}: {e}", args.target);
+        eprintln!("error: cannot save the target {}: {e}", args.target.name);
         return Ok(exit::ERROR);
     }
     Ok(code)

@@ -1,7 +1,8 @@
 //! Flags shared by several commands, each defined and documented once
 //! here, and turned into the plain values [`handover::run`] takes.
 //!
-//! Owns the one duration parser ([`parse_duration`]), the etcd settings of
+//! Owns the one duration parser ([`parse_duration`]), the target of a
+//! command that changes or reads one ([`TargetFlags`]), the etcd settings of
 //! `reconcile --ha` and `history --ha` ([`EtcdFlags`]), and the flags of a
 //! command that may observe a target instead of reading an `--observed`
 //! file ([`ObserveArgs`], with the one read-only observation
@@ -10,14 +11,58 @@
 
 use handover::diag::Diagnostics;
 use handover::model::{Observed, Seconds, Topology};
+use handover::provider::TargetSpec;
 use handover::provider::{Provider, Scope};
-use handover::run::target::{OpenOptions, Target};
+use handover::run::target::{self, OpenOptions, Target};
 use std::path::{Path, PathBuf};
 
 /// Parses `30s`, `15m`, `2h` for every duration flag.
 pub fn parse_duration(s: &str) -> Result<Seconds, String> {
     Seconds::parse(s)
         .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
+}
+
+/// The target of `apply`, `reconcile` and `export`, flattened into their
+/// `Args`: `--target`, `--target-arg` and `--provider-timeout`.
+#[derive(clap::Args, Debug)]
+pub struct TargetFlags {
+    /// The target: `sim:FILE` (the embedded simulator; FILE starts as an
+    /// observed.yaml and moves on with each change; `export` only reads
+    /// it) or `exec:PROGRAM [ARGS...]` (a provider program, run directly
+    /// once per request; see docs/provider-protocol.md).
+    #[arg(id = "target", long = "target", value_name = "TARGET")]
+    pub name: String,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell; spaces and quotes kept). Repeatable, in order.
+    #[arg(
+        id = "target_arg",
+        long = "target-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+    /// The longest any one call to an `exec:` program may take (`30s`,
+    /// `15m`); the program is killed when it expires. Default: 30s for
+    /// capabilities, 10m for observe, 2m for apply.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub provider_timeout: Option<Seconds>,
+}
+
+impl TargetFlags {
+    /// The target, parsed, with `--target-arg` appended
+    /// ([`target::spec`]).
+    pub fn spec(&self) -> Result<TargetSpec, String> {
+        target::spec(&self.name, &self.args)
+    }
+
+    /// How to open it; `seed` is that of a `sim:` target with no saved
+    /// state yet.
+    pub fn open_options(&self, seed: u64) -> OpenOptions {
+        OpenOptions {
+            seed,
+            provider_timeout: self.provider_timeout,
+        }
+    }
 }
 
 /// How to reach a secured etcd; shared by `reconcile --ha` and

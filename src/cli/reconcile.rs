@@ -10,7 +10,7 @@
 //! member stranded, 1 errors. Forever mode exits 0 on SIGTERM/SIGINT.
 
 use super::exit;
-use super::flags::parse_duration;
+use super::flags::{TargetFlags, parse_duration};
 use clap::Args as ClapArgs;
 use handover::model::Seconds;
 use handover::reconcile::serve::listen::{self, Endpoints};
@@ -19,8 +19,9 @@ use handover::reconcile::{
     Backoff, Debounce, DriverConfig, Fetcher, Jitter, LiveHandle, LogFormat, Metrics, PassContext,
     Shutdown, Source, StatusHandle, Watch, drive, logs,
 };
-use handover::run::pass::{PassEnv, pass};
-use handover::run::target::{self, OpenOptions};
+use handover::run::pass::PassEnv;
+use handover::run::reconcile::pass;
+use handover::run::target;
 use handover::run::{edges, lead};
 use handover::state::lock::TargetLock;
 use std::cell::Cell;
@@ -30,20 +31,9 @@ use std::sync::Arc;
 /// Flags of `handover reconcile`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// Where to reconcile: `sim:FILE` (the embedded simulator; FILE starts
-    /// as an observed.yaml and moves on with each pass) or `exec:PROGRAM
-    /// [ARGS...]` (a provider program, run directly once per request; see
-    /// docs/provider-protocol.md).
-    #[arg(long, value_name = "TARGET")]
-    pub target: String,
-    /// One more argument for an `exec:` program, passed verbatim (never
-    /// through a shell). Repeatable, in order.
-    #[arg(long = "target-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub target_arg: Vec<String>,
-    /// The longest any one call to an `exec:` program may take (`30s`,
-    /// `15m`); the program is killed when it expires.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub provider_timeout: Option<handover::model::Seconds>,
+    /// Where: `--target`, `--target-arg`, `--provider-timeout`.
+    #[command(flatten)]
+    pub target: TargetFlags,
     /// Desired topology: a file, or a directory of `*.yaml`/`*.yml`;
     /// watched for changes (a save triggers a pass).
     #[arg(
@@ -121,7 +111,7 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
-    let spec = target::spec(&args.target, &args.target_arg)?;
+    let spec = args.target.spec()?;
     let source = match (&args.desired, &args.git) {
         (Some(p), _) => Source::Path(p.clone()),
         (None, Some(repo)) => Source::Git {
@@ -196,7 +186,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     )?;
     let runtime = super::runtime()?;
     let cfg = DriverConfig {
-        target: args.target.clone(),
+        target: args.target.name.clone(),
         interval: args.interval.as_duration(),
         once: args.once,
         backoff: Backoff::default(),
@@ -205,12 +195,9 @@ fn run_inner(args: Args) -> Result<u8, String> {
         wake: ha.as_ref().map(|h| h.wake.clone()),
     };
     let env = PassEnv {
-        open: OpenOptions {
-            seed: args.seed,
-            provider_timeout: args.provider_timeout,
-        },
+        open: args.target.open_options(args.seed),
         spec,
-        target: args.target.clone(),
+        target: args.target.name.clone(),
         state_dir: state_dir.clone(),
         seed: args.seed,
         live,
@@ -219,7 +206,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let verdict = Cell::new(None);
     tracing::info!(
         source = %source,
-        target = %args.target,
+        target = %args.target.name,
         once = args.once,
         "reconcile started"
     );

@@ -24,11 +24,12 @@ mod report;
 mod retry;
 mod view;
 
+/// The target seams the engine reads besides [`Provider`](crate::provider::Provider)
+/// and [`Clock`](crate::provider::Clock); defined in [`crate::provider`].
+pub use crate::provider::{Inspect, Schedule};
 pub use cancel::Cancel;
 pub use classify::{Classification, RemovalHazard, classify, is_bridge_of, removal_hazard};
-pub use converge::{
-    ConvergeOptions, Inspect, RehearsalReport, Schedule, SimulateSummary, StopReason, converge,
-};
+pub use converge::{ConvergeOptions, RehearsalReport, SimulateSummary, StopReason, converge};
 pub use engine::apply_plan;
 pub use progress::{Progress, ProgressEvent, Silent};
 pub use report::{ExecReport, StepOutcome, StepRecord};

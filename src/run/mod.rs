@@ -8,7 +8,7 @@
 //!   what every applying pass shares;
 //! - [`lead`]: a replica's pass with `--ha` (a standby observes; the
 //!   leader confirms its term and applies fenced); it imports [`pass`],
-//!   never the reverse;
+//!   never the reverse, and [`reconcile`] chooses between them;
 //! - [`edges`]: the listener and signal handlers of a reconcile run, and
 //!   its one shutdown path;
 //! - [`history`]: folding journal records into runs.
@@ -23,6 +23,7 @@ pub mod edges;
 pub mod history;
 pub mod lead;
 pub mod pass;
+pub mod reconcile;
 pub mod target;
 
 /// The single-threaded runtime a command drives its target on, or the

@@ -1,7 +1,7 @@
 //! One reconcile pass: open the target, observe the whole estate, plan,
 //! and (unless suspended) apply with the journal, then save the target.
 //!
-//! Owns the pass [`crate::reconcile::drive`] is given, what every applying
+//! Owns the pass of a replica-less run, what every applying
 //! pass shares ([`apply_followed`]: journal, status page, run; the leader's
 //! pass in [`super::lead`] takes it too), and the verdict of the last pass
 //! for `--once`. Reopens the target every pass, so a hand edit of a `sim:`
@@ -48,7 +48,8 @@ pub struct PassEnv {
     pub seed: u64,
     /// What the status page shows while the pass runs.
     pub live: LiveHandle,
-    /// With `--ha`: the pass is [`super::lead::pass`].
+    /// With `--ha`: the node; the pass is then [`super::lead::pass`]
+    /// ([`super::reconcile::pass`] chooses).
     pub ha: Option<crate::ha::Ha>,
 }
 
@@ -114,17 +115,13 @@ pub(crate) fn open_journal(env: &PassEnv) -> Option<Journal> {
         .ok()
 }
 
-/// One pass: open, observe, plan, apply (unless suspended), save. With
-/// `--ha`, the replica's pass instead ([`super::lead::pass`]). `verdict`
+/// One pass: open, observe, plan, apply (unless suspended), save. `verdict`
 /// holds how the pass ended, for `--once`'s exit code.
 pub async fn pass(
     env: &PassEnv,
     ctx: PassContext<'_>,
     verdict: &Cell<Option<Verdict>>,
 ) -> PassResult {
-    if let Some(ha) = &env.ha {
-        return super::lead::pass(env, ha, ctx).await;
-    }
     verdict.set(None);
     env.live.planning(ctx.pass);
     let _idle = IdleOnDrop(&env.live);
