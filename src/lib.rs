@@ -15,7 +15,6 @@
 //!   - [`state`]: the lock per estate and the local journal;
 //!   - [`execute`]: the engine that applies a plan (`execute::engine`) and
 //!     the converge cycle a rehearsal runs;
-//!   - [`report`]: text for people about a rehearsal and a run;
 //!   - [`ha`]: high availability on etcd: election, fencing, shared history;
 //!   - [`reconcile`]: the GitOps loop: `reconcile::source` (where the
 //!     desired topology comes from), `reconcile::serve` (status, metrics,
@@ -23,6 +22,7 @@
 //!   - [`run`]: the use cases: an apply run, a reconcile pass, the
 //!     leader's pass, opening a target, the edges and their one shutdown,
 //!     history;
+//!   - [`report`]: text for people about a rehearsal and a run;
 //! - the binary, `main.rs` and `cli/`: flags and printing only.
 
 #![warn(missing_docs)]

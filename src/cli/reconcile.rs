@@ -1,11 +1,9 @@
 //! `handover reconcile`: keep a target equal to a desired topology (a path
 //! or a git repository), pass after pass, or once with `--once`.
 //!
-//! The edge around [`handover::reconcile::drive`]: flags, the target's lock
-//! (held for the whole run), logs, and the exit code. The pass is
-//! [`handover::run::pass`] (with `--ha`, [`handover::run::lead`]); the
-//! listener, the signals and the one shutdown path are
-//! [`handover::run::edges`]. Exit codes with `--once`: 0 converged, 3
+//! The edge around [`handover::run::reconcile::run`], which wires and
+//! drives the run: flags, the target's lock (held for the whole run),
+//! logs, the messages and the exit code. Exit codes with `--once`: 0 converged, 3
 //! pending, blocked, suspended with changes or interrupted (all safe), 4 a
 //! member stranded, 1 errors. Forever mode exits 0 on SIGTERM/SIGINT.
 
@@ -13,20 +11,13 @@ use super::exit;
 use super::flags::{TargetFlags, parse_duration};
 use clap::Args as ClapArgs;
 use handover::model::Seconds;
-use handover::reconcile::serve::listen::{self, Endpoints};
+use handover::reconcile::serve::listen;
 use handover::reconcile::serve::status::ErrorKind;
-use handover::reconcile::{
-    Backoff, Debounce, DriverConfig, Fetcher, Jitter, LiveHandle, LogFormat, Metrics, PassContext,
-    Shutdown, Source, StatusHandle, Watch, drive, logs,
-};
-use handover::run::pass::PassEnv;
-use handover::run::reconcile::pass;
+use handover::reconcile::{LogFormat, Source, logs};
+use handover::run::reconcile::{self, HaSetup, Setup};
 use handover::run::target;
-use handover::run::{edges, lead};
 use handover::state::lock::TargetLock;
-use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Flags of `handover reconcile`.
 #[derive(ClapArgs, Debug)]
@@ -147,92 +138,38 @@ fn run_inner(args: Args) -> Result<u8, String> {
     if let Some(h) = lock.as_ref().and_then(|l| l.recovered_from.as_ref()) {
         tracing::warn!(previous = %h, "took over the lock of a process that ended without releasing it");
     }
-    let fetcher = Fetcher::new(source.clone(), &state_dir).map_err(|e| format!("error: {e}"))?;
-    let watch = match (&source, args.once) {
-        (Source::Path(p), false) => match Watch::start(p, Debounce::default()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!(error = %e, path = %p.display(), "cannot watch the desired files; changes are seen at the next interval");
-                None
-            }
-        },
-        _ => None,
-    };
-    let status = StatusHandle::default();
-    let live = LiveHandle::default();
-    let ha = match &args.ha {
-        Some(url) => Some(lead::start(
-            url,
-            args.ha_ttl,
-            args.ha_id.clone(),
-            args.etcd.security(),
-            &status,
-            &live,
-        )?),
-        None => None,
-    };
-    let metrics = Arc::new(Metrics::new());
-    live.update(|l| l.interval = (!args.once).then(|| args.interval.as_duration()));
-    let shutdown = Shutdown::new();
-    let edges = edges::start(
-        listen_addr,
-        args.listen_non_loopback,
-        Endpoints {
-            status: status.clone(),
-            metrics: metrics.clone(),
-            live: live.clone(),
-        },
-        shutdown.clone(),
-    )?;
     let runtime = super::runtime()?;
-    let cfg = DriverConfig {
-        target: args.target.name.clone(),
-        interval: args.interval.as_duration(),
-        once: args.once,
-        backoff: Backoff::default(),
-        jitter: Jitter::new(0.1, args.seed),
-        suspend_file: args.suspend_file.clone(),
-        wake: ha.as_ref().map(|h| h.wake.clone()),
-    };
-    let env = PassEnv {
+    let setup = Setup {
         open: args.target.open_options(args.seed),
         spec,
         target: args.target.name.clone(),
-        state_dir: state_dir.clone(),
+        source,
+        listen: listen_addr,
+        listen_non_loopback: args.listen_non_loopback,
+        state_dir,
+        lock,
+        once: args.once,
+        interval: args.interval,
         seed: args.seed,
-        live,
-        ha: ha.clone(),
+        suspend_file: args.suspend_file.clone(),
+        ha: args.ha.as_ref().map(|url| HaSetup {
+            url: url.clone(),
+            ttl: args.ha_ttl,
+            id: args.ha_id.clone(),
+            security: args.etcd.security(),
+        }),
     };
-    let verdict = Cell::new(None);
-    tracing::info!(
-        source = %source,
-        target = %args.target.name,
-        once = args.once,
-        "reconcile started"
-    );
-    let outcome = runtime.block_on(drive(
-        fetcher,
-        cfg,
-        status.clone(),
-        metrics.clone(),
-        shutdown.clone(),
-        watch,
-        async |ctx: PassContext<'_>| pass(&env, ctx, &verdict).await,
-    ));
-    edges.stop(&runtime, ha.as_ref());
-    drop(lock);
+    let ending = reconcile::run(setup, &runtime)?;
     if !args.once {
         tracing::info!("stopped");
         return Ok(exit::OK);
     }
-    let Some(last) = outcome else {
+    let Some(last) = ending.last else {
         return Ok(exit::ERROR);
     };
     if let Some((kind, msg)) = &last.error {
-        if *kind == ErrorKind::Invalid
-            && let Some(r) = status.snapshot().refused
-        {
-            for e in r.errors {
+        if *kind == ErrorKind::Invalid {
+            for e in &ending.refused {
                 eprintln!("{e}");
             }
         }
@@ -241,7 +178,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
             return Ok(exit::ERROR);
         }
     }
-    let code = match verdict.get() {
+    let code = match ending.verdict {
         Some(v) => v.exit_code(),
         None => exit::ERROR,
     };

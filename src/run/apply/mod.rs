@@ -9,6 +9,7 @@
 //! Must not parse arguments, print, prompt or take locks: the CLI does.
 
 mod journaled;
+pub mod prepare;
 pub mod stale;
 
 use crate::execute::{self, ExecOptions, ExecReport, Inspect, Progress, StepOutcome};
