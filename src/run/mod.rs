@@ -4,6 +4,8 @@
 //! - [`apply`]: one journalled apply run (journal, executor, verdict);
 //! - [`target`]: opening a `sim:` or `exec:` target, and the [`target::Target`]
 //!   that dispatches to it;
+//! - [`reconcile`]: a whole reconcile run, wired from plain settings, and
+//!   the choice of pass;
 //! - [`pass`]: one reconcile pass (open, observe, plan, apply, save) and
 //!   what every applying pass shares;
 //! - [`lead`]: a replica's pass with `--ha` (a standby observes; the
@@ -11,7 +13,8 @@
 //!   never the reverse, and [`reconcile`] chooses between them;
 //! - [`edges`]: the listener and signal handlers of a reconcile run, and
 //!   its one shutdown path;
-//! - [`history`]: folding journal records into runs.
+//! - [`history`]: folding journal records into runs;
+//! - [`units`]: walking the paths `validate` is given into units to check.
 //!
 //! Must not parse flags or print to stdout: [`crate`]'s users (the CLI,
 //! the tests) hand in plain options and print what comes back. Logs go
@@ -25,6 +28,7 @@ pub mod lead;
 pub mod pass;
 pub mod reconcile;
 pub mod target;
+pub mod units;
 
 /// The single-threaded runtime a command drives its target on, or the
 /// message to print when the system refuses one.
