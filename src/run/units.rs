@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 /// What one unit (a directory, or the files named directly) holds.
 #[derive(Debug, Default)]
 pub struct Unit {
-    /// The directory, or the files named directly, comma-separated.
+    /// The directory, or the paths named directly that are not
+    /// directories, comma-separated.
     pub label: String,
     /// Its topology files.
     pub topology_files: Vec<PathBuf>,
@@ -122,12 +123,16 @@ mod tests {
         std::fs::write(tree.join("b/o.yaml"), "kind: Observed\n").unwrap();
         let loose = root.join("loose.yaml");
         std::fs::write(&loose, "kind: Topology\n").unwrap();
-        let (units, problems) = units(&[root.join("missing"), tree.clone(), loose.clone()]);
+        let missing = root.join("missing");
+        let (units, problems) = units(&[missing.clone(), tree.clone(), loose.clone()]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         let labels: Vec<&str> = units.iter().map(|u| u.label.as_str()).collect();
         let a = tree.join("a").display().to_string();
         let b = tree.join("b").display().to_string();
-        assert_eq!(labels, [loose.display().to_string().as_str(), &a, &b]);
+        // The merged unit's label names every path given that is not a
+        // directory, as `validate` always printed it.
+        let named = format!("{}, {}", missing.display(), loose.display());
+        assert_eq!(labels, [named.as_str(), &a, &b]);
         assert_eq!(units[1].topology_files.len(), 1);
         assert_eq!(units[2].observed_files.len(), 1);
         let _ = std::fs::remove_dir_all(&root);
