@@ -4,7 +4,7 @@
 //! - [`source`]: where the desired topology comes from and which revision
 //!   is in use (a path or git, the revision tracker, the watcher, and the
 //!   per-pass look at the source in [`source::desired`]);
-//! - [`serve`]: what the loop shows (status, metrics, the live pass, the
+//! - [`serve`](mod@serve): what the loop shows (status, metrics, the live pass, the
 //!   status page) and the HTTP listener that serves it;
 //! - the loop itself, here: when the next pass runs ([`schedule`],
 //!   [`backoff`], [`pause`]), what each pass leaves behind ([`record`],

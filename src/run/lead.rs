@@ -81,7 +81,7 @@ pub fn start(
 }
 
 /// One pass of a replica: lead or observe, by its role now.
-pub(crate) async fn pass(env: &PassEnv, ha: &Ha, ctx: PassContext<'_>) -> PassResult {
+pub async fn pass(env: &PassEnv, ha: &Ha, ctx: PassContext<'_>) -> PassResult {
     let group = ctx
         .topology
         .group

@@ -198,7 +198,7 @@ pub async fn pass(
 
 /// What [`apply_followed`] gave: the run's result, and whether the local
 /// journal could not be opened (the run went ahead without it).
-pub(crate) struct Applied {
+pub struct Applied {
     /// The run's result.
     pub result: RunResult,
     /// The local journal could not be opened.
@@ -209,7 +209,7 @@ pub(crate) struct Applied {
 /// journal, show the plan on the status page and follow the run there,
 /// and run `plan` through [`crate::run::apply::run`] with the window and
 /// timeouts of the topology's policy.
-pub(crate) async fn apply_followed<T: Provider + Clock + Inspect>(
+pub async fn apply_followed<T: Provider + Clock + Inspect>(
     env: &PassEnv,
     ctx: &PassContext<'_>,
     target: &mut T,
