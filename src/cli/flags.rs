@@ -183,6 +183,24 @@ impl ObserveArgs {
     }
 }
 
+/// The desired topology and the observed state, each loaded or with
+/// what stopped it.
+pub type Sources = (Result<Topology, Diagnostics>, Result<Observed, String>);
+
+/// [`topology_and_source`] for a command that needs one of `--observed`
+/// and `--target` (clap makes sure of it): first refuses the flags
+/// [`ObserveArgs::check`] refuses, with the message to print.
+pub fn topology_and_required_source(
+    desired: &[PathBuf],
+    observed: Option<&Path>,
+    args: &ObserveArgs,
+    seed: u64,
+) -> Result<Sources, String> {
+    args.check()?;
+    Ok(topology_and_source(desired, observed, args, seed)
+        .unwrap_or_else(|| unreachable!("clap requires --observed or --target")))
+}
+
 /// The desired topology and the observed state a command starts from:
 /// the `--observed` file (read beside the topology), or one read-only
 /// observation of `--target` ([`topology_and_observation`]). `None` when
@@ -192,7 +210,7 @@ pub fn topology_and_source(
     observed: Option<&Path>,
     args: &ObserveArgs,
     seed: u64,
-) -> Option<(Result<Topology, Diagnostics>, Result<Observed, String>)> {
+) -> Option<Sources> {
     match (observed, &args.target) {
         (Some(file), _) => {
             let (d, o) = handover::load::both(desired, file);
@@ -213,7 +231,7 @@ pub fn topology_and_observation(
     target: &str,
     args: &ObserveArgs,
     seed: u64,
-) -> (Result<Topology, Diagnostics>, Result<Observed, String>) {
+) -> Sources {
     let opts = OpenOptions {
         seed,
         provider_timeout: args.provider_timeout,

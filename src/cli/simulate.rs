@@ -99,20 +99,20 @@ fn build_target(
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    if let Err(e) = args.observe.check() {
-        eprintln!("{e}");
-        return exit::ERROR;
-    }
     // The topology loads while the observed state is read (or the target
     // observed) on another thread; every problem in either is reported
     // before stopping.
-    let Some((desired, observed)) = flags::topology_and_source(
+    let (desired, observed) = match flags::topology_and_required_source(
         &args.desired,
         args.observed.as_deref(),
         &args.observe,
         args.seed,
-    ) else {
-        unreachable!("clap requires --observed or --target")
+    ) {
+        Ok(both) => both,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::ERROR;
+        }
     };
     let (desired, observed) = match (desired, observed) {
         (Ok(t), Ok(o)) => (t, o),
