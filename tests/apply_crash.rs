@@ -17,12 +17,13 @@
 //!
 //! The journal is not used: correctness must not depend on it.
 
-use handover::apply::{self, Job, Outcome, RunInfo};
 use handover::execute::{self, Cancel, ExecOptions, Silent};
 use handover::model::{Observed, Topology};
 use handover::name::Name;
 use handover::provider::{Clock, Operation, Provider, ProviderError, Scope};
+use handover::run::apply::{self, Job, RunInfo};
 use handover::sim::file::SimFile;
+use handover::verdict::Verdict;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -91,11 +92,11 @@ impl execute::Inspect for Crashy<'_> {
 }
 
 /// One `apply --desired` run: observe, plan, apply once.
-fn apply_once(target: &mut Crashy<'_>, desired: &Topology) -> (usize, Outcome) {
+fn apply_once(target: &mut Crashy<'_>, desired: &Topology) -> (usize, Verdict) {
     let start = block_on(target.observe(&Scope::All)).unwrap();
     let plan = handover::plan::plan(desired, &start);
     if plan.steps.is_empty() {
-        return (0, Outcome::Converged);
+        return (0, Verdict::Converged);
     }
     let opts = ExecOptions {
         cancel: target.cancel.clone(),
@@ -162,7 +163,7 @@ fn total_writes(c: &Case) -> usize {
         writes: &mut writes,
     };
     let (_, outcome) = apply_once(&mut t, &c.desired);
-    assert_eq!(outcome, Outcome::Converged);
+    assert_eq!(outcome, Verdict::Converged);
     t.done
 }
 
@@ -201,7 +202,7 @@ fn crash_at(c: &Case, k: usize) {
             writes: &mut writes,
         };
         let (steps, outcome) = apply_once(&mut t, &c.desired);
-        assert_ne!(outcome, Outcome::Stranded, "k={k}");
+        assert_ne!(outcome, Verdict::Stranded, "k={k}");
         if steps == 0 {
             break;
         }

@@ -12,7 +12,7 @@
 mod common;
 
 use handover::reconcile::backoff::{Backoff, Jitter};
-use handover::reconcile::listen::{Endpoints, bind, serve};
+use handover::reconcile::serve::listen::{Endpoints, bind, serve};
 use handover::reconcile::{
     DriverConfig, Fetcher, Metrics, PassContext, PassResult, Shutdown, Source, StatusHandle, drive,
 };

@@ -7,23 +7,15 @@
 //! program is asked to observe, nothing else.
 
 use super::exit;
-use super::target::{self, OpenOptions};
+use super::flags::{TargetFlags, observe_read_only};
 use clap::Args as ClapArgs;
 
 /// Flags of `handover export`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// The target to read: `sim:FILE` or `exec:PROGRAM [ARGS...]`.
-    #[arg(long, value_name = "TARGET")]
-    pub target: String,
-    /// One more argument for an `exec:` program, passed verbatim (never
-    /// through a shell). Repeatable, in order.
-    #[arg(long = "target-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub target_arg: Vec<String>,
-    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
-    /// default 10m.
-    #[arg(long, value_name = "DURATION", value_parser = super::apply::parse_duration)]
-    pub provider_timeout: Option<handover::model::Seconds>,
+    /// Where: `--target`, `--target-arg`, `--provider-timeout`.
+    #[command(flatten)]
+    pub target: TargetFlags,
     /// Print a desired `kind: Topology` (every member with the parents it
     /// has now) instead of the observed state.
     #[arg(long)]
@@ -44,11 +36,8 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let open = OpenOptions {
-        seed: args.seed,
-        provider_timeout: args.provider_timeout,
-    };
-    let observed = match target::observe_read_only(&args.target, &args.target_arg, &open) {
+    let open = args.target.open_options(args.seed);
+    let observed = match observe_read_only(&args.target.name, &args.target.args, &open) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");

@@ -3,7 +3,7 @@
 //! planned moves.
 //!
 //! Reads the desired topology (and the observed state: a file, or one
-//! read-only observation of a target through `target::observe_read_only`),
+//! read-only observation of a target through `flags::observe_read_only`),
 //! plans when the observed state is given, and prints the graph of
 //! `handover::graph` in the view `--view` chooses (by size unless forced).
 //! SVG is laid out in pure Rust by default; `--engine graphviz` pipes the
@@ -11,7 +11,7 @@
 //! Must not change the target or touch anything else.
 
 use super::exit;
-use super::target::{self, ObserveArgs};
+use super::flags::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::graph::{self, Options};
 use std::io::Write;
@@ -110,7 +110,7 @@ pub fn run(args: Args) -> u8 {
         ..Options::default()
     };
     let Some((desired, observed)) =
-        target::topology_and_source(&args.desired, args.observed.as_deref(), &args.observe, 0)
+        flags::topology_and_source(&args.desired, args.observed.as_deref(), &args.observe, 0)
     else {
         return match handover::load::topology(&args.desired) {
             Ok(t) => draw(&args, graph::desired(&t, &opts)),

@@ -5,37 +5,21 @@
 pub mod apply;
 pub mod completions;
 pub mod export;
+pub mod flags;
 pub mod graph;
 pub mod history;
 pub mod plan;
 pub mod progress;
 pub mod reconcile;
-mod reconcile_ha;
 pub mod schema;
 pub mod simulate;
-pub mod target;
 pub mod validate;
 pub mod wait;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Exit codes of docs/spec.md section 5.
-#[allow(dead_code)] // 3 and 4 come from execute::RehearsalReport::exit_code today.
-pub mod exit {
-    /// Success, or no changes.
-    pub const OK: u8 = 0;
-    /// Invalid input, usage or provider error.
-    pub const ERROR: u8 = 1;
-    /// Changes present (`--detailed-exitcode`).
-    pub const CHANGES: u8 = 2;
-    /// Finished without converging: members pending or blocked, all safe.
-    pub const NOT_CONVERGED: u8 = 3;
-    /// Safety violation: a member stranded.
-    pub const STRANDED: u8 = 4;
-    /// `wait`, `status`: the reconcile listener could not be reached.
-    pub const UNREACHABLE: u8 = 5;
-}
+pub use handover::verdict::exit;
 
 /// Keep SCOM agent and gateway parents, and the Skype for Business Central
 /// Management Store, equal to a topology committed to git — moving members
@@ -85,14 +69,7 @@ pub enum Command {
     Schema(schema::Args),
 }
 
-/// The single-threaded runtime a command drives its target on, or the
-/// message to print when the system refuses one.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("error: cannot start the runtime: {e}"))
-}
+pub use handover::run::runtime;
 
 /// The exit code of a command whose body returns its code or the message
 /// of the error that stopped it (printed here, on stderr).

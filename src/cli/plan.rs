@@ -9,7 +9,7 @@
 //! blocked.
 
 use super::exit;
-use super::target::{self, ObserveArgs};
+use super::flags::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::render::{self, Options};
 use std::io::IsTerminal;
@@ -81,17 +81,17 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    if let Err(e) = args.observe.check() {
-        eprintln!("{e}");
-        return exit::ERROR;
-    }
-    let Some((desired, observed)) = target::topology_and_source(
+    let (desired, observed) = match flags::topology_and_required_source(
         &args.desired,
         args.observed.as_deref(),
         &args.observe,
         args.seed,
-    ) else {
-        unreachable!("clap requires --observed or --target")
+    ) {
+        Ok(both) => both,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::ERROR;
+        }
     };
     let desired = match desired {
         Ok(t) => t,

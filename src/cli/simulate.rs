@@ -2,14 +2,14 @@
 //! virtual time, and say whether it would strand anyone.
 //!
 //! Owns where the rehearsal starts: an `--observed` file, or one read-only
-//! observation of `--target` (through `target::observe_read_only`, the one
+//! observation of `--target` (through `flags::observe_read_only`, the one
 //! read-only observe). Must not apply anything to that target: the
 //! rehearsal runs in an embedded simulator built from the observation.
 //! Everything else (the cycle, the verdict, the JSON object, the exit code)
 //! is library code in `handover::execute`, tested there.
 
 use super::exit;
-use super::target::{self, ObserveArgs};
+use super::flags::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::execute::{self, ConvergeOptions, ExecOptions, ProgressEvent};
 use handover::model::{Observed, Topology};
@@ -106,40 +106,22 @@ struct Rehearsal<'a> {
     faults: Vec<handover::sim::Fired>,
 }
 
-/// The faults injected, one line each with its virtual time; nothing when
-/// none fired.
-fn fault_timeline(fired: &[handover::sim::Fired]) -> String {
-    if fired.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("Faults injected (virtual time from the start):\n");
-    for f in fired {
-        out.push_str(&format!(
-            "  {:>8}  {} {}\n",
-            execute::render::duration(f.at),
-            f.fault,
-            f.what
-        ));
-    }
-    out
-}
-
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    if let Err(e) = args.observe.check() {
-        eprintln!("{e}");
-        return exit::ERROR;
-    }
     // The topology loads while the observed state is read (or the target
     // observed) on another thread; every problem in either is reported
     // before stopping.
-    let Some((desired, observed)) = target::topology_and_source(
+    let (desired, observed) = match flags::topology_and_required_source(
         &args.desired,
         args.observed.as_deref(),
         &args.observe,
         args.seed,
-    ) else {
-        unreachable!("clap requires --observed or --target")
+    ) {
+        Ok(both) => both,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::ERROR;
+        }
     };
     let (desired, observed) = match (desired, observed) {
         (Ok(t), Ok(o)) => (t, o),
@@ -189,7 +171,7 @@ pub fn run(args: Args) -> u8 {
         let bridges = args.strategy == Strategy::MakeBeforeBreak;
         print!(
             "{}",
-            execute::render::header(
+            handover::report::rehearsal::header(
                 args.strategy.name(),
                 &first.summary,
                 &desired.policy,
@@ -204,7 +186,10 @@ pub fn run(args: Args) -> u8 {
                 .unwrap_or(u32::MAX)
                 .max(1)
         };
-        waves = Some(execute::render::Waves::new(window, first.summary.moves));
+        waves = Some(handover::report::rehearsal::Waves::new(
+            window,
+            first.summary.moves,
+        ));
     }
     // Progress goes to stdout in text mode only: in JSON mode stdout holds
     // the one object and nothing else.
@@ -224,10 +209,13 @@ pub fn run(args: Args) -> u8 {
     ));
     match args.format {
         Format::Text => {
-            print!("{}", fault_timeline(&sim.faults_fired()));
             print!(
                 "{}",
-                execute::render::verdict(&report, args.strategy.name())
+                handover::report::rehearsal::faults(&sim.faults_fired())
+            );
+            print!(
+                "{}",
+                handover::report::rehearsal::verdict(&report, args.strategy.name())
             );
             let now = sim.snapshot(&handover::provider::Scope::All);
             if let Some(s) =

@@ -16,9 +16,9 @@
 use super::exit;
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::diag::{Diagnostic, Diagnostics, Warning};
-use handover::load::{self, Kind, thousands};
+use handover::load::{self, thousands};
 use handover::model::{Observed, Topology};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Flags of `handover validate`.
 #[derive(ClapArgs, Debug)]
@@ -109,44 +109,9 @@ impl<'a> From<&'a Diagnostic> for JsonDiagnostic<'a> {
     }
 }
 
-/// What one unit (a directory, or the files named directly) holds.
-#[derive(Default)]
-struct Unit {
-    label: String,
-    topology_files: Vec<PathBuf>,
-    observed_files: Vec<PathBuf>,
-}
-
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let mut problems: Vec<Diagnostic> = Vec::new();
-    let mut units: Vec<Unit> = Vec::new();
-    let mut loose = Unit {
-        label: String::new(),
-        ..Default::default()
-    };
-    for p in &args.paths {
-        if p.is_dir() {
-            walk(p, &mut units, &mut problems, 0);
-        } else if !p.exists() {
-            problems.push(Diagnostic::general(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
-        } else {
-            classify(p, &mut loose, &mut problems);
-        }
-    }
-    if !loose.topology_files.is_empty() || !loose.observed_files.is_empty() {
-        loose.label = args
-            .paths
-            .iter()
-            .filter(|p| !p.is_dir())
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        units.insert(0, loose);
-    }
+    let (units, mut problems) = handover::run::units::units(&args.paths);
     let single = units.len() == 1;
     let mut lines = Vec::new();
     let mut reports = Vec::new();
@@ -256,55 +221,6 @@ pub fn run(args: Args) -> u8 {
     } else {
         eprintln!("{}", Diagnostics(problems));
         exit::ERROR
-    }
-}
-
-/// Deepest directory tree walked (guards against symlink loops).
-const MAX_WALK_DEPTH: usize = 16;
-
-fn walk(dir: &Path, units: &mut Vec<Unit>, problems: &mut Vec<Diagnostic>, depth: usize) {
-    if depth > MAX_WALK_DEPTH {
-        problems.push(Diagnostic::general(format!(
-            "{}: directories nested deeper than {MAX_WALK_DEPTH}; not walked further",
-            dir.display()
-        )));
-        return;
-    }
-    let mut unit = Unit {
-        label: dir.display().to_string(),
-        ..Default::default()
-    };
-    match load::yaml_files(dir) {
-        Ok(files) => {
-            for f in files {
-                classify(&f, &mut unit, problems);
-            }
-        }
-        Err(d) => problems.extend(d.0),
-    }
-    if !unit.topology_files.is_empty() || !unit.observed_files.is_empty() {
-        units.push(unit);
-    }
-    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    subdirs.sort();
-    for d in subdirs {
-        walk(&d, units, problems, depth + 1);
-    }
-}
-
-/// Sorts a file into its unit by `kind:`; a file whose kind cannot be told
-/// is loaded as a topology so its real problem gets reported.
-fn classify(f: &Path, unit: &mut Unit, problems: &mut Vec<Diagnostic>) {
-    match load::kind_of_file(f) {
-        Ok(Some(Kind::Observed)) => unit.observed_files.push(f.to_path_buf()),
-        Ok(_) => unit.topology_files.push(f.to_path_buf()),
-        Err(d) => problems.extend(d.0),
     }
 }
 

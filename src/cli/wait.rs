@@ -11,6 +11,7 @@
 //! Must not change anything: the listener has no endpoint that acts.
 
 use super::exit;
+use super::flags::parse_duration;
 use handover::model::Seconds;
 use handover::reconcile::wait::{Condition, Failure, StatusDoc, Verdict, judge, progress};
 use handover::render::thousands;
@@ -95,11 +96,6 @@ pub struct StatusArgs {
     /// Output format: a summary, or `/status` as JSON.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-}
-
-fn parse_duration(s: &str) -> Result<Seconds, String> {
-    Seconds::parse(s)
-        .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
 }
 
 /// Where `/status` is.

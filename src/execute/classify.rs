@@ -15,7 +15,7 @@ use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 
 /// What one observation says about convergence.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Verdict {
+pub struct Classification {
     /// Managed members whose configured parents differ from the desired
     /// ones (in a bridge or not), sorted.
     pub parents_differ: Vec<Name>,
@@ -31,7 +31,7 @@ pub struct Verdict {
     pub store_ok: bool,
 }
 
-impl Verdict {
+impl Classification {
     /// Every managed member has exactly its desired parents and talks to its
     /// desired primary where it can, and the store is where it should be.
     pub fn converged(&self) -> bool {
@@ -83,7 +83,7 @@ pub fn is_bridge_of(desired: &Parents, configured: &Parents) -> bool {
 /// somewhere: a disconnected agent may be offline, which the observation
 /// cannot tell from stranded (the target reports stranded members itself).
 /// A gateway that is down is not expected to be connected.
-pub fn classify(desired: &Topology, observed: &Observed) -> Verdict {
+pub fn classify(desired: &Topology, observed: &Observed) -> Classification {
     let want = desired_parents(desired, observed);
     let mut available: HashSet<&Name> = observed
         .management_servers
@@ -98,9 +98,9 @@ pub fn classify(desired: &Topology, observed: &Observed) -> Verdict {
             .filter(|g| g.up && g.ready)
             .map(|g| &g.name),
     );
-    let mut v = Verdict {
+    let mut v = Classification {
         store_ok: true,
-        ..Verdict::default()
+        ..Classification::default()
     };
     for (kind, list) in [
         (MemberKind::Gateway, &observed.gateways),

@@ -8,60 +8,22 @@
 //! (the strategy is a parameter) and must not print.
 
 use super::ExecOptions;
-use super::apply::apply_plan;
-use super::classify::{Verdict, classify};
+use super::classify::{Classification, classify};
+use super::engine::apply_plan;
 use super::meter::Meter;
 use super::progress::{Progress, ProgressEvent};
 use super::retry::{self, Calls};
 use crate::model::{Observed, Topology};
 use crate::name::Name;
 use crate::plan::Plan;
-use crate::provider::{Clock, Provider, Scope};
+use crate::provider::{Clock, Inspect, Provider, Schedule, Scope};
+use crate::verdict::Verdict;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tracing::Instrument;
-
-/// A target that knows about events planned for its future (the
-/// simulator's faults). Real targets keep the default: none.
-pub trait Schedule {
-    /// The clock time (since the clock's origin) of the next event that has
-    /// not happened yet, if any.
-    fn next_scheduled(&self) -> Option<Duration> {
-        None
-    }
-}
-
-/// A target that can tell what an observation cannot: which members are
-/// stranded. The simulator knows; a real target keeps the default (none
-/// known), and a real stranding shows only as a member that never
-/// acknowledges.
-pub trait Inspect {
-    /// Members that are online, disconnected, and that no configuration can
-    /// reach any more, sorted.
-    fn stranded(&self) -> Vec<Name> {
-        Vec::new()
-    }
-
-    /// Members that were stranded at any instant since the target was
-    /// built (or loaded), even if something healed them later, sorted; it
-    /// includes [`Inspect::stranded`]. The simulator judges this after
-    /// every event; a real target keeps the default (none known).
-    fn stranded_ever(&self) -> Vec<Name> {
-        self.stranded()
-    }
-
-    /// True while members are known to be still moving on their own
-    /// (learning a configuration, reconnecting after an outage), so the
-    /// estate must not be called converged yet even if one observation
-    /// looks it. The simulator knows from its event queue; a real target
-    /// keeps the default (false), and its next cycle sees the rest.
-    fn settling(&self) -> bool {
-        false
-    }
-}
 
 /// How a rehearsal or reconcile cycle runs.
 #[derive(Clone, Debug)]
@@ -149,7 +111,7 @@ pub struct RehearsalReport {
     /// What the last observation showed against the desired topology
     /// (`None` when the target could not be observed), so a report can
     /// say why the estate has not converged.
-    pub last: Option<Verdict>,
+    pub last: Option<Classification>,
 }
 
 /// The object `simulate --format json` prints, keys in the order of docs/spec.md section 5.
@@ -198,17 +160,22 @@ impl RehearsalReport {
         }
     }
 
-    /// The exit code of docs/spec.md section 5: 4 when a member is stranded, or was
-    /// at any instant of the run, 0 when converged, 3 otherwise (pending,
-    /// blocked or failed; all safe).
-    pub fn exit_code(&self) -> u8 {
+    /// How the rehearsal ended: stranded when a member is stranded, or was
+    /// at any instant of the run; converged; otherwise not converged
+    /// (pending, blocked or failed; all safe).
+    pub fn verdict(&self) -> Verdict {
         if !self.stranded.is_empty() || !self.stranded_ever.is_empty() {
-            4
+            Verdict::Stranded
         } else if self.converged {
-            0
+            Verdict::Converged
         } else {
-            3
+            Verdict::NotConverged
         }
+    }
+
+    /// The exit code of [`Self::verdict`] (docs/spec.md section 5).
+    pub fn exit_code(&self) -> u8 {
+        self.verdict().exit_code()
     }
 }
 
@@ -410,7 +377,7 @@ where
         .into_iter()
         .filter(|w| pending.contains(w))
         .collect();
-    let converged = verdict.as_ref().is_some_and(Verdict::converged)
+    let converged = verdict.as_ref().is_some_and(Classification::converged)
         && stranded.is_empty()
         && pending.is_empty()
         && blocked.is_empty();

@@ -14,23 +14,23 @@
 //! [`Progress`] hook), must not plan (the strategy is a parameter), and must
 //! not know how a target is built.
 
-mod apply;
 mod cancel;
 mod classify;
 mod converge;
+mod engine;
 mod meter;
 mod progress;
-pub mod render;
 mod report;
 mod retry;
 mod view;
 
-pub use apply::apply_plan;
+/// The target seams the engine reads besides [`Provider`](crate::provider::Provider)
+/// and [`Clock`](crate::provider::Clock); defined in [`crate::provider`].
+pub use crate::provider::{Inspect, Schedule};
 pub use cancel::Cancel;
-pub use classify::{RemovalHazard, Verdict, classify, is_bridge_of, removal_hazard};
-pub use converge::{
-    ConvergeOptions, Inspect, RehearsalReport, Schedule, SimulateSummary, StopReason, converge,
-};
+pub use classify::{Classification, RemovalHazard, classify, is_bridge_of, removal_hazard};
+pub use converge::{ConvergeOptions, RehearsalReport, SimulateSummary, StopReason, converge};
+pub use engine::apply_plan;
 pub use progress::{Progress, ProgressEvent, Silent};
 pub use report::{ExecReport, StepOutcome, StepRecord};
 pub use retry::RetryPolicy;

@@ -333,7 +333,7 @@ impl<'a, T> Fenced<'a, T> {
         };
         Record::Step {
             run: self.run.clone(),
-            at: crate::apply::now_rfc3339(),
+            at: crate::state::journal::now_rfc3339(),
             step: 0,
             action: action.into(),
             name: name.to_string(),

@@ -13,8 +13,8 @@
 
 use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response};
 use super::{Clock, Operation, Provider, ProviderError, Scope, WallClock};
-use crate::execute::{Inspect, Schedule};
 use crate::model::{API_VERSION, Observed, Stamp};
+use crate::provider::{Inspect, Schedule};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, SystemTime};

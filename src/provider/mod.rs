@@ -2,8 +2,9 @@
 //! estate.
 //!
 //! Owns the [`Provider`] trait (observe; apply one operation), the
-//! [`Operation`]s a provider performs, and the [`Clock`] the executor waits
-//! on. Every target — the embedded simulator, an `exec:` program, a SCOM
+//! [`Operation`]s a provider performs, the [`Clock`] the executor waits
+//! on, and what a target can tell beyond an observation ([`Inspect`],
+//! [`Schedule`]). Every target — the embedded simulator, an `exec:` program, a SCOM
 //! PowerShell provider — implements [`Provider`]; the executor is generic
 //! over it, so a rehearsal runs the same executor code as a real apply.
 //! Must not know about plans or planning.
@@ -13,10 +14,12 @@
 
 pub mod evidence;
 pub mod exec;
+mod inspect;
 pub mod protocol;
-mod target;
+mod spec;
 
-pub use target::{TargetError, TargetSpec, parse_target};
+pub use inspect::{Inspect, Schedule};
+pub use spec::{TargetError, TargetSpec, parse_target};
 
 use crate::model::{MemberKind, Observed, Parents};
 use crate::name::Name;

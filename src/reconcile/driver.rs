@@ -12,17 +12,17 @@
 //! apply or talk to targets: that is the `pass` closure's job.
 
 use super::backoff::{Backoff, Jitter};
-use super::desired::{Desired, Polled, poll};
 use super::logs::pass_span;
-use super::metrics::Metrics;
 use super::pause::{between_passes, is_suspended};
 use super::record::{PassRecord, record_pass, record_source};
-use super::revision::RevisionTracker;
 use super::schedule::{PassOutcome, Trigger, next_wait};
+use super::serve::metrics::Metrics;
+use super::serve::status::{ErrorKind, StatusHandle};
 use super::signals::Shutdown;
+use super::source::desired::{Desired, Polled, poll};
+use super::source::revision::RevisionTracker;
+use super::source::watch::Watch;
 use super::source::{Fetcher, Revision};
-use super::status::{ErrorKind, StatusHandle};
-use super::watch::Watch;
 use crate::execute::{Cancel, ExecReport};
 use crate::model::Topology;
 use crate::plan::Plan;
@@ -278,10 +278,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconcile::serve::status::{Status, SyncStatus};
     use crate::reconcile::source::Source;
     use crate::reconcile::source::tests::{Repo, topology_yaml};
-    use crate::reconcile::status::{Status, SyncStatus};
-    use crate::reconcile::watch::Debounce;
+    use crate::reconcile::source::watch::Debounce;
     use std::cell::RefCell;
     use std::future::Future;
 

@@ -9,7 +9,7 @@
 
 use super::schedule::{Trigger, Wait};
 use super::signals::Shutdown;
-use super::watch::Watch;
+use super::source::watch::Watch;
 use crate::model::Policy;
 use std::path::Path;
 
@@ -55,7 +55,7 @@ pub fn is_suspended(suspend_file: Option<&Path>, policy: Option<&Policy>) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::watch::Debounce;
+    use crate::reconcile::source::watch::Debounce;
     use std::time::Duration;
 
     fn long() -> Wait {

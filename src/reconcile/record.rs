@@ -9,14 +9,14 @@
 //! read from the status at scrape time. The wall-clock time comes in as an
 //! argument. Must not observe, plan or apply.
 
-use super::metrics::Metrics;
-use super::revision::Refusal;
 use super::schedule::Trigger;
-use super::source::Revision;
-use super::status::{
+use super::serve::metrics::Metrics;
+use super::serve::status::{
     BlockedView, ErrorKind, ErrorView, HISTORY_CAP, InFlight, PassFacts, PassSummary, PassView,
     RefusedView, RevisionView, Status, StatusHandle, SyncStatus, decide,
 };
+use super::source::Revision;
+use super::source::revision::Refusal;
 use crate::execute::ExecReport;
 use crate::plan::Plan;
 use crate::state::rfc3339;
@@ -208,7 +208,7 @@ mod tests {
     use crate::execute::{StepOutcome, StepRecord};
     use crate::name::Name;
     use crate::plan::{BlockReason, Blocked, BlockedKind, ServerKind, Summary};
-    use crate::reconcile::status::SyncStatus;
+    use crate::reconcile::serve::status::SyncStatus;
     use std::path::PathBuf;
 
     fn name(s: &str) -> Name {

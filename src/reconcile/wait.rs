@@ -27,7 +27,7 @@
 //! difference is blocked: nothing will change without a person) cannot
 //! turn into the condition by waiting: they end the wait.
 
-use super::status::SyncStatus;
+use super::serve::status::SyncStatus;
 use crate::render::thousands;
 use serde::Deserialize;
 

@@ -555,13 +555,13 @@ impl Clock for SimFile {
     }
 }
 
-impl crate::execute::Schedule for SimFile {
+impl crate::provider::Schedule for SimFile {
     fn next_scheduled(&self) -> Option<Duration> {
         self.sim.next_fault_at()
     }
 }
 
-impl crate::execute::Inspect for SimFile {
+impl crate::provider::Inspect for SimFile {
     fn stranded(&self) -> Vec<Name> {
         self.sim.stranded()
     }

@@ -15,16 +15,16 @@
 //!
 //! Files: `state` (data), `events` (queue), `rules` (member dynamics),
 //! `faults` (faults file and firing), `store` (Central Management Store),
-//! `target` (the provider seam: observe/apply/clock), `file` (the `sim:FILE`
+//! `provider` (the provider seam: observe/apply/clock), `file` (the `sim:FILE`
 //! target: the one part that reads and writes files).
 
 mod events;
 pub mod faults;
 pub mod file;
+mod provider;
 mod rules;
 mod state;
 mod store;
-mod target;
 
 pub use faults::{Fault, FaultAction, FaultSchedule, Fired};
 pub use state::{Calls, Sim};

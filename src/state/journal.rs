@@ -154,6 +154,11 @@ pub fn new_run_id() -> String {
     format!("{ms}-{}", std::process::id())
 }
 
+/// The current time as RFC 3339 with milliseconds (UTC).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

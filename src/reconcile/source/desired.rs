@@ -7,7 +7,7 @@
 
 use super::revision::Offer;
 pub use super::revision::RevisionTracker;
-use super::source::{Fetcher, Revision, SourceError};
+use super::{Fetcher, Revision, SourceError};
 use crate::model::Topology;
 
 /// The revision in use: where it came from and what it says.

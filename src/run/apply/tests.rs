@@ -47,7 +47,7 @@ fn a_run_journals_start_every_operation_awaits_and_the_end() {
         info: &info,
     };
     let r = block_on(run(&mut sim, job, Some(&mut j), &mut Silent));
-    assert_eq!(r.outcome, Outcome::Converged);
+    assert_eq!(r.outcome, Verdict::Converged);
     assert_eq!(r.outcome.exit_code(), 0);
     assert!(r.journal_error.is_none());
     let records = journal::read(dir.path()).unwrap();
@@ -93,7 +93,7 @@ fn a_cancelled_run_is_interrupted_exit_3_and_nobody_is_stranded() {
         info: &info,
     };
     let r = block_on(run(&mut sim, job, None, &mut Silent));
-    assert_eq!(r.outcome, Outcome::Interrupted);
+    assert_eq!(r.outcome, Verdict::Interrupted);
     assert_eq!(r.outcome.exit_code(), 3);
     assert!(r.stranded.is_empty());
 }
@@ -119,7 +119,7 @@ fn a_never_acknowledging_member_is_pending_exit_3() {
         info: &info,
     };
     let r = block_on(run(&mut sim, job, None, &mut Silent));
-    assert_eq!(r.outcome, Outcome::NotConverged);
+    assert_eq!(r.outcome, Verdict::NotConverged);
     // web01 stays in its bridge; gw1's retirement waits for it.
     let pending: Vec<&str> = r.report.pending.iter().map(|n| n.as_str()).collect();
     assert_eq!(pending, ["web01.dmz.contoso.local"]);
@@ -130,7 +130,7 @@ fn a_never_acknowledging_member_is_pending_exit_3() {
 
 mod stale_plans {
     use super::*;
-    use crate::apply::stale;
+    use crate::run::apply::stale;
 
     #[test]
     fn an_unchanged_estate_passes_and_a_changed_one_names_the_member() {
@@ -256,7 +256,7 @@ agents:
         info: &info,
     };
     let r = block_on(run(&mut sim, job, None, &mut Silent));
-    assert_eq!(r.outcome, Outcome::Converged, "{r:?}");
+    assert_eq!(r.outcome, Verdict::Converged, "{r:?}");
     let web01 = crate::name::Name::parse("web01").unwrap();
     assert_eq!(
         sim.member(&web01).unwrap().connected,

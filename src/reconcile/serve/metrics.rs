@@ -10,9 +10,9 @@
 //! `/status` answers with, so they follow a pass while it runs. Must not
 //! observe, plan or apply.
 
-use super::schedule::Trigger;
 use super::status::{ErrorKind, Status, SyncStatus};
 use crate::execute::{ExecReport, StepOutcome};
+use crate::reconcile::schedule::Trigger;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         let status = Status {
-            revision: Some(crate::reconcile::status::RevisionView {
+            revision: Some(crate::reconcile::serve::status::RevisionView {
                 id: "a\"b\\c\nd".into(),
                 short: "a".into(),
                 since: String::new(),

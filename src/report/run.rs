@@ -2,10 +2,13 @@
 //! outcomes, as JSON or Markdown (by the file's extension). The seeds'
 //! `-Report`.
 //!
-//! Owns the run metadata around the executor's [`ExecReport`] and its
-//! Markdown rendering. Pure; the CLI writes the file.
+//! Owns the run metadata around the executor's [`ExecReport`], its
+//! Markdown rendering, and the closing lines `apply` prints ([`summary`]).
+//! Pure; the CLI writes the file and prints.
 
 use crate::execute::{ExecReport, StepOutcome};
+use crate::plan::Plan;
+use crate::run::apply::{RunInfo, RunResult};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -35,6 +38,36 @@ pub struct RunReport {
     pub stranded: Vec<String>,
     /// The executor's report: one record per step, then the counts.
     pub execution: ExecReport,
+}
+
+impl RunReport {
+    /// The report of a run `info` that started at `started` and finished
+    /// at `finished` (RFC 3339), applying `plan`, with `result`.
+    pub fn new(
+        info: &RunInfo,
+        started: String,
+        finished: String,
+        plan: &Plan,
+        result: &RunResult,
+    ) -> RunReport {
+        RunReport {
+            run: info.run.clone(),
+            command: info.command.clone(),
+            target: info.target.clone(),
+            revision: info.revision.clone(),
+            started,
+            finished,
+            outcome: result.outcome.as_str().to_string(),
+            exit_code: result.outcome.exit_code(),
+            blocked: plan
+                .blocked
+                .iter()
+                .map(|b| format!("{} {}: {}", kind_word(b.kind), b.name, b.reason))
+                .collect(),
+            stranded: result.stranded.iter().map(|n| n.to_string()).collect(),
+            execution: result.report.clone(),
+        }
+    }
 }
 
 /// The report as pretty JSON, ending with a newline.
@@ -146,6 +179,77 @@ pub fn markdown(r: &RunReport) -> String {
             secs(s.finished),
             s.attempts,
             cell(&note)
+        );
+    }
+    out
+}
+
+fn kind_word(k: crate::plan::BlockedKind) -> &'static str {
+    match k {
+        crate::plan::BlockedKind::Gateway => "gateway",
+        crate::plan::BlockedKind::Agent => "agent",
+        crate::plan::BlockedKind::Store => "Central Management Store in pool",
+    }
+}
+
+/// The closing lines on stdout.
+pub fn summary(r: &RunReport, still_differs: usize) -> String {
+    use std::fmt::Write as _;
+    let e = &r.execution;
+    let mut out = String::new();
+    let verdict = match r.outcome.as_str() {
+        "converged" => "Converged: the target equals the desired topology.",
+        "interrupted" => {
+            "Interrupted: stopped before the end; every member is safe. Run the same apply again to carry on."
+        }
+        "stranded" => "SAFETY VIOLATION: members are stranded (see below).",
+        _ => "Finished without converging; every member is safe.",
+    };
+    let _ = writeln!(out, "\n{verdict}");
+    let _ = writeln!(
+        out,
+        "Applied {} operations: {} bridged, {} acknowledged, {} pruned; {} skipped (already held); {:.0} s on the target's clock.",
+        e.steps_applied, e.bridged, e.acknowledged, e.pruned, e.skipped, e.clock_seconds
+    );
+    let list = |out: &mut String, what: &str, names: &[String]| {
+        if names.is_empty() {
+            return;
+        }
+        let shown: Vec<&str> = names.iter().take(10).map(|s| s.as_str()).collect();
+        let more = if names.len() > 10 {
+            format!(" and {} more", names.len() - 10)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{what} ({}): {}{more}", names.len(), shown.join(", "));
+    };
+    let names = |v: &[crate::name::Name]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    list(
+        &mut out,
+        "Pending, in their bridge (run apply again later)",
+        &names(&e.pending),
+    );
+    list(
+        &mut out,
+        "Waiting (did not start: a change they wait for did not finish)",
+        &names(&e.waiting),
+    );
+    list(
+        &mut out,
+        "Failed (the provider refused; see the report)",
+        &names(&e.failed),
+    );
+    list(&mut out, "Blocked", &r.blocked);
+    list(&mut out, "Stranded", &r.stranded);
+    if still_differs > 0
+        && e.pending.is_empty()
+        && e.waiting.is_empty()
+        && e.failed.is_empty()
+        && r.blocked.is_empty()
+    {
+        let _ = writeln!(
+            out,
+            "{still_differs} member(s) still differ from the desired topology; run apply again."
         );
     }
     out

@@ -1,25 +1,20 @@
 //! Opening the `--target` of a command: one [`Target`] for every kind.
 //!
 //! Owns turning `--target`, `--target-arg` and `--provider-timeout` into a
-//! [`TargetSpec`] (through `handover::provider::parse_target`, the one
+//! [`TargetSpec`] (through `crate::provider::parse_target`, the one
 //! parser), the default state directory of a target, and the
 //! [`Target`] enum that dispatches [`Provider`], [`Clock`], [`Schedule`] and
 //! [`Inspect`] to the simulator (`sim:FILE`) or an external program
 //! (`exec:PROGRAM`), so `apply`, `export`, `plan` and `reconcile` are
-//! written once; and the one read-only observation ([`observe_read_only`],
-//! with its flags [`ObserveArgs`]) that `plan`, `export`, `graph` and
-//! `simulate` take instead of an `--observed` file. Must not plan, print
-//! (beyond the notes of opening a target) or take locks itself.
+//! written once. Must not plan, print (what opening noticed comes back as
+//! [`Notes`]) or take locks itself.
 
-use handover::diag::Diagnostics;
-use handover::execute::{Inspect, Schedule};
-use handover::model::{Observed, Seconds, Topology};
-use handover::name::Name;
-use handover::provider::exec::{ExecConfig, ExecProvider};
-use handover::provider::{
-    Clock, Operation, Provider, ProviderError, Scope, TargetSpec, parse_target,
-};
-use handover::sim::file::{Opened, SimFile};
+use crate::execute::{Inspect, Schedule};
+use crate::model::{Observed, Seconds};
+use crate::name::Name;
+use crate::provider::exec::{ExecConfig, ExecProvider};
+use crate::provider::{Clock, Operation, Provider, ProviderError, Scope, TargetSpec, parse_target};
+use crate::sim::file::{Opened, SimFile};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,7 +50,7 @@ pub fn file(spec: &TargetSpec) -> Option<&Path> {
 pub fn state_dir(spec: &TargetSpec, explicit: Option<&Path>) -> PathBuf {
     explicit
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| handover::state::default_dir(file(spec)))
+        .unwrap_or_else(|| crate::state::default_dir(file(spec)))
 }
 
 /// How to open a target.
@@ -87,7 +82,7 @@ pub type Notes = Vec<String>;
 
 impl Target {
     /// Opens a target to change it. The caller must hold its lock
-    /// (`handover::state::lock::TargetLock::acquire_target`). Nothing is
+    /// ([`crate::state::lock::TargetLock::acquire_target`]). Nothing is
     /// called on an `exec:` program yet.
     pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<(Target, Notes), String> {
         match spec {
@@ -133,131 +128,6 @@ impl Target {
             Target::Exec(_) => Ok(()),
         }
     }
-}
-
-/// Observes a whole target read-only, for `plan --target` and `export`:
-/// opens it with [`Target::open_read_only`], prints its notes on stderr,
-/// and observes once on a small runtime of its own.
-pub fn observe_read_only(
-    target: &str,
-    target_args: &[String],
-    opts: &OpenOptions,
-) -> Result<Observed, String> {
-    let spec = spec(target, target_args)?;
-    let (mut t, notes) = Target::open_read_only(&spec, opts)?;
-    for n in notes {
-        eprintln!("{n}");
-    }
-    let runtime = super::runtime()?;
-    runtime
-        .block_on(t.observe(&Scope::All))
-        .map_err(|e| format!("error: cannot observe {target}: {e}"))
-}
-
-/// The flags of a command that may observe a target instead of reading an
-/// `--observed` file (`plan`, `graph`, `simulate`), flattened into its `Args`. The
-/// command's own argument group makes `--target` and `--observed`
-/// exclusive.
-#[derive(clap::Args, Clone, Debug, Default)]
-pub struct ObserveArgs {
-    /// Observe this target once, read-only, instead of reading
-    /// `--observed`: `sim:FILE` (no lock taken, nothing written) or
-    /// `exec:PROGRAM [ARGS...]` (only `observe` is asked). Nothing is ever
-    /// applied to it.
-    #[arg(long, value_name = "TARGET")]
-    pub target: Option<String>,
-    /// One more argument for an `exec:` program, passed verbatim (never
-    /// through a shell). Repeatable, in order.
-    #[arg(
-        long = "target-arg",
-        value_name = "ARG",
-        requires = "target",
-        allow_hyphen_values = true
-    )]
-    pub target_arg: Vec<String>,
-    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
-    /// default 10m.
-    #[arg(long, value_name = "DURATION", requires = "target", value_parser = super::apply::parse_duration)]
-    pub provider_timeout: Option<Seconds>,
-}
-
-impl ObserveArgs {
-    /// Refuses `--target-arg` or `--provider-timeout` without `--target`.
-    /// clap lets them through beside `--observed` (its `requires` gives way
-    /// to the conflict between `--observed` and `--target`), and they would
-    /// be ignored without a word.
-    pub fn check(&self) -> Result<(), String> {
-        if self.target.is_some() {
-            return Ok(());
-        }
-        let given: Vec<&str> = [
-            (!self.target_arg.is_empty()).then_some("--target-arg"),
-            self.provider_timeout
-                .is_some()
-                .then_some("--provider-timeout"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let (need, it) = if given.len() == 1 {
-            ("needs", "it")
-        } else {
-            ("need", "them")
-        };
-        if given.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "error: {} {need} --target; leave {it} out, or observe a target with --target instead of reading --observed",
-                given.join(" and ")
-            ))
-        }
-    }
-}
-
-/// The desired topology and the observed state a command starts from:
-/// the `--observed` file (read beside the topology), or one read-only
-/// observation of `--target` ([`topology_and_observation`]). `None` when
-/// neither is given.
-pub fn topology_and_source(
-    desired: &[PathBuf],
-    observed: Option<&Path>,
-    args: &ObserveArgs,
-    seed: u64,
-) -> Option<(Result<Topology, Diagnostics>, Result<Observed, String>)> {
-    match (observed, &args.target) {
-        (Some(file), _) => {
-            let (d, o) = handover::load::both(desired, file);
-            Some((d, o.map_err(|d| d.to_string())))
-        }
-        (None, Some(t)) => Some(topology_and_observation(desired, t, args, seed)),
-        (None, None) => None,
-    }
-}
-
-/// Loads the desired topology while `target` is observed read-only
-/// ([`observe_read_only`]) on a thread of its own, so a slow provider and a
-/// large topology take the time of the slower, and a mistake in the
-/// topology and a failed observation are both reported in one run. `seed`
-/// is that of a `sim:` target with no saved state yet.
-pub fn topology_and_observation(
-    desired: &[PathBuf],
-    target: &str,
-    args: &ObserveArgs,
-    seed: u64,
-) -> (Result<Topology, Diagnostics>, Result<Observed, String>) {
-    let opts = OpenOptions {
-        seed,
-        provider_timeout: args.provider_timeout,
-    };
-    std::thread::scope(|s| {
-        let observed = s.spawn(|| observe_read_only(target, &args.target_arg, &opts));
-        let desired = handover::load::topology(desired);
-        let observed = observed
-            .join()
-            .unwrap_or_else(|_| Err(format!("error: observing {target} stopped unexpectedly")));
-        (desired, observed)
-    })
 }
 
 fn exec(spec: &TargetSpec, opts: &OpenOptions) -> ExecProvider {
@@ -370,7 +240,7 @@ mod tests {
 
     #[test]
     fn locks_are_keyed_by_the_whole_target() {
-        use handover::state::lock::LockKey;
+        use crate::state::lock::LockKey;
         let key = |t: &str, extra: &[String]| {
             LockKey::resolve(&spec(t, extra).unwrap(), Path::new("/w"), None).file_name()
         };

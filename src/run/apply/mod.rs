@@ -3,22 +3,21 @@
 //!
 //! Owns the run's bookkeeping around [`execute::apply_plan`]: the journal
 //! records (run started, each operation as it is applied, awaits and skips
-//! at the end, run finished), the verdict and exit code, the report, and
-//! the stale-plan check. Generic over any `Provider + Clock` (+ [`Inspect`]
+//! at the end, run finished), the [`Verdict`], and the stale-plan check
+//! ([`stale`]); the run report is written by [`crate::report::run`]. Generic over any `Provider + Clock` (+ [`Inspect`]
 //! for stranded members), so the CLI and the crash tests run the same code.
 //! Must not parse arguments, print, prompt or take locks: the CLI does.
 
 mod journaled;
-pub mod report;
+pub mod prepare;
 pub mod stale;
-
-pub use journaled::now_rfc3339;
 
 use crate::execute::{self, ExecOptions, ExecReport, Inspect, Progress, StepOutcome};
 use crate::model::{Observed, Topology};
 use crate::plan::Plan;
 use crate::provider::{Clock, Provider, Scope};
-use crate::state::journal::{Journal, Record};
+use crate::state::journal::{Journal, Record, now_rfc3339};
+use crate::verdict::Verdict;
 use journaled::Journaled;
 
 /// Who runs what, for the journal and the report.
@@ -34,47 +33,13 @@ pub struct RunInfo {
     pub revision: String,
 }
 
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything applied and the estate equals the desired topology.
-    Converged,
-    /// Finished with members pending, failed or blocked; all safe.
-    NotConverged,
-    /// Stopped by Ctrl-C; every member untouched, in its bridge, or done.
-    Interrupted,
-    /// A member is stranded (a safety violation; should never happen).
-    Stranded,
-}
-
-impl Outcome {
-    /// The word in the journal and the report.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Converged => "converged",
-            Outcome::NotConverged => "not_converged",
-            Outcome::Interrupted => "interrupted",
-            Outcome::Stranded => "stranded",
-        }
-    }
-
-    /// The exit code of docs/spec.md section 5: 0, 3, or 4.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Converged => 0,
-            Outcome::NotConverged | Outcome::Interrupted => 3,
-            Outcome::Stranded => 4,
-        }
-    }
-}
-
 /// What [`run`] did.
 #[derive(Debug)]
 pub struct RunResult {
     /// The executor's report.
     pub report: ExecReport,
     /// The verdict.
-    pub outcome: Outcome,
+    pub outcome: Verdict,
     /// Stranded members, from the target.
     pub stranded: Vec<crate::name::Name>,
     /// The final observation did not converge (members off their desired
@@ -103,7 +68,7 @@ pub struct Job<'a> {
 
 /// Applies `job.plan` (made from `job.start`) once, journalling as it goes,
 /// and judges the result. With `job.desired`, a final full observation must
-/// also classify as converged for [`Outcome::Converged`].
+/// also classify as converged for [`Verdict::Converged`].
 pub async fn run<T: Provider + Clock + Inspect>(
     target: &mut T,
     job: Job<'_>,
@@ -209,13 +174,13 @@ pub async fn run<T: Provider + Clock + Inspect>(
         || !plan.blocked.is_empty()
         || report.count(|o| matches!(o, StepOutcome::NotStarted { .. })) > 0;
     let outcome = if !stranded.is_empty() {
-        Outcome::Stranded
+        Verdict::Stranded
     } else if report.cancelled {
-        Outcome::Interrupted
+        Verdict::Interrupted
     } else if left_behind || still_differs > 0 {
-        Outcome::NotConverged
+        Verdict::NotConverged
     } else {
-        Outcome::Converged
+        Verdict::Converged
     };
     if let Some(j) = journal
         && let Err(e) = j.append(&Record::RunFinished {

@@ -1,6 +1,6 @@
 //! `reconcile --ha`: one replica's pass, leader or standby.
 //!
-//! The edge between the reconcile loop and [`handover::ha`]: starts the
+//! The use case between the reconcile loop and [`crate::ha`]: starts the
 //! HA node (the etcd thread, whose view of roles goes into `/status`), and
 //! runs each pass according to this replica's role in the group named by
 //! the topology's `metadata.name`. A **standby** opens the target
@@ -14,86 +14,49 @@
 //! leadership could roll the estate back). Must not take the target's file
 //! lock: etcd decides who applies.
 
-use super::reconcile::{
-    IdleOnDrop, PassEnv, fail, observe_and_plan, observe_failed, open_journal, open_target,
+use super::pass::{
+    IdleOnDrop, PassEnv, apply_followed, fail, journal_problem, observe_and_plan, observe_failed,
+    open_target,
 };
 use super::target::Target;
-use handover::apply::{self, RunInfo};
-use handover::execute::{Cancel, ExecOptions, Inspect};
-use handover::ha::fence::{FenceError, fenced_put};
-use handover::ha::journal::{RunJournal, compact};
-use handover::ha::{Fenced, Ha, HaConfig, Role, Term};
-use handover::model::Seconds;
-use handover::reconcile::status::ErrorKind;
-use handover::reconcile::{LiveHandle, PassContext, PassResult, StatusHandle};
-use handover::state::journal::{self, Record};
+use crate::execute::{Cancel, Inspect};
+use crate::ha::fence::{FenceError, fenced_put};
+use crate::ha::journal::{RunJournal, compact};
+use crate::ha::{Fenced, Ha, HaConfig, Role, Term};
+use crate::model::Seconds;
+use crate::reconcile::serve::status::ErrorKind;
+use crate::reconcile::{LiveHandle, PassContext, PassResult, StatusHandle};
+use crate::state::journal::{self, Record, now_rfc3339};
+use crate::verdict::Verdict;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// The group of a topology without `metadata.name`.
 const DEFAULT_GROUP: &str = "default";
 
-/// How to reach a secured etcd; shared by `reconcile --ha` and
-/// `history --ha`.
-#[derive(clap::Args, Debug, Default)]
-pub struct EtcdFlags {
-    /// With an etcds:// address: the PEM certificate of the CA that signed
-    /// etcd's server certificate.
-    #[arg(long, value_name = "FILE", requires = "ha")]
-    pub ha_ca: Option<std::path::PathBuf>,
-    /// With an etcds:// address: this replica's client certificate (PEM),
-    /// for an etcd run with --client-cert-auth; with --ha-key.
-    #[arg(long, value_name = "FILE", requires = "ha")]
-    pub ha_cert: Option<std::path::PathBuf>,
-    /// The private key (PEM) of --ha-cert.
-    #[arg(long, value_name = "FILE", requires = "ha")]
-    pub ha_key: Option<std::path::PathBuf>,
-    /// An etcd user (etcd's authentication); its password is read from
-    /// the environment variable HANDOVER_ETCD_PASSWORD, never from the
-    /// command line.
-    #[arg(long, value_name = "NAME", requires = "ha")]
-    pub ha_user: Option<String>,
-}
-
-impl EtcdFlags {
-    /// The settings, with the password from the environment.
-    pub fn security(&self) -> handover::ha::secure::Security {
-        handover::ha::secure::Security {
-            ca: self.ha_ca.clone(),
-            cert: self.ha_cert.clone(),
-            key: self.ha_key.clone(),
-            user: self.ha_user.clone(),
-            password: self
-                .ha_user
-                .as_ref()
-                .and_then(|_| std::env::var(handover::ha::secure::PASSWORD_ENV).ok()),
-        }
-    }
-}
-
 /// Starts the HA node for `--ha URL`; its role changes show in `status`,
 /// and while leader it publishes `status` for the standbys, with the pass
 /// in progress (`live`) laid over it, as its own `/status` shows it.
-pub(super) fn start(
+pub fn start(
     url: &str,
     ttl: Seconds,
     id: Option<String>,
-    security: handover::ha::secure::Security,
+    security: crate::ha::secure::Security,
     status: &StatusHandle,
     live: &LiveHandle,
 ) -> Result<Ha, String> {
-    let url = handover::ha::url::parse(url).map_err(|e| format!("error: --ha: {e}"))?;
+    let url = crate::ha::url::parse(url).map_err(|e| format!("error: --ha: {e}"))?;
     if ttl.0 < 1 {
         return Err("error: --ha-ttl must be at least 1s".into());
     }
-    let id = id.unwrap_or_else(handover::ha::default_id);
+    let id = id.unwrap_or_else(crate::ha::default_id);
     if id.trim().is_empty() {
         return Err("error: --ha-id must not be empty".into());
     }
     let published = status.clone();
     let progress = live.clone();
     let shown = status.clone();
-    let hooks = handover::ha::Hooks {
+    let hooks = crate::ha::Hooks {
         publish: Arc::new(move || {
             let recorded = published.snapshot();
             let mut s = progress.read(|l| l.status(recorded));
@@ -118,7 +81,7 @@ pub(super) fn start(
 }
 
 /// One pass of a replica: lead or observe, by its role now.
-pub(super) async fn pass(env: &PassEnv, ha: &Ha, ctx: PassContext<'_>) -> PassResult {
+pub async fn pass(env: &PassEnv, ha: &Ha, ctx: PassContext<'_>) -> PassResult {
     let group = ctx
         .topology
         .group
@@ -164,23 +127,39 @@ async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassR
     }
 }
 
+/// Writes `record` (or, with `None`, nothing) to the shared journal under
+/// the term, which confirms the term in etcd: `Err` with the pass's result
+/// when leadership is lost (the term ends; `plan` kept for the status) or
+/// etcd cannot say.
+async fn confirm(
+    ha: &Ha,
+    term: &Arc<Term>,
+    record: Option<(String, String)>,
+    plan: Option<crate::plan::Plan>,
+) -> Result<(), PassResult> {
+    match fenced_put(ha, term, record).await {
+        Ok(()) => Ok(()),
+        Err(FenceError::Lost(l)) => {
+            tracing::warn!("{l}");
+            term.end();
+            Err(PassResult {
+                plan,
+                ..PassResult::default()
+            })
+        }
+        Err(FenceError::Etcd(e)) => Err(fail(
+            ErrorKind::Apply,
+            format!("cannot confirm leadership with etcd: {e}"),
+        )),
+    }
+}
+
 /// A leader's pass: confirm the term, open, observe, plan, apply fenced.
 async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> PassResult {
     // Confirm the term in etcd before opening the target for changes
     // (opening a sim: target may write it).
-    match fenced_put(ha, &term, None).await {
-        Ok(()) => {}
-        Err(FenceError::Lost(l)) => {
-            tracing::warn!("{l}");
-            term.end();
-            return PassResult::default();
-        }
-        Err(FenceError::Etcd(e)) => {
-            return fail(
-                ErrorKind::Apply,
-                format!("cannot confirm leadership with etcd: {e}"),
-            );
-        }
+    if let Err(r) = confirm(ha, &term, None, None).await {
+        return r;
     }
     let mut target = match open_target(&env.spec, &env.open) {
         Ok(t) => t,
@@ -226,59 +205,26 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     if ctx.cancel.is_cancelled() {
         cancel.cancel();
     }
-    let opts = ExecOptions {
-        seed: env.seed,
-        cancel,
-        ..ExecOptions::from_policy(&ctx.topology.policy)
-    };
-    let mut local = open_journal(env);
-    let info = RunInfo {
-        run: run.clone(),
-        command: "reconcile".into(),
-        target: env.target.clone(),
-        revision: ctx.revision.id.clone(),
-    };
+    let info = env.run_info(&ctx, run.clone());
     // The run starts in the shared journal under a confirmed term, or not
     // at all.
     let started = fenced.journal().next(Record::RunStarted {
         run: run.clone(),
-        at: apply::now_rfc3339(),
+        at: now_rfc3339(),
         command: info.command.clone(),
         target: info.target.clone(),
         revision: info.revision.clone(),
     });
-    match fenced_put(ha, &term, Some(started)).await {
-        Ok(()) => {}
-        Err(FenceError::Lost(l)) => {
-            tracing::warn!("{l}");
-            term.end();
-            return PassResult {
-                plan: Some(plan),
-                ..PassResult::default()
-            };
-        }
-        Err(FenceError::Etcd(e)) => {
-            return fail(
-                ErrorKind::Apply,
-                format!("cannot confirm leadership with etcd: {e}"),
-            );
-        }
+    if let Err(r) = confirm(ha, &term, Some(started), Some(plan.clone())).await {
+        return r;
     }
-    let job = apply::Job {
-        plan: &plan,
-        start: &start,
-        desired: Some(ctx.topology),
-        opts: &opts,
-        info: &info,
-    };
-    env.live.follow(&plan, &start);
-    env.live.applying();
-    let result = apply::run(&mut fenced, job, local.as_mut(), &mut env.live.progress()).await;
+    let applied = apply_followed(env, &ctx, &mut fenced, &plan, &start, &info, cancel).await;
+    let result = applied.result;
     let lost = fenced.lost().cloned();
     let outcome = if lost.is_some() {
-        "interrupted"
+        Verdict::Interrupted
     } else {
-        result.outcome.as_str()
+        result.outcome
     };
     fenced
         .journal()
@@ -286,8 +232,8 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
             ha,
             Record::RunFinished {
                 run: run.clone(),
-                at: apply::now_rfc3339(),
-                outcome: outcome.to_string(),
+                at: now_rfc3339(),
+                outcome: outcome.as_str().to_string(),
                 applied: result.report.steps_applied,
                 pending: result.report.pending.len() as u64,
                 blocked: plan.blocked.len() as u64,
@@ -306,25 +252,18 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     tracing::info!(
         run = %run,
         term = term.revision,
-        outcome,
+        outcome = outcome.as_str(),
         applied = result.report.steps_applied,
         pending = result.report.pending.len(),
         "applied"
     );
-    let error = match (&lost, &result.journal_error) {
-        (Some(_), _) => None,
-        (None, Some(e)) => Some((
-            ErrorKind::Journal,
-            format!("the journal could not be written: {e}"),
-        )),
-        (None, None) if local.is_none() => {
-            Some((ErrorKind::Journal, "the journal could not be opened".into()))
-        }
-        _ => None,
+    let error = match &lost {
+        Some(_) => None,
+        None => journal_problem(result.journal_error.as_ref(), applied.journal_missing),
     };
     PassResult {
         stranded: result.stranded.len() as u64,
-        converged: lost.is_none() && result.outcome == apply::Outcome::Converged,
+        converged: lost.is_none() && result.outcome == Verdict::Converged,
         plan: Some(plan),
         report: Some(result.report),
         error,

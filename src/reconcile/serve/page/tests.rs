@@ -5,9 +5,9 @@ use super::*;
 use crate::execute::{Progress, ProgressEvent};
 use crate::model::Observed;
 use crate::plan::{BlockReason, Blocked, Plan, ServerKind};
-use crate::reconcile::live::LiveHandle;
 use crate::reconcile::schedule::Trigger;
-use crate::reconcile::status::{
+use crate::reconcile::serve::live::LiveHandle;
+use crate::reconcile::serve::status::{
     ErrorKind, ErrorView, InFlight, MemberCounts, PassView, RefusedView, RevisionView,
 };
 use std::time::Duration;

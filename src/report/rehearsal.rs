@@ -2,8 +2,8 @@
 //! per pass, and the final verdict, in the administrators' words. Returns
 //! strings; the CLI prints.
 
-use super::converge::{RehearsalReport, StopReason};
-use super::progress::ProgressEvent;
+use crate::execute::ProgressEvent;
+use crate::execute::{RehearsalReport, StopReason};
 use crate::model::Policy;
 use crate::name::Name;
 use crate::plan::Summary;
@@ -45,6 +45,24 @@ fn members(k: usize) -> String {
 pub fn duration(seconds: f64) -> String {
     let d = Duration::from_secs(seconds.round().max(0.0) as u64);
     humantime::format_duration(d).to_string()
+}
+
+/// The faults the rehearsal injected, one line each with its virtual
+/// time; nothing when none fired.
+pub fn faults(fired: &[crate::sim::Fired]) -> String {
+    if fired.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Faults injected (virtual time from the start):\n");
+    for f in fired {
+        out.push_str(&format!(
+            "  {:>8}  {} {}\n",
+            duration(f.at),
+            f.fault,
+            f.what
+        ));
+    }
+    out
 }
 
 /// The opening line: what the rehearsal will do, from the first plan.
@@ -339,7 +357,7 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::Verdict;
+    use crate::execute::Classification;
 
     fn n(s: &str) -> Name {
         Name::parse(s).unwrap()
@@ -363,9 +381,9 @@ mod tests {
             virtual_seconds: 1830.0,
             passes: 2,
             stop: StopReason::Converged,
-            last: Some(Verdict {
+            last: Some(Classification {
                 store_ok: true,
-                ..Verdict::default()
+                ..Classification::default()
             }),
         }
     }
@@ -405,7 +423,7 @@ mod tests {
         r.converged = false;
         r.pending = vec![n("web07")];
         r.blocked = vec![n("pool2.contoso.local")];
-        r.last = Some(Verdict {
+        r.last = Some(Classification {
             parents_differ: vec![n("web07"), n("web08")],
             not_on_primary: vec![n("web09")],
             in_bridge: vec![n("web07")],

@@ -539,7 +539,7 @@ mod tests {
 
     #[test]
     fn the_pass_in_progress_shows_through_the_recorded_status() {
-        use crate::reconcile::status::{RevisionView, SyncStatus};
+        use crate::reconcile::serve::status::{RevisionView, SyncStatus};
         // Pass 1 was recorded Synced at revision r1, leaving web09 in a
         // bridge; the driver has published r2 for pass 2.
         let recorded = Status {
@@ -622,7 +622,11 @@ mod tests {
         live.planning(3);
         live.idle();
         let html = live.read(|l| {
-            crate::reconcile::page::main(&l.status(Status::default()), l, SystemTime::UNIX_EPOCH)
+            crate::reconcile::serve::page::main(
+                &l.status(Status::default()),
+                l,
+                SystemTime::UNIX_EPOCH,
+            )
         });
         assert!(html.contains(" moves done in pass #2:"), "{html}");
     }

@@ -270,13 +270,13 @@ impl Clock for Sim {
     }
 }
 
-impl crate::execute::Schedule for Sim {
+impl crate::provider::Schedule for Sim {
     fn next_scheduled(&self) -> Option<std::time::Duration> {
         self.next_fault_at()
     }
 }
 
-impl crate::execute::Inspect for Sim {
+impl crate::provider::Inspect for Sim {
     fn stranded(&self) -> Vec<crate::name::Name> {
         Sim::stranded(self)
     }

@@ -7,10 +7,10 @@
 //! [`decide`], the pure rule that turns a pass's facts into a
 //! [`SyncStatus`]. Must not observe, plan or apply.
 
-use super::schedule::Trigger;
 use crate::execute::{ExecReport, StepOutcome};
 use crate::name::Name;
 use crate::plan::{Blocked, BlockedKind, Summary};
+use crate::reconcile::schedule::Trigger;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 

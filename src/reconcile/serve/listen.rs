@@ -11,8 +11,8 @@
 use super::live::LiveHandle;
 use super::metrics::{CONTENT_TYPE, Metrics};
 use super::page;
-use super::signals::Shutdown;
 use super::status::StatusHandle;
+use crate::reconcile::signals::Shutdown;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -207,7 +207,7 @@ mod tests {
     use crate::execute::{ExecReport, StepOutcome, StepRecord};
     use crate::name::Name;
     use crate::reconcile::schedule::Trigger;
-    use crate::reconcile::status::{ErrorKind, MemberCounts, RevisionView, SyncStatus};
+    use crate::reconcile::serve::status::{ErrorKind, MemberCounts, RevisionView, SyncStatus};
     use std::io::{Read, Write};
     use std::time::Duration;
 

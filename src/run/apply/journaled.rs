@@ -15,7 +15,7 @@ use crate::model::{MemberKind, Observed, Parents};
 use crate::name::Name;
 use crate::plan::{Action, Plan};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
-use crate::state::journal::{Journal, Record};
+use crate::state::journal::{Journal, Record, now_rfc3339};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -54,11 +54,6 @@ fn key_of_action(a: &Action) -> Option<OpKey> {
 
 /// Records written between two syncs, at most.
 pub(crate) const GROUP: usize = 64;
-
-/// The current time as RFC 3339 with milliseconds (UTC).
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
-}
 
 /// Journals each `apply` of the wrapped target as a `step` record.
 pub(crate) struct Journaled<'a, T> {

@@ -7,9 +7,16 @@
 //! keeps a bare clone under the state directory, fetches it on each
 //! [`Fetcher::fetch`], and checks each commit out into its own directory, so
 //! a revision's files never change under the loader. Must not plan or apply;
-//! whether a revision is adopted is [`super::revision`]'s decision.
+//! whether a revision is adopted is [`revision`]'s decision; what the loop
+//! takes from the source at the start of a pass is [`desired`]'s, and
+//! noticing edits of a local path is [`watch`]'s.
 
-use super::git::{self, GIT_TIMEOUT, GitError};
+pub mod desired;
+mod git;
+pub mod revision;
+pub mod watch;
+
+use self::git::{GIT_TIMEOUT, GitError};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::Topology;
 use std::ffi::OsStr;

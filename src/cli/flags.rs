@@ -1,0 +1,247 @@
+//! Flags shared by several commands, each defined and documented once
+//! here, and turned into the plain values [`handover::run`] takes.
+//!
+//! Owns the one duration parser ([`parse_duration`]), the target of a
+//! command that changes or reads one ([`TargetFlags`]), the etcd settings of
+//! `reconcile --ha` and `history --ha` ([`EtcdFlags`]), and the flags of a
+//! command that may observe a target instead of reading an `--observed`
+//! file ([`ObserveArgs`], with the one read-only observation
+//! [`observe_read_only`] that prints the notes of opening the target).
+//! Must not plan or apply.
+
+use handover::diag::Diagnostics;
+use handover::model::{Observed, Seconds, Topology};
+use handover::provider::TargetSpec;
+use handover::provider::{Provider, Scope};
+use handover::run::target::{self, OpenOptions, Target};
+use std::path::{Path, PathBuf};
+
+/// Parses `30s`, `15m`, `2h` for every duration flag.
+pub fn parse_duration(s: &str) -> Result<Seconds, String> {
+    Seconds::parse(s)
+        .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
+}
+
+/// The target of `apply`, `reconcile` and `export`, flattened into their
+/// `Args`: `--target`, `--target-arg` and `--provider-timeout`.
+#[derive(clap::Args, Debug)]
+pub struct TargetFlags {
+    /// The target: `sim:FILE` (the embedded simulator; FILE starts as an
+    /// observed.yaml and moves on with each change; `export` only reads
+    /// it) or `exec:PROGRAM [ARGS...]` (a provider program, run directly
+    /// once per request; see docs/provider-protocol.md).
+    #[arg(id = "target", long = "target", value_name = "TARGET")]
+    pub name: String,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell; spaces and quotes kept). Repeatable, in order.
+    #[arg(
+        id = "target_arg",
+        long = "target-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+    /// The longest any one call to an `exec:` program may take (`30s`,
+    /// `15m`); the program is killed when it expires. Default: 30s for
+    /// capabilities, 10m for observe, 2m for apply.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub provider_timeout: Option<Seconds>,
+}
+
+impl TargetFlags {
+    /// The target, parsed, with `--target-arg` appended
+    /// ([`target::spec`]).
+    pub fn spec(&self) -> Result<TargetSpec, String> {
+        target::spec(&self.name, &self.args)
+    }
+
+    /// How to open it; `seed` is that of a `sim:` target with no saved
+    /// state yet.
+    pub fn open_options(&self, seed: u64) -> OpenOptions {
+        OpenOptions {
+            seed,
+            provider_timeout: self.provider_timeout,
+        }
+    }
+}
+
+/// How to reach a secured etcd; shared by `reconcile --ha` and
+/// `history --ha`.
+#[derive(clap::Args, Debug, Default)]
+pub struct EtcdFlags {
+    /// With an etcds:// address: the PEM certificate of the CA that signed
+    /// etcd's server certificate.
+    #[arg(long, value_name = "FILE", requires = "ha")]
+    pub ha_ca: Option<std::path::PathBuf>,
+    /// With an etcds:// address: this replica's client certificate (PEM),
+    /// for an etcd run with --client-cert-auth; with --ha-key.
+    #[arg(long, value_name = "FILE", requires = "ha")]
+    pub ha_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --ha-cert.
+    #[arg(long, value_name = "FILE", requires = "ha")]
+    pub ha_key: Option<std::path::PathBuf>,
+    /// An etcd user (etcd's authentication); its password is read from
+    /// the environment variable HANDOVER_ETCD_PASSWORD, never from the
+    /// command line.
+    #[arg(long, value_name = "NAME", requires = "ha")]
+    pub ha_user: Option<String>,
+}
+
+impl EtcdFlags {
+    /// The settings, with the password from the environment.
+    pub fn security(&self) -> handover::ha::secure::Security {
+        handover::ha::secure::Security {
+            ca: self.ha_ca.clone(),
+            cert: self.ha_cert.clone(),
+            key: self.ha_key.clone(),
+            user: self.ha_user.clone(),
+            password: self
+                .ha_user
+                .as_ref()
+                .and_then(|_| std::env::var(handover::ha::secure::PASSWORD_ENV).ok()),
+        }
+    }
+}
+
+/// Observes a whole target read-only, for `plan --target` and `export`:
+/// opens it with [`Target::open_read_only`], prints its notes on stderr,
+/// and observes once on a small runtime of its own.
+pub fn observe_read_only(
+    target: &str,
+    target_args: &[String],
+    opts: &OpenOptions,
+) -> Result<Observed, String> {
+    let spec = handover::run::target::spec(target, target_args)?;
+    let (mut t, notes) = Target::open_read_only(&spec, opts)?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    let runtime = handover::run::runtime()?;
+    runtime
+        .block_on(t.observe(&Scope::All))
+        .map_err(|e| format!("error: cannot observe {target}: {e}"))
+}
+
+/// The flags of a command that may observe a target instead of reading an
+/// `--observed` file (`plan`, `graph`, `simulate`), flattened into its `Args`. The
+/// command's own argument group makes `--target` and `--observed`
+/// exclusive.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ObserveArgs {
+    /// Observe this target once, read-only, instead of reading
+    /// `--observed`: `sim:FILE` (no lock taken, nothing written) or
+    /// `exec:PROGRAM [ARGS...]` (only `observe` is asked). Nothing is ever
+    /// applied to it.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// One more argument for an `exec:` program, passed verbatim (never
+    /// through a shell). Repeatable, in order.
+    #[arg(
+        long = "target-arg",
+        value_name = "ARG",
+        requires = "target",
+        allow_hyphen_values = true
+    )]
+    pub target_arg: Vec<String>,
+    /// The longest the `exec:` program's observe may take (`30s`, `15m`);
+    /// default 10m.
+    #[arg(long, value_name = "DURATION", requires = "target", value_parser = parse_duration)]
+    pub provider_timeout: Option<Seconds>,
+}
+
+impl ObserveArgs {
+    /// Refuses `--target-arg` or `--provider-timeout` without `--target`.
+    /// clap lets them through beside `--observed` (its `requires` gives way
+    /// to the conflict between `--observed` and `--target`), and they would
+    /// be ignored without a word.
+    pub fn check(&self) -> Result<(), String> {
+        if self.target.is_some() {
+            return Ok(());
+        }
+        let given: Vec<&str> = [
+            (!self.target_arg.is_empty()).then_some("--target-arg"),
+            self.provider_timeout
+                .is_some()
+                .then_some("--provider-timeout"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let (need, it) = if given.len() == 1 {
+            ("needs", "it")
+        } else {
+            ("need", "them")
+        };
+        if given.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "error: {} {need} --target; leave {it} out, or observe a target with --target instead of reading --observed",
+                given.join(" and ")
+            ))
+        }
+    }
+}
+
+/// The desired topology and the observed state, each loaded or with
+/// what stopped it.
+pub type Sources = (Result<Topology, Diagnostics>, Result<Observed, String>);
+
+/// [`topology_and_source`] for a command that needs one of `--observed`
+/// and `--target` (clap makes sure of it): first refuses the flags
+/// [`ObserveArgs::check`] refuses, with the message to print.
+pub fn topology_and_required_source(
+    desired: &[PathBuf],
+    observed: Option<&Path>,
+    args: &ObserveArgs,
+    seed: u64,
+) -> Result<Sources, String> {
+    args.check()?;
+    Ok(topology_and_source(desired, observed, args, seed)
+        .unwrap_or_else(|| unreachable!("clap requires --observed or --target")))
+}
+
+/// The desired topology and the observed state a command starts from:
+/// the `--observed` file (read beside the topology), or one read-only
+/// observation of `--target` ([`topology_and_observation`]). `None` when
+/// neither is given.
+pub fn topology_and_source(
+    desired: &[PathBuf],
+    observed: Option<&Path>,
+    args: &ObserveArgs,
+    seed: u64,
+) -> Option<Sources> {
+    match (observed, &args.target) {
+        (Some(file), _) => {
+            let (d, o) = handover::load::both(desired, file);
+            Some((d, o.map_err(|d| d.to_string())))
+        }
+        (None, Some(t)) => Some(topology_and_observation(desired, t, args, seed)),
+        (None, None) => None,
+    }
+}
+
+/// Loads the desired topology while `target` is observed read-only
+/// ([`observe_read_only`]) on a thread of its own, so a slow provider and a
+/// large topology take the time of the slower, and a mistake in the
+/// topology and a failed observation are both reported in one run. `seed`
+/// is that of a `sim:` target with no saved state yet.
+pub fn topology_and_observation(
+    desired: &[PathBuf],
+    target: &str,
+    args: &ObserveArgs,
+    seed: u64,
+) -> Sources {
+    let opts = OpenOptions {
+        seed,
+        provider_timeout: args.provider_timeout,
+    };
+    std::thread::scope(|s| {
+        let observed = s.spawn(|| observe_read_only(target, &args.target_arg, &opts));
+        let desired = handover::load::topology(desired);
+        let observed = observed
+            .join()
+            .unwrap_or_else(|_| Err(format!("error: observing {target} stopped unexpectedly")));
+        (desired, observed)
+    })
+}

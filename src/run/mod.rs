@@ -1,0 +1,40 @@
+//! The use cases: what a command does once its flags are read.
+//!
+//! Owns the orchestration the CLI used to hold:
+//! - [`apply`]: one journalled apply run (journal, executor, verdict);
+//! - [`target`]: opening a `sim:` or `exec:` target, and the [`target::Target`]
+//!   that dispatches to it;
+//! - [`reconcile`]: a whole reconcile run, wired from plain settings, and
+//!   the choice of pass;
+//! - [`pass`]: one reconcile pass (open, observe, plan, apply, save) and
+//!   what every applying pass shares;
+//! - [`lead`]: a replica's pass with `--ha` (a standby observes; the
+//!   leader confirms its term and applies fenced); it imports [`pass`],
+//!   never the reverse, and [`reconcile`] chooses between them;
+//! - [`edges`]: the listener and signal handlers of a reconcile run, and
+//!   its one shutdown path;
+//! - [`history`]: folding journal records into runs;
+//! - [`units`]: walking the paths `validate` is given into units to check.
+//!
+//! Must not parse flags or print to stdout: [`crate`]'s users (the CLI,
+//! the tests) hand in plain options and print what comes back. Logs go
+//! through `tracing`; warnings a command must show come back as values.
+//! Exit codes come from [`crate::verdict`].
+
+pub mod apply;
+pub mod edges;
+pub mod history;
+pub mod lead;
+pub mod pass;
+pub mod reconcile;
+pub mod target;
+pub mod units;
+
+/// The single-threaded runtime a command drives its target on, or the
+/// message to print when the system refuses one.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start the runtime: {e}"))
+}

@@ -1,0 +1,258 @@
+//! One reconcile pass: open the target, observe the whole estate, plan,
+//! and (unless suspended) apply with the journal, then save the target.
+//!
+//! Owns the pass of a replica-less run, what every applying
+//! pass shares ([`apply_followed`]: journal, status page, run; the leader's
+//! pass in [`super::lead`] takes it too), and the verdict of the last pass
+//! for `--once`. Reopens the target every pass, so a hand edit of a `sim:`
+//! target's file (drift) is seen, and put back, by the next pass. Must not
+//! parse flags, print, or take the target's lock: the CLI holds it for the
+//! whole run.
+
+use super::apply::{self, RunInfo, RunResult};
+use super::target::{OpenOptions, Target};
+use crate::execute::{Cancel, ExecOptions, Inspect};
+use crate::model::Observed;
+use crate::plan::Plan;
+use crate::provider::{Clock, Provider, Scope, TargetSpec};
+use crate::reconcile::serve::status::ErrorKind;
+use crate::reconcile::{LiveHandle, PassContext, PassResult};
+use crate::state::journal::{self, Journal};
+use crate::verdict::Verdict;
+use std::cell::Cell;
+use std::path::PathBuf;
+
+/// Opens the target for one pass. Reopened every pass, so a hand edit of a
+/// `sim:` target's file (drift) is seen, and put back, by the next pass.
+pub(crate) fn open_target(spec: &TargetSpec, opts: &OpenOptions) -> Result<Target, String> {
+    let (target, notes) = Target::open(spec, opts)?;
+    // Opening notes are changes made outside handover: drift, which this
+    // pass puts back.
+    for n in notes {
+        tracing::warn!("drift: {n}");
+    }
+    Ok(target)
+}
+
+/// What the pass needs besides its context.
+pub struct PassEnv {
+    /// The target, parsed.
+    pub spec: TargetSpec,
+    /// How to open it.
+    pub open: OpenOptions,
+    /// The target as given on the command line.
+    pub target: String,
+    /// The state directory (journal).
+    pub state_dir: PathBuf,
+    /// Seed of the backoff jitter.
+    pub seed: u64,
+    /// What the status page shows while the pass runs.
+    pub live: LiveHandle,
+    /// With `--ha`: the node; the pass is then [`super::lead::pass`]
+    /// ([`super::reconcile::pass`] chooses).
+    pub ha: Option<crate::ha::Ha>,
+}
+
+impl PassEnv {
+    /// Who runs what, for the journal: a `reconcile` run of the pass's
+    /// revision.
+    pub(crate) fn run_info(&self, ctx: &PassContext<'_>, run: String) -> RunInfo {
+        RunInfo {
+            run,
+            command: "reconcile".into(),
+            target: self.target.clone(),
+            revision: ctx.revision.id.clone(),
+        }
+    }
+}
+
+/// Marks the status page's pass as over however the pass returns.
+pub(crate) struct IdleOnDrop<'a>(pub(crate) &'a LiveHandle);
+
+impl Drop for IdleOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.idle();
+    }
+}
+
+pub(crate) fn fail(kind: ErrorKind, message: String) -> PassResult {
+    tracing::error!(kind = kind.as_str(), "{message}");
+    PassResult {
+        error: Some((kind, message)),
+        ..PassResult::default()
+    }
+}
+
+/// A pass that could not open or observe the target (`what`): an observe
+/// error, named with the target, for the status and the backoff.
+pub(crate) fn observe_failed(env: &PassEnv, what: &str, e: impl std::fmt::Display) -> PassResult {
+    fail(
+        ErrorKind::Observe,
+        format!("cannot {what} {}: {e}", env.target),
+    )
+}
+
+/// Observes the whole estate through `target` and plans against it; the
+/// plan goes to the status page at once.
+pub(crate) async fn observe_and_plan<P: Provider>(
+    env: &PassEnv,
+    ctx: &PassContext<'_>,
+    target: &mut P,
+) -> Result<(crate::model::Observed, crate::plan::Plan), crate::provider::ProviderError> {
+    let start = target.observe(&Scope::All).await?;
+    let plan = crate::plan::plan(ctx.topology, &start);
+    env.live.planned(&plan, &start);
+    Ok((start, plan))
+}
+
+/// The local journal, or `None` when it cannot be opened: the pass then
+/// applies without it, and says so.
+pub(crate) fn open_journal(env: &PassEnv) -> Option<Journal> {
+    Journal::open(&env.state_dir)
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, dir = %env.state_dir.display(), "cannot open the journal; applying without it");
+        })
+        .ok()
+}
+
+/// One pass: open, observe, plan, apply (unless suspended), save. `verdict`
+/// holds how the pass ended, for `--once`'s exit code.
+pub async fn pass(
+    env: &PassEnv,
+    ctx: PassContext<'_>,
+    verdict: &Cell<Option<Verdict>>,
+) -> PassResult {
+    verdict.set(None);
+    env.live.planning(ctx.pass);
+    let _idle = IdleOnDrop(&env.live);
+    let mut sim = match open_target(&env.spec, &env.open) {
+        Ok(s) => s,
+        Err(e) => {
+            return observe_failed(env, "open", e);
+        }
+    };
+    let (start, plan) = match observe_and_plan(env, &ctx, &mut sim).await {
+        Ok(p) => p,
+        Err(e) => return observe_failed(env, "observe", e),
+    };
+    tracing::info!(
+        steps = plan.steps.len(),
+        blocked = plan.blocked.len(),
+        changes = plan.summary.changes,
+        suspended = ctx.suspended,
+        "planned"
+    );
+    if ctx.suspended || plan.steps.is_empty() {
+        let stranded = sim.stranded();
+        let saved = sim.save();
+        verdict.set(Some(if !stranded.is_empty() {
+            Verdict::Stranded
+        } else if plan.steps.is_empty() && plan.blocked.is_empty() {
+            Verdict::Converged
+        } else {
+            Verdict::NotConverged
+        }));
+        return PassResult {
+            plan: Some(plan),
+            report: None,
+            stranded: stranded.len() as u64,
+            converged: false,
+            error: saved
+                .err()
+                .map(|e| (ErrorKind::Apply, format!("cannot save {}: {e}", env.target))),
+        };
+    }
+    let info = env.run_info(&ctx, journal::new_run_id());
+    let applied = apply_followed(
+        env,
+        &ctx,
+        &mut sim,
+        &plan,
+        &start,
+        &info,
+        ctx.cancel.clone(),
+    )
+    .await;
+    let result = applied.result;
+    let saved = sim.save();
+    verdict.set(Some(result.outcome));
+    tracing::info!(
+        run = %info.run,
+        outcome = result.outcome.as_str(),
+        applied = result.report.steps_applied,
+        pending = result.report.pending.len(),
+        "applied"
+    );
+    let error = match saved {
+        Err(e) => Some((ErrorKind::Apply, format!("cannot save {}: {e}", env.target))),
+        Ok(()) => journal_problem(result.journal_error.as_ref(), applied.journal_missing),
+    };
+    PassResult {
+        stranded: result.stranded.len() as u64,
+        converged: result.outcome == Verdict::Converged,
+        plan: Some(plan),
+        report: Some(result.report),
+        error,
+    }
+}
+
+/// What [`apply_followed`] gave: the run's result, and whether the local
+/// journal could not be opened (the run went ahead without it).
+pub struct Applied {
+    /// The run's result.
+    pub result: RunResult,
+    /// The local journal could not be opened.
+    pub journal_missing: bool,
+}
+
+/// The part every applying pass shares, written once: open the local
+/// journal, show the plan on the status page and follow the run there,
+/// and run `plan` through [`crate::run::apply::run`] with the window and
+/// timeouts of the topology's policy.
+pub async fn apply_followed<T: Provider + Clock + Inspect>(
+    env: &PassEnv,
+    ctx: &PassContext<'_>,
+    target: &mut T,
+    plan: &Plan,
+    start: &Observed,
+    info: &RunInfo,
+    cancel: Cancel,
+) -> Applied {
+    let opts = ExecOptions {
+        seed: env.seed,
+        cancel,
+        ..ExecOptions::from_policy(&ctx.topology.policy)
+    };
+    let mut journal = open_journal(env);
+    let journal_missing = journal.is_none();
+    let job = apply::Job {
+        plan,
+        start,
+        desired: Some(ctx.topology),
+        opts: &opts,
+        info,
+    };
+    env.live.follow(plan, start);
+    env.live.applying();
+    let result = apply::run(target, job, journal.as_mut(), &mut env.live.progress()).await;
+    Applied {
+        result,
+        journal_missing,
+    }
+}
+
+/// The journal error a pass reports, if any: a write that failed, or a
+/// journal that could not be opened.
+pub(crate) fn journal_problem(
+    write: Option<&std::io::Error>,
+    missing: bool,
+) -> Option<(ErrorKind, String)> {
+    match write {
+        Some(e) => Some((
+            ErrorKind::Journal,
+            format!("the journal could not be written: {e}"),
+        )),
+        None if missing => Some((ErrorKind::Journal, "the journal could not be opened".into())),
+        None => None,
+    }
+}
