@@ -21,4 +21,4 @@ export FUZZ_LOAD_SECONDS="$secs"
 if [ -n "${2:-}" ]; then
   export FUZZ_LOAD_SEED="$2"
 fi
-exec cargo test --lib load::tests::fuzz::for_a_set_time -- --ignored --nocapture --test-threads 1
+exec cargo test -p handover-core --lib load::tests::fuzz::for_a_set_time -- --ignored --nocapture --test-threads 1

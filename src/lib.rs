@@ -3,32 +3,32 @@
 //! Manager agent and gateway reports to, and where the Skype for Business
 //! Central Management Store is active.
 //!
-//! The crate is a pure core with thin edges (see `docs/design.md`):
+//! Two crates (see `docs/design.md`, "Crates and modules"):
 //!
-//! - core, no I/O: [`name`], [`diag`], [`model`], [`assign`], [`plan`], [`render`];
-//! - edges: [`provider`] (the seam to targets), [`execute`] (applying plans),
-//!   [`sim`] (the embedded simulator target), [`state`] (lock and journal),
-//!   [`reconcile`] (the GitOps loop's sources, status and listener),
-//!   [`ha`] (high availability on etcd: election, fencing, shared history),
-//!   the CLI in `main.rs`.
+//! - `handover-core` (`crates/handover-core`), the pure core, no I/O beyond
+//!   reading the files it is handed, no clock, no async: [`hash`],
+//!   [`diag`], [`name`], [`model`], [`load`], [`synth`], [`assign`],
+//!   [`plan`], [`validate`], [`export`], [`render`] with [`graph`]. This
+//!   crate re-exports each of them under its own name, so `handover::plan`
+//!   and `crate::plan` keep meaning the core's module;
+//! - this crate, the runtime: [`provider`] (the seam to targets),
+//!   [`execute`] (applying plans), [`apply`] (a journalled run), [`sim`]
+//!   (the embedded simulator target; its model calls the provider seam, so
+//!   it stays here), [`state`] (lock and journal), [`reconcile`] (the GitOps
+//!   loop's sources, status and listener), [`ha`] (high availability on
+//!   etcd: election, fencing, shared history), the CLI in `main.rs`.
 
 #![warn(missing_docs)]
 
+pub use handover_core::render::graph;
+pub use handover_core::{
+    assign, diag, export, hash, load, model, name, plan, render, synth, validate,
+};
+
 pub mod apply;
-pub mod assign;
-pub mod diag;
 pub mod execute;
-pub mod export;
-pub mod graph;
 pub mod ha;
-pub mod load;
-pub mod model;
-pub mod name;
-pub mod plan;
 pub mod provider;
 pub mod reconcile;
-pub mod render;
 pub mod sim;
 pub mod state;
-pub mod synth;
-pub mod validate;

@@ -15,8 +15,9 @@
 
 use super::exit;
 use clap::{Args as ClapArgs, ValueEnum};
+use handover::diag::count;
 use handover::diag::{Diagnostic, Diagnostics, Warning};
-use handover::load::{self, Kind, thousands};
+use handover::load::{self, Kind};
 use handover::model::{Observed, Topology};
 use std::path::{Path, PathBuf};
 
@@ -306,10 +307,6 @@ fn classify(f: &Path, unit: &mut Unit, problems: &mut Vec<Diagnostic>) {
         Ok(_) => unit.topology_files.push(f.to_path_buf()),
         Err(d) => problems.extend(d.0),
     }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 fn topology_summary(t: &Topology, labelled: bool) -> String {

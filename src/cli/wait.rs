@@ -11,9 +11,9 @@
 //! Must not change anything: the listener has no endpoint that acts.
 
 use super::exit;
+use handover::diag::thousands;
 use handover::model::Seconds;
 use handover::reconcile::wait::{Condition, Failure, StatusDoc, Verdict, judge, progress};
-use handover::render::thousands;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use std::time::{Duration, Instant};

@@ -4,10 +4,10 @@
 
 use super::converge::{RehearsalReport, StopReason};
 use super::progress::ProgressEvent;
+use crate::diag::{count, thousands};
 use crate::model::Policy;
 use crate::name::Name;
 use crate::plan::Summary;
-use crate::render::thousands;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -27,14 +27,6 @@ fn list(names: &[Name]) -> String {
         ));
     }
     s.join(", ")
-}
-
-fn count(k: u64, one: &str, many: &str) -> String {
-    if k == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{} {many}", thousands(k))
-    }
 }
 
 fn members(k: usize) -> String {

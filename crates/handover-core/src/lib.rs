@@ -1,0 +1,45 @@
+//! The pure core of handover: what the topology in git says, whether it is
+//! sound, where every agent should report, and the make-before-break plan
+//! that gets the estate there, rendered for a person or a program.
+//!
+//! Owns: the topology model and names, loading and validating the desired
+//! and observed files, assignment, planning, the plan digest, rendering
+//! plans and graphs, the persisted hash. Must not: do I/O beyond reading
+//! the files it is handed, read a clock, spawn, block on a network or use
+//! async; its `Cargo.toml` has no tokio, axum, hyper, tonic/prost or
+//! notify (`tests/core_deps.rs` in the root package checks). The runtime
+//! (`handover`) re-exports every module here under the same name, so
+//! `handover::plan` and `crate::plan` in the runtime are these modules.
+//!
+//! Layout, lowest layer first (a module imports only from layers above it
+//! in this list; `scripts/modcycles.py` checks there is no circle):
+//!
+//! - [`hash`]: the one FNV-1a of every persisted id, and the fast hasher of
+//!   name-keyed maps;
+//! - [`diag`]: positions, diagnostics and the count/number helpers of every
+//!   message;
+//! - [`name`]: case-insensitive host and pool names;
+//! - [`model`]: the desired and observed topology types;
+//! - [`load`]: reading YAML/JSON into the model, with positions;
+//! - [`synth`]: seeded synthetic estates (benches, `gen_estate`);
+//! - [`assign`]: which server each agent reports to (rendezvous hashing,
+//!   capacity, spread), and its load tables;
+//! - [`plan`]: the make-before-break plan, its order and its digest;
+//! - [`validate`]: every problem a topology can have, with its place;
+//! - [`export`]: an observed estate written back as YAML;
+//! - [`render`]: plans as text, Markdown, JSON and PowerShell, and
+//!   [`render::graph`] (DOT, Mermaid, SVG).
+
+#![warn(missing_docs)]
+
+pub mod assign;
+pub mod diag;
+pub mod export;
+pub mod hash;
+pub mod load;
+pub mod model;
+pub mod name;
+pub mod plan;
+pub mod render;
+pub mod synth;
+pub mod validate;
