@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Differential fuzzing of the loader: the fast path (src/load/fast.rs,
-# src/load/fast_json.rs) against serde-saphyr alone, on mutants of the
+# Differential fuzzing of the loader: the fast path (crates/handover-core/src/load/fast.rs,
+# crates/handover-core/src/load/fast_json.rs) against serde-saphyr alone, on mutants of the
 # example topologies and generated estates, for a set time.
 #
 #   scripts/fuzz-load.sh [SECONDS] [SEED]

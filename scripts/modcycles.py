@@ -17,7 +17,7 @@ must be none, and between files, where a module's own files may lean on
 each other. Exit status 1 when a top-level circle exists.
 
 Usage: scripts/modcycles.py [SRC_DIR ...]
-       (default: crates/handover-core/src src)
+       (default: crates/handover-core/src; add `src` for the runtime)
 `cargo modules` would draw the same graph from rust-analyzer, but building
 it takes longer than this machine's budget; this reads `use` lines only,
 so a path written through a `use` alias it cannot resolve is missed.
@@ -144,7 +144,7 @@ def name(m):
 
 
 def main():
-    dirs = [Path(a) for a in sys.argv[1:]] or [ROOT / "crates/handover-core/src", ROOT / "src"]
+    dirs = [Path(a) for a in sys.argv[1:]] or [ROOT / "crates/handover-core/src"]
     bad = False
     for src in dirs:
         edges = graph(src)

@@ -1,17 +1,23 @@
 //! The pure core stays pure: `handover-core` must build without the
 //! runtime's async, network, file-watching and terminal crates (issue 18).
 //!
+//! Also runs `scripts/modcycles.py` over the core: no import circle may
+//! come back between its top-level modules.
+//!
 //! Reads the core's normal dependency tree with `cargo tree` (the cargo
 //! running this test, offline, against the checked-in `Cargo.lock`) and
 //! fails naming any crate of the runtime's family that appears in it, and
 //! the path through which it came. Dev-dependencies are left out: the
 //! core's tests may use what they like.
 
+mod common;
+
 use std::process::Command;
 
 /// Crates that only the runtime (`handover`) may depend on: async
 /// runtimes and their I/O, HTTP and gRPC (the listener, etcd), file
-/// watching, and the command line and terminal.
+/// watching, the command line and terminal, and OS randomness (the core's
+/// randomness is seeded: the same seed, the same estate).
 const RUNTIME_ONLY: &[&str] = &[
     "tokio",
     "tokio-stream",
@@ -35,6 +41,7 @@ const RUNTIME_ONLY: &[&str] = &[
     "clap",
     "indicatif",
     "tracing-subscriber",
+    "getrandom",
 ];
 
 fn core_tree() -> String {
@@ -117,4 +124,29 @@ fn the_check_sees_a_runtime_crate_when_there_is_one() {
         .filter(|l| RUNTIME_ONLY.contains(&l.1))
         .collect();
     assert_eq!(hits.len(), 2);
+}
+
+#[test]
+fn the_core_has_no_import_circle_between_its_modules() {
+    // Without python3 this says so on the terminal (and fails under CI=true).
+    let Some(python3) = common::tool(
+        &common::PYTHON3,
+        "the_core_has_no_import_circle_between_its_modules",
+    ) else {
+        return;
+    };
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(python3)
+        .arg(format!("{root}/scripts/modcycles.py"))
+        .arg(format!("{root}/crates/handover-core/src"))
+        .output()
+        .expect("run scripts/modcycles.py");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("circles between top-level modules: 0"),
+        "an import circle between the core's modules (give the shared helper \
+         an owner below both, docs/design.md \"Crates and modules\"):\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
 }

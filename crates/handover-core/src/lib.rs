@@ -11,24 +11,29 @@
 //! (`handover`) re-exports every module here under the same name, so
 //! `handover::plan` and `crate::plan` in the runtime are these modules.
 //!
-//! Layout, lowest layer first (a module imports only from layers above it
-//! in this list; `scripts/modcycles.py` checks there is no circle):
+//! Layout, lowest layer first. A module imports only from the layers
+//! above it in this list (tests may import more); `scripts/modcycles.py`
+//! derives the module graph from the code and reports any circle:
 //!
-//! - [`hash`]: the one FNV-1a of every persisted id, and the fast hasher of
-//!   name-keyed maps;
-//! - [`diag`]: positions, diagnostics and the count/number helpers of every
-//!   message;
+//! - [`hash`]: the one FNV-1a of every persisted id (pinned by known
+//!   answers), and the fast hasher of name-keyed maps;
+//! - [`diag`]: positions (and [`diag::positions`], where the loader found
+//!   each part of a document), diagnostics, [`diag::thousands`] and
+//!   [`diag::count`] for every message;
 //! - [`name`]: case-insensitive host and pool names;
-//! - [`model`]: the desired and observed topology types;
-//! - [`load`]: reading YAML/JSON into the model, with positions;
-//! - [`synth`]: seeded synthetic estates (benches, `gen_estate`);
-//! - [`assign`]: which server each agent reports to (rendezvous hashing,
-//!   capacity, spread), and its load tables;
-//! - [`plan`]: the make-before-break plan, its order and its digest;
+//! - [`model`]: the desired and observed topology types, the one
+//!   [`model::ServerKind`];
 //! - [`validate`]: every problem a topology can have, with its place;
+//!   [`assign`]: which server each agent reports to (rendezvous hashing,
+//!   capacity, spread) and its load tables; [`synth`]: seeded synthetic
+//!   estates (benches, `gen_estate`);
+//! - [`load`]: reading YAML/JSON into the model, with positions, then
+//!   validating it;
+//! - [`plan`]: the make-before-break plan, its order and its digest;
 //! - [`export`]: an observed estate written back as YAML;
-//! - [`render`]: plans as text, Markdown, JSON and PowerShell, and
-//!   [`render::graph`] (DOT, Mermaid, SVG).
+//! - [`render`]: plans as text, Markdown, JSON and PowerShell
+//!   ([`render::quote`] quotes every name), and [`render::graph`] (DOT,
+//!   Mermaid, SVG).
 
 #![warn(missing_docs)]
 

@@ -9,7 +9,7 @@
 
 use super::Pos;
 
-/// Source positions of an observed document, parallel to [`Observed`]'s
+/// Source positions of an observed document, parallel to [`Observed`](crate::model::Observed)'s
 /// vectors (the observed model itself carries none).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedPositions {

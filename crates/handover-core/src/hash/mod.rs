@@ -4,7 +4,7 @@
 //! down and compared later: the plan's `observed_digest`, the simulator
 //! file's digest, a desired revision (`files:fnv1a64:…`), the git source's
 //! checkout name and change detector, the lock file's name; and, in
-//! [`fast`], the hasher of the in-memory name-keyed maps. A persisted id
+//! `fast`, the hasher of the in-memory name-keyed maps ([`FastMap`]). A persisted id
 //! that changed between releases would break saved plans, locks and
 //! journals, so the known-answer tests below pin the function: they must
 //! never be edited to pass. Must not: depend on anything in the crate
