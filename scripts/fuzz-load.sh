@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Differential fuzzing of the loader: the fast path (src/load/fast.rs,
-# src/load/fast_json.rs) against serde-saphyr alone, on mutants of the
+# Differential fuzzing of the loader: the fast path (crates/handover-core/src/load/fast.rs,
+# crates/handover-core/src/load/fast_json.rs) against serde-saphyr alone, on mutants of the
 # example topologies and generated estates, for a set time.
 #
 #   scripts/fuzz-load.sh [SECONDS] [SEED]
@@ -21,4 +21,4 @@ export FUZZ_LOAD_SECONDS="$secs"
 if [ -n "${2:-}" ]; then
   export FUZZ_LOAD_SEED="$2"
 fi
-exec cargo test --lib load::tests::fuzz::for_a_set_time -- --ignored --nocapture --test-threads 1
+exec cargo test -p handover-core --lib load::tests::fuzz::for_a_set_time -- --ignored --nocapture --test-threads 1

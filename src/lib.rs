@@ -3,15 +3,21 @@
 //! Manager agent and gateway reports to, and where the Skype for Business
 //! Central Management Store is active.
 //!
-//! The crate is a pure core with thin edges (see `docs/design.md`):
+//! Two crates (see `docs/design.md`, "Crates and modules"):
 //!
-//! - core, no I/O: [`name`], [`diag`], [`model`], [`assign`], [`plan`], [`render`];
-//! - runtime, from the bottom up (a module imports only those above it in
-//!   this list, or the core):
+//! - `handover-core` (`crates/handover-core`), the pure core, no I/O beyond
+//!   reading the files it is handed, no clock, no async: [`hash`],
+//!   [`diag`], [`name`], [`model`], [`load`], [`synth`], [`assign`],
+//!   [`plan`], [`validate`], [`export`], [`render`] with [`graph`]. This
+//!   crate re-exports each of them under its own name, so `handover::plan`
+//!   and `crate::plan` keep meaning the core's module;
+//! - this crate, the runtime, from the bottom up (a module imports only
+//!   those above it in this list, or the core):
 //!   - [`verdict`]: how a run ended, and the one exit-code mapping;
 //!   - [`provider`]: the seam to targets (`exec:` programs in
 //!     `provider::exec`), and what a target can tell ([`provider::Inspect`]);
-//!   - [`sim`]: the embedded simulator target;
+//!   - [`sim`]: the embedded simulator target (its model calls the
+//!     provider seam, so it stays in the runtime);
 //!   - [`state`]: the lock per estate and the local journal;
 //!   - [`execute`]: the engine that applies a plan (`execute::engine`) and
 //!     the converge cycle a rehearsal runs;
@@ -27,23 +33,17 @@
 
 #![warn(missing_docs)]
 
-pub mod assign;
-pub mod diag;
+pub use handover_core::render::graph;
+pub use handover_core::{
+    assign, diag, export, hash, load, model, name, plan, render, synth, validate,
+};
+
 pub mod execute;
-pub mod export;
-pub mod graph;
 pub mod ha;
-pub mod load;
-pub mod model;
-pub mod name;
-pub mod plan;
 pub mod provider;
 pub mod reconcile;
-pub mod render;
 pub mod report;
 pub mod run;
 pub mod sim;
 pub mod state;
-pub mod synth;
-pub mod validate;
 pub mod verdict;

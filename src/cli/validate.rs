@@ -15,8 +15,9 @@
 
 use super::exit;
 use clap::{Args as ClapArgs, ValueEnum};
+use handover::diag::count;
 use handover::diag::{Diagnostic, Diagnostics, Warning};
-use handover::load::{self, thousands};
+use handover::load;
 use handover::model::{Observed, Topology};
 use std::path::PathBuf;
 
@@ -222,10 +223,6 @@ pub fn run(args: Args) -> u8 {
         eprintln!("{}", Diagnostics(problems));
         exit::ERROR
     }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 fn topology_summary(t: &Topology, labelled: bool) -> String {

@@ -12,9 +12,9 @@
 
 use super::exit;
 use super::flags::parse_duration;
+use handover::diag::thousands;
 use handover::model::Seconds;
 use handover::reconcile::wait::{Condition, Failure, StatusDoc, Verdict, judge, progress};
-use handover::render::thousands;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use std::time::{Duration, Instant};

@@ -9,9 +9,9 @@
 //! combines them with this verdict.
 
 use crate::assign;
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::model::{MemberKind, Observed, Parents, Topology};
 use crate::name::Name;
-use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 
 /// What one observation says about convergence.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

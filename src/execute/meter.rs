@@ -6,9 +6,9 @@
 //! Forwards every call unchanged; must not alter behaviour.
 
 use super::classify::{desired_parents, is_bridge_of};
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::model::{MemberKind, Observed, Parents, Topology};
 use crate::name::Name;
-use crate::plan::fasthash::{FastMap as HashMap, FastSet as HashSet};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
 use std::collections::BTreeSet;
 use std::time::Duration;

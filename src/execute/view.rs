@@ -4,10 +4,10 @@
 //! Owns the checks a step makes before acting (does the effect already
 //! hold?) and the await conditions. Plain data; no I/O.
 
+use crate::hash::FastMap as HashMap;
 use crate::model::{MemberKind, Observed, ObservedStore, Parents};
 use crate::name::Name;
 use crate::plan::Action;
-use crate::plan::fasthash::FastMap as HashMap;
 
 /// What the executor knows about one member.
 #[derive(Clone, Debug)]

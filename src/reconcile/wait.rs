@@ -28,7 +28,7 @@
 //! turn into the condition by waiting: they end the wait.
 
 use super::serve::status::SyncStatus;
-use crate::render::thousands;
+use crate::diag::thousands;
 use serde::Deserialize;
 
 /// What to wait for.

@@ -2,12 +2,12 @@
 //! per pass, and the final verdict, in the administrators' words. Returns
 //! strings; the CLI prints.
 
+use crate::diag::{count, thousands};
 use crate::execute::ProgressEvent;
 use crate::execute::{RehearsalReport, StopReason};
 use crate::model::Policy;
 use crate::name::Name;
 use crate::plan::Summary;
-use crate::render::thousands;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -27,14 +27,6 @@ fn list(names: &[Name]) -> String {
         ));
     }
     s.join(", ")
-}
-
-fn count(k: u64, one: &str, many: &str) -> String {
-    if k == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{} {many}", thousands(k))
-    }
 }
 
 fn members(k: usize) -> String {

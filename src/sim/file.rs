@@ -172,14 +172,9 @@ pub struct SimFile {
     log_error: Option<std::io::Error>,
 }
 
-/// FNV-1a, 64 bit, as 16 hex digits: the digest of `FILE`'s bytes.
+/// The digest of `FILE`'s bytes (`fnv1a64:` and 16 hex digits).
 fn fnv(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
+    crate::hash::fnv1a64_hex(bytes)
 }
 
 /// `FILE.sim.json`.

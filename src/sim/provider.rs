@@ -73,7 +73,7 @@ impl Sim {
         out.management_servers = self
             .servers
             .iter()
-            .filter(|s| s.kind == ServerKind::Management)
+            .filter(|s| s.kind == ServerKind::ManagementServer)
             .map(|s| ObservedServer {
                 name: s.name.clone(),
                 up: s.up,
@@ -192,7 +192,7 @@ impl Sim {
         for p in parents.iter() {
             let known = self.index.servers.get(p).filter(|&&s| {
                 let srv = &self.servers[s as usize];
-                srv.kind != ServerKind::Absent && !srv.retired
+                srv.kind != ServerKind::Unknown && !srv.retired
             });
             let Some(&s) = known else {
                 return perm(format!(

@@ -49,7 +49,7 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
     };
     for ms in &observed.management_servers {
         if !sim.index.servers.contains_key(&ms.name) {
-            let id = sim.add_server(&ms.name, ServerKind::Management);
+            let id = sim.add_server(&ms.name, ServerKind::ManagementServer);
             sim.servers[id as usize].up = ms.up;
         }
     }
@@ -89,8 +89,8 @@ impl Sim {
         self.servers.push(Server {
             name: name.clone(),
             kind,
-            up: kind != ServerKind::Absent,
-            ready: kind != ServerKind::Absent,
+            up: kind != ServerKind::Unknown,
+            ready: kind != ServerKind::Unknown,
             retired: false,
             member: None,
             waiting: Vec::new(),
@@ -106,7 +106,7 @@ impl Sim {
     fn server_for(&mut self, name: &Name) -> ServerId {
         match self.index.servers.get(name) {
             Some(id) => *id,
-            None => self.add_server(name, ServerKind::Absent),
+            None => self.add_server(name, ServerKind::Unknown),
         }
     }
 
@@ -204,9 +204,9 @@ impl Sim {
         srv.up
             && !srv.retired
             && match srv.kind {
-                ServerKind::Management => true,
+                ServerKind::ManagementServer => true,
                 ServerKind::Gateway => srv.ready,
-                ServerKind::Absent => false,
+                ServerKind::Unknown => false,
             }
             && member.server != Some(s)
             && member
@@ -224,8 +224,8 @@ impl Sim {
         for _ in 0..=self.servers.len() {
             let srv = &self.servers[at as usize];
             match srv.kind {
-                ServerKind::Management => return srv.up,
-                ServerKind::Absent => return false,
+                ServerKind::ManagementServer => return srv.up,
+                ServerKind::Unknown => return false,
                 ServerKind::Gateway => {}
             }
             if !srv.up || !srv.ready || srv.retired {
@@ -304,7 +304,7 @@ impl Sim {
         let mut rooted: Vec<bool> = self
             .servers
             .iter()
-            .map(|s| s.kind == ServerKind::Management)
+            .map(|s| s.kind == ServerKind::ManagementServer)
             .collect();
         loop {
             let mut changed = false;

@@ -10,9 +10,9 @@
 use super::SimConfig;
 use super::events::Queue;
 use super::store::Store;
+use crate::hash::FastMap as HashMap;
 use crate::model::{MemberKind, Parents};
 use crate::name::Name;
-use crate::plan::fasthash::FastMap as HashMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -24,23 +24,45 @@ pub(crate) type ServerId = u32;
 /// Dense id of a member (gateway or agent).
 pub(crate) type MemberId = u32;
 
-/// What kind of server accepts members.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum ServerKind {
-    /// A management server.
-    Management,
-    /// A gateway server (also a member, see [`Server::member`]).
-    Gateway,
-    /// A name some member lists as a parent but no server answers to; it
-    /// never accepts anyone.
-    Absent,
+/// What kind of server accepts members: the model's one [`ServerKind`]. A
+/// gateway is also a member (see [`Server::member`]); a name some member
+/// lists as a parent but no server answers to is
+/// [`ServerKind::Unknown`] and never accepts anyone.
+pub(crate) use crate::model::ServerKind;
+
+/// The words a saved simulator state has always used for a
+/// [`ServerKind`] (`management`, `gateway`, `absent`), so that files
+/// written before the kinds were unified still load.
+mod saved_kind {
+    use super::ServerKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(k: &ServerKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match k {
+            ServerKind::ManagementServer => "management",
+            ServerKind::Gateway => "gateway",
+            ServerKind::Unknown => "absent",
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ServerKind, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "management" => Ok(ServerKind::ManagementServer),
+            "gateway" => Ok(ServerKind::Gateway),
+            "absent" => Ok(ServerKind::Unknown),
+            other => Err(serde::de::Error::unknown_variant(
+                other,
+                &["management", "gateway", "absent"],
+            )),
+        }
+    }
 }
 
 /// One server, seen as a parent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Server {
     pub name: Name,
+    #[serde(with = "saved_kind")]
     pub kind: ServerKind,
     pub up: bool,
     /// Gateways: approved, certificate imported, configuration received.
@@ -270,5 +292,28 @@ impl Sim {
                 .map(|s| self.servers[*s as usize].name.clone())
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod saved_kind_tests {
+    use super::ServerKind;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Kind(#[serde(with = "super::saved_kind")] ServerKind);
+
+    /// A saved state keeps the words it always had.
+    #[test]
+    fn saved_kinds_keep_their_words() {
+        for (k, word) in [
+            (ServerKind::ManagementServer, "\"management\""),
+            (ServerKind::Gateway, "\"gateway\""),
+            (ServerKind::Unknown, "\"absent\""),
+        ] {
+            assert_eq!(serde_json::to_string(&Kind(k)).unwrap(), word);
+            assert_eq!(serde_json::from_str::<Kind>(word).unwrap(), Kind(k));
+        }
+        assert!(serde_json::from_str::<Kind>("\"management_server\"").is_err());
     }
 }

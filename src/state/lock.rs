@@ -146,15 +146,15 @@ impl LockKey {
     /// file or program) and unique (a digest of the whole key), e.g.
     /// `exec-scom-provider-0123456789abcdef.lock`.
     pub fn file_name(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.kind.bytes().chain(
-            self.parts
-                .iter()
-                .flat_map(|p| std::iter::once(0u8).chain(p.bytes())),
-        ) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        let h = crate::hash::Fnv1a::new()
+            .iter(
+                self.kind.bytes().chain(
+                    self.parts
+                        .iter()
+                        .flat_map(|p| std::iter::once(0u8).chain(p.bytes())),
+                ),
+            )
+            .finish();
         let base = self
             .parts
             .first()

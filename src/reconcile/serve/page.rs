@@ -16,9 +16,9 @@
 
 use super::live::{LIST_CAP, Live, Phase, Stage};
 use super::status::{BlockedView, PassSummary, Status, SyncStatus};
+use crate::diag::thousands;
 use crate::name::Name;
 use crate::plan::BlockedKind;
-use crate::render::thousands;
 use crate::state::rfc3339;
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -156,7 +156,7 @@ impl Fetcher {
                 if let Some(p) = path {
                     check_inner_path(p)?;
                 }
-                format!("{:016x}", fnv1a(FNV_OFFSET, repo.as_bytes()))
+                format!("{:016x}", crate::hash::fnv1a64(repo.as_bytes()))
             }
         };
         // Absolute: git runs with other working directories (a checkout's
@@ -422,17 +422,6 @@ fn relabel(d: Diagnostics, checkout: &Path, short: &str) -> Diagnostics {
     )
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// FNV-1a, 64 bits: a change detector, not a security measure.
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 /// A digest of a file, or of every `*.yaml` / `*.yml` file under a
 /// directory (hidden entries skipped), by relative path and content in
 /// sorted order: equal files give equal digests on any machine.
@@ -445,15 +434,14 @@ pub fn digest_path(p: &Path) -> Result<u64, SourceError> {
     } else {
         files.push((String::new(), p.to_path_buf()));
     }
-    let mut h = FNV_OFFSET;
+    // FNV-1a (crate::hash): a change detector, not a security measure.
+    let mut h = crate::hash::Fnv1a::new();
     for (rel, path) in files {
         let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-        h = fnv1a(h, rel.as_bytes());
-        h = fnv1a(h, &[0]);
-        h = fnv1a(h, &(bytes.len() as u64).to_le_bytes());
-        h = fnv1a(h, &bytes);
+        h = h.bytes(rel.as_bytes()).byte(0);
+        h = h.bytes(&(bytes.len() as u64).to_le_bytes()).bytes(&bytes);
     }
-    Ok(h)
+    Ok(h.finish())
 }
 
 fn collect_yaml(

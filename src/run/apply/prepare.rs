@@ -97,18 +97,10 @@ fn revision_of(paths: &[PathBuf]) -> String {
         }
     }
     files.sort();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut h = crate::hash::Fnv1a::new();
     for f in &files {
-        eat(f.to_string_lossy().as_bytes());
-        eat(&[0]);
-        eat(&std::fs::read(f).unwrap_or_default());
-        eat(&[0]);
+        h = h.bytes(f.to_string_lossy().as_bytes()).byte(0);
+        h = h.bytes(&std::fs::read(f).unwrap_or_default()).byte(0);
     }
-    format!("files:fnv1a64:{h:016x}")
+    format!("files:{}", h.hex())
 }
