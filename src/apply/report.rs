@@ -97,6 +97,10 @@ pub fn markdown(r: &RunReport) -> String {
             "Provider calls (apply / observe / retries)",
             format!("{} / {} / {}", e.provider_calls, e.observe_calls, e.retries),
         ),
+        (
+            "Provider processes started / session restarts",
+            format!("{} / {}", e.process_starts, e.session_restarts),
+        ),
         ("Target clock, seconds", format!("{:.1}", e.clock_seconds)),
         (
             "Interrupted",

@@ -1,8 +1,12 @@
 //! `exec:` targets: a [`Provider`] that runs an external program once per
-//! request and speaks the JSON protocol of [`super::protocol`] with it
-//! (`docs/provider-protocol.md`).
+//! request (protocol version 1) or, when its capabilities say it serves
+//! sessions, keeps one process and sends it JSON lines (version 2, through
+//! [`super::session`]), speaking the JSON protocol of [`super::protocol`]
+//! with it (`docs/provider-protocol.md`).
 //!
-//! Owns starting the program (directly, never through a shell), writing the
+//! Owns choosing between the two, counting process starts and session
+//! restarts (a session that hung, answered garbage or exited is killed
+//! with its process group and started again on the next call), starting the program (directly, never through a shell), writing the
 //! request to its stdin, reading its stdout with a size cap and its stderr
 //! as a bounded tail, the per-request timeout (the program, and on Unix its
 //! whole process group, is killed when it expires), killing that group too
@@ -11,8 +15,11 @@
 //! program can misbehave into a [`ProviderError`] a person can act on. Must
 //! not know about plans, and must not retry (the executor does).
 
-use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response};
-use super::{Clock, Operation, Provider, ProviderError, Scope, WallClock};
+use super::protocol::{
+    Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response, SESSION_PROTOCOL,
+};
+use super::session::{Fault, Session};
+use super::{Clock, Operation, Provider, ProviderCounters, ProviderError, Scope, WallClock};
 use crate::execute::{Inspect, Schedule};
 use crate::model::{API_VERSION, Observed};
 use std::path::{Path, PathBuf};
@@ -69,6 +76,13 @@ pub struct ExecProvider {
     clock: WallClock,
     capabilities: Option<Capabilities>,
     label: String,
+    /// The version 2 session, once capabilities said so and a call started
+    /// it.
+    session: Option<Session>,
+    /// Processes started (one-shot calls and sessions).
+    starts: std::sync::atomic::AtomicU64,
+    /// Sessions killed after a fault.
+    restarts: u64,
 }
 
 impl ExecProvider {
@@ -86,6 +100,26 @@ impl ExecProvider {
             clock: WallClock::new(),
             capabilities: None,
             label,
+            session: None,
+            starts: std::sync::atomic::AtomicU64::new(0),
+            restarts: 0,
+        }
+    }
+
+    /// True once capabilities were asked and say the program serves
+    /// version 2 sessions.
+    pub fn in_session_mode(&self) -> bool {
+        self.capabilities
+            .as_ref()
+            .is_some_and(Capabilities::sessions)
+    }
+
+    /// Ends the session, if any, cleanly: closes its stdin and waits up to
+    /// two seconds for it to exit before killing its process group. Also
+    /// done (without waiting on the runtime) when the provider is dropped.
+    pub async fn close(&mut self) {
+        if let Some(mut s) = self.session.take() {
+            s.close(true).await;
         }
     }
 
@@ -126,11 +160,147 @@ impl ExecProvider {
         match body {
             RequestBody::Capabilities => (c.capabilities_timeout, c.apply_max_bytes),
             RequestBody::Observe { .. } => (c.observe_timeout, c.observe_max_bytes),
-            RequestBody::Apply {
-                operation: Operation::StoreFailover { .. },
-            } => (c.store_timeout, c.apply_max_bytes),
+            RequestBody::Apply { .. }
+                if body
+                    .operations()
+                    .iter()
+                    .any(|o| matches!(o, Operation::StoreFailover { .. })) =>
+            {
+                (c.store_timeout, c.apply_max_bytes)
+            }
             RequestBody::Apply { .. } => (c.apply_timeout, c.apply_max_bytes),
         }
+    }
+
+    /// Sends `req` in the session (started if need be) once capabilities
+    /// say so, else runs the program once for it.
+    async fn request(&mut self, req: Request) -> Result<Response, ProviderError> {
+        if self.in_session_mode() {
+            self.session_call(req).await
+        } else {
+            self.call(&req).await
+        }
+    }
+
+    /// Kills the session after a fault and counts a restart (the next call
+    /// starts a new one).
+    async fn restart(&mut self, request: &str, why: &str) {
+        if let Some(mut s) = self.session.take() {
+            s.close(false).await;
+            self.restarts += 1;
+            tracing::warn!(provider = %self.label, request, restarts = self.restarts, "provider session killed ({why}); a new one starts with the next request");
+        }
+    }
+
+    /// One request in the version 2 session.
+    async fn session_call(&mut self, req: Request) -> Result<Response, ProviderError> {
+        let name = req.name();
+        let (limit, cap) = self.limits(&req.body);
+        if self.session.as_ref().is_some_and(|s| !s.usable()) {
+            self.restart(name, "an earlier request was abandoned before its answer")
+                .await;
+        }
+        if self.session.is_none() {
+            let s = Session::start(&self.program, &self.args, self.config.stderr_tail_bytes)
+                .map_err(|e| {
+                    let msg = format!("cannot start {}: {e}", self.program.display());
+                    match e.kind() {
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                            self.permanent(name, msg)
+                        }
+                        _ => self.transient(name, msg),
+                    }
+                })?;
+            self.starts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(provider = %self.label, "provider session started");
+            self.session = Some(s);
+        }
+        let s = self.session.as_mut().expect("started above");
+        let id = s.next_id();
+        let req = req.in_session(id);
+        let mut line = serde_json::to_vec(&req).expect("requests always serialise");
+        line.push(b'\n');
+        let out = s.exchange(&line, limit, cap).await;
+        let stderr = s.stderr_tail();
+        let hint = stderr_hint(&stderr);
+        let out = match out {
+            Ok(out) => out,
+            Err(f) => {
+                let (why, err) = match f {
+                    Fault::TimedOut => (
+                        "timed out",
+                        self.transient(
+                            name,
+                            format!(
+                                "timed out after {} in its session; the session was killed and restarts{hint}",
+                                humantime::format_duration(limit)
+                            ),
+                        ),
+                    ),
+                    Fault::TooLarge => (
+                        "answer too large",
+                        self.permanent(
+                            name,
+                            format!(
+                                "wrote a line longer than {} (the limit for {name}); the session was killed{hint}",
+                                bytes(cap)
+                            ),
+                        ),
+                    ),
+                    Fault::Ended => (
+                        "exited",
+                        self.transient(
+                            name,
+                            format!("its session ended (the program exited or closed stdout) before answering; it restarts{hint}"),
+                        ),
+                    ),
+                    Fault::Io(e) => (
+                        "broken pipe",
+                        self.transient(name, format!("talking to its session: {e}; it restarts{hint}")),
+                    ),
+                };
+                self.restart(name, why).await;
+                return Err(err);
+            }
+        };
+        let resp: Response = match serde_json::from_slice(&out) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!(
+                    "{}; the session was killed and restarts{hint}",
+                    describe_json_error(&out, &e, SESSION_PROTOCOL)
+                );
+                self.restart(name, "garbage").await;
+                return Err(self.transient(name, msg));
+            }
+        };
+        if resp.protocol != SESSION_PROTOCOL || resp.id != Some(id) {
+            let got = resp
+                .id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "none".into());
+            self.restart(name, "out of step").await;
+            return Err(self.transient(
+                name,
+                format!(
+                    "answered request {id} with protocol {} and id {got} (expected protocol {SESSION_PROTOCOL} and id {id}); the session is out of step, was killed and restarts",
+                    resp.protocol
+                ),
+            ));
+        }
+        if !resp.ok {
+            let (msg, retryable) = match &resp.error {
+                Some(e) => (e.message.clone(), e.retryable),
+                None => ("failed without an `error` object".to_string(), false),
+            };
+            return Err(if retryable {
+                self.transient(name, msg)
+            } else {
+                self.permanent(name, msg)
+            });
+        }
+        Ok(resp)
     }
 
     /// Runs the program once for `req` and returns its successful response.
@@ -157,6 +327,8 @@ impl ExecProvider {
                 _ => self.transient(name, msg),
             }
         })?;
+        self.starts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pid = child.id();
         let group = GroupGuard::new(pid);
         let stdin = child.stdin.take();
@@ -189,7 +361,7 @@ impl ExecProvider {
             Err(_) => Err(Failure::TimedOut),
         };
         if result.is_err() {
-            kill(&mut child, pid).await;
+            kill_group(&mut child, pid).await;
         }
         // The program has been reaped: its pid, and so its group's id, may
         // be reused from now on.
@@ -270,7 +442,7 @@ impl ExecProvider {
                 name,
                 format!(
                     "{pre}{}{}",
-                    describe_json_error(out, &e),
+                    describe_json_error(out, &e, PROTOCOL_VERSION),
                     stderr_hint(stderr)
                 ),
             )
@@ -322,17 +494,19 @@ enum Failure {
 /// abandoned before its program was reaped (its future dropped) leaves
 /// nothing running, not even a wrapper's children (tokio's `kill_on_drop`
 /// reaches only the program itself).
-struct GroupGuard {
+pub(super) struct GroupGuard {
     pid: Option<u32>,
 }
 
 impl GroupGuard {
-    fn new(pid: Option<u32>) -> Self {
+    /// Arms a guard for the group `pid` leads.
+    pub(super) fn new(pid: Option<u32>) -> Self {
         GroupGuard { pid }
     }
 
-    /// The program was reaped: nothing to kill on drop.
-    fn disarm(mut self) {
+    /// The program was reaped (or the exchange finished): nothing to kill
+    /// on drop.
+    pub(super) fn disarm(mut self) {
         self.pid = None;
     }
 }
@@ -354,7 +528,7 @@ impl Drop for GroupGuard {
 
 /// Kills the program (and on Unix its process group, so a wrapper's
 /// children go too) and reaps it.
-async fn kill(child: &mut tokio::process::Child, pid: Option<u32>) {
+pub(super) async fn kill_group(child: &mut tokio::process::Child, pid: Option<u32>) {
     #[cfg(unix)]
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) with a negative pid signals the process group the
@@ -419,7 +593,7 @@ fn bytes(n: usize) -> String {
 }
 
 /// A JSON error with the byte offset and what the output looks like there.
-fn describe_json_error(out: &[u8], e: &serde_json::Error) -> String {
+fn describe_json_error(out: &[u8], e: &serde_json::Error, version: u32) -> String {
     let offset = byte_offset(out, e.line(), e.column());
     let begins = snippet(&out[..out.len().min(60)]);
     match e.classify() {
@@ -428,7 +602,7 @@ fn describe_json_error(out: &[u8], e: &serde_json::Error) -> String {
             out.len()
         ),
         serde_json::error::Category::Data => format!(
-            "its response is JSON but not a protocol {PROTOCOL_VERSION} response: {e} (byte {offset}); it begins with {begins}"
+            "its response is JSON but not a protocol {version} response: {e} (byte {offset}); it begins with {begins}"
         ),
         _ => {
             let from = offset.saturating_sub(20).min(out.len());
@@ -475,9 +649,27 @@ fn check_observed(o: &Observed) -> Result<(), String> {
     Ok(())
 }
 
+impl ExecProvider {
+    /// Refuses locally an operation the program did not list.
+    fn unsupported(&self, caps: &Capabilities, op: &Operation) -> Option<ProviderError> {
+        if caps.supports(op) {
+            return None;
+        }
+        let have = caps.operations.join(", ");
+        Some(self.permanent(
+            "apply",
+            format!(
+                "does not support {} (it supports: {}); use a provider that does, or leave this change out of the desired topology",
+                super::protocol::op_name(op),
+                if have.is_empty() { "nothing" } else { &have }
+            ),
+        ))
+    }
+}
+
 impl Provider for ExecProvider {
     async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
-        let resp = self.call(&Request::observe(scope)).await?;
+        let resp = self.request(Request::observe(scope)).await?;
         let observed = resp
             .observed
             .ok_or_else(|| self.permanent("observe", "the response has no `observed` object"))?;
@@ -486,21 +678,77 @@ impl Provider for ExecProvider {
     }
 
     async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
-        let caps = self.capabilities().await?;
-        if !caps.supports(op) {
-            let have = caps.operations.join(", ");
-            return Err(self.permanent(
-                "apply",
-                format!(
-                    "does not support {} (it supports: {}); use a provider that does, or leave this change out of the desired topology",
-                    super::protocol::op_name(op),
-                    if have.is_empty() { "nothing" } else { &have }
-                ),
-            ));
+        let mut r = self.apply_batch(std::slice::from_ref(op)).await?;
+        r.pop().expect("one result per operation")
+    }
+
+    async fn apply_batch(
+        &mut self,
+        ops: &[Operation],
+    ) -> Result<Vec<Result<(), ProviderError>>, ProviderError> {
+        let caps = self.capabilities().await?.clone();
+        let mut results: Vec<Option<Result<(), ProviderError>>> = ops
+            .iter()
+            .map(|op| self.unsupported(&caps, op).map(Err))
+            .collect();
+        let todo: Vec<usize> = (0..ops.len()).filter(|&i| results[i].is_none()).collect();
+        if !caps.sessions() {
+            for i in todo {
+                let r = self.call(&Request::apply(&ops[i])).await;
+                if let Ok(resp) = &r {
+                    tracing::debug!(provider = %self.label, op = ?ops[i], changed = ?resp.changed, "applied");
+                }
+                results[i] = Some(r.map(|_| ()));
+            }
+        } else {
+            for chunk in todo.chunks(caps.batch()) {
+                let batch: Vec<Operation> = chunk.iter().map(|&i| ops[i].clone()).collect();
+                let resp = self.session_call(Request::apply_batch(&batch)).await?;
+                let got = resp.results.unwrap_or_default();
+                if got.len() != batch.len() {
+                    return Err(self.permanent(
+                        "apply",
+                        format!(
+                            "answered a batch of {} operation(s) with {} result(s); expected one result per operation, in order",
+                            batch.len(),
+                            got.len()
+                        ),
+                    ));
+                }
+                for (&i, r) in chunk.iter().zip(got) {
+                    results[i] = Some(if r.ok {
+                        tracing::debug!(provider = %self.label, op = ?ops[i], changed = ?r.changed, "applied");
+                        Ok(())
+                    } else {
+                        let (msg, retryable) = match r.error {
+                            Some(e) => (e.message, e.retryable),
+                            None => ("failed without an `error` object".into(), false),
+                        };
+                        let msg = format!("{}: {msg}", super::protocol::op_name(&ops[i]));
+                        Err(if retryable {
+                            self.transient("apply", msg)
+                        } else {
+                            self.permanent("apply", msg)
+                        })
+                    });
+                }
+            }
         }
-        let resp = self.call(&Request::apply(op)).await?;
-        tracing::debug!(provider = %self.label, ?op, changed = ?resp.changed, "applied");
-        Ok(())
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every operation has a result"))
+            .collect())
+    }
+
+    fn max_batch(&self) -> usize {
+        self.capabilities.as_ref().map_or(1, Capabilities::batch)
+    }
+
+    fn counters(&self) -> ProviderCounters {
+        ProviderCounters {
+            process_starts: self.starts.load(std::sync::atomic::Ordering::Relaxed),
+            restarts: self.restarts,
+        }
     }
 }
 
@@ -533,11 +781,11 @@ mod tests {
     fn truncated_and_garbage_are_told_apart() {
         let t = br#"{"protocol":1,"ok":tr"#;
         let e = serde_json::from_slice::<Response>(t).unwrap_err();
-        let m = describe_json_error(t, &e);
+        let m = describe_json_error(t, &e, 1);
         assert!(m.contains("truncated") && m.contains("byte 21"), "{m}");
         let g = b"hello";
         let e = serde_json::from_slice::<Response>(g).unwrap_err();
-        let m = describe_json_error(g, &e);
+        let m = describe_json_error(g, &e, 1);
         assert!(
             m.contains("not valid JSON at byte 0") && m.contains("\"hello\""),
             "{m}"
@@ -548,7 +796,7 @@ mod tests {
     fn a_wrong_shape_names_the_field_and_offset() {
         let w = br#"{"protocol":1,"ok":"yes"}"#;
         let e = serde_json::from_slice::<Response>(w).unwrap_err();
-        let m = describe_json_error(w, &e);
+        let m = describe_json_error(w, &e, 1);
         assert!(m.contains("not a protocol 1 response"), "{m}");
         assert!(
             m.contains("expected a boolean") && m.contains("byte 23"),
