@@ -219,5 +219,63 @@ async fn batches_are_cut_at_max_batch() {
     let r = p.apply_batch(&ops).await.unwrap();
     assert_eq!(r.len(), 4);
     assert_eq!(p.max_batch(), 2);
+    let q = provider(&state, &["--max-batch", "5", "--parallel", "3"]);
+    let mut q = q;
+    q.capabilities().await.unwrap();
+    assert_eq!(q.max_batch(), 15, "one call fills every session");
     assert_eq!(read(&state)["batches"], serde_json::json!([2, 2]));
+}
+
+#[tokio::test]
+async fn parallel_sessions_share_a_batch_and_each_start_once() {
+    let (_d, state) = rig();
+    let mut p = provider(&state, &["--max-batch", "1", "--parallel", "3"]);
+    p.observe(&Scope::All).await.unwrap();
+    let ops: Vec<Operation> = (0..4).map(bridge).collect();
+    let r = p.apply_batch(&ops).await.unwrap();
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    // A second batch reuses the three sessions.
+    let r = p.apply_batch(&ops).await.unwrap();
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    let s = read(&state);
+    // observe, capabilities, then three sessions.
+    assert_eq!(
+        s["starts"].as_array().unwrap().len(),
+        5,
+        "{:#}",
+        s["starts"]
+    );
+    assert_eq!(p.counters().process_starts, 5);
+    assert_eq!(s["batches"], serde_json::json!([1, 1, 1, 1, 1, 1, 1, 1]));
+    let o = p.observe(&Scope::All).await.unwrap();
+    assert!(o.agents.iter().all(|a| a.parents.primary == n("gw2")));
+    p.close().await;
+}
+
+#[tokio::test]
+async fn a_fault_in_one_parallel_session_fails_only_its_operations() {
+    let (_d, state) = rig();
+    let mut p = provider(
+        &state,
+        &[
+            "--max-batch",
+            "1",
+            "--parallel",
+            "2",
+            "--misbehave",
+            "exit3",
+            "--on",
+            "a1",
+            "--misbehave-count",
+            "1",
+        ],
+    );
+    p.observe(&Scope::All).await.unwrap();
+    let ops: Vec<Operation> = (0..4).map(bridge).collect();
+    let r = p.apply_batch(&ops).await.unwrap();
+    // a1's session died: a1 fails (transiently) and a3, queued behind it
+    // in the same lane, runs in the restarted session.
+    assert!(matches!(r[1], Err(ProviderError::Transient(_))), "{r:?}");
+    assert!(r[0].is_ok() && r[2].is_ok() && r[3].is_ok(), "{r:?}");
+    assert_eq!(p.counters().restarts, 1);
 }

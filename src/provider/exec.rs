@@ -15,10 +15,8 @@
 //! program can misbehave into a [`ProviderError`] a person can act on. Must
 //! not know about plans, and must not retry (the executor does).
 
-use super::protocol::{
-    Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response, SESSION_PROTOCOL,
-};
-use super::session::{Fault, Session};
+use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, Response};
+use super::slot::{Ctx, Slot, limits, permanent, transient};
 use super::{Clock, Operation, Provider, ProviderCounters, ProviderError, Scope, WallClock};
 use crate::execute::{Inspect, Schedule};
 use crate::model::{API_VERSION, Observed};
@@ -76,13 +74,11 @@ pub struct ExecProvider {
     clock: WallClock,
     capabilities: Option<Capabilities>,
     label: String,
-    /// The version 2 session, once capabilities said so and a call started
-    /// it.
-    session: Option<Session>,
-    /// Processes started (one-shot calls and sessions).
+    /// The version 2 sessions (at most `parallel`), once capabilities said
+    /// so and a call started them.
+    slots: Vec<Slot>,
+    /// One-shot processes started.
     starts: std::sync::atomic::AtomicU64,
-    /// Sessions killed after a fault.
-    restarts: u64,
 }
 
 impl ExecProvider {
@@ -100,9 +96,8 @@ impl ExecProvider {
             clock: WallClock::new(),
             capabilities: None,
             label,
-            session: None,
+            slots: Vec::new(),
             starts: std::sync::atomic::AtomicU64::new(0),
-            restarts: 0,
         }
     }
 
@@ -118,8 +113,8 @@ impl ExecProvider {
     /// two seconds for it to exit before killing its process group. Also
     /// done (without waiting on the runtime) when the provider is dropped.
     pub async fn close(&mut self) {
-        if let Some(mut s) = self.session.take() {
-            s.close(true).await;
+        for s in &mut self.slots {
+            s.close().await;
         }
     }
 
@@ -148,28 +143,11 @@ impl ExecProvider {
     }
 
     fn permanent(&self, request: &str, msg: impl std::fmt::Display) -> ProviderError {
-        ProviderError::Permanent(format!("provider {} ({request}): {msg}", self.label))
+        permanent(&self.label, request, msg)
     }
 
     fn transient(&self, request: &str, msg: impl std::fmt::Display) -> ProviderError {
-        ProviderError::Transient(format!("provider {} ({request}): {msg}", self.label))
-    }
-
-    fn limits(&self, body: &RequestBody) -> (Duration, usize) {
-        let c = &self.config;
-        match body {
-            RequestBody::Capabilities => (c.capabilities_timeout, c.apply_max_bytes),
-            RequestBody::Observe { .. } => (c.observe_timeout, c.observe_max_bytes),
-            RequestBody::Apply { .. }
-                if body
-                    .operations()
-                    .iter()
-                    .any(|o| matches!(o, Operation::StoreFailover { .. })) =>
-            {
-                (c.store_timeout, c.apply_max_bytes)
-            }
-            RequestBody::Apply { .. } => (c.apply_timeout, c.apply_max_bytes),
-        }
+        transient(&self.label, request, msg)
     }
 
     /// Sends `req` in the session (started if need be) once capabilities
@@ -182,131 +160,29 @@ impl ExecProvider {
         }
     }
 
-    /// Kills the session after a fault and counts a restart (the next call
-    /// starts a new one).
-    async fn restart(&mut self, request: &str, why: &str) {
-        if let Some(mut s) = self.session.take() {
-            s.close(false).await;
-            self.restarts += 1;
-            tracing::warn!(provider = %self.label, request, restarts = self.restarts, "provider session killed ({why}); a new one starts with the next request");
+    /// What a session slot needs to know about this provider.
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            program: self.program.clone(),
+            args: self.args.clone(),
+            config: self.config.clone(),
+            label: self.label.clone(),
         }
     }
 
-    /// One request in the version 2 session.
+    /// One request in the first session.
     async fn session_call(&mut self, req: Request) -> Result<Response, ProviderError> {
-        let name = req.name();
-        let (limit, cap) = self.limits(&req.body);
-        if self.session.as_ref().is_some_and(|s| !s.usable()) {
-            self.restart(name, "an earlier request was abandoned before its answer")
-                .await;
+        let ctx = self.ctx();
+        if self.slots.is_empty() {
+            self.slots.push(Slot::default());
         }
-        if self.session.is_none() {
-            let s = Session::start(&self.program, &self.args, self.config.stderr_tail_bytes)
-                .map_err(|e| {
-                    let msg = format!("cannot start {}: {e}", self.program.display());
-                    match e.kind() {
-                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                            self.permanent(name, msg)
-                        }
-                        _ => self.transient(name, msg),
-                    }
-                })?;
-            self.starts
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::debug!(provider = %self.label, "provider session started");
-            self.session = Some(s);
-        }
-        let s = self.session.as_mut().expect("started above");
-        let id = s.next_id();
-        let req = req.in_session(id);
-        let mut line = serde_json::to_vec(&req).expect("requests always serialise");
-        line.push(b'\n');
-        let out = s.exchange(&line, limit, cap).await;
-        let stderr = s.stderr_tail();
-        let hint = stderr_hint(&stderr);
-        let out = match out {
-            Ok(out) => out,
-            Err(f) => {
-                let (why, err) = match f {
-                    Fault::TimedOut => (
-                        "timed out",
-                        self.transient(
-                            name,
-                            format!(
-                                "timed out after {} in its session; the session was killed and restarts{hint}",
-                                humantime::format_duration(limit)
-                            ),
-                        ),
-                    ),
-                    Fault::TooLarge => (
-                        "answer too large",
-                        self.permanent(
-                            name,
-                            format!(
-                                "wrote a line longer than {} (the limit for {name}); the session was killed{hint}",
-                                bytes(cap)
-                            ),
-                        ),
-                    ),
-                    Fault::Ended => (
-                        "exited",
-                        self.transient(
-                            name,
-                            format!("its session ended (the program exited or closed stdout) before answering; it restarts{hint}"),
-                        ),
-                    ),
-                    Fault::Io(e) => (
-                        "broken pipe",
-                        self.transient(name, format!("talking to its session: {e}; it restarts{hint}")),
-                    ),
-                };
-                self.restart(name, why).await;
-                return Err(err);
-            }
-        };
-        let resp: Response = match serde_json::from_slice(&out) {
-            Ok(r) => r,
-            Err(e) => {
-                let msg = format!(
-                    "{}; the session was killed and restarts{hint}",
-                    describe_json_error(&out, &e, SESSION_PROTOCOL)
-                );
-                self.restart(name, "garbage").await;
-                return Err(self.transient(name, msg));
-            }
-        };
-        if resp.protocol != SESSION_PROTOCOL || resp.id != Some(id) {
-            let got = resp
-                .id
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| "none".into());
-            self.restart(name, "out of step").await;
-            return Err(self.transient(
-                name,
-                format!(
-                    "answered request {id} with protocol {} and id {got} (expected protocol {SESSION_PROTOCOL} and id {id}); the session is out of step, was killed and restarts",
-                    resp.protocol
-                ),
-            ));
-        }
-        if !resp.ok {
-            let (msg, retryable) = match &resp.error {
-                Some(e) => (e.message.clone(), e.retryable),
-                None => ("failed without an `error` object".to_string(), false),
-            };
-            return Err(if retryable {
-                self.transient(name, msg)
-            } else {
-                self.permanent(name, msg)
-            });
-        }
-        Ok(resp)
+        self.slots[0].call(&ctx, req).await
     }
 
     /// Runs the program once for `req` and returns its successful response.
     async fn call(&self, req: &Request) -> Result<Response, ProviderError> {
         let name = req.name();
-        let (limit, cap) = self.limits(&req.body);
+        let (limit, cap) = limits(&self.config, &req.body);
         let mut input = serde_json::to_vec(req).expect("requests always serialise");
         input.push(b'\n');
 
@@ -484,6 +360,19 @@ impl ExecProvider {
     }
 }
 
+/// Parallel session tasks, aborted if the call that started them is
+/// abandoned (each aborted task drops its session, which kills the
+/// session's process group).
+struct Aborting<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 enum Failure {
     TimedOut,
     TooLarge,
@@ -572,7 +461,7 @@ async fn read_tail(mut r: impl AsyncRead + Unpin, keep: usize) -> std::io::Resul
 
 /// The end of stderr for an error message: its last lines, at most 500
 /// characters.
-fn stderr_hint(stderr: &str) -> String {
+pub(super) fn stderr_hint(stderr: &str) -> String {
     if stderr.is_empty() {
         return String::new();
     }
@@ -584,7 +473,7 @@ fn stderr_hint(stderr: &str) -> String {
     format!("; its stderr ends with: {more}{}", &stderr[start..])
 }
 
-fn bytes(n: usize) -> String {
+pub(super) fn bytes(n: usize) -> String {
     if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
     } else {
@@ -593,7 +482,7 @@ fn bytes(n: usize) -> String {
 }
 
 /// A JSON error with the byte offset and what the output looks like there.
-fn describe_json_error(out: &[u8], e: &serde_json::Error, version: u32) -> String {
+pub(super) fn describe_json_error(out: &[u8], e: &serde_json::Error, version: u32) -> String {
     let offset = byte_offset(out, e.line(), e.column());
     let begins = snippet(&out[..out.len().min(60)]);
     match e.classify() {
@@ -650,6 +539,71 @@ fn check_observed(o: &Observed) -> Result<(), String> {
 }
 
 impl ExecProvider {
+    /// Sends each chunk of `ops` as one `apply` request: one after another
+    /// in the first session, or, when the program allows `parallel`
+    /// sessions, spread over up to that many sessions running at once
+    /// (each session still takes one request at a time, in order).
+    async fn send_chunks(
+        &mut self,
+        caps: &Capabilities,
+        ops: &[Operation],
+        chunks: &[Vec<usize>],
+    ) -> Vec<Result<Response, ProviderError>> {
+        let batch =
+            |c: &Vec<usize>| -> Vec<Operation> { c.iter().map(|&i| ops[i].clone()).collect() };
+        let ctx = self.ctx();
+        let lanes = (caps.parallel.unwrap_or(1).max(1) as usize).min(chunks.len());
+        while self.slots.len() < lanes.max(1) {
+            self.slots.push(Slot::default());
+        }
+        if lanes <= 1 {
+            let mut out = Vec::with_capacity(chunks.len());
+            for c in chunks {
+                out.push(
+                    self.slots[0]
+                        .call(&ctx, Request::apply_batch(&batch(c)))
+                        .await,
+                );
+            }
+            return out;
+        }
+        // Lane k takes chunks k, k + lanes, ...; each lane owns its slot in
+        // a task of its own while the requests run.
+        let mut tasks = Aborting(Vec::with_capacity(lanes));
+        for k in 0..lanes {
+            let mut slot = std::mem::take(&mut self.slots[k]);
+            let ctx = ctx.clone();
+            let work: Vec<Vec<Operation>> =
+                chunks.iter().skip(k).step_by(lanes).map(batch).collect();
+            tasks.0.push(tokio::spawn(async move {
+                let mut out = Vec::with_capacity(work.len());
+                for b in work {
+                    out.push(slot.call(&ctx, Request::apply_batch(&b)).await);
+                }
+                (slot, out)
+            }));
+        }
+        let mut per_lane = Vec::with_capacity(lanes);
+        for (k, t) in tasks.0.iter_mut().enumerate() {
+            match t.await {
+                Ok((slot, out)) => {
+                    self.slots[k] = slot;
+                    per_lane.push(out.into_iter());
+                }
+                Err(e) => {
+                    let n = chunks.iter().skip(k).step_by(lanes).count();
+                    let err =
+                        self.transient("apply", format!("a parallel session's task ended: {e}"));
+                    per_lane.push(vec![Err(err); n].into_iter());
+                }
+            }
+        }
+        tasks.0.clear();
+        (0..chunks.len())
+            .map(|j| per_lane[j % lanes].next().expect("one answer per chunk"))
+            .collect()
+    }
+
     /// Refuses locally an operation the program did not list.
     fn unsupported(&self, caps: &Capabilities, op: &Operation) -> Option<ProviderError> {
         if caps.supports(op) {
@@ -701,19 +655,34 @@ impl Provider for ExecProvider {
                 results[i] = Some(r.map(|_| ()));
             }
         } else {
-            for chunk in todo.chunks(caps.batch()) {
-                let batch: Vec<Operation> = chunk.iter().map(|&i| ops[i].clone()).collect();
-                let resp = self.session_call(Request::apply_batch(&batch)).await?;
-                let got = resp.results.unwrap_or_default();
-                if got.len() != batch.len() {
-                    return Err(self.permanent(
+            let chunks: Vec<Vec<usize>> =
+                todo.chunks(caps.batch()).map(<[usize]>::to_vec).collect();
+            let answers = self.send_chunks(&caps, ops, &chunks).await;
+            for (chunk, answer) in chunks.iter().zip(answers) {
+                let got = match answer {
+                    Ok(resp) => resp.results.unwrap_or_default(),
+                    Err(e) => {
+                        // The whole request failed: nothing, or an unknown
+                        // subset, was applied (the executor observes).
+                        for &i in chunk {
+                            results[i] = Some(Err(e.clone()));
+                        }
+                        continue;
+                    }
+                };
+                if got.len() != chunk.len() {
+                    let e = self.permanent(
                         "apply",
                         format!(
                             "answered a batch of {} operation(s) with {} result(s); expected one result per operation, in order",
-                            batch.len(),
+                            chunk.len(),
                             got.len()
                         ),
-                    ));
+                    );
+                    for &i in chunk {
+                        results[i] = Some(Err(e.clone()));
+                    }
+                    continue;
                 }
                 for (&i, r) in chunk.iter().zip(got) {
                     results[i] = Some(if r.ok {
@@ -740,14 +709,23 @@ impl Provider for ExecProvider {
             .collect())
     }
 
+    /// `max_batch` times `parallel`: one call fills every session.
     fn max_batch(&self) -> usize {
-        self.capabilities.as_ref().map_or(1, Capabilities::batch)
+        self.capabilities.as_ref().map_or(1, |c| {
+            let lanes = if c.sessions() {
+                c.parallel.unwrap_or(1).max(1) as usize
+            } else {
+                1
+            };
+            c.batch() * lanes
+        })
     }
 
     fn counters(&self) -> ProviderCounters {
         ProviderCounters {
-            process_starts: self.starts.load(std::sync::atomic::Ordering::Relaxed),
-            restarts: self.restarts,
+            process_starts: self.starts.load(std::sync::atomic::Ordering::Relaxed)
+                + self.slots.iter().map(|s| s.starts).sum::<u64>(),
+            restarts: self.slots.iter().map(|s| s.restarts).sum(),
         }
     }
 }

@@ -14,6 +14,7 @@
 pub mod exec;
 pub mod protocol;
 mod session;
+mod slot;
 mod target;
 
 pub use target::{TargetError, TargetSpec, parse_target};
