@@ -326,6 +326,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
     async fn run(mut self) -> ExecReport {
         let t0 = self.now();
         let mut cancelled = false;
+        let mut interval = self.opts.poll_interval;
         loop {
             if self.opts.cancel.is_cancelled() {
                 cancelled = true;
@@ -337,12 +338,17 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 break;
             }
             let polled = self.poll().await;
+            if polled > 0 || did > 0 {
+                // Something moved: poll at the shortest interval again.
+                interval = self.opts.poll_interval;
+            }
             if polled > 0 {
                 continue;
             }
             if !self.polling.is_empty() {
-                let d = self.opts.poll_interval;
-                self.target.sleep(d).await;
+                self.target.sleep(interval).await;
+                // Nothing settled: back off, up to poll.max.
+                interval = (interval * 2).min(self.opts.poll_max.max(self.opts.poll_interval));
                 continue;
             }
             if did == 0 {

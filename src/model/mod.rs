@@ -13,7 +13,7 @@ pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };
 pub use observed::{Observed, ObservedMember, ObservedPool, ObservedServer, ObservedStore};
-pub use policy::{Capacity, Policy, Seconds};
+pub use policy::{Capacity, Policy, Poll, Seconds};
 
 use crate::name::Name;
 use serde::{Deserialize, Serialize};
