@@ -362,12 +362,15 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
     /// window has room. Returns the steps finished and whether it stopped
     /// on cancellation.
     async fn start_ready(&mut self) -> (usize, bool) {
-        let batch = self.target.max_batch();
-        if batch > 1 {
-            return self.start_ready_batched(batch).await;
-        }
         let mut did = 0;
         loop {
+            // A target learns whether it takes batches with its first call
+            // (an exec provider asks `capabilities` then): switch at once.
+            let batch = self.target.max_batch();
+            if batch > 1 {
+                let (d, stop) = self.start_ready_batched(batch).await;
+                return (did + d, stop);
+            }
             let mut changed = false;
             while let Some(&i) = self.ready_ops.first() {
                 if self.opts.cancel.is_cancelled() {
@@ -382,10 +385,16 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 } else {
                     self.perform(i).await;
                     did += 1;
+                    if self.target.max_batch() > 1 {
+                        break;
+                    }
                 }
             }
             let max = self.opts.max_in_flight.max(1) as usize;
             while let Some(&i) = self.ready_bridges.first() {
+                if self.target.max_batch() > 1 {
+                    break;
+                }
                 let c = self.chain[i].clone();
                 if !self.window.contains(&c) && self.window.len() >= max {
                     break;
