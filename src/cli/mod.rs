@@ -9,6 +9,7 @@ pub mod graph;
 pub mod history;
 pub mod plan;
 pub mod progress;
+pub mod provider;
 pub mod reconcile;
 mod reconcile_ha;
 pub mod schema;
@@ -83,6 +84,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Print the JSON Schema of topology (or observed) files, for editors.
     Schema(schema::Args),
+    /// Check a provider program against the protocol (`provider check`).
+    Provider(provider::Args),
 }
 
 /// The single-threaded runtime a command drives its target on, or the
@@ -149,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Provider(args) => provider::run(args),
     };
     ExitCode::from(code)
 }

@@ -79,6 +79,9 @@ pub struct ExecProvider {
     slots: Vec<Slot>,
     /// One-shot processes started.
     starts: std::sync::atomic::AtomicU64,
+    /// `changed` of each operation of the last `apply_batch` (None when
+    /// the provider did not say, or the operation failed).
+    last_changed: Vec<Option<bool>>,
 }
 
 impl ExecProvider {
@@ -98,7 +101,14 @@ impl ExecProvider {
             label,
             slots: Vec::new(),
             starts: std::sync::atomic::AtomicU64::new(0),
+            last_changed: Vec::new(),
         }
+    }
+
+    /// What the provider said about `changed` for each operation of the
+    /// last `apply` or `apply_batch` (`provider check --member`).
+    pub fn last_changed(&self) -> &[Option<bool>] {
+        &self.last_changed
     }
 
     /// True once capabilities were asked and say the program serves
@@ -646,10 +656,12 @@ impl Provider for ExecProvider {
             .map(|op| self.unsupported(&caps, op).map(Err))
             .collect();
         let todo: Vec<usize> = (0..ops.len()).filter(|&i| results[i].is_none()).collect();
+        self.last_changed = vec![None; ops.len()];
         if !caps.sessions() {
             for i in todo {
                 let r = self.call(&Request::apply(&ops[i])).await;
                 if let Ok(resp) = &r {
+                    self.last_changed[i] = resp.changed;
                     tracing::debug!(provider = %self.label, op = ?ops[i], changed = ?resp.changed, "applied");
                 }
                 results[i] = Some(r.map(|_| ()));
@@ -685,6 +697,7 @@ impl Provider for ExecProvider {
                     continue;
                 }
                 for (&i, r) in chunk.iter().zip(got) {
+                    self.last_changed[i] = r.changed.filter(|_| r.ok);
                     results[i] = Some(if r.ok {
                         tracing::debug!(provider = %self.label, op = ?ops[i], changed = ?r.changed, "applied");
                         Ok(())
