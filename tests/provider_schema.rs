@@ -116,11 +116,59 @@ fn every_request_handover_sends_validates() {
         Request::observe(&Scope::Members(vec![n("a"), n("b.c")])),
     ];
     reqs.extend(ops().iter().map(Request::apply));
+    // Version 2: the same requests in a session, and a batch.
+    let v2: Vec<Request> = reqs
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, r)| r.in_session(i as u64 + 1))
+        .chain([Request::apply_batch(&ops()).in_session(99)])
+        .collect();
+    reqs.extend(v2);
     for r in reqs {
         let doc = serde_json::to_value(&r).unwrap();
         assert_valid(&v, &doc, "request");
         assert_valid(&whole, &doc, "request (top level)");
     }
+    // A version 2 request without its id, and a v1 apply with a batch,
+    // are refused.
+    for bad in [
+        json!({"protocol": 2, "request": "capabilities"}),
+        json!({"protocol": 1, "request": "apply", "operations": [serde_json::to_value(&ops()[0]).unwrap()]}),
+    ] {
+        assert!(!v.is_valid(&bad), "{bad}");
+    }
+}
+
+#[test]
+fn version_2_responses_validate() {
+    use handover::provider::protocol::{Capabilities, OpResult};
+    let v = def("response");
+    let caps = Response {
+        capabilities: Some(Capabilities {
+            protocols: vec![1, 2],
+            session: true,
+            max_batch: Some(100),
+            parallel: Some(4),
+            ..Capabilities::v1(vec!["set_parents".into()])
+        }),
+        ..Response::ok()
+    };
+    let batch = Response {
+        protocol: 2,
+        id: Some(3),
+        results: Some(vec![
+            OpResult::ok(true),
+            OpResult::error("no agent named web99", false),
+        ]),
+        ..Response::ok()
+    };
+    for r in [caps, batch] {
+        assert_valid(&v, &serde_json::to_value(&r).unwrap(), "v2 response");
+    }
+    // A failed operation needs its error.
+    let bad = json!({"protocol": 2, "id": 1, "ok": true, "results": [{"ok": false}]});
+    assert!(!v.is_valid(&bad), "{bad}");
 }
 
 #[test]

@@ -814,6 +814,27 @@ fn store_timeout_is_a_duration() {
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
 }
 
+#[test]
+fn poll_policy_is_two_durations_max_not_below_interval() {
+    fails_at(
+        &topo("policy:\n  poll:\n    interval: 15\n"),
+        "5:15",
+        &["poll.interval \"15\" is not a duration", "15s"],
+    );
+    fails_at(
+        &topo("policy:\n  poll:\n    interval: 1m\n    max: 30s\n"),
+        "6:10",
+        &["poll.max (30s) is shorter than poll.interval (60s)"],
+    );
+    fails_at(
+        &topo("policy:\n  poll:\n    every: 1m\n"),
+        "5:5",
+        &["every"],
+    );
+    let (code, out, err) = run(&topo("policy:\n  poll:\n    interval: 10s\n    max: 5m\n"));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+}
+
 /// `validate --format json`: one object on stdout, nothing on stderr, the
 /// same exit code; problems and warnings with their places.
 #[test]

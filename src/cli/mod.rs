@@ -10,6 +10,7 @@ pub mod graph;
 pub mod history;
 pub mod plan;
 pub mod progress;
+pub mod provider;
 pub mod reconcile;
 pub mod schema;
 pub mod simulate;
@@ -67,6 +68,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Print the JSON Schema of topology (or observed) files, for editors.
     Schema(schema::Args),
+    /// Check a provider program against the protocol (`provider check`).
+    Provider(provider::Args),
 }
 
 pub use handover::run::runtime;
@@ -126,6 +129,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Provider(args) => provider::run(args),
     };
     ExitCode::from(code)
 }

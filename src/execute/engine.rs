@@ -142,6 +142,8 @@ struct Exec<'a, T> {
     waiting: BTreeSet<Name>,
     failed: BTreeSet<Name>,
     report: ExecReport,
+    /// The target's counters when the pass started.
+    counters: crate::provider::ProviderCounters,
 }
 
 impl<'a, T: Provider + Clock> Exec<'a, T> {
@@ -210,7 +212,9 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             waiting: BTreeSet::new(),
             failed: BTreeSet::new(),
             report: ExecReport::default(),
+            counters: Default::default(),
         };
+        e.counters = e.target.counters();
         // Members already in a bridge take their places first.
         let mut found: Vec<Chain> = e
             .chain_steps
@@ -322,6 +326,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
     async fn run(mut self) -> ExecReport {
         let t0 = self.now();
         let mut cancelled = false;
+        let mut interval = self.opts.poll_interval;
         loop {
             if self.opts.cancel.is_cancelled() {
                 cancelled = true;
@@ -333,12 +338,17 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 break;
             }
             let polled = self.poll().await;
+            if polled > 0 || did > 0 {
+                // Something moved: poll at the shortest interval again.
+                interval = self.opts.poll_interval;
+            }
             if polled > 0 {
                 continue;
             }
             if !self.polling.is_empty() {
-                let d = self.opts.poll_interval;
-                self.target.sleep(d).await;
+                self.target.sleep(interval).await;
+                // Nothing settled: back off, up to poll.max.
+                interval = (interval * 2).min(self.opts.poll_max.max(self.opts.poll_interval));
                 continue;
             }
             if did == 0 {
@@ -354,6 +364,13 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
     async fn start_ready(&mut self) -> (usize, bool) {
         let mut did = 0;
         loop {
+            // A target learns whether it takes batches with its first call
+            // (an exec provider asks `capabilities` then): switch at once.
+            let batch = self.target.max_batch();
+            if batch > 1 {
+                let (d, stop) = self.start_ready_batched(batch).await;
+                return (did + d, stop);
+            }
             let mut changed = false;
             while let Some(&i) = self.ready_ops.first() {
                 if self.opts.cancel.is_cancelled() {
@@ -368,10 +385,16 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 } else {
                     self.perform(i).await;
                     did += 1;
+                    if self.target.max_batch() > 1 {
+                        break;
+                    }
                 }
             }
             let max = self.opts.max_in_flight.max(1) as usize;
             while let Some(&i) = self.ready_bridges.first() {
+                if self.target.max_batch() > 1 {
+                    break;
+                }
                 let c = self.chain[i].clone();
                 if !self.window.contains(&c) && self.window.len() >= max {
                     break;
@@ -390,8 +413,126 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         }
     }
 
+    /// [`start_ready`](Self::start_ready) for a target that takes
+    /// batches: ready operations go out up to `batch` at a time (a
+    /// `store_failover` alone), then ready bridges while the window has
+    /// room, also `batch` at a time.
+    async fn start_ready_batched(&mut self, batch: usize) -> (usize, bool) {
+        let mut did = 0;
+        let max = self.opts.max_in_flight.max(1) as usize;
+        loop {
+            if self.opts.cancel.is_cancelled() {
+                return (did, true);
+            }
+            let mut steps = Vec::new();
+            let mut store = None;
+            while steps.len() < batch
+                && let Some(&i) = self.ready_ops.first()
+            {
+                self.ready_ops.remove(&i);
+                match &self.plan.steps[i].action {
+                    a if is_await(a) => {
+                        let now = self.now();
+                        self.started[i] = Some(secs(now));
+                        self.polling.insert(i, now);
+                    }
+                    Action::StoreFailover { .. } => {
+                        store = Some(i);
+                        break;
+                    }
+                    _ => steps.push(i),
+                }
+            }
+            let mut room = max.saturating_sub(self.window.len());
+            let mut taken = Vec::new();
+            for &i in &self.ready_bridges {
+                if steps.len() + taken.len() >= batch || store.is_some() {
+                    break;
+                }
+                if !self.window.contains(&self.chain[i]) {
+                    if room == 0 {
+                        break;
+                    }
+                    room -= 1;
+                }
+                taken.push(i);
+            }
+            for i in &taken {
+                self.ready_bridges.remove(i);
+            }
+            steps.extend(taken);
+            if steps.is_empty() && store.is_none() {
+                // Awaits moved to polling count as progress of the loop,
+                // not as steps done.
+                if self.ready_ops.is_empty() {
+                    return (did, false);
+                }
+                continue;
+            }
+            did += steps.len();
+            self.perform_batch(steps).await;
+            if let Some(i) = store {
+                did += 1;
+                self.perform(i).await;
+            }
+        }
+    }
+
     /// Performs one operation step (not an await).
     async fn perform(&mut self, i: usize) {
+        let Some(op) = self.prepare(i) else { return };
+        let store = matches!(op, Operation::StoreFailover { .. });
+        let (attempts, result) = if store {
+            // Never retried blind: a failover whose answer is lost may have
+            // run (or be running). The store is observed first.
+            self.calls.apply += 1;
+            (1, self.target.apply(&op).await)
+        } else {
+            retry::apply(
+                self.target,
+                &op,
+                &self.opts.retry,
+                &mut self.rng,
+                &mut self.calls,
+            )
+            .await
+        };
+        self.complete(i, &op, attempts, result);
+    }
+
+    /// Performs several ready operation steps (no store failover) as one
+    /// batch: each is prepared (skipped, or held by the re-check, as
+    /// alone), the rest go out together, and each gets its own result.
+    async fn perform_batch(&mut self, steps: Vec<usize>) {
+        let mut sent = Vec::with_capacity(steps.len());
+        let mut ops = Vec::with_capacity(steps.len());
+        for i in steps {
+            if let Some(op) = self.prepare(i) {
+                sent.push(i);
+                ops.push(op);
+            }
+        }
+        if ops.is_empty() {
+            return;
+        }
+        tracing::debug!(operations = ops.len(), "sending a batch");
+        let results = retry::apply_batch(
+            self.target,
+            &ops,
+            &self.opts.retry,
+            &mut self.rng,
+            &mut self.calls,
+        )
+        .await;
+        for ((i, op), (attempts, r)) in sent.into_iter().zip(&ops).zip(results) {
+            self.complete(i, op, attempts, r);
+        }
+    }
+
+    /// Starts operation step `i`: returns the operation to send, or None
+    /// when the step finished without a call (its effect already holds, or
+    /// the re-check kept it back).
+    fn prepare(&mut self, i: usize) -> Option<Operation> {
         let step = &self.plan.steps[i];
         let id = step.id;
         self.started[i] = Some(secs(self.now()));
@@ -451,7 +592,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             self.report.skipped += 1;
             self.after_success(i, &op, false);
             self.finish(i, StepOutcome::Skipped);
-            return;
+            return None;
         }
         if let Some((reason, fatal)) = self.recheck(&op) {
             tracing::debug!(member = %name, step = id, %reason, "re-check: not sent");
@@ -465,29 +606,27 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             } else {
                 self.hold(i, name, reason);
             }
-            return;
+            return None;
         }
+        Some(op)
+    }
+
+    /// Records what sending step `i`'s operation came to.
+    fn complete(
+        &mut self,
+        i: usize,
+        op: &Operation,
+        attempts: u32,
+        result: Result<(), crate::provider::ProviderError>,
+    ) {
         let store = matches!(op, Operation::StoreFailover { .. });
-        let (attempts, result) = if store {
-            // Never retried blind: a failover whose answer is lost may have
-            // run (or be running). The store is observed first.
-            self.calls.apply += 1;
-            (1, self.target.apply(&op).await)
-        } else {
-            retry::apply(
-                self.target,
-                &op,
-                &self.opts.retry,
-                &mut self.rng,
-                &mut self.calls,
-            )
-            .await
-        };
+        let id = self.plan.steps[i].id;
+        let name = self.plan.steps[i].action.subject().clone();
         self.attempts[i] = attempts;
         match result {
             Ok(()) => {
                 self.report.steps_applied += 1;
-                self.after_success(i, &op, true);
+                self.after_success(i, op, true);
                 self.finish(i, StepOutcome::Applied);
             }
             Err(e) if store && e.is_transient() => {
@@ -766,6 +905,11 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         r.provider_calls = self.calls.apply;
         r.observe_calls = self.calls.observe;
         r.retries = self.calls.retries;
+        let c = self.target.counters();
+        r.process_starts = c
+            .process_starts
+            .saturating_sub(self.counters.process_starts);
+        r.session_restarts = c.restarts.saturating_sub(self.counters.restarts);
         r.clock_seconds = secs(self.target.now().saturating_sub(t0));
         r
     }

@@ -98,6 +98,28 @@ impl<T: Provider> Provider for Meter<'_, T> {
         }
         r
     }
+
+    async fn apply_batch(
+        &mut self,
+        ops: &[Operation],
+    ) -> Result<Vec<Result<(), ProviderError>>, ProviderError> {
+        self.apply_calls += 1;
+        let r = self.inner.apply_batch(ops).await?;
+        for (op, res) in ops.iter().zip(&r) {
+            if res.is_ok() {
+                self.record(op);
+            }
+        }
+        Ok(r)
+    }
+
+    fn max_batch(&self) -> usize {
+        self.inner.max_batch()
+    }
+
+    fn counters(&self) -> crate::provider::ProviderCounters {
+        self.inner.counters()
+    }
 }
 
 impl<T: Clock> Clock for Meter<'_, T> {

@@ -50,8 +50,13 @@ pub struct ExecOptions {
     /// observing after a `store_failover` whose answer was lost
     /// (`policy.storeTimeout`).
     pub store_timeout: Duration,
-    /// How long to sleep on the target's clock between two polls.
+    /// How long to sleep on the target's clock between two polls at first,
+    /// and again after a poll that saw an await settle
+    /// (`policy.poll.interval`).
     pub poll_interval: Duration,
+    /// The longest sleep between two polls: while polls see nothing
+    /// settle, the sleep doubles up to this (`policy.poll.max`).
+    pub poll_max: Duration,
     /// Retries of transient provider errors.
     pub retry: RetryPolicy,
     /// Seed of the backoff jitter.
@@ -61,13 +66,15 @@ pub struct ExecOptions {
 }
 
 impl ExecOptions {
-    /// Options from a topology's policy, with a 15 s poll interval, the
-    /// default retry policy and seed 0.
+    /// Options from a topology's policy (its poll interval and backoff
+    /// included), with the default retry policy and seed 0.
     pub fn from_policy(policy: &Policy) -> Self {
         ExecOptions {
             max_in_flight: policy.max_in_flight.max(1),
             ack_timeout: policy.ack_timeout.as_duration(),
             store_timeout: policy.store_timeout.as_duration(),
+            poll_interval: policy.poll.interval.as_duration(),
+            poll_max: policy.poll.max.as_duration(),
             ..ExecOptions::default()
         }
     }
@@ -80,7 +87,8 @@ impl Default for ExecOptions {
             max_in_flight: policy.max_in_flight,
             ack_timeout: policy.ack_timeout.as_duration(),
             store_timeout: policy.store_timeout.as_duration(),
-            poll_interval: Duration::from_secs(15),
+            poll_interval: policy.poll.interval.as_duration(),
+            poll_max: policy.poll.max.as_duration(),
             retry: RetryPolicy::default(),
             seed: 0,
             cancel: Cancel::new(),

@@ -97,6 +97,14 @@ pub struct ExecReport {
     pub observe_calls: u64,
     /// Calls repeated after a transient error.
     pub retries: u64,
+    /// Provider processes started during the pass (an `exec:` target: one
+    /// per call in protocol version 1, one per session in version 2).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub process_starts: u64,
+    /// Version 2 provider sessions killed after a fault (a hang, garbage,
+    /// an exit mid-session) and started again during the pass.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub session_restarts: u64,
     /// Members that got a bridge.
     pub bridged: u64,
     /// Members observed on their new primary (or gateways ready).
@@ -112,4 +120,8 @@ impl ExecReport {
     pub fn count(&self, f: impl Fn(&StepOutcome) -> bool) -> usize {
         self.steps.iter().filter(|s| f(&s.outcome)).count()
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

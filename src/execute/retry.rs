@@ -84,8 +84,19 @@ pub(crate) async fn apply<T: Provider + Clock>(
     loop {
         attempt += 1;
         calls.apply += 1;
+        let restarts = target.counters().restarts;
         match target.apply(op).await {
             Ok(()) => return (attempt, Ok(())),
+            // A session that hung or broke was restarted: observe before
+            // continuing, the change may have been made.
+            Err(e)
+                if e.is_transient()
+                    && target.counters().restarts > restarts
+                    && holds_after_all(target, op, calls).await =>
+            {
+                tracing::debug!(attempt, error = %e, "the session restarted; the change was made");
+                return (attempt, Ok(()));
+            }
             Err(e) if e.is_transient() && attempt < policy.max_attempts.max(1) => {
                 tracing::debug!(attempt, error = %e, "transient error; backing off");
                 calls.retries += 1;
@@ -106,6 +117,121 @@ pub(crate) async fn apply<T: Provider + Clock>(
             Err(e) => return (attempt, Err(e)),
         }
     }
+}
+
+/// Applies `ops` as one batch (the target may split it into several
+/// requests), retrying the operations whose own result, or the whole
+/// request, failed transiently: one batch of those after each backoff.
+/// After a session restart, and after the last failure, the subjects are
+/// observed first and an operation whose effect holds is a success (its
+/// answer was lost, not the change). Returns per operation the attempts
+/// made and the result.
+pub(crate) async fn apply_batch<T: Provider + Clock>(
+    target: &mut T,
+    ops: &[Operation],
+    policy: &RetryPolicy,
+    rng: &mut ChaCha8Rng,
+    calls: &mut Calls,
+) -> Vec<(u32, Result<(), ProviderError>)> {
+    let mut out: Vec<Option<(u32, Result<(), ProviderError>)>> = vec![None; ops.len()];
+    let mut todo: Vec<usize> = (0..ops.len()).collect();
+    let max = policy.max_attempts.max(1);
+    let mut attempt = 0;
+    while !todo.is_empty() {
+        attempt += 1;
+        calls.apply += 1;
+        let batch: Vec<Operation> = todo.iter().map(|&i| ops[i].clone()).collect();
+        let restarts = target.counters().restarts;
+        let results = match target.apply_batch(&batch).await {
+            Ok(r) if r.len() == batch.len() => r,
+            Ok(r) => vec![
+                Err(ProviderError::Permanent(format!(
+                    "the provider answered {} operation(s) with {} result(s)",
+                    batch.len(),
+                    r.len()
+                )));
+                batch.len()
+            ],
+            Err(e) => vec![Err(e); batch.len()],
+        };
+        let restarted = target.counters().restarts > restarts;
+        let mut again = Vec::new();
+        let mut last = Vec::new();
+        for (&i, r) in todo.iter().zip(results) {
+            match r {
+                Ok(()) => out[i] = Some((attempt, Ok(()))),
+                Err(e) if e.is_transient() && attempt < max => again.push((i, e)),
+                Err(e) if e.is_transient() || attempt > 1 => last.push((i, e)),
+                Err(e) => out[i] = Some((attempt, Err(e))),
+            }
+        }
+        // The last failures, and every transient one after a restart: one
+        // observation of their subjects says which changes were made.
+        let check: Vec<usize> = last
+            .iter()
+            .map(|(i, _)| *i)
+            .chain(again.iter().filter(|_| restarted).map(|(i, _)| *i))
+            .collect();
+        let held = holding(target, ops, &check, calls).await;
+        for (i, e) in last {
+            out[i] = Some((attempt, if held.contains(&i) { Ok(()) } else { Err(e) }));
+        }
+        again.retain(|(i, _)| {
+            if held.contains(i) {
+                out[*i] = Some((attempt, Ok(())));
+                false
+            } else {
+                true
+            }
+        });
+        if again.is_empty() {
+            break;
+        }
+        tracing::debug!(attempt, operations = again.len(), error = %again[0].1, "transient errors in a batch; backing off");
+        calls.retries += 1;
+        let d = policy.delay(attempt, rng);
+        target.sleep(d).await;
+        todo = again.into_iter().map(|(i, _)| i).collect();
+    }
+    out.into_iter()
+        .map(|r| r.expect("every operation has a result"))
+        .collect()
+}
+
+/// Which of `ops[which]` already hold, by one observation of their
+/// subjects (the whole estate when a gateway retirement or a failover is
+/// among them). An observation that fails says nothing: none.
+async fn holding<T: Provider>(
+    target: &mut T,
+    ops: &[Operation],
+    which: &[usize],
+    calls: &mut Calls,
+) -> std::collections::BTreeSet<usize> {
+    if which.is_empty() {
+        return Default::default();
+    }
+    let mut names = Vec::new();
+    let mut all = false;
+    for &i in which {
+        match &ops[i] {
+            Operation::SetParents { name, .. } => names.push(name.clone()),
+            _ => all = true,
+        }
+    }
+    let scope = if all {
+        Scope::All
+    } else {
+        Scope::Members(names)
+    };
+    calls.observe += 1;
+    let Ok(o) = target.observe(&scope).await else {
+        return Default::default();
+    };
+    which
+        .iter()
+        .copied()
+        .filter(|&i| effect_holds(&ops[i], &o))
+        .collect()
 }
 
 /// After the last failure of [`apply`]: one observation of `op`'s subject, and

@@ -381,6 +381,10 @@ impl<T: Provider> Provider for Fenced<'_, T> {
         self.journal.put(self.ha, rec).await;
         r
     }
+
+    fn counters(&self) -> crate::provider::ProviderCounters {
+        self.inner.counters()
+    }
 }
 
 impl<T: Clock> Clock for Fenced<'_, T> {

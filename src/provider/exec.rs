@@ -1,8 +1,12 @@
 //! `exec:` targets: a [`Provider`] that runs an external program once per
-//! request and speaks the JSON protocol of [`super::protocol`] with it
-//! (`docs/provider-protocol.md`).
+//! request (protocol version 1) or, when its capabilities say it serves
+//! sessions, keeps one process and sends it JSON lines (version 2, through
+//! [`super::session`]), speaking the JSON protocol of [`super::protocol`]
+//! with it (`docs/provider-protocol.md`).
 //!
-//! Owns starting the program (directly, never through a shell), writing the
+//! Owns choosing between the two, counting process starts and session
+//! restarts (a session that hung, answered garbage or exited is killed
+//! with its process group and started again on the next call), starting the program (directly, never through a shell), writing the
 //! request to its stdin, reading its stdout with a size cap and its stderr
 //! as a bounded tail, the per-request timeout (the program, and on Unix its
 //! whole process group, is killed when it expires), killing that group too
@@ -11,8 +15,9 @@
 //! program can misbehave into a [`ProviderError`] a person can act on. Must
 //! not know about plans, and must not retry (the executor does).
 
-use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response};
-use super::{Clock, Operation, Provider, ProviderError, Scope, WallClock};
+use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, Response};
+use super::slot::{Ctx, Slot, limits, permanent, transient};
+use super::{Clock, Operation, Provider, ProviderCounters, ProviderError, Scope, WallClock};
 use crate::model::{API_VERSION, Observed, Stamp};
 use crate::provider::{Inspect, Schedule};
 use std::path::{Path, PathBuf};
@@ -76,6 +81,14 @@ pub struct ExecProvider {
     writes: super::evidence::Writes,
     /// The judgement's clock tolerances.
     tolerance: super::evidence::Tolerance,
+    /// The version 2 sessions (at most `parallel`), once capabilities said
+    /// so and a call started them.
+    slots: Vec<Slot>,
+    /// One-shot processes started.
+    starts: std::sync::atomic::AtomicU64,
+    /// `changed` of each operation of the last `apply_batch` (None when
+    /// the provider did not say, or the operation failed).
+    last_changed: Vec<Option<bool>>,
 }
 
 impl ExecProvider {
@@ -95,6 +108,32 @@ impl ExecProvider {
             label,
             writes: Default::default(),
             tolerance: Default::default(),
+            slots: Vec::new(),
+            starts: std::sync::atomic::AtomicU64::new(0),
+            last_changed: Vec::new(),
+        }
+    }
+
+    /// What the provider said about `changed` for each operation of the
+    /// last `apply` or `apply_batch` (`provider check --member`).
+    pub fn last_changed(&self) -> &[Option<bool>] {
+        &self.last_changed
+    }
+
+    /// True once capabilities were asked and say the program serves
+    /// version 2 sessions.
+    pub fn in_session_mode(&self) -> bool {
+        self.capabilities
+            .as_ref()
+            .is_some_and(Capabilities::sessions)
+    }
+
+    /// Ends the session, if any, cleanly: closes its stdin and waits up to
+    /// two seconds for it to exit before killing its process group. Also
+    /// done (without waiting on the runtime) when the provider is dropped.
+    pub async fn close(&mut self) {
+        for s in &mut self.slots {
+            s.close().await;
         }
     }
 
@@ -138,29 +177,46 @@ impl ExecProvider {
     }
 
     fn permanent(&self, request: &str, msg: impl std::fmt::Display) -> ProviderError {
-        ProviderError::Permanent(format!("provider {} ({request}): {msg}", self.label))
+        permanent(&self.label, request, msg)
     }
 
     fn transient(&self, request: &str, msg: impl std::fmt::Display) -> ProviderError {
-        ProviderError::Transient(format!("provider {} ({request}): {msg}", self.label))
+        transient(&self.label, request, msg)
     }
 
-    fn limits(&self, body: &RequestBody) -> (Duration, usize) {
-        let c = &self.config;
-        match body {
-            RequestBody::Capabilities => (c.capabilities_timeout, c.apply_max_bytes),
-            RequestBody::Observe { .. } => (c.observe_timeout, c.observe_max_bytes),
-            RequestBody::Apply {
-                operation: Operation::StoreFailover { .. },
-            } => (c.store_timeout, c.apply_max_bytes),
-            RequestBody::Apply { .. } => (c.apply_timeout, c.apply_max_bytes),
+    /// Sends `req` in the session (started if need be) once capabilities
+    /// say so, else runs the program once for it.
+    async fn request(&mut self, req: Request) -> Result<Response, ProviderError> {
+        if self.in_session_mode() {
+            self.session_call(req).await
+        } else {
+            self.call(&req).await
         }
+    }
+
+    /// What a session slot needs to know about this provider.
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            program: self.program.clone(),
+            args: self.args.clone(),
+            config: self.config.clone(),
+            label: self.label.clone(),
+        }
+    }
+
+    /// One request in the first session.
+    async fn session_call(&mut self, req: Request) -> Result<Response, ProviderError> {
+        let ctx = self.ctx();
+        if self.slots.is_empty() {
+            self.slots.push(Slot::default());
+        }
+        self.slots[0].call(&ctx, req).await
     }
 
     /// Runs the program once for `req` and returns its successful response.
     async fn call(&self, req: &Request) -> Result<Response, ProviderError> {
         let name = req.name();
-        let (limit, cap) = self.limits(&req.body);
+        let (limit, cap) = limits(&self.config, &req.body);
         let mut input = serde_json::to_vec(req).expect("requests always serialise");
         input.push(b'\n');
 
@@ -181,6 +237,8 @@ impl ExecProvider {
                 _ => self.transient(name, msg),
             }
         })?;
+        self.starts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pid = child.id();
         let group = GroupGuard::new(pid);
         let stdin = child.stdin.take();
@@ -213,7 +271,7 @@ impl ExecProvider {
             Err(_) => Err(Failure::TimedOut),
         };
         if result.is_err() {
-            kill(&mut child, pid).await;
+            kill_group(&mut child, pid).await;
         }
         // The program has been reaped: its pid, and so its group's id, may
         // be reused from now on.
@@ -294,7 +352,7 @@ impl ExecProvider {
                 name,
                 format!(
                     "{pre}{}{}",
-                    describe_json_error(out, &e),
+                    describe_json_error(out, &e, PROTOCOL_VERSION),
                     stderr_hint(stderr)
                 ),
             )
@@ -336,6 +394,19 @@ impl ExecProvider {
     }
 }
 
+/// Parallel session tasks, aborted if the call that started them is
+/// abandoned (each aborted task drops its session, which kills the
+/// session's process group).
+struct Aborting<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 enum Failure {
     TimedOut,
     TooLarge,
@@ -346,17 +417,19 @@ enum Failure {
 /// abandoned before its program was reaped (its future dropped) leaves
 /// nothing running, not even a wrapper's children (tokio's `kill_on_drop`
 /// reaches only the program itself).
-struct GroupGuard {
+pub(super) struct GroupGuard {
     pid: Option<u32>,
 }
 
 impl GroupGuard {
-    fn new(pid: Option<u32>) -> Self {
+    /// Arms a guard for the group `pid` leads.
+    pub(super) fn new(pid: Option<u32>) -> Self {
         GroupGuard { pid }
     }
 
-    /// The program was reaped: nothing to kill on drop.
-    fn disarm(mut self) {
+    /// The program was reaped (or the exchange finished): nothing to kill
+    /// on drop.
+    pub(super) fn disarm(mut self) {
         self.pid = None;
     }
 }
@@ -378,7 +451,7 @@ impl Drop for GroupGuard {
 
 /// Kills the program (and on Unix its process group, so a wrapper's
 /// children go too) and reaps it.
-async fn kill(child: &mut tokio::process::Child, pid: Option<u32>) {
+pub(super) async fn kill_group(child: &mut tokio::process::Child, pid: Option<u32>) {
     #[cfg(unix)]
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) with a negative pid signals the process group the
@@ -422,7 +495,7 @@ async fn read_tail(mut r: impl AsyncRead + Unpin, keep: usize) -> std::io::Resul
 
 /// The end of stderr for an error message: its last lines, at most 500
 /// characters.
-fn stderr_hint(stderr: &str) -> String {
+pub(super) fn stderr_hint(stderr: &str) -> String {
     if stderr.is_empty() {
         return String::new();
     }
@@ -434,7 +507,7 @@ fn stderr_hint(stderr: &str) -> String {
     format!("; its stderr ends with: {more}{}", &stderr[start..])
 }
 
-fn bytes(n: usize) -> String {
+pub(super) fn bytes(n: usize) -> String {
     if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
     } else {
@@ -443,7 +516,7 @@ fn bytes(n: usize) -> String {
 }
 
 /// A JSON error with the byte offset and what the output looks like there.
-fn describe_json_error(out: &[u8], e: &serde_json::Error) -> String {
+pub(super) fn describe_json_error(out: &[u8], e: &serde_json::Error, version: u32) -> String {
     let offset = byte_offset(out, e.line(), e.column());
     let begins = snippet(&out[..out.len().min(60)]);
     match e.classify() {
@@ -452,7 +525,7 @@ fn describe_json_error(out: &[u8], e: &serde_json::Error) -> String {
             out.len()
         ),
         serde_json::error::Category::Data => format!(
-            "its response is JSON but not a protocol {PROTOCOL_VERSION} response: {e} (byte {offset}); it begins with {begins}"
+            "its response is JSON but not a protocol {version} response: {e} (byte {offset}); it begins with {begins}"
         ),
         _ => {
             let from = offset.saturating_sub(20).min(out.len());
@@ -499,10 +572,93 @@ fn check_observed(o: &Observed) -> Result<(), String> {
     Ok(())
 }
 
+impl ExecProvider {
+    /// Sends each chunk of `ops` as one `apply` request: one after another
+    /// in the first session, or, when the program allows `parallel`
+    /// sessions, spread over up to that many sessions running at once
+    /// (each session still takes one request at a time, in order).
+    async fn send_chunks(
+        &mut self,
+        caps: &Capabilities,
+        ops: &[Operation],
+        chunks: &[Vec<usize>],
+    ) -> Vec<Result<Response, ProviderError>> {
+        let batch =
+            |c: &Vec<usize>| -> Vec<Operation> { c.iter().map(|&i| ops[i].clone()).collect() };
+        let ctx = self.ctx();
+        let lanes = (caps.parallel.unwrap_or(1).max(1) as usize).min(chunks.len());
+        while self.slots.len() < lanes.max(1) {
+            self.slots.push(Slot::default());
+        }
+        if lanes <= 1 {
+            let mut out = Vec::with_capacity(chunks.len());
+            for c in chunks {
+                out.push(
+                    self.slots[0]
+                        .call(&ctx, Request::apply_batch(&batch(c)))
+                        .await,
+                );
+            }
+            return out;
+        }
+        // Lane k takes chunks k, k + lanes, ...; each lane owns its slot in
+        // a task of its own while the requests run.
+        let mut tasks = Aborting(Vec::with_capacity(lanes));
+        for k in 0..lanes {
+            let mut slot = std::mem::take(&mut self.slots[k]);
+            let ctx = ctx.clone();
+            let work: Vec<Vec<Operation>> =
+                chunks.iter().skip(k).step_by(lanes).map(batch).collect();
+            tasks.0.push(tokio::spawn(async move {
+                let mut out = Vec::with_capacity(work.len());
+                for b in work {
+                    out.push(slot.call(&ctx, Request::apply_batch(&b)).await);
+                }
+                (slot, out)
+            }));
+        }
+        let mut per_lane = Vec::with_capacity(lanes);
+        for (k, t) in tasks.0.iter_mut().enumerate() {
+            match t.await {
+                Ok((slot, out)) => {
+                    self.slots[k] = slot;
+                    per_lane.push(out.into_iter());
+                }
+                Err(e) => {
+                    let n = chunks.iter().skip(k).step_by(lanes).count();
+                    let err =
+                        self.transient("apply", format!("a parallel session's task ended: {e}"));
+                    per_lane.push(vec![Err(err); n].into_iter());
+                }
+            }
+        }
+        tasks.0.clear();
+        (0..chunks.len())
+            .map(|j| per_lane[j % lanes].next().expect("one answer per chunk"))
+            .collect()
+    }
+
+    /// Refuses locally an operation the program did not list.
+    fn unsupported(&self, caps: &Capabilities, op: &Operation) -> Option<ProviderError> {
+        if caps.supports(op) {
+            return None;
+        }
+        let have = caps.operations.join(", ");
+        Some(self.permanent(
+            "apply",
+            format!(
+                "does not support {} (it supports: {}); use a provider that does, or leave this change out of the desired topology",
+                super::protocol::op_name(op),
+                if have.is_empty() { "nothing" } else { &have }
+            ),
+        ))
+    }
+}
+
 impl Provider for ExecProvider {
     async fn observe(&mut self, scope: &Scope) -> Result<Observed, ProviderError> {
         let sent = Stamp::from_system(SystemTime::now());
-        let resp = self.call(&Request::observe(scope)).await?;
+        let resp = self.request(Request::observe(scope)).await?;
         let received = Stamp::from_system(SystemTime::now());
         let mut observed = resp
             .observed
@@ -519,27 +675,112 @@ impl Provider for ExecProvider {
     }
 
     async fn apply(&mut self, op: &Operation) -> Result<(), ProviderError> {
-        let caps = self.capabilities().await?;
-        if !caps.supports(op) {
-            let have = caps.operations.join(", ");
-            return Err(self.permanent(
-                "apply",
-                format!(
-                    "does not support {} (it supports: {}); use a provider that does, or leave this change out of the desired topology",
-                    super::protocol::op_name(op),
-                    if have.is_empty() { "nothing" } else { &have }
-                ),
-            ));
+        let mut r = self.apply_batch(std::slice::from_ref(op)).await?;
+        r.pop().expect("one result per operation")
+    }
+
+    async fn apply_batch(
+        &mut self,
+        ops: &[Operation],
+    ) -> Result<Vec<Result<(), ProviderError>>, ProviderError> {
+        let caps = self.capabilities().await?.clone();
+        let mut results: Vec<Option<Result<(), ProviderError>>> = ops
+            .iter()
+            .map(|op| self.unsupported(&caps, op).map(Err))
+            .collect();
+        let todo: Vec<usize> = (0..ops.len()).filter(|&i| results[i].is_none()).collect();
+        self.last_changed = vec![None; ops.len()];
+        if !caps.sessions() {
+            for i in todo {
+                let r = self.call(&Request::apply(&ops[i])).await;
+                if let Ok(resp) = &r {
+                    self.last_changed[i] = resp.changed;
+                    tracing::debug!(provider = %self.label, op = ?ops[i], changed = ?resp.changed, "applied");
+                }
+                results[i] = Some(r.map(|_| ()));
+            }
+        } else {
+            let chunks: Vec<Vec<usize>> =
+                todo.chunks(caps.batch()).map(<[usize]>::to_vec).collect();
+            let answers = self.send_chunks(&caps, ops, &chunks).await;
+            for (chunk, answer) in chunks.iter().zip(answers) {
+                let got = match answer {
+                    Ok(resp) => resp.results.unwrap_or_default(),
+                    Err(e) => {
+                        // The whole request failed: nothing, or an unknown
+                        // subset, was applied (the executor observes).
+                        for &i in chunk {
+                            results[i] = Some(Err(e.clone()));
+                        }
+                        continue;
+                    }
+                };
+                if got.len() != chunk.len() {
+                    let e = self.permanent(
+                        "apply",
+                        format!(
+                            "answered a batch of {} operation(s) with {} result(s); expected one result per operation, in order",
+                            chunk.len(),
+                            got.len()
+                        ),
+                    );
+                    for &i in chunk {
+                        results[i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+                for (&i, r) in chunk.iter().zip(got) {
+                    self.last_changed[i] = r.changed.filter(|_| r.ok);
+                    results[i] = Some(if r.ok {
+                        tracing::debug!(provider = %self.label, op = ?ops[i], changed = ?r.changed, "applied");
+                        Ok(())
+                    } else {
+                        let (msg, retryable) = match r.error {
+                            Some(e) => (e.message, e.retryable),
+                            None => ("failed without an `error` object".into(), false),
+                        };
+                        let msg = format!("{}: {msg}", super::protocol::op_name(&ops[i]));
+                        Err(if retryable {
+                            self.transient("apply", msg)
+                        } else {
+                            self.permanent("apply", msg)
+                        })
+                    });
+                }
+            }
         }
-        let result = self.call(&Request::apply(op)).await;
-        if let Operation::SetParents { name, .. } = op {
-            // Answered, failed or timed out: the change may be in the
-            // management group from now on, so evidence must postdate it.
-            self.remember_write(name, Stamp::from_system(SystemTime::now()));
+        // Answered, failed or timed out: each change may be in the
+        // management group from now on, so evidence must postdate it.
+        let now = Stamp::from_system(SystemTime::now());
+        for op in ops {
+            if let Operation::SetParents { name, .. } = op {
+                self.remember_write(name, now);
+            }
         }
-        let resp = result?;
-        tracing::debug!(provider = %self.label, ?op, changed = ?resp.changed, "applied");
-        Ok(())
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every operation has a result"))
+            .collect())
+    }
+
+    /// `max_batch` times `parallel`: one call fills every session.
+    fn max_batch(&self) -> usize {
+        self.capabilities.as_ref().map_or(1, |c| {
+            let lanes = if c.sessions() {
+                c.parallel.unwrap_or(1).max(1) as usize
+            } else {
+                1
+            };
+            c.batch() * lanes
+        })
+    }
+
+    fn counters(&self) -> ProviderCounters {
+        ProviderCounters {
+            process_starts: self.starts.load(std::sync::atomic::Ordering::Relaxed)
+                + self.slots.iter().map(|s| s.starts).sum::<u64>(),
+            restarts: self.slots.iter().map(|s| s.restarts).sum(),
+        }
     }
 }
 
@@ -572,11 +813,11 @@ mod tests {
     fn truncated_and_garbage_are_told_apart() {
         let t = br#"{"protocol":1,"ok":tr"#;
         let e = serde_json::from_slice::<Response>(t).unwrap_err();
-        let m = describe_json_error(t, &e);
+        let m = describe_json_error(t, &e, 1);
         assert!(m.contains("truncated") && m.contains("byte 21"), "{m}");
         let g = b"hello";
         let e = serde_json::from_slice::<Response>(g).unwrap_err();
-        let m = describe_json_error(g, &e);
+        let m = describe_json_error(g, &e, 1);
         assert!(
             m.contains("not valid JSON at byte 0") && m.contains("\"hello\""),
             "{m}"
@@ -587,7 +828,7 @@ mod tests {
     fn a_wrong_shape_names_the_field_and_offset() {
         let w = br#"{"protocol":1,"ok":"yes"}"#;
         let e = serde_json::from_slice::<Response>(w).unwrap_err();
-        let m = describe_json_error(w, &e);
+        let m = describe_json_error(w, &e, 1);
         assert!(m.contains("not a protocol 1 response"), "{m}");
         assert!(
             m.contains("expected a boolean") && m.contains("byte 23"),

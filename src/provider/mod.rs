@@ -16,6 +16,8 @@ pub mod evidence;
 pub mod exec;
 mod inspect;
 pub mod protocol;
+mod session;
+mod slot;
 mod spec;
 
 pub use inspect::{Inspect, Schedule};
@@ -114,6 +116,53 @@ pub trait Provider {
     /// Performs one operation. It must be idempotent: applying an operation
     /// whose effect already holds succeeds and changes nothing.
     fn apply(&mut self, op: &Operation) -> impl Future<Output = Result<(), ProviderError>>;
+
+    /// Performs several operations, one result each, in order: one
+    /// operation's error does not fail the others. The outer error means
+    /// the request as a whole failed (nothing, or an unknown subset,
+    /// applied: the caller observes again). By default one [`apply`] after
+    /// another; a version 2 exec provider sends them as batches of at most
+    /// [`max_batch`].
+    ///
+    /// [`apply`]: Provider::apply
+    /// [`max_batch`]: Provider::max_batch
+    fn apply_batch(
+        &mut self,
+        ops: &[Operation],
+    ) -> impl Future<Output = Result<Vec<Result<(), ProviderError>>, ProviderError>> {
+        async move {
+            let mut out = Vec::with_capacity(ops.len());
+            for op in ops {
+                out.push(self.apply(op).await);
+            }
+            Ok(out)
+        }
+    }
+
+    /// Operations worth handing to one [`apply_batch`] call (1: the
+    /// target gains nothing from batches).
+    ///
+    /// [`apply_batch`]: Provider::apply_batch
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    /// Processes started and sessions restarted so far (zero for targets
+    /// that run no program).
+    fn counters(&self) -> ProviderCounters {
+        ProviderCounters::default()
+    }
+}
+
+/// What running a provider program has cost so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ProviderCounters {
+    /// Processes started: one per call in protocol version 1, one per
+    /// session in version 2 (plus the `capabilities` call).
+    pub process_starts: u64,
+    /// Version 2 sessions killed after a fault (a hang, garbage, an exit
+    /// mid-session) and started again.
+    pub restarts: u64,
 }
 
 /// Time as the executor sees it: wall-clock for real targets, virtual for

@@ -1,6 +1,9 @@
-//! The exec provider protocol, version [`PROTOCOL_VERSION`]: the JSON
-//! documents handover and an external provider program exchange (one
-//! request on the program's stdin, one response on its stdout).
+//! The exec provider protocol, versions [`PROTOCOL_VERSION`] and
+//! [`SESSION_PROTOCOL`]: the JSON documents handover and an external
+//! provider program exchange. Version 1: one request on the program's
+//! stdin, one response on its stdout, one process per request. Version 2
+//! (a session): the same documents plus an `id`, one JSON line each way,
+//! many requests per process, and `apply` carrying a batch of operations.
 //!
 //! Owns the wire shapes only; `docs/provider-protocol.md` and
 //! `docs/provider-protocol.schema.json` describe them for people writing
@@ -12,15 +15,25 @@ use crate::model::Observed;
 use crate::name::Name;
 use serde::{Deserialize, Serialize};
 
-/// The protocol version this build speaks. A response carrying another
-/// version is refused.
+/// The one-shot protocol version: every provider speaks it, and
+/// `capabilities` is always asked in it. A one-shot response carrying
+/// another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The session protocol version: JSON lines with ids on a long-lived
+/// process, batched `apply` (only with a provider whose capabilities say
+/// `"session": true` and list 2 in `protocols`).
+pub const SESSION_PROTOCOL: u32 = 2;
 
 /// What handover asks, written as one JSON object on the provider's stdin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    /// Always [`PROTOCOL_VERSION`].
+    /// [`PROTOCOL_VERSION`], or [`SESSION_PROTOCOL`] inside a session.
     pub protocol: u32,
+    /// Version 2: the request's number in its session; the response echoes
+    /// it. Absent in version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     /// The request and its argument.
     #[serde(flatten)]
     pub body: RequestBody,
@@ -37,10 +50,18 @@ pub enum RequestBody {
         /// What to read.
         scope: WireScope,
     },
-    /// Perform one operation.
+    /// Perform one operation (version 1: `operation`) or a batch of them
+    /// (version 2: `operations`, at most `max_batch`). Exactly one of the
+    /// two is present.
     Apply {
-        /// The operation, in the shape of [`Operation`] (tag `op`).
-        operation: Operation,
+        /// Version 1: the operation, in the shape of [`Operation`] (tag
+        /// `op`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operation: Option<Operation>,
+        /// Version 2: the operations, in order; the response has one
+        /// result for each.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        operations: Vec<Operation>,
     },
 }
 
@@ -81,6 +102,7 @@ impl Request {
     pub fn capabilities() -> Self {
         Request {
             protocol: PROTOCOL_VERSION,
+            id: None,
             body: RequestBody::Capabilities,
         }
     }
@@ -89,20 +111,50 @@ impl Request {
     pub fn observe(scope: &Scope) -> Self {
         Request {
             protocol: PROTOCOL_VERSION,
+            id: None,
             body: RequestBody::Observe {
                 scope: scope.into(),
             },
         }
     }
 
-    /// An `apply` request for `op`.
+    /// A version 1 `apply` request for `op`.
     pub fn apply(op: &Operation) -> Self {
         Request {
             protocol: PROTOCOL_VERSION,
+            id: None,
             body: RequestBody::Apply {
-                operation: op.clone(),
+                operation: Some(op.clone()),
+                operations: Vec::new(),
             },
         }
+    }
+
+    /// A version 2 `apply` request for a batch of operations.
+    pub fn apply_batch(ops: &[Operation]) -> Self {
+        Request {
+            protocol: SESSION_PROTOCOL,
+            id: None,
+            body: RequestBody::Apply {
+                operation: None,
+                operations: ops.to_vec(),
+            },
+        }
+    }
+
+    /// The same request in version 2 with the session number `id`.
+    pub fn in_session(mut self, id: u64) -> Self {
+        if let RequestBody::Apply {
+            operation,
+            operations,
+        } = &mut self.body
+            && let Some(op) = operation.take()
+        {
+            operations.push(op);
+        }
+        self.protocol = SESSION_PROTOCOL;
+        self.id = Some(id);
+        self
     }
 
     /// The request's name, for messages: `capabilities`, `observe`, `apply`.
@@ -112,6 +164,18 @@ impl Request {
 }
 
 impl RequestBody {
+    /// The operations of an `apply` (its one `operation`, or its batch);
+    /// empty for other requests.
+    pub fn operations(&self) -> Vec<&Operation> {
+        match self {
+            RequestBody::Apply {
+                operation,
+                operations,
+            } => operation.iter().chain(operations.iter()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The request's name as on the wire.
     pub fn name(&self) -> &'static str {
         match self {
@@ -127,9 +191,12 @@ impl RequestBody {
 /// fields are ignored, so a provider may add its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Response {
-    /// The protocol version the provider speaks; must be
-    /// [`PROTOCOL_VERSION`].
+    /// The protocol version of the request it answers: [`PROTOCOL_VERSION`]
+    /// for a one-shot call, [`SESSION_PROTOCOL`] inside a session.
     pub protocol: u32,
+    /// Version 2: the `id` of the request it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     /// True when the request succeeded.
     pub ok: bool,
     /// `ok: false`: what went wrong.
@@ -145,6 +212,47 @@ pub struct Response {
     /// effect already held). Informational.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<bool>,
+    /// Version 2 `apply`, ok: one result per operation of the batch, in
+    /// order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<OpResult>>,
+}
+
+/// The outcome of one operation of a version 2 batch. One operation's
+/// error does not fail the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// True when this operation succeeded (or its effect already held).
+    pub ok: bool,
+    /// `ok`: whether it changed anything. Informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// Not `ok`: what went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+impl OpResult {
+    /// A success.
+    pub fn ok(changed: bool) -> Self {
+        OpResult {
+            ok: true,
+            changed: Some(changed),
+            error: None,
+        }
+    }
+
+    /// A failure of this operation alone.
+    pub fn error(message: impl Into<String>, retryable: bool) -> Self {
+        OpResult {
+            ok: false,
+            changed: None,
+            error: Some(WireError {
+                message: message.into(),
+                retryable,
+            }),
+        }
+    }
 }
 
 /// A provider's own account of a failure.
@@ -170,9 +278,54 @@ pub struct Capabilities {
     /// Its version, for logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The protocol versions it speaks (`[1, 2]`); absent means `[1]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocols: Vec<u32>,
+    /// True when it serves a version 2 session: started once and kept,
+    /// one JSON line per request and per response. Absent means false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub session: bool,
+    /// Operations per version 2 `apply`; absent means 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<u32>,
+    /// Sessions handover may run at once (for SDKs where a call blocks);
+    /// absent means 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<u32>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Capabilities {
+    /// Capabilities listing `operations`, version 1 only.
+    pub fn v1(operations: Vec<String>) -> Self {
+        Capabilities {
+            operations,
+            provider: None,
+            version: None,
+            protocols: Vec::new(),
+            session: false,
+            max_batch: None,
+            parallel: None,
+        }
+    }
+
+    /// True when handover should run a version 2 session with it.
+    pub fn sessions(&self) -> bool {
+        self.session && self.protocols.contains(&SESSION_PROTOCOL)
+    }
+
+    /// Operations per batch, at least 1 (1 without a session).
+    pub fn batch(&self) -> usize {
+        if self.sessions() {
+            self.max_batch.unwrap_or(1).max(1) as usize
+        } else {
+            1
+        }
+    }
+
     /// True when `op` is among the supported operations.
     pub fn supports(&self, op: &Operation) -> bool {
         self.operations.iter().any(|o| o == op_name(op))
@@ -193,11 +346,13 @@ impl Response {
     pub fn ok() -> Self {
         Response {
             protocol: PROTOCOL_VERSION,
+            id: None,
             ok: true,
             error: None,
             capabilities: None,
             observed: None,
             changed: None,
+            results: None,
         }
     }
 
@@ -297,11 +452,7 @@ mod tests {
 
     #[test]
     fn capabilities_match_op_tags() {
-        let c = Capabilities {
-            operations: vec!["retire_gateway".into()],
-            provider: None,
-            version: None,
-        };
+        let c = Capabilities::v1(vec!["retire_gateway".into()]);
         assert!(c.supports(&Operation::RetireGateway { name: n("gw") }));
         let sp = Operation::SetParents {
             kind: MemberKind::Gateway,

@@ -130,6 +130,10 @@ pub fn markdown(r: &RunReport) -> String {
             "Provider calls (apply / observe / retries)",
             format!("{} / {} / {}", e.provider_calls, e.observe_calls, e.retries),
         ),
+        (
+            "Provider processes started / session restarts",
+            format!("{} / {}", e.process_starts, e.session_restarts),
+        ),
         ("Target clock, seconds", format!("{:.1}", e.clock_seconds)),
         (
             "Interrupted",
@@ -211,6 +215,13 @@ pub fn summary(r: &RunReport, still_differs: usize) -> String {
         "Applied {} operations: {} bridged, {} acknowledged, {} pruned; {} skipped (already held); {:.0} s on the target's clock.",
         e.steps_applied, e.bridged, e.acknowledged, e.pruned, e.skipped, e.clock_seconds
     );
+    if e.session_restarts > 0 {
+        let _ = writeln!(
+            out,
+            "The provider's session was killed and restarted {} time(s) after a hang, garbage or an exit; handover observed again before going on.",
+            e.session_restarts
+        );
+    }
     let list = |out: &mut String, what: &str, names: &[String]| {
         if names.is_empty() {
             return;

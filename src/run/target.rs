@@ -173,6 +173,30 @@ impl Provider for Target {
             Target::Exec(e) => e.apply(op).await,
         }
     }
+
+    async fn apply_batch(
+        &mut self,
+        ops: &[Operation],
+    ) -> Result<Vec<Result<(), ProviderError>>, ProviderError> {
+        match self {
+            Target::Sim(s) => s.apply_batch(ops).await,
+            Target::Exec(e) => e.apply_batch(ops).await,
+        }
+    }
+
+    fn max_batch(&self) -> usize {
+        match self {
+            Target::Sim(s) => s.max_batch(),
+            Target::Exec(e) => e.max_batch(),
+        }
+    }
+
+    fn counters(&self) -> crate::provider::ProviderCounters {
+        match self {
+            Target::Sim(s) => s.counters(),
+            Target::Exec(e) => e.counters(),
+        }
+    }
 }
 
 impl Clock for Target {

@@ -67,12 +67,12 @@
 use handover::model::Observed;
 use handover::name::Name;
 use handover::provider::protocol::{
-    Capabilities, PROTOCOL_VERSION, Request, RequestBody, Response,
+    Capabilities, OpResult, PROTOCOL_VERSION, Request, RequestBody, Response, SESSION_PROTOCOL,
 };
 use handover::provider::{Operation, ProviderError, Scope};
 use handover::sim::{Sim, SimConfig};
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Parser)]
@@ -113,6 +113,26 @@ struct Args {
     /// While sleeping --apply-delay-ms, write `PID MS` here every 10 ms.
     #[arg(long)]
     heartbeat: Option<PathBuf>,
+    /// Misbehave only on the first N matching requests.
+    #[arg(long, env = "HANDOVER_TEST_PROVIDER_MISBEHAVE_COUNT")]
+    misbehave_count: Option<usize>,
+    /// Announce version 2 sessions in `capabilities`.
+    #[arg(long, env = "HANDOVER_TEST_PROVIDER_SESSION")]
+    session: bool,
+    /// Operations per version 2 `apply` to announce.
+    #[arg(long, default_value_t = 100)]
+    max_batch: u32,
+    /// Sessions at once to announce.
+    #[arg(long, default_value_t = 1)]
+    parallel: u32,
+    /// Wall-clock milliseconds each process start costs (slept before
+    /// reading the first request), for measurements.
+    #[arg(
+        long,
+        env = "HANDOVER_TEST_PROVIDER_START_DELAY_MS",
+        default_value_t = 0
+    )]
+    start_delay_ms: u64,
 }
 
 /// Who applied one operation of `applied` (same index).
@@ -142,6 +162,15 @@ struct State {
     /// The subject of every apply that was performed and then hung.
     #[serde(default)]
     answers_lost: Vec<String>,
+    /// Requests that misbehaved so far (for `--misbehave-count`).
+    #[serde(default)]
+    misbehaved: usize,
+    /// The pid of every process start.
+    #[serde(default)]
+    starts: Vec<u32>,
+    /// Operations in each version 2 `apply`, in order.
+    #[serde(default)]
+    batches: Vec<usize>,
 }
 
 /// The pid of the process that started this call, read at start: a
@@ -152,18 +181,33 @@ static CALLER: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 fn main() {
     CALLER.get_or_init(std::os::unix::process::parent_id);
     let args: Args = clap::Parser::parse();
-    let mut input = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-        fail(&format!("reading the request: {e}"), 1);
+    if args.start_delay_ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(args.start_delay_ms));
     }
-    let req: Request = match serde_json::from_str(&input) {
+    let mut first = true;
+    for line in std::io::stdin().lock().lines() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => fail(&format!("reading the request: {e}"), 1),
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        serve(&args, &line, std::mem::take(&mut first));
+    }
+}
+
+/// Answers one request line (recording the process start with the first).
+fn serve(args: &Args, line: &str, first: bool) {
+    let req: Request = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => fail(&format!("the request is not a protocol request: {e}"), 1),
     };
-    if args.apply_delay_ms > 0 && matches!(req.body, RequestBody::Apply { .. }) {
-        delay(args.apply_delay_ms, args.heartbeat.as_deref());
+    let ops = req.body.operations().len() as u64;
+    if args.apply_delay_ms > 0 && ops > 0 {
+        delay(args.apply_delay_ms * ops, args.heartbeat.as_deref());
     }
-    // Held until the process exits: one call at a time on the state file.
+    // Held until the answer is written: one call at a time on the state file.
     let _lock = match lock(&args.state) {
         Ok(l) => l,
         Err(e) => fail(&e, 1),
@@ -182,21 +226,46 @@ fn main() {
         },
         None => Sim::from_observed(&state.observed, SimConfig::seeded(args.seed)),
     };
+    if first {
+        state.starts.push(std::process::id());
+    }
     state.calls.push(describe(&req.body));
+    if req.protocol == SESSION_PROTOCOL && ops > 0 {
+        state.batches.push(ops as usize);
+    }
     let misbehaving = args
         .misbehave
         .as_deref()
-        .filter(|_| matches(&req.body, &args.on));
+        .filter(|_| matches(&req.body, &args.on))
+        .filter(|_| args.misbehave_count.is_none_or(|n| state.misbehaved < n));
+    let mut op_errors = None;
     if let Some(mode) = misbehaving {
-        save(&args.state, &mut state, &sim);
-        misbehave(mode, &args, &req, state, sim);
+        state.misbehaved += 1;
+        if let Some(retryable) = match mode {
+            "op-error" => Some(false),
+            "op-error-retryable" => Some(true),
+            _ => None,
+        } {
+            op_errors = Some(retryable);
+        } else if mode == "stderr-noise" {
+            // 1 MiB on stderr, then a correct answer (and the session goes on).
+            let mut err = std::io::stderr().lock();
+            let line =
+                b"WARNING: noise noise noise {\"not\": \"the response\"} noise noise noise\n";
+            for _ in 0..(1 << 20) / line.len() {
+                let _ = err.write_all(line);
+            }
+        } else {
+            save(&args.state, &mut state, &sim);
+            misbehave(mode, args, &req, state, sim);
+        }
     }
-    let lose = loses_answer(&req.body, &args, &state);
-    let resp = answer(&args, req, &mut state, &mut sim);
+    let lose = loses_answer(&req.body, args, &state);
+    let resp = answer(args, req, &mut state, &mut sim, op_errors);
     if let Some(subject) = lose.filter(|_| resp.ok) {
         state.answers_lost.push(subject);
         save(&args.state, &mut state, &sim);
-        hang(&args);
+        hang(args);
     }
     save(&args.state, &mut state, &sim);
     emit(&resp);
@@ -205,18 +274,17 @@ fn main() {
 /// The subject of an apply whose answer `--apply-then-hang` loses (while
 /// that subject has lost fewer than `--apply-then-hang-count`).
 fn loses_answer(body: &RequestBody, args: &Args, state: &State) -> Option<String> {
-    let RequestBody::Apply { operation } = body else {
-        return None;
-    };
     let on = args.apply_then_hang.as_deref()?;
-    let subject = subject(operation);
-    let lost = state
-        .answers_lost
-        .iter()
-        .filter(|s| s.eq_ignore_ascii_case(subject))
-        .count();
-    ((on == "any" || on.eq_ignore_ascii_case(subject)) && lost < args.apply_then_hang_count)
-        .then(|| subject.to_string())
+    body.operations().into_iter().find_map(|operation| {
+        let subject = subject(operation);
+        let lost = state
+            .answers_lost
+            .iter()
+            .filter(|s| s.eq_ignore_ascii_case(subject))
+            .count();
+        ((on == "any" || on.eq_ignore_ascii_case(subject)) && lost < args.apply_then_hang_count)
+            .then(|| subject.to_string())
+    })
 }
 
 /// Never answers: writes the pid to `FILE.pid` (for tests to check the
@@ -259,7 +327,10 @@ fn delay(ms: u64, heartbeat: Option<&Path>) {
 
 fn describe(body: &RequestBody) -> String {
     match body {
-        RequestBody::Apply { operation } => format!("apply {}", subject(operation)),
+        RequestBody::Apply { .. } => {
+            let names: Vec<&str> = body.operations().into_iter().map(subject).collect();
+            format!("apply {}", names.join(","))
+        }
         b => b.name().to_string(),
     }
 }
@@ -276,10 +347,9 @@ fn matches(body: &RequestBody, on: &Option<String>) -> bool {
     if body.name() == on {
         return true;
     }
-    match body {
-        RequestBody::Apply { operation } => subject(operation).eq_ignore_ascii_case(on),
-        _ => false,
-    }
+    body.operations()
+        .into_iter()
+        .any(|o| subject(o).eq_ignore_ascii_case(on))
 }
 
 fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State, mut sim: Sim) -> ! {
@@ -305,7 +375,7 @@ fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State, mut sim: 
         }
         "truncated" => {
             let full =
-                serde_json::to_vec(&answer(args, req.clone(), &mut state, &mut sim)).unwrap();
+                serde_json::to_vec(&answer(args, req.clone(), &mut state, &mut sim, None)).unwrap();
             let _ = out.write_all(&full[..full.len() / 2]);
             std::process::exit(0)
         }
@@ -320,45 +390,78 @@ fn misbehave(mode: &str, args: &Args, req: &Request, mut state: State, mut sim: 
             let _ = out.write_all(b"\"}");
             std::process::exit(0)
         }
-        "stderr-noise" => {
-            let mut err = std::io::stderr().lock();
-            let line =
-                b"WARNING: noise noise noise {\"not\": \"the response\"} noise noise noise\n";
-            for _ in 0..(1 << 20) / line.len() {
-                let _ = err.write_all(line);
-            }
-            drop(err);
-            let resp = answer(args, req.clone(), &mut state, &mut sim);
-            save(&args.state, &mut state, &sim);
-            emit(&resp);
-            std::process::exit(0)
-        }
         "silent" => std::process::exit(0),
         "wrong-protocol" => {
-            let _ = out.write_all(br#"{"protocol":2,"ok":true}"#);
+            let v = if req.protocol == 2 { 1 } else { 2 };
+            let _ = writeln!(out, r#"{{"protocol":{v},"ok":true}}"#);
             std::process::exit(0)
+        }
+        "wrong-id" => {
+            let id = req.id.unwrap_or(0) + 1000;
+            let _ = writeln!(out, r#"{{"protocol":2,"id":{id},"ok":true}}"#);
+            let _ = out.flush();
+            hang(args)
+        }
+        "exit-mid-batch" => {
+            let ops = req.body.operations();
+            let half = ops.len().div_ceil(2).max(1).min(ops.len());
+            for op in &ops[..half] {
+                let _ = sim.apply_now(op);
+                state.applied.push((*op).clone());
+            }
+            save(&args.state, &mut state, &sim);
+            eprintln!("handover-test-provider: exiting mid-batch after {half} operation(s)");
+            std::process::exit(3)
         }
         other => fail(&format!("unknown misbehaviour {other:?}"), 2),
     }
 }
 
-fn answer(args: &Args, req: Request, state: &mut State, sim: &mut Sim) -> Response {
-    if req.protocol != PROTOCOL_VERSION {
-        return Response::error(format!("protocol {} is not supported", req.protocol), false);
-    }
-    match req.body {
+fn answer(
+    args: &Args,
+    req: Request,
+    state: &mut State,
+    sim: &mut Sim,
+    op_errors: Option<bool>,
+) -> Response {
+    let (protocol, id) = (req.protocol, req.id);
+    let mut resp = match (protocol, req.body) {
+        (PROTOCOL_VERSION | SESSION_PROTOCOL, body) => {
+            answer_body(args, body, state, sim, op_errors, protocol)
+        }
+        (v, _) => Response::error(format!("protocol {v} is not supported"), false),
+    };
+    resp.protocol = protocol;
+    resp.id = id;
+    resp
+}
+
+fn answer_body(
+    args: &Args,
+    body: RequestBody,
+    state: &mut State,
+    sim: &mut Sim,
+    op_errors: Option<bool>,
+    protocol: u32,
+) -> Response {
+    match body {
         RequestBody::Capabilities => Response {
             capabilities: Some(Capabilities {
-                operations: args
-                    .operations
-                    .as_deref()
-                    .unwrap_or("set_parents,retire_gateway,store_failover")
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
                 provider: Some("handover-test-provider".into()),
                 version: Some(env!("CARGO_PKG_VERSION").into()),
+                protocols: if args.session { vec![1, 2] } else { Vec::new() },
+                session: args.session,
+                max_batch: args.session.then_some(args.max_batch),
+                parallel: args.session.then_some(args.parallel),
+                ..Capabilities::v1(
+                    args.operations
+                        .as_deref()
+                        .unwrap_or("set_parents,retire_gateway,store_failover")
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                )
             }),
             ..Response::ok()
         },
@@ -372,32 +475,66 @@ fn answer(args: &Args, req: Request, state: &mut State, sim: &mut Sim) -> Respon
                 Err(e) => error(e),
             }
         }
-        RequestBody::Apply { operation } => {
-            let before = sim.snapshot(&Scope::All);
-            match sim.apply_now(&operation) {
-                Ok(()) => {
-                    let after = sim.snapshot(&Scope::All);
-                    if let Operation::SetParents { name, parents, .. } = &operation
-                        && let Some(c) = member(&before, name).and_then(|m| m.connected.clone())
-                        && !parents.lists(&c)
-                    {
-                        state.dropped.push(name.clone());
-                    }
-                    state.applied.push(operation);
-                    state.applied_by.push(Applier {
-                        ppid: *CALLER.get_or_init(std::os::unix::process::parent_id),
-                        at_ms: std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_millis() as u64)
-                            .unwrap_or(0),
-                    });
-                    Response {
-                        changed: Some(before != after),
-                        ..Response::ok()
-                    }
-                }
-                Err(e) => error(e),
+        body @ RequestBody::Apply { .. } => {
+            let mut results = Vec::new();
+            for op in body.operations() {
+                let r = if let Some(retryable) = op_errors.filter(|_| matches_op(op, &args.on)) {
+                    OpResult::error(format!("{} refused by --misbehave", subject(op)), retryable)
+                } else {
+                    apply_one(op, state, sim)
+                };
+                results.push(r);
             }
+            if protocol == SESSION_PROTOCOL {
+                return Response {
+                    results: Some(results),
+                    ..Response::ok()
+                };
+            }
+            match results.pop() {
+                Some(OpResult {
+                    ok: true, changed, ..
+                }) => Response {
+                    changed,
+                    ..Response::ok()
+                },
+                Some(OpResult { error: Some(e), .. }) => Response::error(e.message, e.retryable),
+                _ => Response::error("an apply with no operation", false),
+            }
+        }
+    }
+}
+
+fn matches_op(op: &Operation, on: &Option<String>) -> bool {
+    on.as_deref()
+        .is_none_or(|on| subject(op).eq_ignore_ascii_case(on))
+}
+
+/// Applies one operation to the simulation and records it.
+fn apply_one(operation: &Operation, state: &mut State, sim: &mut Sim) -> OpResult {
+    let before = sim.snapshot(&Scope::All);
+    match sim.apply_now(operation) {
+        Ok(()) => {
+            let after = sim.snapshot(&Scope::All);
+            if let Operation::SetParents { name, parents, .. } = operation
+                && let Some(c) = member(&before, name).and_then(|m| m.connected.clone())
+                && !parents.lists(&c)
+            {
+                state.dropped.push(name.clone());
+            }
+            state.applied.push(operation.clone());
+            state.applied_by.push(Applier {
+                ppid: *CALLER.get_or_init(std::os::unix::process::parent_id),
+                at_ms: now_ms(),
+            });
+            OpResult::ok(before != after)
+        }
+        Err(e) => {
+            let retryable = e.is_transient();
+            let msg = match e {
+                ProviderError::Transient(m) | ProviderError::Permanent(m) => m,
+            };
+            OpResult::error(msg, retryable)
         }
     }
 }

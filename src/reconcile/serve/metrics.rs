@@ -35,6 +35,8 @@ struct Inner {
     duration_sum: f64,
     steps: BTreeMap<(&'static str, &'static str), u64>,
     errors: BTreeMap<&'static str, u64>,
+    /// Provider `apply` requests, processes started, sessions restarted.
+    provider: [u64; 3],
 }
 
 /// The metrics registry. Shared by reference (`Arc<Metrics>`).
@@ -84,6 +86,9 @@ impl Metrics {
                     .entry((s.action, outcome_label(&s.outcome)))
                     .or_default() += 1;
             }
+            m.provider[0] += report.provider_calls;
+            m.provider[1] += report.process_starts;
+            m.provider[2] += report.session_restarts;
         });
     }
 
@@ -192,6 +197,27 @@ impl Metrics {
             for k in ErrorKind::ALL {
                 let n = m.errors.get(k.as_str()).copied().unwrap_or(0);
                 sample(&mut o, e, &[("kind", k.as_str())], n as f64);
+            }
+
+            for (i, (name, help)) in [
+                (
+                    "handover_provider_apply_calls_total",
+                    "Provider apply requests (a batch counts once), retries included.",
+                ),
+                (
+                    "handover_provider_process_starts_total",
+                    "Provider processes started (exec targets).",
+                ),
+                (
+                    "handover_provider_session_restarts_total",
+                    "Provider sessions killed after a hang, garbage or an exit, and started again.",
+                ),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                head(&mut o, name, "counter", help);
+                sample(&mut o, name, &[], m.provider[i] as f64);
             }
             o
         })

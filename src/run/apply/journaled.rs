@@ -110,7 +110,16 @@ impl<'a, T> Journaled<'a, T> {
         }
     }
 
+    /// A `sending` record for an operation about to go out in a batch.
+    fn write_sending(&mut self, op: &Operation) {
+        self.write_outcome(op, None);
+    }
+
     fn write(&mut self, op: &Operation, result: &Result<(), ProviderError>) {
+        self.write_outcome(op, Some(result));
+    }
+
+    fn write_outcome(&mut self, op: &Operation, result: Option<&Result<(), ProviderError>>) {
         let Some(journal) = self.journal.as_deref_mut() else {
             return;
         };
@@ -130,9 +139,10 @@ impl<'a, T> Journaled<'a, T> {
             }
         };
         let (outcome, detail) = match result {
-            Ok(()) => ("applied", detail),
-            Err(ProviderError::Transient(e)) => ("transient_error", e.clone()),
-            Err(ProviderError::Permanent(e)) => ("failed", e.clone()),
+            None => ("sending", detail),
+            Some(Ok(())) => ("applied", detail),
+            Some(Err(ProviderError::Transient(e))) => ("transient_error", e.clone()),
+            Some(Err(ProviderError::Permanent(e))) => ("failed", e.clone()),
         };
         let r = Record::Step {
             run: self.run.clone(),
@@ -164,6 +174,41 @@ impl<T: Provider> Provider for Journaled<'_, T> {
         let r = self.inner.apply(op).await;
         self.write(op, &r);
         r
+    }
+
+    /// Journals every operation of the batch (`sending`) and syncs before
+    /// the batch goes out, so a crash mid-batch leaves a record of what may
+    /// have been applied; then each result as it came.
+    async fn apply_batch(
+        &mut self,
+        ops: &[Operation],
+    ) -> Result<Vec<Result<(), ProviderError>>, ProviderError> {
+        for op in ops {
+            self.write_sending(op);
+        }
+        self.sync();
+        match self.inner.apply_batch(ops).await {
+            Ok(r) => {
+                for (op, res) in ops.iter().zip(&r) {
+                    self.write(op, res);
+                }
+                Ok(r)
+            }
+            Err(e) => {
+                for op in ops {
+                    self.write(op, &Err(e.clone()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn max_batch(&self) -> usize {
+        self.inner.max_batch()
+    }
+
+    fn counters(&self) -> crate::provider::ProviderCounters {
+        self.inner.counters()
     }
 }
 

@@ -363,6 +363,9 @@ impl<'a> Builder<'a> {
             if let Some(c) = &p.capacity {
                 self.unknown(&c.unknown);
             }
+            if let Some(c) = &p.poll {
+                self.unknown(&c.unknown);
+            }
             t.policy = self.policy(p);
             t.policy_pos = p
                 .max_in_flight
@@ -614,6 +617,36 @@ impl<'a> Builder<'a> {
                         format!("storeTimeout {} is not a duration; expected a whole number above 0 followed by s, m or h, such as 30m or 2h", quote(&a.value)),
                     ));
                 }
+            }
+        }
+        if let Some(poll) = &p.poll {
+            for (a, what, slot) in [
+                (&poll.interval, "poll.interval", &mut out.poll.interval),
+                (&poll.max, "poll.max", &mut out.poll.max),
+            ] {
+                let Some(a) = a else { continue };
+                match Seconds::parse(&a.value) {
+                    Ok(s) if s.0 > 0 => *slot = s,
+                    _ => {
+                        let pos = self.pos(a);
+                        self.diags.push(Diagnostic::at(
+                            pos,
+                            format!("{what} {} is not a duration; expected a whole number above 0 followed by s, m or h, such as 15s or 2m", quote(&a.value)),
+                        ));
+                    }
+                }
+            }
+            if out.poll.max.0 < out.poll.interval.0
+                && let Some(a) = poll.max.as_ref().or(poll.interval.as_ref())
+            {
+                let pos = self.pos(a);
+                self.diags.push(Diagnostic::at(
+                    pos,
+                    format!(
+                        "poll.max ({}s) is shorter than poll.interval ({}s); make max at least the interval",
+                        out.poll.max.0, out.poll.interval.0
+                    ),
+                ));
             }
         }
         if let Some(r) = p.retire_gateways {

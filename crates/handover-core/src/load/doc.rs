@@ -485,6 +485,24 @@ doc_struct! {
         pub capacity: Option<CapacityDoc> => "capacity" opt,
         /// Observe and report, but apply nothing.
         pub suspend: Option<bool> => "suspend" opt,
+        /// How often members in flight are observed.
+        pub poll: Option<PollDoc> => "poll" opt,
+    }
+}
+
+doc_struct! {
+    /// `policy.poll:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct PollDoc ("policy.poll") {
+        /// The first interval between two polls, and the interval again
+        /// after a poll that saw a change; default 15s.
+        #[schemars(with = "Option<Duration>")]
+        pub interval: Option<Text> => "interval" opt,
+        /// The longest interval: while nothing changes the interval
+        /// doubles up to this; default 1m.
+        #[schemars(with = "Option<Duration>")]
+        pub max: Option<Text> => "max" opt,
     }
 }
 

@@ -17,7 +17,7 @@ pub use observed::{
     Evidence, Heartbeat, Learned, Observed, ObservedMember, ObservedPool, ObservedServer,
     ObservedStore, Stamp,
 };
-pub use policy::{Capacity, Policy, Seconds};
+pub use policy::{Capacity, Policy, Poll, Seconds};
 pub use server::ServerKind;
 
 use crate::name::Name;

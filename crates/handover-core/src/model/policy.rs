@@ -111,6 +111,29 @@ pub struct Policy {
     pub capacity: Capacity,
     /// Observe and report, but apply nothing (reconcile honours it).
     pub suspend: bool,
+    /// How often members in flight are observed.
+    pub poll: Poll,
+}
+
+/// `policy.poll`: the interval between two observations of the members in
+/// flight starts at `interval`, doubles after each poll that saw no change
+/// up to `max`, and drops back to `interval` after one that did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Poll {
+    /// The first (and shortest) interval; default 15 s.
+    pub interval: Seconds,
+    /// The longest interval; default 1 min; never below `interval`.
+    pub max: Seconds,
+}
+
+impl Default for Poll {
+    fn default() -> Self {
+        Poll {
+            interval: Seconds(15),
+            max: Seconds(60),
+        }
+    }
 }
 
 impl Default for Policy {
@@ -122,6 +145,7 @@ impl Default for Policy {
             retire_gateways: false,
             capacity: Capacity::default(),
             suspend: false,
+            poll: Poll::default(),
         }
     }
 }
