@@ -68,7 +68,14 @@ fn as_v1(resp: &Value) -> Value {
     o.remove("id");
     o.insert("protocol".into(), json!(1));
     if let Some(results) = o.remove("results") {
-        o.insert("changed".into(), results[0]["changed"].clone());
+        // A batch of one: the first result's `changed`, or its error as the
+        // answer's (`ok: false`).
+        if results[0]["ok"] == json!(false) {
+            o.insert("ok".into(), json!(false));
+            o.insert("error".into(), results[0]["error"].clone());
+        } else {
+            o.insert("changed".into(), results[0]["changed"].clone());
+        }
     }
     if let Some(c) = o.get_mut("capabilities").and_then(Value::as_object_mut) {
         for k in ["protocols", "session", "max_batch", "parallel"] {
@@ -94,6 +101,11 @@ fn recorded_answers_have_the_protocol_2_framing_and_validate() {
             assert_eq!(results.len(), ops.len(), "{at}: one result per operation");
         }
         let v1 = as_v1(&resp);
+        let kind = if v1["ok"] == json!(false) {
+            "errorResponse"
+        } else {
+            kind
+        };
         let errors: Vec<String> = validator(kind)
             .iter_errors(&v1)
             .map(|e| format!("{e} at {}", e.instance_path()))
@@ -298,4 +310,49 @@ async fn a_write_remembered_from_the_journal_outdates_earlier_readings() {
     p.observe(&members).await.unwrap();
     let o = p.observe(&members).await.unwrap();
     assert_eq!(connected(&o, "web03.dmz.contoso.local"), None);
+}
+
+/// `handover provider check` against the replayed SCOM provider, with the
+/// requests in the order the check makes them (provider-check.jsonl: the
+/// capabilities and observation of the primary-down recording, then the
+/// provider's answers to a scope and to writes naming a member that does
+/// not exist, in the shapes the script gives): every check passes, in
+/// session mode, and nothing is written.
+#[test]
+fn the_scom_provider_passes_provider_check_on_its_fixtures() {
+    let Some(python3) = common::tool(&common::PYTHON3, "scom provider check") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let check = |transcript: &str| {
+        let target = format!(
+            "exec:{} {} {} {}",
+            python3.display(),
+            fixtures().join("replay.py").display(),
+            fixtures().join(transcript).display(),
+            dir.path().join(format!("{transcript}.cursor")).display()
+        );
+        let out = assert_cmd::Command::cargo_bin("handover")
+            .unwrap()
+            .args(["provider", "check", "--target", &target])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check("provider-check.jsonl");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("All 7 checks passed."), "{out}");
+    assert!(
+        out.contains("pass  session: every request in one process, in step"),
+        "{out}"
+    );
+    // A recording made for another conversation does not pass by accident:
+    // the replayer answers requests it did not record with an error.
+    let (code, out) = check("bridge-dmz-agent.jsonl");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL"), "{out}");
 }
