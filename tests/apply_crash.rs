@@ -107,6 +107,8 @@ fn apply_once(target: &mut Crashy<'_>, desired: &Topology) -> (usize, Verdict) {
         command: "apply".into(),
         target: "sim:test".into(),
         revision: "r".into(),
+        user: String::new(),
+        commit: String::new(),
     };
     let job = Job {
         plan: &plan,

@@ -1,6 +1,8 @@
 //! `handover apply`, `export` and `history` driven as a user would, on a
 //! `sim:FILE` target made from an example's observed.yaml.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
@@ -524,4 +526,65 @@ fn an_invalid_store_section_is_refused_before_anything_is_applied() {
     );
     assert_eq!(std::fs::read(d.join("estate.yaml")).unwrap(), before);
     assert!(!d.join("estate.yaml.sim.json").exists());
+}
+
+/// `history` says who ran each run and from which commit: the OS user, and
+/// the git commit of the desired files (`+dirty` when they had changed
+/// since it), as the issue asks, not only a digest.
+#[test]
+fn history_records_the_os_user_and_the_git_commit_of_the_desired_files() {
+    let Some(git) = common::tool(&common::GIT, "history commit") else {
+        return;
+    };
+    // Two estates, each with its desired file committed; the second one's
+    // file edited (still the same topology) before its apply.
+    let history = |edit: bool, user: &str| {
+        let tmp = setup("replace-gateway");
+        let d = tmp.path();
+        let run_git = |args: &[&str]| {
+            let out = std::process::Command::new(&git)
+                .current_dir(d)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        run_git(&["init", "-q"]);
+        run_git(&["add", "desired.yaml"]);
+        run_git(&["commit", "-q", "-m", "desired"]);
+        let head = run_git(&["rev-parse", "HEAD"]);
+        if edit {
+            let text = std::fs::read_to_string(d.join("desired.yaml")).unwrap();
+            std::fs::write(d.join("desired.yaml"), format!("{text}\n# edited\n")).unwrap();
+        }
+        apply(d)
+            .env("USER", user)
+            .arg("--auto-approve")
+            .assert()
+            .code(0);
+        let out = handover(d)
+            .args(["history", "--target", "sim:estate.yaml", "--format", "json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let text = handover(d)
+            .args(["history", "--target", "sim:estate.yaml"])
+            .output()
+            .unwrap();
+        (head, v, String::from_utf8(text.stdout).unwrap(), tmp)
+    };
+    let (head, v, _, _keep) = history(false, "alice");
+    assert_eq!(v[0]["user"], "alice", "{v}");
+    assert_eq!(v[0]["commit"], head, "{v}");
+    let (head, v, text, _keep) = history(true, "bob");
+    assert_eq!(v[0]["user"], "bob", "{v}");
+    assert_eq!(v[0]["commit"], format!("{head}+dirty"), "{v}");
+    assert!(text.contains("USER") && text.contains("COMMIT"), "{text}");
+    assert!(text.contains(&format!("{}+dirty", &head[..12])), "{text}");
 }

@@ -236,6 +236,13 @@ fn run_inner(args: Args) -> Result<u8, String> {
         command: "apply".into(),
         target: args.target.name.clone(),
         revision,
+        user: handover::run::origin::os_user(),
+        // The commit of the desired files, or of the saved plan.
+        commit: handover::run::origin::git_commit(if args.desired.is_empty() {
+            args.planfile.as_slice()
+        } else {
+            &args.desired
+        }),
     };
     let started = journal::now_rfc3339();
     let mut bars = Bars::new(&plan);

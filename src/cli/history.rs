@@ -107,12 +107,14 @@ pub fn run(args: Args) -> u8 {
                 return exit::OK;
             }
             println!(
-                "{:<20} {:<24} {:<9} {:<24} {:<30} {:<13} {:>8} {:>8} {:>8}",
+                "{:<20} {:<24} {:<9} {:<12} {:<24} {:<30} {:<18} {:<13} {:>8} {:>8} {:>8}",
                 "RUN",
                 "STARTED",
                 "COMMAND",
+                "USER",
                 "TARGET",
                 "REVISION",
+                "COMMIT",
                 "OUTCOME",
                 "APPLIED",
                 "PENDING",
@@ -120,12 +122,14 @@ pub fn run(args: Args) -> u8 {
             );
             for r in &list {
                 println!(
-                    "{:<20} {:<24} {:<9} {:<24} {:<30} {:<13} {:>8} {:>8} {:>8}",
+                    "{:<20} {:<24} {:<9} {:<12} {:<24} {:<30} {:<18} {:<13} {:>8} {:>8} {:>8}",
                     r.run,
                     r.started,
                     r.command,
+                    dash(&r.user),
                     r.target,
                     r.revision,
+                    dash(&short_commit(&r.commit)),
                     r.outcome,
                     r.applied,
                     r.pending,
@@ -135,4 +139,20 @@ pub fn run(args: Args) -> u8 {
         }
     }
     exit::OK
+}
+
+/// `-` for a field not recorded.
+fn dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+/// A commit as people read it: 12 hex digits, `+dirty` kept.
+fn short_commit(c: &str) -> String {
+    let (id, dirty) = c.split_once('+').map_or((c, ""), |(i, d)| (i, d));
+    let short: String = id.chars().take(12).collect();
+    if dirty.is_empty() {
+        short
+    } else {
+        format!("{short}+{dirty}")
+    }
 }

@@ -26,6 +26,13 @@ pub struct Run {
     pub target: String,
     /// The desired revision.
     pub revision: String,
+    /// The OS user who ran it (empty when not recorded).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    /// The git commit of the desired files, `+dirty` when they differed
+    /// from it (empty when not in a git work tree, or not recorded).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub commit: String,
     /// How it ended; `unfinished` when no end was recorded.
     pub outcome: String,
     /// Operations applied (counted from its step records when unfinished).
@@ -54,6 +61,8 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
                 command,
                 target,
                 revision,
+                user,
+                commit,
             } => {
                 at.insert(run.clone(), out.len());
                 out.push(Run {
@@ -62,6 +71,8 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
                     command: command.clone(),
                     target: target.clone(),
                     revision: revision.clone(),
+                    user: user.clone(),
+                    commit: commit.clone(),
                     outcome: "unfinished".into(),
                     ..Run::default()
                 });
@@ -134,6 +145,8 @@ mod tests {
             command: "apply".into(),
             target: "sim:e.yaml".into(),
             revision: "r".into(),
+            user: "operator".into(),
+            commit: String::new(),
         };
         let step = |run: &str| Record::Step {
             run: run.into(),

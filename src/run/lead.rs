@@ -214,6 +214,8 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         command: info.command.clone(),
         target: info.target.clone(),
         revision: info.revision.clone(),
+        user: info.user.clone(),
+        commit: info.commit.clone(),
     });
     if let Err(r) = confirm(ha, &term, Some(started), Some(plan.clone())).await {
         return r;

@@ -14,6 +14,7 @@
 //! - [`edges`]: the listener and signal handlers of a reconcile run, and
 //!   its one shutdown path;
 //! - [`history`]: folding journal records into runs;
+//! - [`origin`]: who runs a run (the OS user) and from which git commit;
 //! - [`units`]: walking the paths `validate` is given into units to check.
 //!
 //! Must not parse flags or print to stdout: [`crate`]'s users (the CLI,
@@ -25,6 +26,7 @@ pub mod apply;
 pub mod edges;
 pub mod history;
 pub mod lead;
+pub mod origin;
 pub mod pass;
 pub mod reconcile;
 pub mod target;

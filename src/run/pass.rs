@@ -62,6 +62,14 @@ impl PassEnv {
             command: "reconcile".into(),
             target: self.target.clone(),
             revision: ctx.revision.id.clone(),
+            user: super::origin::os_user(),
+            // A git source's revision is its commit; a path's files may
+            // still sit in a git work tree.
+            commit: if ctx.revision.checkout.is_some() {
+                ctx.revision.id.clone()
+            } else {
+                super::origin::git_commit(std::slice::from_ref(&ctx.revision.files))
+            },
         }
     }
 }

@@ -28,6 +28,14 @@ pub enum Record {
         target: String,
         /// The desired revision (a git commit, or a digest of the files).
         revision: String,
+        /// The OS user who ran it (empty when unknown, and in journals
+        /// written before it was recorded).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        user: String,
+        /// The git commit the desired files were taken from, `+dirty` when
+        /// they differ from it; empty outside a git work tree.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        commit: String,
     },
     /// A step finished (applied, skipped, failed, timed out).
     Step {
@@ -173,6 +181,8 @@ mod tests {
             command: "apply".into(),
             target: "sim:estate.yaml".into(),
             revision: "abc".into(),
+            user: "operator".into(),
+            commit: "0123abcd+dirty".into(),
         };
         let step = Record::Step {
             run: "r1".into(),

@@ -31,6 +31,10 @@ pub struct RunInfo {
     pub target: String,
     /// The desired revision.
     pub revision: String,
+    /// The OS user running it ([`crate::run::origin::os_user`]).
+    pub user: String,
+    /// The git commit of the desired files ([`crate::run::origin`]).
+    pub commit: String,
 }
 
 /// What [`run`] did.
@@ -94,6 +98,8 @@ pub async fn run<T: Provider + Clock + Inspect>(
             command: info.command.clone(),
             target: info.target.clone(),
             revision: info.revision.clone(),
+            user: info.user.clone(),
+            commit: info.commit.clone(),
         })
     {
         note(e);

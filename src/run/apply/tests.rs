@@ -27,6 +27,8 @@ fn info() -> RunInfo {
         command: "apply".into(),
         target: "sim:estate.yaml".into(),
         revision: "rev".into(),
+        user: "operator".into(),
+        commit: String::new(),
     }
 }
 
