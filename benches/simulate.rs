@@ -8,7 +8,7 @@
 //! growth curve.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use handover::execute::{ConvergeOptions, ExecOptions, RehearsalReport, Silent, converge};
+use handover::execute::{ConvergeOptions, EngineOptions, RehearsalReport, Silent, converge};
 use handover::model::Topology;
 use handover::sim::{Sim, SimConfig};
 use handover::synth::{Spec, generate};
@@ -16,9 +16,9 @@ use std::time::Instant;
 
 fn rehearse(sim: &mut Sim, desired: &Topology) -> RehearsalReport {
     let opts = ConvergeOptions {
-        exec: ExecOptions {
+        exec: EngineOptions {
             seed: 1,
-            ..ExecOptions::from_policy(&desired.policy)
+            ..EngineOptions::from_policy(&desired.policy)
         },
         ..ConvergeOptions::default()
     };

@@ -17,7 +17,7 @@
 //!
 //! The journal is not used: correctness must not depend on it.
 
-use handover::execute::{self, Cancel, ExecOptions, Silent};
+use handover::execute::{self, Cancel, EngineOptions, Silent};
 use handover::model::{Observed, Topology};
 use handover::name::Name;
 use handover::provider::{Clock, Operation, Provider, ProviderError, Scope};
@@ -98,9 +98,9 @@ fn apply_once(target: &mut Crashy<'_>, desired: &Topology) -> (usize, Verdict) {
     if plan.steps.is_empty() {
         return (0, Verdict::Converged);
     }
-    let opts = ExecOptions {
+    let opts = EngineOptions {
         cancel: target.cancel.clone(),
-        ..ExecOptions::from_policy(&desired.policy)
+        ..EngineOptions::from_policy(&desired.policy)
     };
     let info = RunInfo {
         run: "test".into(),

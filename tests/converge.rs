@@ -6,17 +6,17 @@ mod exec_fake;
 
 use exec_fake::*;
 use handover::execute::{
-    ConvergeOptions, ExecOptions, ProgressEvent, RehearsalReport, Silent, StopReason, converge,
+    ConvergeOptions, EngineOptions, ProgressEvent, RehearsalReport, Silent, StopReason, converge,
 };
 use handover::model::Topology;
 use std::time::Duration;
 
 fn copts(max: u32) -> ConvergeOptions {
     ConvergeOptions {
-        exec: ExecOptions {
+        exec: EngineOptions {
             max_in_flight: max,
             ack_timeout: Duration::from_secs(600),
-            ..ExecOptions::default()
+            ..EngineOptions::default()
         },
         ..ConvergeOptions::default()
     }

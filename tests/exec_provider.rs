@@ -7,7 +7,7 @@ mod exec_fake;
 
 use exec_fake::{PlanBuilder, agent, desired, mini_planner, n, p};
 use handover::execute::{
-    ConvergeOptions, ExecOptions, RetryPolicy, Silent, StepOutcome, StopReason, apply_plan,
+    ConvergeOptions, EngineOptions, RetryPolicy, Silent, StepOutcome, StopReason, apply_plan,
     converge,
 };
 use handover::model::{
@@ -385,8 +385,8 @@ async fn arguments_are_never_seen_by_a_shell() {
     assert!(!root.join("pwned2").exists() && !Path::new("pwned2").exists());
 }
 
-fn pass_opts() -> ExecOptions {
-    ExecOptions {
+fn pass_opts() -> EngineOptions {
+    EngineOptions {
         max_in_flight: 2,
         ack_timeout: Duration::from_secs(30),
         poll_interval: Duration::from_millis(5),
@@ -395,7 +395,7 @@ fn pass_opts() -> ExecOptions {
             base: Duration::from_millis(5),
             max_delay: Duration::from_millis(10),
         },
-        ..ExecOptions::default()
+        ..EngineOptions::default()
     }
 }
 
@@ -522,7 +522,7 @@ async fn a_pass_whose_polls_fail_prunes_nothing() {
     }
     let plan = b.build();
     let mut prov = rig.provider_with(&["--misbehave", "garbage", "--on", "observe"], quick());
-    let opts = ExecOptions {
+    let opts = EngineOptions {
         ack_timeout: Duration::from_millis(300),
         ..pass_opts()
     };

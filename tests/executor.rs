@@ -6,28 +6,29 @@ mod exec_fake;
 
 use exec_fake::*;
 use handover::execute::{
-    Cancel, ExecOptions, ExecReport, ProgressEvent, RetryPolicy, Silent, StepOutcome, apply_plan,
+    Cancel, EngineOptions, EngineReport, ProgressEvent, RetryPolicy, Silent, StepOutcome,
+    apply_plan,
 };
 use handover::model::MemberKind;
 use handover::plan::{Action, FailoverMode};
 use handover::provider::{Operation, Scope};
 use std::time::Duration;
 
-fn opts(max: u32) -> ExecOptions {
-    ExecOptions {
+fn opts(max: u32) -> EngineOptions {
+    EngineOptions {
         max_in_flight: max,
         ack_timeout: Duration::from_secs(600),
         poll_interval: Duration::from_secs(15),
-        ..ExecOptions::default()
+        ..EngineOptions::default()
     }
 }
 
-async fn run(fake: &mut Fake, plan: &handover::plan::Plan, o: &ExecOptions) -> ExecReport {
+async fn run(fake: &mut Fake, plan: &handover::plan::Plan, o: &EngineOptions) -> EngineReport {
     let start = fake.observed();
     apply_plan(fake, plan, o, &start, &mut Silent).await
 }
 
-fn outcome(r: &ExecReport, id: u32) -> &StepOutcome {
+fn outcome(r: &EngineReport, id: u32) -> &StepOutcome {
     &r.steps.iter().find(|s| s.id == id).unwrap().outcome
 }
 
@@ -352,7 +353,7 @@ fn b_store_again() -> handover::plan::Plan {
 
 #[tokio::test]
 async fn same_seed_same_run() {
-    async fn once(seed: u64) -> (ExecReport, Vec<(Duration, Operation)>) {
+    async fn once(seed: u64) -> (EngineReport, Vec<(Duration, Operation)>) {
         let mut fake = Fake::estate(8);
         for i in 0..8 {
             fake.transient.insert(agent(i), (i % 3) as u32);

@@ -6,7 +6,7 @@
 mod exec_fake;
 
 use exec_fake::*;
-use handover::execute::{ExecOptions, RetryPolicy, Silent, apply_plan};
+use handover::execute::{EngineOptions, RetryPolicy, Silent, apply_plan};
 use proptest::prelude::*;
 use std::time::Duration;
 
@@ -35,12 +35,12 @@ proptest! {
             b.mbb(&agent(i), "gw1", "gw2", &[]);
         }
         let plan = b.build();
-        let opts = ExecOptions {
+        let opts = EngineOptions {
             max_in_flight: window,
             ack_timeout: Duration::from_secs(300),
             retry: RetryPolicy { max_attempts: 4, ..RetryPolicy::default() },
             seed,
-            ..ExecOptions::default()
+            ..EngineOptions::default()
         };
         let start = fake.observed();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

@@ -15,7 +15,7 @@
 //!   (`neverAck`), nobody is stranded, every hung member that was to move
 //!   is reported pending in its bridge, and every other member converges.
 
-use handover::execute::{self, ConvergeOptions, ExecOptions, Inspect, RehearsalReport, Schedule};
+use handover::execute::{self, ConvergeOptions, EngineOptions, Inspect, RehearsalReport, Schedule};
 use handover::model::{Observed, Parents, Topology};
 use handover::name::Name;
 use handover::provider::{Clock, Operation, Provider, ProviderError, Scope};
@@ -136,9 +136,9 @@ fn rehearse(
     let sim = Sim::try_new(observed, SimConfig::seeded(seed).with_faults(faults)).unwrap();
     let mut watched = Watched::new(sim, desired, count_bridges);
     let opts = ConvergeOptions {
-        exec: ExecOptions {
+        exec: EngineOptions {
             seed,
-            ..ExecOptions::from_policy(&desired.policy)
+            ..EngineOptions::from_policy(&desired.policy)
         },
         ..ConvergeOptions::default()
     };

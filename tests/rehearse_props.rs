@@ -21,7 +21,7 @@
 //!   does not hold its desired parents is listed pending or blocked.
 
 use handover::execute::{
-    self, ConvergeOptions, ExecOptions, Inspect, ProgressEvent, RehearsalReport, Schedule,
+    self, ConvergeOptions, EngineOptions, Inspect, ProgressEvent, RehearsalReport, Schedule,
 };
 use handover::model::{Observed, Parents, Topology};
 use handover::name::Name;
@@ -505,9 +505,9 @@ fn rehearse(case: &Case, seed: u64) -> Outcome {
         ever_stranded: BTreeSet::new(),
     };
     let opts = ConvergeOptions {
-        exec: ExecOptions {
+        exec: EngineOptions {
             seed,
-            ..ExecOptions::from_policy(&case.desired.policy)
+            ..EngineOptions::from_policy(&case.desired.policy)
         },
         ..ConvergeOptions::default()
     };

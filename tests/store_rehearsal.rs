@@ -4,7 +4,7 @@
 //! agent moves run side by side.
 
 use assert_cmd::Command;
-use handover::execute::{ExecOptions, Silent, StepOutcome, apply_plan};
+use handover::execute::{EngineOptions, Silent, StepOutcome, apply_plan};
 use handover::sim::{FaultSchedule, Sim, SimConfig};
 use std::path::PathBuf;
 
@@ -163,13 +163,13 @@ policy: {ackTimeout: 40m}
 
 /// Plans DESIRED against OBSERVED and applies the plan once to a simulator
 /// with `faults`.
-fn apply_once(faults: &str) -> handover::execute::ExecReport {
+fn apply_once(faults: &str) -> handover::execute::EngineReport {
     let desired = handover::load::topology_str(DESIRED, "d.yaml").unwrap();
     let observed = handover::load::observed_str(OBSERVED, "o.yaml").unwrap();
     let faults = FaultSchedule::parse(faults, "f.yaml").unwrap();
     let mut sim = Sim::try_new(&observed, SimConfig::seeded(7).with_faults(faults)).unwrap();
     let plan = handover::plan::plan(&desired, &observed);
-    let opts = ExecOptions::from_policy(&desired.policy);
+    let opts = EngineOptions::from_policy(&desired.policy);
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
@@ -177,7 +177,7 @@ fn apply_once(faults: &str) -> handover::execute::ExecReport {
 }
 
 fn step<'a>(
-    r: &'a handover::execute::ExecReport,
+    r: &'a handover::execute::EngineReport,
     action: &str,
     name: &str,
 ) -> &'a handover::execute::StepRecord {
@@ -274,7 +274,7 @@ impl handover::provider::Clock for LostAnswer {
     }
 }
 
-fn apply_losing_answers(ran: bool) -> (handover::execute::ExecReport, LostAnswer) {
+fn apply_losing_answers(ran: bool) -> (handover::execute::EngineReport, LostAnswer) {
     use handover::provider::Provider as _;
     let desired = handover::load::topology_str(DESIRED, "d.yaml").unwrap();
     let observed = handover::load::observed_str(OBSERVED, "o.yaml").unwrap();
@@ -284,7 +284,7 @@ fn apply_losing_answers(ran: bool) -> (handover::execute::ExecReport, LostAnswer
         store_calls: 0,
     };
     let plan = handover::plan::plan(&desired, &observed);
-    let opts = ExecOptions::from_policy(&desired.policy);
+    let opts = EngineOptions::from_policy(&desired.policy);
     assert_eq!(opts.store_timeout, std::time::Duration::from_secs(1800));
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -444,7 +444,7 @@ fn mid_failover_the_store_is_unknown_and_never_a_disaster() {
     let r = rt.block_on(apply_plan(
         &mut sim,
         &disaster,
-        &ExecOptions::from_policy(&desired.policy),
+        &EngineOptions::from_policy(&desired.policy),
         &mid,
         &mut Silent,
     ));

@@ -12,7 +12,7 @@ use super::exit;
 use super::flags::{TargetFlags, parse_duration};
 use super::progress::Bars;
 use clap::Args as ClapArgs;
-use handover::execute::{Cancel, ExecOptions};
+use handover::execute::{Cancel, EngineOptions};
 use handover::model::{Observed, Topology};
 use handover::provider::{Provider, Scope};
 use handover::report::run::{self as report, RunReport};
@@ -215,10 +215,10 @@ fn run_inner(args: Args) -> Result<u8, String> {
         return Ok(exit::ERROR);
     }
     let cancel = Cancel::new();
-    let opts = ExecOptions {
+    let opts = EngineOptions {
         seed: args.seed,
         cancel: cancel.clone(),
-        ..ExecOptions::from_policy(&policy)
+        ..EngineOptions::from_policy(&policy)
     };
     install_ctrl_c(cancel);
     let mut journal = match Journal::open(&state_dir) {

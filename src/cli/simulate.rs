@@ -11,7 +11,7 @@
 use super::exit;
 use super::flags::{self, ObserveArgs};
 use clap::{Args as ClapArgs, ValueEnum};
-use handover::execute::{self, ConvergeOptions, ExecOptions, ProgressEvent};
+use handover::execute::{self, ConvergeOptions, EngineOptions, ProgressEvent};
 use handover::model::{Observed, Topology};
 use handover::plan::Plan;
 use handover::sim::{FaultSchedule, Sim, SimConfig};
@@ -148,9 +148,9 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let opts = ConvergeOptions {
-        exec: ExecOptions {
+        exec: EngineOptions {
             seed: args.seed,
-            ..ExecOptions::from_policy(&desired.policy)
+            ..EngineOptions::from_policy(&desired.policy)
         },
         ..ConvergeOptions::default()
     };

@@ -7,7 +7,7 @@
 //! (converged, stranded, pending, blocked) of docs/spec.md section 5. Must not plan
 //! (the strategy is a parameter) and must not print.
 
-use super::ExecOptions;
+use super::EngineOptions;
 use super::classify::{Classification, classify};
 use super::engine::apply_plan;
 use super::meter::Meter;
@@ -29,7 +29,7 @@ use tracing::Instrument;
 #[derive(Clone, Debug)]
 pub struct ConvergeOptions {
     /// How each pass applies its plan.
-    pub exec: ExecOptions,
+    pub exec: EngineOptions,
     /// Passes at most.
     pub max_passes: u32,
     /// How long the observed state must stay unchanged, with nothing
@@ -40,7 +40,7 @@ pub struct ConvergeOptions {
 impl Default for ConvergeOptions {
     fn default() -> Self {
         ConvergeOptions {
-            exec: ExecOptions::default(),
+            exec: EngineOptions::default(),
             max_passes: 1000,
             settle: Duration::from_secs(300),
         }

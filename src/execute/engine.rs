@@ -7,10 +7,10 @@
 //! virtual clock the pass is deterministic for a seed. Must not plan, print
 //! or spawn tasks.
 
-use super::ExecOptions;
+use super::EngineOptions;
 use super::classify::removal_hazard;
 use super::progress::{Progress, ProgressEvent};
-use super::report::{ExecReport, StepOutcome, StepRecord};
+use super::report::{EngineReport, StepOutcome, StepRecord};
 use super::retry::{self, Calls};
 use super::view::View;
 use crate::hash::FastMap as HashMap;
@@ -91,10 +91,10 @@ fn secs(d: Duration) -> f64 {
 pub async fn apply_plan<T: Provider + Clock>(
     target: &mut T,
     plan: &Plan,
-    opts: &ExecOptions,
+    opts: &EngineOptions,
     start: &Observed,
     progress: &mut dyn Progress,
-) -> ExecReport {
+) -> EngineReport {
     let span = tracing::info_span!(
         "apply_pass",
         steps = plan.steps.len(),
@@ -107,7 +107,7 @@ pub async fn apply_plan<T: Provider + Clock>(
 struct Exec<'a, T> {
     target: &'a mut T,
     plan: &'a Plan,
-    opts: &'a ExecOptions,
+    opts: &'a EngineOptions,
     progress: &'a mut dyn Progress,
     view: View,
     /// Step id to position in the plan.
@@ -141,7 +141,7 @@ struct Exec<'a, T> {
     /// Members another chain's timeout or failure kept from starting.
     waiting: BTreeSet<Name>,
     failed: BTreeSet<Name>,
-    report: ExecReport,
+    report: EngineReport,
     /// The target's counters when the pass started.
     counters: crate::provider::ProviderCounters,
 }
@@ -150,7 +150,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
     fn new(
         target: &'a mut T,
         plan: &'a Plan,
-        opts: &'a ExecOptions,
+        opts: &'a EngineOptions,
         start: &Observed,
         progress: &'a mut dyn Progress,
     ) -> Self {
@@ -211,7 +211,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
             pending: BTreeSet::new(),
             waiting: BTreeSet::new(),
             failed: BTreeSet::new(),
-            report: ExecReport::default(),
+            report: EngineReport::default(),
             counters: Default::default(),
         };
         e.counters = e.target.counters();
@@ -323,7 +323,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         }
     }
 
-    async fn run(mut self) -> ExecReport {
+    async fn run(mut self) -> EngineReport {
         let t0 = self.now();
         let mut cancelled = false;
         let mut interval = self.opts.poll_interval;
@@ -846,7 +846,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         settled
     }
 
-    fn finalize(mut self, cancelled: bool, t0: Duration) -> ExecReport {
+    fn finalize(mut self, cancelled: bool, t0: Duration) -> EngineReport {
         let n = self.plan.steps.len();
         for i in 0..n {
             if self.outcome[i].is_some() {

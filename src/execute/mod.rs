@@ -32,7 +32,7 @@ pub use classify::{Classification, RemovalHazard, classify, is_bridge_of, remova
 pub use converge::{ConvergeOptions, RehearsalReport, SimulateSummary, StopReason, converge};
 pub use engine::apply_plan;
 pub use progress::{Progress, ProgressEvent, Silent};
-pub use report::{ExecReport, StepOutcome, StepRecord};
+pub use report::{EngineReport, StepOutcome, StepRecord};
 pub use retry::RetryPolicy;
 
 use crate::model::Policy;
@@ -40,7 +40,7 @@ use std::time::Duration;
 
 /// How a pass applies a plan.
 #[derive(Clone, Debug)]
-pub struct ExecOptions {
+pub struct EngineOptions {
     /// Members in a bridge at once (`policy.maxInFlight`), at least 1.
     pub max_in_flight: u32,
     /// How long a member's await may wait, from when it started
@@ -65,25 +65,25 @@ pub struct ExecOptions {
     pub cancel: Cancel,
 }
 
-impl ExecOptions {
+impl EngineOptions {
     /// Options from a topology's policy (its poll interval and backoff
     /// included), with the default retry policy and seed 0.
     pub fn from_policy(policy: &Policy) -> Self {
-        ExecOptions {
+        EngineOptions {
             max_in_flight: policy.max_in_flight.max(1),
             ack_timeout: policy.ack_timeout.as_duration(),
             store_timeout: policy.store_timeout.as_duration(),
             poll_interval: policy.poll.interval.as_duration(),
             poll_max: policy.poll.max.as_duration(),
-            ..ExecOptions::default()
+            ..EngineOptions::default()
         }
     }
 }
 
-impl Default for ExecOptions {
+impl Default for EngineOptions {
     fn default() -> Self {
         let policy = Policy::default();
-        ExecOptions {
+        EngineOptions {
             max_in_flight: policy.max_in_flight,
             ack_timeout: policy.ack_timeout.as_duration(),
             store_timeout: policy.store_timeout.as_duration(),

@@ -63,7 +63,7 @@ pub struct StepRecord {
 
 /// What one pass over a plan did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ExecReport {
+pub struct EngineReport {
     /// One record per plan step, in plan order.
     pub steps: Vec<StepRecord>,
     /// Members (or pools) whose await timed out, sorted: they stay in their
@@ -115,7 +115,7 @@ pub struct ExecReport {
     pub clock_seconds: f64,
 }
 
-impl ExecReport {
+impl EngineReport {
     /// Steps with the given outcome kind, for summaries.
     pub fn count(&self, f: impl Fn(&StepOutcome) -> bool) -> usize {
         self.steps.iter().filter(|s| f(&s.outcome)).count()

@@ -23,7 +23,7 @@ use super::source::desired::{Desired, Polled, poll};
 use super::source::revision::RevisionTracker;
 use super::source::watch::Watch;
 use super::source::{Fetcher, Revision};
-use crate::execute::{Cancel, ExecReport};
+use crate::execute::{Cancel, EngineReport};
 use crate::model::Topology;
 use crate::plan::Plan;
 use std::path::PathBuf;
@@ -55,7 +55,7 @@ pub struct PassResult {
     /// before planning).
     pub plan: Option<Plan>,
     /// The executor's report (`None` if nothing was applied).
-    pub report: Option<ExecReport>,
+    pub report: Option<EngineReport>,
     /// Members with no working parent, when the target knows.
     pub stranded: u64,
     /// It applied its plan and a final observation found the estate

@@ -17,7 +17,7 @@ use super::serve::status::{
 };
 use super::source::Revision;
 use super::source::revision::Refusal;
-use crate::execute::ExecReport;
+use crate::execute::EngineReport;
 use crate::plan::Plan;
 use crate::state::rfc3339;
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ pub struct PassRecord<'a> {
     pub plan: Option<&'a Plan>,
     /// The executor's report; `None` when nothing was applied (suspended,
     /// empty plan, or failed before applying).
-    pub report: Option<&'a ExecReport>,
+    pub report: Option<&'a EngineReport>,
     /// Members with no working parent, when the target knows.
     pub stranded: u64,
     /// Applying was suspended.
@@ -237,7 +237,7 @@ mod tests {
     fn pass<'a>(
         revision: &'a Revision,
         plan: Option<&'a Plan>,
-        report: Option<&'a ExecReport>,
+        report: Option<&'a EngineReport>,
     ) -> PassRecord<'a> {
         PassRecord {
             trigger: Trigger::Interval,
@@ -272,7 +272,7 @@ mod tests {
             },
         );
         let p1 = plan(4, vec![blocked]);
-        let report1 = ExecReport {
+        let report1 = EngineReport {
             steps: vec![StepRecord {
                 id: 1,
                 action: "set_parents",
@@ -285,7 +285,7 @@ mod tests {
             in_bridge: vec![name("web01.contoso.local")],
             pending: vec![name("web01.contoso.local")],
             steps_applied: 1,
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         record_pass(
             &status,
@@ -307,9 +307,9 @@ mod tests {
         assert_eq!(s.members.blocked, 1);
 
         // Still in its bridge a pass later: same since.
-        let report2 = ExecReport {
+        let report2 = EngineReport {
             in_bridge: vec![name("web01.contoso.local")],
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         let p2 = plan(2, Vec::new());
         record_pass(
@@ -416,10 +416,10 @@ mod tests {
         );
         // Its pass applied everything and converged.
         let p = plan(6, Vec::new());
-        let report = ExecReport {
+        let report = EngineReport {
             steps_applied: 4,
             awaits_satisfied: 2,
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         let mut record = pass(&new, Some(&p), Some(&report));
         record.converged = true;

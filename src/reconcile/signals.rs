@@ -42,7 +42,7 @@ impl Shutdown {
         self.cancel.is_cancelled()
     }
 
-    /// The flag to put in [`crate::execute::ExecOptions::cancel`].
+    /// The flag to put in [`crate::execute::EngineOptions::cancel`].
     pub fn cancel(&self) -> Cancel {
         self.cancel.clone()
     }

@@ -2,11 +2,11 @@
 //! outcomes, as JSON or Markdown (by the file's extension). The seeds'
 //! `-Report`.
 //!
-//! Owns the run metadata around the executor's [`ExecReport`], its
+//! Owns the run metadata around the executor's [`EngineReport`], its
 //! Markdown rendering, and the closing lines `apply` prints ([`summary`]).
 //! Pure; the CLI writes the file and prints.
 
-use crate::execute::{ExecReport, StepOutcome};
+use crate::execute::{EngineReport, StepOutcome};
 use crate::plan::Plan;
 use crate::run::apply::{RunInfo, RunResult};
 use serde::Serialize;
@@ -37,7 +37,7 @@ pub struct RunReport {
     /// unless something is badly wrong).
     pub stranded: Vec<String>,
     /// The executor's report: one record per step, then the counts.
-    pub execution: ExecReport,
+    pub execution: EngineReport,
 }
 
 impl RunReport {

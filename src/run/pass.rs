@@ -11,7 +11,7 @@
 
 use super::apply::{self, RunInfo, RunResult};
 use super::target::{OpenOptions, Target};
-use crate::execute::{Cancel, ExecOptions, Inspect};
+use crate::execute::{Cancel, EngineOptions, Inspect};
 use crate::model::Observed;
 use crate::plan::Plan;
 use crate::provider::{Clock, Provider, Scope, TargetSpec};
@@ -226,10 +226,10 @@ pub async fn apply_followed<T: Provider + Clock + Inspect>(
     info: &RunInfo,
     cancel: Cancel,
 ) -> Applied {
-    let opts = ExecOptions {
+    let opts = EngineOptions {
         seed: env.seed,
         cancel,
-        ..ExecOptions::from_policy(&ctx.topology.policy)
+        ..EngineOptions::from_policy(&ctx.topology.policy)
     };
     let mut journal = open_journal(env);
     let journal_missing = journal.is_none();

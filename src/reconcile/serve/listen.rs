@@ -204,7 +204,7 @@ async fn page_js() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::{ExecReport, StepOutcome, StepRecord};
+    use crate::execute::{EngineReport, StepOutcome, StepRecord};
     use crate::name::Name;
     use crate::reconcile::schedule::Trigger;
     use crate::reconcile::serve::status::{ErrorKind, MemberCounts, RevisionView, SyncStatus};
@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(get(addr, "/nope").await.0, 404);
 
         // What a pass would record.
-        let report = ExecReport {
+        let report = EngineReport {
             steps: vec![
                 StepRecord {
                     id: 1,
@@ -301,7 +301,7 @@ mod tests {
                     attempts: 0,
                 },
             ],
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         let m = &endpoints.metrics;
         m.pass_finished(Trigger::Startup, Duration::from_millis(120));

@@ -11,7 +11,7 @@
 //! observe, plan or apply.
 
 use super::status::{ErrorKind, Status, SyncStatus};
-use crate::execute::{ExecReport, StepOutcome};
+use crate::execute::{EngineReport, StepOutcome};
 use crate::reconcile::schedule::Trigger;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -79,7 +79,7 @@ impl Metrics {
     }
 
     /// Counts every step of a pass by action and outcome.
-    pub fn record_steps(&self, report: &ExecReport) {
+    pub fn record_steps(&self, report: &EngineReport) {
         self.with(|m| {
             for s in &report.steps {
                 *m.steps

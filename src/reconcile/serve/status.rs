@@ -7,7 +7,7 @@
 //! [`decide`], the pure rule that turns a pass's facts into a
 //! [`SyncStatus`]. Must not observe, plan or apply.
 
-use crate::execute::{ExecReport, StepOutcome};
+use crate::execute::{EngineReport, StepOutcome};
 use crate::name::Name;
 use crate::plan::{Blocked, BlockedKind, Summary};
 use crate::reconcile::schedule::Trigger;
@@ -90,7 +90,7 @@ impl PassFacts {
     /// Facts from a pass's plan summary and, when it applied, its report.
     pub fn from_pass(
         plan: &Summary,
-        report: Option<&ExecReport>,
+        report: Option<&EngineReport>,
         stranded: u64,
         suspended: bool,
         error: bool,
@@ -458,21 +458,21 @@ mod tests {
             finished: None,
             attempts: 1,
         };
-        let report = ExecReport {
+        let report = EngineReport {
             steps: vec![step(StepOutcome::Applied), step(StepOutcome::Satisfied)],
             steps_applied: 1,
             awaits_satisfied: 1,
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
         assert!(f.complete);
         assert_eq!(decide(&f), SyncStatus::OutOfSync);
         // A step that timed out leaves the member pending: still going.
-        let report = ExecReport {
+        let report = EngineReport {
             steps: vec![step(StepOutcome::Applied), step(StepOutcome::TimedOut)],
             in_bridge: vec![Name::parse("web01.contoso.local").unwrap()],
             steps_applied: 1,
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
         assert!(!f.complete);
@@ -529,12 +529,12 @@ mod tests {
             blocked: 1,
             ..Summary::default()
         };
-        let report = ExecReport {
+        let report = EngineReport {
             steps_applied: 2,
             awaits_satisfied: 1,
             skipped: 1,
             in_bridge: vec![Name::parse("web01.contoso.local").unwrap()],
-            ..ExecReport::default()
+            ..EngineReport::default()
         };
         let f = PassFacts::from_pass(&plan, Some(&report), 0, false, false);
         assert_eq!(

@@ -12,7 +12,7 @@ mod journaled;
 pub mod prepare;
 pub mod stale;
 
-use crate::execute::{self, ExecOptions, ExecReport, Inspect, Progress, StepOutcome};
+use crate::execute::{self, EngineOptions, EngineReport, Inspect, Progress, StepOutcome};
 use crate::model::{Observed, Topology};
 use crate::plan::Plan;
 use crate::provider::{Clock, Provider, Scope};
@@ -41,7 +41,7 @@ pub struct RunInfo {
 #[derive(Debug)]
 pub struct RunResult {
     /// The executor's report.
-    pub report: ExecReport,
+    pub report: EngineReport,
     /// The verdict.
     pub outcome: Verdict,
     /// Stranded members, from the target.
@@ -65,7 +65,7 @@ pub struct Job<'a> {
     /// against it.
     pub desired: Option<&'a Topology>,
     /// Window, timeouts, retries, cancellation.
-    pub opts: &'a ExecOptions,
+    pub opts: &'a EngineOptions,
     /// Who runs what.
     pub info: &'a RunInfo,
 }

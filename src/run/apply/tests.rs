@@ -39,7 +39,7 @@ fn a_run_journals_start_every_operation_awaits_and_the_end() {
     let plan = crate::plan::plan(&desired, &observed);
     let dir = tempfile::tempdir().unwrap();
     let mut j = Journal::open(dir.path()).unwrap();
-    let opts = ExecOptions::from_policy(&desired.policy);
+    let opts = EngineOptions::from_policy(&desired.policy);
     let info = info();
     let job = Job {
         plan: &plan,
@@ -84,7 +84,7 @@ fn a_cancelled_run_is_interrupted_exit_3_and_nobody_is_stranded() {
     let (desired, observed) = example("replace-gateway");
     let mut sim = Sim::from_observed(&observed, SimConfig::seeded(1));
     let plan = crate::plan::plan(&desired, &observed);
-    let opts = ExecOptions::from_policy(&desired.policy);
+    let opts = EngineOptions::from_policy(&desired.policy);
     opts.cancel.cancel();
     let info = info();
     let job = Job {
@@ -111,7 +111,7 @@ fn a_never_acknowledging_member_is_pending_exit_3() {
     .unwrap();
     let mut sim = Sim::try_new(&observed, SimConfig::seeded(1).with_faults(faults)).unwrap();
     let plan = crate::plan::plan(&desired, &observed);
-    let opts = ExecOptions::from_policy(&desired.policy);
+    let opts = EngineOptions::from_policy(&desired.policy);
     let info = info();
     let job = Job {
         plan: &plan,
@@ -248,7 +248,7 @@ agents:
     let plan = crate::plan::plan(&desired, &observed);
     assert_eq!(plan.steps.len(), 1, "a swap is one step: {plan:?}");
     let mut sim = Sim::from_observed(&observed, SimConfig::seeded(3));
-    let opts = ExecOptions::from_policy(&desired.policy);
+    let opts = EngineOptions::from_policy(&desired.policy);
     let info = info();
     let job = Job {
         plan: &plan,
