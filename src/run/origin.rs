@@ -6,10 +6,11 @@
 //! taken from (`git rev-parse HEAD` in their folder, with `+dirty` when
 //! `git status` lists one of them as changed or untracked). Best effort:
 //! no git, no repository or no user gives an empty string, never an error
-//! and never a delay beyond two quick git calls. Must not decide anything.
+//! and never a delay beyond two git calls of at most 10 s each. Must not
+//! decide anything.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// The OS user running handover, or empty when the environment does not
 /// say.
@@ -20,19 +21,15 @@ pub fn os_user() -> String {
         .unwrap_or_default()
 }
 
-/// Runs git with `args` in `dir`; its trimmed stdout when it succeeds.
+/// How long each of the two git calls may take: both read local files
+/// only, so a longer one means something is wrong, and the run goes on
+/// without a commit.
+const GIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs git with `args` in `dir` (through the reconcile loop's git
+/// runner: no prompts, a time limit); its trimmed stdout when it succeeds.
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    crate::reconcile::source::git::run(Some(dir), args, GIT_TIMEOUT).ok()
 }
 
 /// The commit of the git work tree holding `paths` (the first path's

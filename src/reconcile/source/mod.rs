@@ -12,7 +12,7 @@
 //! noticing edits of a local path is [`watch`]'s.
 
 pub mod desired;
-mod git;
+pub(crate) mod git;
 pub mod revision;
 pub mod watch;
 
