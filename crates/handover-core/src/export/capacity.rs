@@ -8,7 +8,8 @@
 
 use crate::diag::thousands;
 use crate::model::{Capacity, Observed};
-use std::collections::BTreeMap;
+use crate::name::Name;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// What an observed estate needs of `policy.capacity`.
@@ -23,30 +24,23 @@ pub struct Over {
 /// Each parent's load in `o` and what the exported policy must say.
 pub fn over(o: &Observed) -> Over {
     let limits = Capacity::default();
-    let mut gateway: BTreeMap<String, (String, u32)> = BTreeMap::new();
-    let mut management: BTreeMap<String, (String, u32)> = BTreeMap::new();
-    let is_ms = |n: &str| {
-        o.management_servers
-            .iter()
-            .any(|m| m.name.as_str().eq_ignore_ascii_case(n))
-    };
-    let count = |map: &mut BTreeMap<String, (String, u32)>, n: &str| {
-        map.entry(n.to_ascii_lowercase())
-            .or_insert_with(|| (n.to_string(), 0))
-            .1 += 1;
-    };
+    // Names compare case-insensitively; a map keeps the first spelling met.
+    let mut gateway: BTreeMap<&Name, u32> = BTreeMap::new();
+    let mut management: BTreeMap<&Name, u32> = BTreeMap::new();
+    let servers: BTreeSet<&Name> = o.management_servers.iter().map(|m| &m.name).collect();
     for a in &o.agents {
-        let p = a.parents.primary.as_str();
-        if is_ms(p) {
-            count(&mut management, p);
+        let p = &a.parents.primary;
+        let map = if servers.contains(p) {
+            &mut management
         } else {
-            count(&mut gateway, p);
-        }
+            &mut gateway
+        };
+        *map.entry(p).or_insert(0) += 1;
     }
     for g in &o.gateways {
-        let p = g.parents.primary.as_str();
-        if is_ms(p) {
-            count(&mut management, p);
+        let p = &g.parents.primary;
+        if servers.contains(p) {
+            *management.entry(p).or_insert(0) += 1;
         }
     }
     let mut warnings = Vec::new();
@@ -67,7 +61,7 @@ pub fn over(o: &Observed) -> Over {
             &mut need.management_server,
         ),
     ] {
-        for (name, n) in map.values() {
+        for (name, n) in map {
             if *n > limit {
                 warnings.push(format!(
                     "{kind} {name} is the primary of {} {what}, over Microsoft's supported limit of {}; the exported policy.capacity allows it so the topology plans empty, but plan to move members off it",

@@ -15,6 +15,7 @@
 //! suffix has no rule, is listed, and listed agents win over every rule.
 
 use crate::model::{ObservedMember, Parents};
+use crate::name::Name;
 use std::collections::BTreeMap;
 
 /// Fewest agents a rule must stand for: one agent is clearer listed.
@@ -49,8 +50,8 @@ fn suffix(name: &str) -> Option<String> {
 }
 
 /// Parents as a comparable key (names compare case-insensitively).
-fn key(p: &Parents) -> Vec<String> {
-    p.iter().map(|n| n.as_str().to_ascii_lowercase()).collect()
+fn key(p: &Parents) -> Vec<&Name> {
+    p.iter().collect()
 }
 
 /// Groups `agents`: for each domain suffix, the parents most of its agents
@@ -58,7 +59,7 @@ fn key(p: &Parents) -> Vec<String> {
 /// become a rule when at least [`MIN_AGENTS`] agents have them.
 pub fn group(agents: &[ObservedMember]) -> Grouped<'_> {
     // suffix → parents key → (parents, count)
-    let mut by_suffix: BTreeMap<String, BTreeMap<Vec<String>, (&Parents, usize)>> = BTreeMap::new();
+    let mut by_suffix: BTreeMap<String, BTreeMap<Vec<&Name>, (&Parents, usize)>> = BTreeMap::new();
     for a in agents {
         if let Some(s) = suffix(a.name.as_str()) {
             let e = by_suffix
@@ -88,7 +89,7 @@ pub fn group(agents: &[ObservedMember]) -> Grouped<'_> {
             .cmp(&labels(a))
             .then_with(|| a.suffix.cmp(&b.suffix))
     });
-    let by_rule: BTreeMap<&str, Vec<String>> = rules
+    let by_rule: BTreeMap<&str, Vec<&Name>> = rules
         .iter()
         .map(|r| (r.suffix.as_str(), key(&r.parents)))
         .collect();
