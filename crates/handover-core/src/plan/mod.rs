@@ -11,6 +11,7 @@
 //! (where a gateway's primary chain leads), `order` (gateways parents first), `store` (the Central Management Store), `build`
 //! (ids, `after`, retirement) and [`digest`] (stale-plan detection).
 
+pub mod admit;
 pub mod bridge;
 mod build;
 mod chain;
