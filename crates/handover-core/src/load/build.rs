@@ -366,6 +366,9 @@ impl<'a> Builder<'a> {
             if let Some(c) = &p.poll {
                 self.unknown(&c.unknown);
             }
+            if let Some(r) = &p.rollout {
+                self.rollout_unknown(&r.value);
+            }
             t.policy = self.policy(p);
             t.policy_pos = p
                 .max_in_flight
@@ -648,6 +651,9 @@ impl<'a> Builder<'a> {
                     ),
                 ));
             }
+        }
+        if let Some(r) = &p.rollout {
+            out.rollout = self.rollout(r);
         }
         if let Some(r) = p.retire_gateways {
             out.retire_gateways = r;

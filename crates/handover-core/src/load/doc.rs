@@ -487,6 +487,9 @@ doc_struct! {
         pub suspend: Option<bool> => "suspend" opt,
         /// How often members in flight are observed.
         pub poll: Option<PollDoc> => "poll" opt,
+        /// Progressive steps with analysis (docs/rollouts.md).
+        #[schemars(with = "Option<RolloutDoc>")]
+        pub rollout: Option<Spanned<RolloutDoc>> => "rollout" opt,
     }
 }
 
@@ -504,6 +507,85 @@ doc_struct! {
         #[schemars(with = "Option<Duration>")]
         pub max: Option<Text> => "max" opt,
     }
+}
+
+doc_struct! {
+    /// `policy.rollout:` (docs/rollouts.md).
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct RolloutDoc ("policy.rollout") {
+        /// The steps, in order: `{members: N}` or `{percent: P}` (cumulative
+        /// over the members the revision moves) with an optional `soak`, or
+        /// `{pause: true}`.
+        #[schemars(with = "Vec<StepDoc>")]
+        pub steps: Vec<Spanned<StepDoc>> => "steps" list,
+        /// The thresholds judged during each soak.
+        pub analysis: Option<AnalysisDoc> => "analysis" opt,
+        /// `pause` (default) or `rollback`.
+        #[schemars(with = "Option<OnFailureWord>")]
+        pub on_failure: Option<Text> => "onFailure" opt,
+    }
+}
+
+doc_struct! {
+    /// One step of `policy.rollout.steps`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct StepDoc ("a rollout step") {
+        /// Members of the revision started in all once this step is done.
+        #[schemars(with = "Option<u64>", range(min = 1))]
+        pub members: Option<Spanned<i64>> => "members" opt,
+        /// Share of the revision's members started in all, 1 to 100.
+        #[schemars(with = "Option<u32>", range(min = 1, max = 100))]
+        pub percent: Option<Spanned<i64>> => "percent" opt,
+        /// How long to hold and analyse once the step's members have moved.
+        #[schemars(with = "Option<Duration>")]
+        pub soak: Option<Text> => "soak" opt,
+        /// `true`: wait for `handover resume`.
+        #[schemars(with = "Option<bool>")]
+        pub pause: Option<Spanned<bool>> => "pause" opt,
+    }
+}
+
+doc_struct! {
+    /// `policy.rollout.analysis:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct AnalysisDoc ("policy.rollout.analysis") {
+        /// Moved members allowed off their new primary; default 0.
+        #[schemars(with = "Option<u64>")]
+        pub max_failures: Option<Spanned<i64>> => "maxFailures" opt,
+        /// Moved members allowed off their new primary, in percent of the
+        /// step's moved members.
+        #[schemars(with = "Option<u32>", range(max = 100))]
+        pub max_failure_percent: Option<Spanned<i64>> => "maxFailurePercent" opt,
+        /// Worst health state a new parent may report: healthy, warning
+        /// (default) or critical.
+        #[schemars(with = "Option<HealthWord>")]
+        pub max_health: Option<Text> => "maxHealth" opt,
+        /// Longest send queue a new parent may report.
+        #[schemars(with = "Option<u64>")]
+        pub max_send_queue: Option<Spanned<i64>> => "maxSendQueue" opt,
+    }
+}
+
+/// What a failed rollout analysis does.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum OnFailureWord {
+    Pause,
+    Rollback,
+}
+
+/// A health state as the Operations console shows it.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum HealthWord {
+    Healthy,
+    Warning,
+    Critical,
 }
 
 doc_struct! {

@@ -8,6 +8,7 @@
 pub mod desired;
 pub mod observed;
 pub mod policy;
+pub mod rollout;
 pub mod server;
 
 pub use desired::{
@@ -18,6 +19,7 @@ pub use observed::{
     ObservedStore, Stamp,
 };
 pub use policy::{Capacity, Policy, Poll, Seconds};
+pub use rollout::{Analysis, HealthState, OnFailure, Rollout, Step, StepTarget};
 pub use server::ServerKind;
 
 use crate::name::Name;

@@ -113,6 +113,10 @@ pub struct Policy {
     pub suspend: bool,
     /// How often members in flight are observed.
     pub poll: Poll,
+    /// Progressive steps with analysis (docs/rollouts.md); `None` moves
+    /// every member as soon as the window allows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<super::rollout::Rollout>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -146,6 +150,7 @@ impl Default for Policy {
             capacity: Capacity::default(),
             suspend: false,
             poll: Poll::default(),
+            rollout: None,
         }
     }
 }

@@ -20,6 +20,7 @@ mod digest;
 pub mod direct;
 mod order;
 mod ready;
+pub mod rollout;
 mod store;
 pub mod types;
 
