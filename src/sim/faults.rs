@@ -66,6 +66,15 @@ pub enum FaultAction {
     /// From now on store replication takes this long (replication under way
     /// restarts with it).
     ReplicationLag(Seconds),
+    /// From now on the server goes down as soon as more than `above`
+    /// members are connected to it (a gateway or management server that
+    /// chokes on its load); its members fall back to their failovers.
+    Overload {
+        /// The management server or gateway.
+        server: Name,
+        /// The most members it carries and stays up.
+        above: u32,
+    },
 }
 
 impl FaultAction {
@@ -81,6 +90,7 @@ impl FaultAction {
             FaultAction::ProviderLostAnswerRate(_) => "providerLostAnswerRate",
             FaultAction::BothActive(_) => "bothActive",
             FaultAction::ReplicationLag(_) => "replicationLag",
+            FaultAction::Overload { .. } => "overload",
         }
     }
 }
@@ -102,6 +112,9 @@ impl FaultAction {
             }
             FaultAction::BothActive(b) => b.to_string(),
             FaultAction::ReplicationLag(d) => d.to_string(),
+            FaultAction::Overload { server, above } => {
+                format!("{server} above {above} members")
+            }
         }
     }
 }
@@ -167,6 +180,16 @@ struct EntryDoc {
     both_active: Option<bool>,
     #[serde(default)]
     replication_lag: Option<Seconds>,
+    #[serde(default)]
+    overload: Option<OverloadDoc>,
+}
+
+/// `overload: {server: gw9, above: 50}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverloadDoc {
+    server: Name,
+    above: u32,
 }
 
 /// One host name or a list of them.
@@ -307,6 +330,12 @@ impl FaultSchedule {
             if let Some(lag) = e.replication_lag {
                 actions.push(FaultAction::ReplicationLag(lag));
             }
+            if let Some(o) = e.overload {
+                actions.push(FaultAction::Overload {
+                    server: o.server,
+                    above: o.above,
+                });
+            }
             match actions.len() {
                 1 => faults.push(Fault {
                     at: e.at.unwrap_or_default(),
@@ -314,7 +343,7 @@ impl FaultSchedule {
                     pos: at,
                 }),
                 0 => diags.push(Diagnostic::at(at, "fault has no action").with_hint(
-                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate, providerLostAnswerRate, bothActive, replicationLag",
+                    "give one of down, up, offline, online, neverAck, ready, providerErrorRate, providerLostAnswerRate, bothActive, replicationLag, overload",
                 )),
                 _ => diags.push(
                     Diagnostic::at(
@@ -378,7 +407,12 @@ impl FaultSchedule {
         let gateways = || observed.gateways.iter().map(|g| &g.name);
         let mut diags = Vec::new();
         for f in &self.faults {
+            let one;
             let (list, what): (&[Name], &str) = match &f.action {
+                FaultAction::Overload { server, .. } => {
+                    one = [server.clone()];
+                    (&one, "a management server or gateway")
+                }
                 FaultAction::Down(l) | FaultAction::Up(l) => {
                     (l, "a management server, gateway or store pool")
                 }
@@ -405,6 +439,10 @@ impl FaultSchedule {
             for n in list {
                 let known = match &f.action {
                     FaultAction::Down(_) | FaultAction::Up(_) => servers().any(|s| s == n),
+                    FaultAction::Overload { .. } => {
+                        observed.management_servers.iter().any(|s| &s.name == n)
+                            || gateways().any(|s| s == n)
+                    }
                     FaultAction::Ready(_) => gateways().any(|s| s == n),
                     _ => members().any(|s| s == n),
                 };
@@ -485,6 +523,34 @@ impl Sim {
             FaultAction::ReplicationLag(lag) => {
                 self.set_replication_lag(std::time::Duration::from_secs(lag.0))
             }
+            FaultAction::Overload { server, above } => {
+                if let Some(&s) = self.index.servers.get(&server) {
+                    self.servers[s as usize].overload_above = Some(above);
+                    self.overload_armed = true;
+                }
+            }
+        }
+    }
+
+    /// Takes down every server armed by an `overload` fault that carries
+    /// more members than it can: its members drop and fail over.
+    pub(crate) fn check_overload(&mut self) {
+        if !self.overload_armed {
+            return;
+        }
+        let over: Vec<Name> = self
+            .servers
+            .iter()
+            .filter(|s| {
+                s.up && s
+                    .overload_above
+                    .is_some_and(|n| s.connected.len() > n as usize)
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        for n in over {
+            tracing::debug!(server = %n, "overloaded: the server goes down");
+            self.server_down(&n);
         }
     }
 
@@ -674,6 +740,66 @@ mod tests {
                 .starts_with("f.yaml:2:5: bothActive needs a Central Management Store"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_overloaded_server_goes_down_and_its_members_fail_over() {
+        let s = FaultSchedule::parse("faults:\n  - overload: {server: gw2, above: 1}\n", "f.yaml")
+            .unwrap();
+        assert_eq!(
+            s.faults[0].action,
+            FaultAction::Overload {
+                server: n("gw2"),
+                above: 1
+            }
+        );
+        assert_eq!(s.faults[0].action.what(), "gw2 above 1 members");
+        let observed = crate::load::observed_str(
+            "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\n\
+             gateways: [{name: gw1, primary: ms1, connected: ms1}, {name: gw2, primary: ms1, connected: ms1}]\n\
+             agents: [{name: a1, primary: gw1, connected: gw1}, {name: a2, primary: gw1, connected: gw1}]\n",
+            "o.yaml",
+        )
+        .unwrap();
+        assert!(s.check_names(&observed).is_ok());
+        let mut sim =
+            Sim::try_new(&observed, crate::sim::SimConfig::seeded(1).with_faults(s)).unwrap();
+        sim.advance(std::time::Duration::from_secs(1));
+        let bridge = |a: &str| crate::provider::Operation::SetParents {
+            kind: crate::model::MemberKind::Agent,
+            name: n(a),
+            parents: crate::model::Parents {
+                primary: n("gw2"),
+                failover: vec![n("gw1")],
+            },
+        };
+        // One member on gw2 is within its load.
+        sim.apply_now(&bridge("a1")).unwrap();
+        sim.advance(std::time::Duration::from_secs(600));
+        assert_eq!(sim.member(&n("a1")).unwrap().connected, Some(n("gw2")));
+        // The second takes it over: gw2 goes down, both fail over to gw1.
+        sim.apply_now(&bridge("a2")).unwrap();
+        sim.advance(std::time::Duration::from_secs(600));
+        let o = sim.snapshot(&crate::provider::Scope::All);
+        let gw2 = o.gateways.iter().find(|g| g.name == n("gw2")).unwrap();
+        assert!(!gw2.up);
+        for a in ["a1", "a2"] {
+            assert_eq!(sim.member(&n(a)).unwrap().connected, Some(n("gw1")), "{a}");
+        }
+        assert!(sim.stranded().is_empty());
+        // Names are checked: an agent is not a server.
+        let bad = FaultSchedule::parse("faults:\n  - overload: {server: a1, above: 5}\n", "f.yaml")
+            .unwrap();
+        let err = bad.check_names(&observed).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "f.yaml:2:5: overload names a1, which is not a management server or gateway"
+            ),
+            "{err}"
+        );
+        let err =
+            FaultSchedule::parse("faults:\n  - overload: {server: gw2}\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("above"), "{err}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub(super) fn build(observed: &Observed, config: SimConfig) -> Sim {
         rooted: Vec::new(),
         touched: Vec::new(),
         paths_dirty: true,
+        overload_armed: false,
         roots_stale: true,
         index: Index::default(),
     };
@@ -96,6 +97,7 @@ impl Sim {
             waiting: Vec::new(),
             connected: BTreeSet::new(),
             had_path: false,
+            overload_above: None,
         });
         self.index.servers.insert(name.clone(), id);
         id
@@ -248,6 +250,7 @@ impl Sim {
     /// connected to them again, and every member touched is judged for
     /// stranding.
     pub(crate) fn after_change(&mut self) {
+        self.check_overload();
         self.settle_paths();
         self.note_strandings();
     }

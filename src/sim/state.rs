@@ -78,6 +78,10 @@ pub(crate) struct Server {
     /// Members connected here now. Rebuilt from the members after loading.
     #[serde(skip)]
     pub connected: BTreeSet<MemberId>,
+    /// Armed by an `overload` fault: the server goes down once more
+    /// members than this are connected to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overload_above: Option<u32>,
     /// Gateways: whether, at the last check, its own connection reached a
     /// management server that is up (see `Sim::has_path`). Derived, so a
     /// gateway that gains a path wakes the members parked on it.
@@ -256,6 +260,9 @@ pub struct Sim {
     /// Some gateway's connection changed: paths must be checked again.
     #[serde(skip)]
     pub(crate) paths_dirty: bool,
+    /// Some server is armed by an `overload` fault (derived).
+    #[serde(skip)]
+    pub(crate) overload_armed: bool,
     /// Some gateway's configuration or learned parents changed: `rooted`
     /// must be computed again.
     #[serde(skip)]
@@ -269,6 +276,7 @@ impl Sim {
     /// tables (after construction or loading).
     pub(crate) fn rebuild_derived(&mut self) {
         let mut index = Index::default();
+        self.overload_armed = self.servers.iter().any(|s| s.overload_above.is_some());
         for (i, s) in self.servers.iter_mut().enumerate() {
             s.connected.clear();
             index.servers.entry(s.name.clone()).or_insert(i as ServerId);
