@@ -14,6 +14,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use handover::execute::{self, ConvergeOptions, EngineOptions, ProgressEvent};
 use handover::model::{Observed, Topology};
 use handover::plan::Plan;
+use handover::run::rollout::RolloutPlanner;
 use handover::sim::{FaultSchedule, Sim, SimConfig};
 use std::path::PathBuf;
 
@@ -104,6 +105,9 @@ struct Rehearsal<'a> {
     #[serde(flatten)]
     summary: handover::execute::SimulateSummary<'a>,
     faults: Vec<handover::sim::Fired>,
+    /// `policy.rollout`'s steps, timeline and outcome (docs/rollouts.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollout: Option<handover::run::rollout::RolloutReport<'a>>,
 }
 
 /// Runs the command; returns the exit code.
@@ -200,19 +204,42 @@ pub fn run(args: Args) -> u8 {
             }
         }
     };
-    let report = runtime.block_on(execute::converge(
-        &mut sim,
-        &desired,
-        plan,
-        &opts,
-        &mut progress,
-    ));
+    // A progressive rollout paces make-before-break moves; `direct` shows
+    // the hazard and has no steps.
+    let mut rollout = (args.strategy == Strategy::MakeBeforeBreak
+        && desired.policy.rollout.is_some())
+    .then(|| RolloutPlanner::new("rehearsal"));
+    let report = match rollout.as_mut() {
+        Some(r) => runtime.block_on(execute::converge(
+            &mut sim,
+            &desired,
+            r,
+            &opts,
+            &mut progress,
+        )),
+        None => runtime.block_on(execute::converge(
+            &mut sim,
+            &desired,
+            plan,
+            &opts,
+            &mut progress,
+        )),
+    };
+    let rollout_report = desired
+        .policy
+        .rollout
+        .as_ref()
+        .zip(rollout.as_ref())
+        .map(|(policy, r)| r.report(policy));
     match args.format {
         Format::Text => {
             print!(
                 "{}",
                 handover::report::rehearsal::faults(&sim.faults_fired())
             );
+            if let Some(r) = &rollout_report {
+                print!("{}", handover::report::rollout::timeline(r));
+            }
             print!(
                 "{}",
                 handover::report::rehearsal::verdict(&report, args.strategy.name())
@@ -227,6 +254,7 @@ pub fn run(args: Args) -> u8 {
         Format::Json => match serde_json::to_string(&Rehearsal {
             summary: report.summary(args.strategy.name()),
             faults: sim.faults_fired(),
+            rollout: rollout_report,
         }) {
             Ok(s) => println!("{s}"),
             Err(e) => {
@@ -238,6 +266,6 @@ pub fn run(args: Args) -> u8 {
     let code = report.exit_code();
     // The process ends here: the OS reclaims the estate and the simulator
     // at once, faster than freeing them one allocation at a time.
-    std::mem::forget((desired, observed, sim, report));
+    std::mem::forget((desired, observed, sim, report, rollout));
     code
 }

@@ -179,6 +179,28 @@ impl RehearsalReport {
     }
 }
 
+/// How a cycle plans each pass: a plain planner function
+/// (`fn(&Topology, &Observed) -> Plan`, such as [`crate::plan::plan`]), or
+/// one that keeps state between passes and reads the target's clock (a
+/// progressive rollout, `crate::run::rollout`).
+pub trait Planner {
+    /// The plan for this pass; `clock` is the target's clock.
+    fn plan(&mut self, desired: &Topology, observed: &Observed, clock: Duration) -> Plan;
+
+    /// When (on the target's clock) the planner will want to start
+    /// something without the estate changing first (a soak that ends), so
+    /// the cycle waits for it instead of stopping for lack of progress.
+    fn wake_at(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl<F: Fn(&Topology, &Observed) -> Plan> Planner for F {
+    fn plan(&mut self, desired: &Topology, observed: &Observed, _clock: Duration) -> Plan {
+        self(desired, observed)
+    }
+}
+
 /// Runs level-triggered passes until the estate converges or nothing can
 /// progress.
 ///
@@ -200,7 +222,7 @@ pub async fn converge<T, F>(
 ) -> RehearsalReport
 where
     T: Provider + Clock + Schedule + Inspect,
-    F: Fn(&Topology, &Observed) -> Plan,
+    F: Planner,
 {
     let span = tracing::info_span!("rehearsal", max_passes = opts.max_passes);
     cycle(target, desired, strategy, opts, progress)
@@ -211,13 +233,13 @@ where
 async fn cycle<T, F>(
     target: &mut T,
     desired: &Topology,
-    strategy: F,
+    mut strategy: F,
     opts: &ConvergeOptions,
     progress: &mut dyn Progress,
 ) -> RehearsalReport
 where
     T: Provider + Clock + Schedule + Inspect,
-    F: Fn(&Topology, &Observed) -> Plan,
+    F: Planner,
 {
     let t0 = target.now();
     let mut meter = Meter::new(target);
@@ -262,7 +284,7 @@ where
         if pass == 1 {
             meter.start(desired, &obs);
         }
-        let plan = strategy(desired, &obs);
+        let plan = strategy.plan(desired, &obs, meter.now());
         blocked = plan.blocked.iter().map(|b| b.name.clone()).collect();
         blocked.sort();
         blocked.dedup();
@@ -286,7 +308,7 @@ where
                 continue;
             }
             if looks_converged {
-                if wait_for_event(&mut meter).await {
+                if wait_for_event(&mut meter, strategy.wake_at()).await {
                     prev_obs = Some(obs);
                     prev_plan = Some(plan);
                     last_change = meter.now();
@@ -333,7 +355,7 @@ where
         prev_obs = Some(obs);
         prev_plan = Some(plan);
         if !progressed && now.saturating_sub(last_change) >= opts.settle {
-            if wait_for_event(&mut meter).await {
+            if wait_for_event(&mut meter, strategy.wake_at()).await {
                 last_change = meter.now();
                 continue;
             }
@@ -402,9 +424,18 @@ where
     }
 }
 
-/// Sleeps until the target's next scheduled event, if there is one.
-async fn wait_for_event<T: Clock + Schedule>(meter: &mut Meter<'_, T>) -> bool {
-    let Some(at) = meter.inner.next_scheduled() else {
+/// Sleeps until the target's next scheduled event or the planner's
+/// `wake` (a soak that ends), whichever is first, if there is one.
+async fn wait_for_event<T: Clock + Schedule>(
+    meter: &mut Meter<'_, T>,
+    wake: Option<Duration>,
+) -> bool {
+    let wake = wake.filter(|w| *w > meter.now());
+    let Some(at) = [meter.inner.next_scheduled(), wake]
+        .into_iter()
+        .flatten()
+        .min()
+    else {
         return false;
     };
     let d = at.saturating_sub(meter.now()).max(Duration::from_millis(1));

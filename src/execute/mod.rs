@@ -29,7 +29,9 @@ mod view;
 pub use crate::provider::{Inspect, Schedule};
 pub use cancel::Cancel;
 pub use classify::{Classification, RemovalHazard, classify, is_bridge_of, removal_hazard};
-pub use converge::{ConvergeOptions, RehearsalReport, SimulateSummary, StopReason, converge};
+pub use converge::{
+    ConvergeOptions, Planner, RehearsalReport, SimulateSummary, StopReason, converge,
+};
 pub use engine::apply_plan;
 pub use progress::{Progress, ProgressEvent, Silent};
 pub use report::{EngineReport, StepOutcome, StepRecord};

@@ -15,7 +15,8 @@
 //!   its one shutdown path;
 //! - [`history`]: folding journal records into runs;
 //! - [`origin`]: who runs a run (the OS user) and from which git commit;
-//! - [`units`]: walking the paths `validate` is given into units to check.
+//! - [`units`]: walking the paths `validate` is given into units to check;
+//! - [`rollout`]: a progressive rollout's planner and its one admission call.
 //!
 //! Must not parse flags or print to stdout: [`crate`]'s users (the CLI,
 //! the tests) hand in plain options and print what comes back. Logs go
@@ -29,6 +30,7 @@ pub mod lead;
 pub mod origin;
 pub mod pass;
 pub mod reconcile;
+pub mod rollout;
 pub mod target;
 pub mod units;
 

@@ -26,7 +26,7 @@ impl Builder<'_> {
 
     /// The rollout policy, or `None` (with diagnostics) when any part of it
     /// is wrong.
-    pub(super) fn rollout(&mut self, r: &Spanned<RolloutDoc>) -> Option<Rollout> {
+    pub(super) fn rollout(&mut self, r: &Spanned<RolloutDoc>) -> Option<Box<Rollout>> {
         let before = self.diags.len();
         let doc = &r.value;
         if doc.steps.is_empty() {
@@ -96,11 +96,11 @@ impl Builder<'_> {
                 }
             },
         };
-        (self.diags.len() == before).then_some(Rollout {
+        (self.diags.len() == before).then_some(Box::new(Rollout {
             steps,
             analysis,
             on_failure,
-        })
+        }))
     }
 
     /// Step `n` (1-based), or `None` with a diagnostic.

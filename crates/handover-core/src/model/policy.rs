@@ -116,7 +116,7 @@ pub struct Policy {
     /// Progressive steps with analysis (docs/rollouts.md); `None` moves
     /// every member as soon as the window allows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollout: Option<super::rollout::Rollout>,
+    pub rollout: Option<Box<super::rollout::Rollout>>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in

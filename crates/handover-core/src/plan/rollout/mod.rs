@@ -170,42 +170,43 @@ impl Memory {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum Event {
-    /// A step began moving members (`step` is 1-based in messages).
+    /// A step began moving members. (Every `step` of an event is 1-based,
+    /// as people count and `/status` shows.)
     StepStarted {
-        /// 0-based step.
+        /// The step, 1-based.
         step: usize,
         /// Members started in all once the step has moved its own.
         target: u64,
     },
     /// The step's members moved; its soak began.
     SoakStarted {
-        /// 0-based step.
+        /// The step, 1-based.
         step: usize,
         /// When the soak ends, in the caller's clock seconds.
         until: u64,
     },
     /// A manual pause step was reached.
     Paused {
-        /// 0-based step.
+        /// The step, 1-based.
         step: usize,
     },
     /// The analysis failed.
     AnalysisFailed {
-        /// 0-based step.
+        /// The step, 1-based.
         step: usize,
         /// Why.
         reasons: Vec<String>,
     },
     /// A rollback began for these members.
     RollbackStarted {
-        /// 0-based step.
+        /// The step, 1-based.
         step: usize,
         /// The members going back.
         members: Vec<Name>,
     },
     /// Every rolled-back member is on its parents from before.
     RolledBack {
-        /// 0-based step.
+        /// The step, 1-based.
         step: usize,
     },
     /// Every step passed.
@@ -332,7 +333,7 @@ pub fn decide(
                 });
                 if back {
                     m.phase = Phase::RolledBack;
-                    events.push(Event::RolledBack { step: m.step });
+                    events.push(Event::RolledBack { step: m.step + 1 });
                 }
                 break;
             }
@@ -342,7 +343,7 @@ pub fn decide(
         verdict = analyse(observed, &m.started, &rollout.analysis);
         if verdict.failed() {
             events.push(Event::AnalysisFailed {
-                step: m.step,
+                step: m.step + 1,
                 reasons: verdict.reasons.clone(),
             });
             m.reason = Some(verdict.reasons.join("; "));
@@ -358,7 +359,7 @@ pub fn decide(
                         .map(|s| s.name.clone())
                         .collect();
                     events.push(Event::RollbackStarted {
-                        step,
+                        step: step + 1,
                         members: m.rolled_back.clone(),
                     });
                     m.phase = Phase::RollingBack;
@@ -373,7 +374,7 @@ pub fn decide(
                 m.step + 1,
                 rollout.steps.len()
             ));
-            events.push(Event::Paused { step: m.step });
+            events.push(Event::Paused { step: m.step + 1 });
             break;
         }
         match m.phase {
@@ -405,7 +406,7 @@ pub fn decide(
                     }
                     if !add.is_empty() && !m.started.iter().any(|s| s.step == m.step) {
                         events.push(Event::StepStarted {
-                            step: m.step,
+                            step: m.step + 1,
                             target,
                         });
                     }
@@ -420,7 +421,7 @@ pub fn decide(
                     m.phase = Phase::Soaking;
                     m.soak_from = Some(now);
                     events.push(Event::SoakStarted {
-                        step: m.step,
+                        step: m.step + 1,
                         until: now + step.soak.0,
                     });
                     continue;
