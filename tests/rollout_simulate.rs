@@ -184,7 +184,11 @@ fn after_the_rollback_every_agent_is_on_its_old_parents() {
             .member(&Name::parse(&format!("pos{i:02}.branch.contoso.local")).unwrap())
             .unwrap();
         assert_eq!(m.configured.primary, gw1, "pos{i:02}");
-        assert_eq!(m.configured.failover, std::slice::from_ref(&gw2), "pos{i:02}");
+        assert_eq!(
+            m.configured.failover,
+            std::slice::from_ref(&gw2),
+            "pos{i:02}"
+        );
         assert_eq!(m.connected.as_ref(), Some(&gw1), "pos{i:02} reports to gw1");
     }
 }
