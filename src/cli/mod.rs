@@ -12,6 +12,7 @@ pub mod plan;
 pub mod progress;
 pub mod provider;
 pub mod reconcile;
+pub mod resume;
 pub mod schema;
 pub mod simulate;
 pub mod validate;
@@ -64,6 +65,8 @@ pub enum Command {
     Graph(graph::Args),
     /// List past runs recorded in the journal.
     History(history::Args),
+    /// Let a paused progressive rollout go on (docs/rollouts.md).
+    Resume(resume::Args),
     /// Print shell completions (bash, zsh, fish or PowerShell) to stdout.
     Completions(completions::Args),
     /// Print the JSON Schema of topology (or observed) files, for editors.
@@ -127,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => wait::run_status(args),
         Command::Graph(args) => graph::run(args),
         Command::History(args) => history::run(args),
+        Command::Resume(args) => resume::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Provider(args) => provider::run(args),

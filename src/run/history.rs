@@ -102,6 +102,8 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
                     r.blocked = *blocked;
                 }
             }
+            // A rollout's records are not runs (docs/rollouts.md).
+            Record::RolloutState { .. } | Record::RolloutResumed { .. } => {}
         }
     }
     out

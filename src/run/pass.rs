@@ -15,6 +15,7 @@ use crate::execute::{Cancel, EngineOptions, Inspect};
 use crate::model::Observed;
 use crate::plan::Plan;
 use crate::provider::{Clock, Provider, Scope, TargetSpec};
+use crate::reconcile::serve::rollout_view::RolloutView;
 use crate::reconcile::serve::status::ErrorKind;
 use crate::reconcile::{LiveHandle, PassContext, PassResult};
 use crate::state::journal::{self, Journal};
@@ -108,7 +109,27 @@ pub(crate) async fn observe_and_plan<P: Provider>(
     target: &mut P,
 ) -> Result<(crate::model::Observed, crate::plan::Plan), crate::provider::ProviderError> {
     let start = target.observe(&Scope::All).await?;
-    let plan = crate::plan::plan(ctx.topology, &start);
+    let plan = match super::rollout::gate::Gate::for_pass(
+        &env.state_dir,
+        ctx.topology,
+        &start,
+        &ctx.revision.id,
+        env.ha.is_some(),
+        std::time::SystemTime::now(),
+    ) {
+        // Admission (docs/rollouts.md): what the rollout lets start.
+        Some(g) => {
+            env.live
+                .update(|l| l.rollout = Some(RolloutView::of(g.status())));
+            let (d, a, _held) =
+                crate::plan::admit::hold(&g.desired, &start, &g.assignment, &|s| g.admits(s));
+            crate::plan::plan_assigned(&d, &start, &a)
+        }
+        None => {
+            env.live.update(|l| l.rollout = None);
+            crate::plan::plan(ctx.topology, &start)
+        }
+    };
     env.live.planned(&plan, &start);
     Ok((start, plan))
 }
@@ -150,12 +171,16 @@ pub async fn pass(
         suspended = ctx.suspended,
         "planned"
     );
+    // A rollout that holds members back has not converged (docs/rollouts.md).
+    let held = env
+        .live
+        .read(|l| l.rollout.as_ref().is_some_and(|r| r.under_way()));
     if ctx.suspended || plan.steps.is_empty() {
         let stranded = sim.stranded();
         let saved = sim.save();
         verdict.set(Some(if !stranded.is_empty() {
             Verdict::Stranded
-        } else if plan.steps.is_empty() && plan.blocked.is_empty() {
+        } else if plan.steps.is_empty() && plan.blocked.is_empty() && !held {
             Verdict::Converged
         } else {
             Verdict::NotConverged

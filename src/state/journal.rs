@@ -70,6 +70,27 @@ pub enum Record {
         /// Members (and the store) left blocked.
         blocked: u64,
     },
+    /// A progressive rollout's memory after a pass that changed it
+    /// (docs/rollouts.md): its step and phase, when the soak began, and
+    /// every member it admitted with the parents it had before. The last
+    /// one for a revision is where the next pass carries on.
+    RolloutState {
+        /// When, RFC 3339.
+        at: String,
+        /// The memory (its `revision` names the desired revision).
+        state: Box<crate::plan::rollout::Memory>,
+        /// What changed in the pass that wrote it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<crate::plan::rollout::Event>,
+    },
+    /// `handover resume`: a paused or stopped rollout may go on.
+    RolloutResumed {
+        /// When, RFC 3339.
+        at: String,
+        /// The OS user who ran it (empty when unknown).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        user: String,
+    },
 }
 
 /// An open journal, appending.

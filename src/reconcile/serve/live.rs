@@ -156,6 +156,8 @@ pub struct Live {
     pub failed: Vec<(Name, String)>,
     /// The time between passes, before jitter.
     pub interval: Option<Duration>,
+    /// The last pass's rollout, with `policy.rollout`.
+    pub rollout: Option<super::rollout_view::RolloutView>,
 }
 
 /// The shared live state: the pass writes, the listener reads. Clones share.
@@ -285,7 +287,14 @@ impl Live {
     ///   before the pass starts.
     /// - A member's `since` is the earliest known: when the executor wrote
     ///   its bridge, not when the pass that wrote it was recorded.
-    pub fn status(&self, mut s: Status) -> Status {
+    pub fn status(&self, s: Status) -> Status {
+        let mut s = self.status_of_pass(s);
+        super::rollout_view::apply(&mut s, self.rollout.as_ref());
+        s
+    }
+
+    /// [`Live::status`] without the rollout.
+    fn status_of_pass(&self, mut s: Status) -> Status {
         let unrecorded = self.pass > s.passes;
         for f in &mut s.in_flight {
             if let Some(m) = self.in_flight.get(&f.name)

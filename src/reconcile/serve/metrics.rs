@@ -192,6 +192,8 @@ impl Metrics {
                 sample(&mut o, y, &[("status", st.as_str())], v);
             }
 
+            super::rollout_view::metrics(&mut o, status);
+
             let e = "handover_reconcile_errors_total";
             head(&mut o, e, "counter", "Errors by kind.");
             for k in ErrorKind::ALL {
@@ -224,12 +226,14 @@ impl Metrics {
     }
 }
 
-fn head(o: &mut String, name: &str, ty: &str, help: &str) {
+/// A metric's `# HELP` and `# TYPE` lines.
+pub(super) fn head(o: &mut String, name: &str, ty: &str, help: &str) {
     let _ = writeln!(o, "# HELP {name} {help}");
     let _ = writeln!(o, "# TYPE {name} {ty}");
 }
 
-fn sample(o: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
+/// One sample line.
+pub(super) fn sample(o: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
     o.push_str(name);
     if !labels.is_empty() {
         o.push('{');

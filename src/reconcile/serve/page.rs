@@ -59,6 +59,7 @@ pub fn main(status: &Status, live: &Live, now: SystemTime) -> String {
     overview(&mut o, status, live, now);
     o.push('\n');
     problems(&mut o, status, live);
+    super::rollout_view::section(&mut o, status, now);
     graph(&mut o, live);
     o.push('\n');
     in_flight(&mut o, status, live);

@@ -370,6 +370,10 @@ pub struct Status {
     /// leader's last published status. Absent without `--ha`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ha: Option<crate::ha::HaView>,
+    /// With `policy.rollout`: its step, phase, soak and analysis
+    /// (docs/rollouts.md). Absent without a rollout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<super::rollout_view::RolloutView>,
 }
 
 /// The shared status: the loop writes, the listener reads. Clones share.

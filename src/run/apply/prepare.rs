@@ -53,6 +53,12 @@ pub fn planned(
     paths: &[PathBuf],
     start: &Observed,
 ) -> Result<(Plan, String), String> {
+    if desired.policy.rollout.is_some() {
+        return Err(
+            "error: the topology has policy.rollout, and apply does not run progressive rollouts yet: it would start every change at once. Run handover reconcile, which moves the members step by step (docs/rollouts.md), or remove policy.rollout to apply everything now"
+                .to_string(),
+        );
+    }
     let plan = crate::plan::try_plan(desired, start)
         .map_err(|e| crate::diag::Diagnostics(e.to_diagnostics(desired)).to_string())?;
     Ok((plan, revision_of(paths)))

@@ -5,9 +5,11 @@
 //! Owns [`RolloutPlanner`] (keeps the rollout's memory between passes,
 //! reads the pass's clock, asks the pure [`crate::plan::rollout::decide`]
 //! and plans through [`crate::plan::admit::hold`], the one admission seam)
-//! and [`admission`], the one call a pass makes to learn what a rollout
-//! admits. Must not decide anything itself (the core does) and must not
-//! print.
+//! and [`admission`], the decision every caller shares; [`gate`] is a
+//! reconcile pass's rollout, its memory kept in the journal. Must not
+//! decide anything itself (the core does) and must not print.
+
+pub mod gate;
 
 use crate::assign::{self, Assignment};
 use crate::execute::Planner;

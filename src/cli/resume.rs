@@ -1,0 +1,63 @@
+//! `handover resume`: let a paused progressive rollout go on
+//! (docs/rollouts.md): after a manual `{pause: true}` step, the next step;
+//! after a failed analysis or a rollback, the rollout starts again from
+//! its first step over the members still to move.
+//!
+//! The edge around [`handover::run::rollout::gate::record_resume`]: it
+//! appends one record to the journal of the state directory, which the
+//! next reconcile pass reads. Must not touch the target or take its lock
+//! (a running `reconcile` holds it). `--ha` is not supported yet.
+
+use super::exit;
+use clap::Args as ClapArgs;
+use handover::run::target;
+use std::path::PathBuf;
+
+/// Flags of `handover resume`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// The state directory of the `reconcile` to resume; default
+    /// `.handover/` beside the target's file (or in the working directory
+    /// without `--target`).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The target the `reconcile` runs against (picks the state directory
+    /// beside a `sim:` file).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> u8 {
+    let spec = match args
+        .target
+        .as_deref()
+        .map(|t| target::spec(t, &[]))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::ERROR;
+        }
+    };
+    let dir = args
+        .state_dir
+        .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(target::file)));
+    match handover::run::rollout::gate::record_resume(&dir, handover::run::origin::os_user()) {
+        Ok(()) => {
+            println!(
+                "Resume recorded in {}; the next reconcile pass goes on with the rollout.",
+                dir.join("journal.jsonl").display()
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot record the resume in {}: {e}; check that the directory is writable",
+                dir.display()
+            );
+            exit::ERROR
+        }
+    }
+}

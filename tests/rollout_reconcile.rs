@@ -1,0 +1,247 @@
+//! Progressive rollouts through `reconcile --once` against a `sim:`
+//! target, and `handover resume`: each pass admits only its step, a soak
+//! holds the rest (the journal remembers it across processes), a manual
+//! pause waits for `handover resume`, a failed analysis stops the rollout
+//! or rolls the moved agents back to gw1, and `apply` refuses a rollout
+//! it cannot run step by step.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn example(f: &str) -> String {
+    format!(
+        "{}/examples/rollout-overload/{f}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A directory with `desired/desired.yaml` (the rollback example with
+/// `steps` replaced) and the example's observed state as `estate.yaml`.
+fn setup(steps: &str, on_failure: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("desired")).unwrap();
+    let text = std::fs::read_to_string(example("rollback.yaml")).unwrap();
+    let start = text.find("    steps:\n").unwrap();
+    let end = text.find("    analysis:").unwrap();
+    let text = format!("{}{steps}{}", &text[..start], &text[end..])
+        .replace("onFailure: rollback", &format!("onFailure: {on_failure}"));
+    std::fs::write(tmp.path().join("desired/desired.yaml"), text).unwrap();
+    std::fs::copy(example("observed.yaml"), tmp.path().join("estate.yaml")).unwrap();
+    tmp
+}
+
+/// One `reconcile --once`; its exit code and stderr.
+fn once(d: &Path) -> (i32, String) {
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(d)
+        .args([
+            "reconcile",
+            "--once",
+            "--desired",
+            "desired",
+            "--target",
+            "sim:estate.yaml",
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Agents whose configured primary is `gw` in the target's file.
+fn on(d: &Path, gw: &str) -> usize {
+    std::fs::read_to_string(d.join("estate.yaml"))
+        .unwrap()
+        .matches(&format!("    primary: {gw}.branch.contoso.local"))
+        .count()
+}
+
+/// The journal's rollout states, oldest first.
+fn states(d: &Path) -> Vec<Value> {
+    std::fs::read_to_string(d.join(".handover/journal.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["event"] == "rollout_state")
+        .collect()
+}
+
+fn last_phase(d: &Path) -> String {
+    states(d).last().unwrap()["state"]["phase"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn resume(d: &Path) -> String {
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(d)
+        .args(["resume", "--target", "sim:estate.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn each_pass_admits_its_step_and_a_soak_holds_the_rest_across_processes() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5, soak: 1h}\n      - {percent: 100}\n",
+        "pause",
+    );
+    let d = tmp.path();
+    let (code, err) = once(d);
+    assert_eq!(code, 3, "a rollout under way is not converged:\n{err}");
+    assert_eq!(on(d, "gw9"), 5, "the first step moves five agents");
+    assert_eq!(last_phase(d), "moving");
+    let s = &states(d)[0]["state"];
+    assert_eq!(s["total"], 40);
+    assert_eq!(s["started"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        s["started"][0]["before"]["primary"], "gw1.branch.contoso.local",
+        "the parents before are recorded"
+    );
+    // The next process reads the journal: the five moved, the soak starts
+    // and holds the other 35 for an hour of wall-clock time.
+    let (code, _) = once(d);
+    assert_eq!(code, 3);
+    assert_eq!(last_phase(d), "soaking");
+    assert_eq!(on(d, "gw9"), 5);
+    let (code, _) = once(d);
+    assert_eq!(code, 3);
+    assert_eq!(on(d, "gw9"), 5, "still soaking");
+}
+
+#[test]
+fn a_manual_pause_waits_for_handover_resume() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5}\n      - {pause: true}\n      - {percent: 100}\n",
+        "pause",
+    );
+    let d = tmp.path();
+    once(d);
+    assert_eq!(on(d, "gw9"), 5);
+    once(d);
+    assert_eq!(last_phase(d), "paused");
+    once(d);
+    assert_eq!(on(d, "gw9"), 5, "a pause is not ended by time");
+    let said = resume(d);
+    assert!(said.contains("Resume recorded"), "{said}");
+    let (code, err) = once(d);
+    assert_eq!(on(d, "gw9"), 40, "after the resume the rest moves:\n{err}");
+    assert_eq!(code, 0, "every agent converged:\n{err}");
+    // The next pass sees every step done.
+    let (code, _) = once(d);
+    assert_eq!(code, 0);
+    assert_eq!(last_phase(d), "complete");
+}
+
+/// Takes gw9 down in the target's file, as if it had crashed.
+fn crash_gw9(d: &Path) {
+    let f = d.join("estate.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let at = text.find("  - name: gw9.branch.contoso.local").unwrap();
+    let up = text[at..].find("    up: true").unwrap() + at;
+    let text = format!(
+        "{}    up: false{}",
+        &text[..up],
+        &text[up + "    up: true".len()..]
+    );
+    std::fs::write(&f, text).unwrap();
+}
+
+#[test]
+fn a_failed_analysis_pauses_and_the_journal_says_why() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5, soak: 1h}\n      - {percent: 100}\n",
+        "pause",
+    );
+    let d = tmp.path();
+    once(d);
+    once(d);
+    assert_eq!(last_phase(d), "soaking");
+    crash_gw9(d);
+    let (code, err) = once(d);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(last_phase(d), "analysisFailed");
+    let last = states(d).pop().unwrap();
+    let failed = last["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "analysisFailed")
+        .unwrap_or_else(|| panic!("{last}"));
+    let reasons = failed["reasons"].to_string();
+    assert!(
+        reasons.contains("gateway gw9.branch.contoso.local, a new primary, is down"),
+        "{reasons}"
+    );
+    // Nothing new starts; the 35 stay on gw1.
+    once(d);
+    assert_eq!(on(d, "gw1"), 35);
+    assert_eq!(last_phase(d), "analysisFailed");
+}
+
+#[test]
+fn a_failed_analysis_rolls_the_moved_agents_back_to_gw1() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5, soak: 1h}\n      - {percent: 100}\n",
+        "rollback",
+    );
+    let d = tmp.path();
+    once(d);
+    once(d);
+    crash_gw9(d);
+    // The pass that sees the failure starts the rollback; the ones after
+    // finish it, make before break, and then nothing else moves.
+    for _ in 0..3 {
+        once(d);
+    }
+    assert_eq!(last_phase(d), "rolledBack");
+    assert_eq!(on(d, "gw1"), 40, "every agent is back on gw1");
+    assert_eq!(on(d, "gw9"), 0);
+    let text = std::fs::read_to_string(d.join("estate.yaml")).unwrap();
+    assert_eq!(
+        text.matches("    failover: [gw2.branch.contoso.local]")
+            .count(),
+        40,
+        "with gw2 as failover, as before"
+    );
+    let (sim, _) = handover::sim::file::SimFile::open_read_only(&d.join("estate.yaml"), 0).unwrap();
+    assert!(sim.sim().stranded().is_empty());
+}
+
+#[test]
+fn apply_refuses_a_rollout_and_changes_nothing() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5}\n      - {percent: 100}\n",
+        "pause",
+    );
+    let d = tmp.path();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(d)
+        .args([
+            "apply",
+            "--desired",
+            "desired",
+            "--target",
+            "sim:estate.yaml",
+            "--auto-approve",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("apply does not run progressive rollouts yet"),
+        "{err}"
+    );
+    assert_eq!(on(d, "gw1"), 40, "nothing was applied");
+    assert!(!d.join(".handover/journal.jsonl").exists() || states(d).is_empty());
+}
