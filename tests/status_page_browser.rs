@@ -637,3 +637,81 @@ fn the_topology_of_a_large_estate_is_readable_at_1280_px() {
     session.screenshot(&shot);
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// Reads the page's "Rollout" section; `null` until it shows a soak.
+const ROLLOUT: &str = r#"
+const q = id => document.querySelector(`[data-testid="${id}"]`);
+if (!q('rollout') || !q('rollout-soak')) return null;
+return { step: q('rollout-step').textContent,
+         phase: q('rollout-phase').dataset.phase,
+         soak: q('rollout-soak').textContent,
+         verdict: q('rollout-analysis').dataset.verdict,
+         sync: q('sync-status').dataset.sync };
+"#;
+
+#[test]
+fn the_status_page_shows_the_rollout_step_soak_countdown_and_analysis() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rollout-overload");
+    let desired = std::fs::read_to_string(example.join("pause.yaml"))
+        .unwrap()
+        .replace("{members: 5, soak: 15m}", "{members: 5, soak: 1h}");
+    std::fs::write(d.join("desired.yaml"), desired).unwrap();
+    std::fs::copy(example.join("observed.yaml"), d.join("estate.yaml")).unwrap();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut reconcile = Killed(
+        Command::new(env!("CARGO_BIN_EXE_handover"))
+            .current_dir(d)
+            .args(["reconcile", "--desired", "desired.yaml"])
+            .args(["--target", "sim:estate.yaml"])
+            .args(["--interval", "1s", "--listen", &listen.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(listen, "GET", "/healthz", None).is_none() {
+        assert!(Instant::now() < deadline, "the listener did not start");
+        if let Some(st) = reconcile.0.try_wait().unwrap() {
+            panic!("reconcile exited early: {st}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_driver, session, _profile) = start_session(&chromium, &chromedriver, 1_280);
+    let url = format!("http://{listen}/");
+    let seen = session.until(60, "the rollout's soak", |s| {
+        s.goto(&url);
+        let v = s.js(ROLLOUT);
+        (!v.is_null()).then_some(v)
+    });
+    assert_eq!(seen["step"], "1 of 3", "{seen}");
+    assert_eq!(seen["phase"], "soaking", "{seen}");
+    assert_eq!(seen["verdict"], "passing", "{seen}");
+    assert_eq!(seen["sync"], "Progressing", "{seen}");
+    let soak = seen["soak"].as_str().unwrap();
+    assert!(
+        soak.contains(" left)") && (soak.contains("59m") || soak.contains("1h")),
+        "a countdown of about an hour: {seen}"
+    );
+    // /status says the same for programs.
+    let (_, body) = http(listen, "GET", "/status", None).unwrap();
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["rollout"]["phase"], "soaking", "{status}");
+    assert_eq!(status["rollout"]["steps"], 3);
+    assert!(
+        status["rollout"]["soakUntil"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let (_, metrics) = http(listen, "GET", "/metrics", None).unwrap();
+    assert!(
+        metrics.contains("handover_rollout_phase{phase=\"soaking\"} 1"),
+        "{metrics}"
+    );
+}

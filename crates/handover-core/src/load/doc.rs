@@ -559,13 +559,6 @@ doc_struct! {
         /// step's moved members.
         #[schemars(with = "Option<u32>", range(max = 100))]
         pub max_failure_percent: Option<Spanned<i64>> => "maxFailurePercent" opt,
-        /// Worst health state a new parent may report: healthy, warning
-        /// (default) or critical.
-        #[schemars(with = "Option<HealthWord>")]
-        pub max_health: Option<Text> => "maxHealth" opt,
-        /// Longest send queue a new parent may report.
-        #[schemars(with = "Option<u64>")]
-        pub max_send_queue: Option<Spanned<i64>> => "maxSendQueue" opt,
     }
 }
 
@@ -576,16 +569,6 @@ doc_struct! {
 enum OnFailureWord {
     Pause,
     Rollback,
-}
-
-/// A health state as the Operations console shows it.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-enum HealthWord {
-    Healthy,
-    Warning,
-    Critical,
 }
 
 doc_struct! {

@@ -9,7 +9,7 @@
 use super::build::{Builder, quote};
 use super::doc::{AnalysisDoc, RolloutDoc, StepDoc};
 use crate::diag::Diagnostic;
-use crate::model::{Analysis, HealthState, OnFailure, Rollout, Seconds, Step, StepTarget};
+use crate::model::{Analysis, OnFailure, Rollout, Seconds, Step, StepTarget};
 use serde_saphyr::Spanned;
 
 impl Builder<'_> {
@@ -232,29 +232,13 @@ impl Builder<'_> {
         }
         out.max_failure_percent = count(self, &a.max_failure_percent, "maxFailurePercent", 100)
             .and_then(|v| u32::try_from(v).ok());
-        out.max_send_queue = count(self, &a.max_send_queue, "maxSendQueue", i64::MAX);
-        if let Some(t) = &a.max_health {
-            match HealthState::parse(&t.value) {
-                Some(h) => out.max_health = h,
-                None => {
-                    let pos = self.pos(t);
-                    self.diags.push(Diagnostic::at(
-                        pos,
-                        format!(
-                            "rollout.analysis.maxHealth is {}; expected healthy, warning or critical",
-                            quote(&t.value)
-                        ),
-                    ));
-                }
-            }
-        }
         out
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{HealthState, OnFailure, Seconds, StepTarget};
+    use crate::model::{OnFailure, Seconds, StepTarget};
 
     const HEAD: &str = "apiVersion: handover/v1\nkind: Topology\nmanagementServers: [{name: ms1}]\npolicy:\n  rollout:\n";
 
@@ -265,7 +249,7 @@ mod tests {
     #[test]
     fn reads_steps_analysis_and_on_failure() {
         let t = load(
-            "    steps: [{members: 20, soak: 15m}, {percent: 25, soak: 30m}, {pause: true}, {percent: 100}]\n    analysis: {maxFailures: 1, maxFailurePercent: 5, maxHealth: healthy, maxSendQueue: 500}\n    onFailure: rollback\n",
+            "    steps: [{members: 20, soak: 15m}, {percent: 25, soak: 30m}, {pause: true}, {percent: 100}]\n    analysis: {maxFailures: 1, maxFailurePercent: 5}\n    onFailure: rollback\n",
         )
         .unwrap();
         let r = t.policy.rollout.unwrap();
@@ -277,8 +261,6 @@ mod tests {
         assert_eq!(r.steps[3].soak, Seconds(0));
         assert_eq!(r.analysis.max_failures, 1);
         assert_eq!(r.analysis.max_failure_percent, Some(5));
-        assert_eq!(r.analysis.max_health, HealthState::Healthy);
-        assert_eq!(r.analysis.max_send_queue, Some(500));
         assert_eq!(r.on_failure, OnFailure::Rollback);
     }
 
@@ -330,7 +312,7 @@ mod tests {
         for want in [
             "policy.rollout has no steps",
             "t.yaml:7:16: rollout.onFailure is \"abort\"; expected pause or rollback",
-            "rollout.analysis.maxHealth is \"red\"; expected healthy, warning or critical",
+            "maxHealth",
             "rollout.analysis.maxFailurePercent is 150; expected a whole number from 0 to 100",
             "rollout.analysis.maxFailures is -1; expected a whole number of at least 0",
             "stpes",

@@ -19,7 +19,7 @@ pub use observed::{
     ObservedStore, Stamp,
 };
 pub use policy::{Capacity, Policy, Poll, Seconds};
-pub use rollout::{Analysis, HealthState, OnFailure, Rollout, Step, StepTarget};
+pub use rollout::{Analysis, OnFailure, Rollout, Step, StepTarget};
 pub use server::ServerKind;
 
 use crate::name::Name;

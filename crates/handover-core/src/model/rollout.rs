@@ -60,7 +60,7 @@ impl Step {
 }
 
 /// The thresholds of the analysis during a soak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Analysis {
     /// Moved members allowed off their new primary (on a failover, or
@@ -69,59 +69,6 @@ pub struct Analysis {
     /// The same as a share of the step's moved members, in percent; when
     /// both are given the larger allowance counts.
     pub max_failure_percent: Option<u32>,
-    /// The worst health state a new parent may report and still pass;
-    /// default `warning`.
-    pub max_health: HealthState,
-    /// The longest send queue a new parent may report and still pass; no
-    /// bound when absent.
-    pub max_send_queue: Option<u64>,
-}
-
-impl Default for Analysis {
-    fn default() -> Self {
-        Analysis {
-            max_failures: 0,
-            max_failure_percent: None,
-            max_health: HealthState::Warning,
-            max_send_queue: None,
-        }
-    }
-}
-
-/// A server's health state as the Operations console shows it.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum HealthState {
-    /// Healthy (green).
-    #[default]
-    Healthy,
-    /// Warning (yellow).
-    Warning,
-    /// Critical (red).
-    Critical,
-}
-
-impl HealthState {
-    /// The word the console uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthState::Healthy => "healthy",
-            HealthState::Warning => "warning",
-            HealthState::Critical => "critical",
-        }
-    }
-
-    /// Parses `healthy`, `warning` or `critical`.
-    pub fn parse(s: &str) -> Option<HealthState> {
-        match s {
-            "healthy" => Some(HealthState::Healthy),
-            "warning" => Some(HealthState::Warning),
-            "critical" => Some(HealthState::Critical),
-            _ => None,
-        }
-    }
 }
 
 /// What a failed analysis does.
@@ -162,19 +109,5 @@ mod tests {
         assert_eq!(s(StepTarget::Percent(100)).cumulative(10), Some(10));
         assert_eq!(s(StepTarget::Percent(1)).cumulative(0), Some(0));
         assert_eq!(s(StepTarget::Pause).cumulative(10), None);
-    }
-
-    #[test]
-    fn health_states_order_from_healthy_to_critical() {
-        assert!(HealthState::Healthy < HealthState::Warning);
-        assert!(HealthState::Warning < HealthState::Critical);
-        for h in [
-            HealthState::Healthy,
-            HealthState::Warning,
-            HealthState::Critical,
-        ] {
-            assert_eq!(HealthState::parse(h.as_str()), Some(h));
-        }
-        assert_eq!(HealthState::parse("red"), None);
     }
 }
