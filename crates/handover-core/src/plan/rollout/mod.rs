@@ -324,13 +324,12 @@ pub fn decide(
         match m.phase {
             Phase::AnalysisFailed | Phase::RolledBack => break,
             Phase::RollingBack => {
-                let back = m.rolled_back.iter().all(|n| {
-                    let before = m.started.iter().find(|s| &s.name == n).map(|s| &s.before);
-                    match (members.get(n), before) {
-                        (Some(o), Some(b)) => o.parents == *b,
-                        _ => true,
-                    }
-                });
+                let going: FastSet<&Name> = m.rolled_back.iter().collect();
+                let back = m
+                    .started
+                    .iter()
+                    .filter(|s| going.contains(&s.name))
+                    .all(|s| members.get(&s.name).is_none_or(|o| o.parents == s.before));
                 if back {
                     m.phase = Phase::RolledBack;
                     events.push(Event::RolledBack { step: m.step + 1 });
@@ -352,10 +351,11 @@ pub fn decide(
                 OnFailure::Pause => m.phase = Phase::AnalysisFailed,
                 OnFailure::Rollback => {
                     let step = m.step;
+                    let failing: FastSet<&Name> = verdict.failing.iter().collect();
                     m.rolled_back = m
                         .started
                         .iter()
-                        .filter(|s| s.step == step || verdict.failing.contains(&s.name))
+                        .filter(|s| s.step == step || failing.contains(&s.name))
                         .map(|s| s.name.clone())
                         .collect();
                     events.push(Event::RollbackStarted {
@@ -412,10 +412,10 @@ pub fn decide(
                     }
                     m.started.extend(add);
                 }
-                let exhausted = m.started.len() as u64 >= target
-                    || want
-                        .iter()
-                        .all(|(_, n, _, _)| m.started.iter().any(|s| &s.name == *n));
+                let exhausted = m.started.len() as u64 >= target || {
+                    let known: FastSet<&Name> = m.started.iter().map(|s| &s.name).collect();
+                    want.iter().all(|(_, n, _, _)| known.contains(n))
+                };
                 let step_done = m.started.iter().filter(|s| s.step == m.step).all(done);
                 if exhausted && step_done {
                     m.phase = Phase::Soaking;
@@ -453,9 +453,10 @@ pub fn decide(
     };
     let rollback: FastMap<Name, Parents> =
         if matches!(m.phase, Phase::RollingBack | Phase::RolledBack) {
+            let going: FastSet<&Name> = m.rolled_back.iter().collect();
             m.started
                 .iter()
-                .filter(|s| m.rolled_back.contains(&s.name))
+                .filter(|s| going.contains(&s.name))
                 .map(|s| (s.name.clone(), s.before.clone()))
                 .collect()
         } else {
