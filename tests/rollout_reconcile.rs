@@ -245,3 +245,72 @@ fn apply_refuses_a_rollout_and_changes_nothing() {
     assert_eq!(on(d, "gw1"), 40, "nothing was applied");
     assert!(!d.join(".handover/journal.jsonl").exists() || states(d).is_empty());
 }
+
+const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
+
+/// One `reconcile --once` against the exec test provider, whose state is
+/// `provider.json` in `d`; its exit code and stderr.
+fn once_exec(d: &Path) -> (i32, String) {
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(d)
+        .env("HANDOVER_LOCK_DIR", d.join("locks"))
+        .args(["reconcile", "--once", "--desired", "desired"])
+        .args(["--target", &format!("exec:{PROVIDER}")])
+        .args(["--target-arg", "--state", "--target-arg"])
+        .arg(d.join("provider.json"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Agents the exec test provider's estate has on `gw` as primary.
+fn on_exec(d: &Path, gw: &str) -> usize {
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(d.join("provider.json")).unwrap()).unwrap();
+    let want = format!("{gw}.branch.contoso.local");
+    state["observed"]["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["primary"] == want.as_str())
+        .count()
+}
+
+#[test]
+fn the_exec_provider_moves_step_by_step_and_a_pause_waits_for_resume() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5}\n      - {pause: true}\n      - {percent: 100}\n",
+        "pause",
+    );
+    let d = tmp.path();
+    let observed = handover::load::observed(&d.join("estate.yaml")).unwrap();
+    std::fs::write(
+        d.join("provider.json"),
+        serde_json::to_vec(&serde_json::json!({ "observed": observed })).unwrap(),
+    )
+    .unwrap();
+    let (code, err) = once_exec(d);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(on_exec(d, "gw9"), 5, "{err}");
+    once_exec(d);
+    assert_eq!(last_phase(d), "paused");
+    once_exec(d);
+    assert_eq!(on_exec(d, "gw9"), 5);
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(d)
+        .arg("resume")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let (_, err) = once_exec(d);
+    assert_eq!(on_exec(d, "gw9"), 40, "{err}");
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(d.join("provider.json")).unwrap()).unwrap();
+    assert_eq!(state["stranded"], serde_json::json!([]), "{state}");
+    assert_eq!(state["dropped"], serde_json::json!([]), "make before break");
+}
