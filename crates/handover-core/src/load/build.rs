@@ -367,6 +367,7 @@ impl<'a> Builder<'a> {
                 self.unknown(&c.unknown);
             }
             t.policy = self.policy(p);
+            t.policy.notifications = self.notifications(&p.notifications);
             t.policy_pos = p
                 .max_in_flight
                 .as_ref()

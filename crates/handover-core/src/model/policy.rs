@@ -113,6 +113,10 @@ pub struct Policy {
     pub suspend: bool,
     /// How often members in flight are observed.
     pub poll: Poll,
+    /// Webhooks told about transitions (`policy.notifications`, reconcile
+    /// only; docs/notifications.md). Empty: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<super::notify::Receiver>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -146,6 +150,7 @@ impl Default for Policy {
             capacity: Capacity::default(),
             suspend: false,
             poll: Poll::default(),
+            notifications: Vec::new(),
         }
     }
 }
