@@ -266,24 +266,34 @@ impl Builder<'_> {
         out
     }
 
-    /// An environment variable's name, checked (reported when bad).
+    /// An environment variable's name, checked (reported when bad). A
+    /// value that looks like a URL is not quoted: it is most likely the
+    /// secret itself, written where its variable's name belongs, and
+    /// messages reach logs and `/status`.
     fn env_name(&mut self, t: &Text, key: &str, receiver: &str) -> String {
         if !valid_env_name(&t.value) {
             let pos = self.pos(t);
-            let d = Diagnostic::at(
-                pos,
-                format!(
-                    "{key} {} of notification receiver {} is not an environment variable name; expected letters, digits and _ (not first a digit)",
-                    quote(&t.value),
-                    quote(receiver)
-                ),
-            );
             let d = if t.value.contains("://") {
-                d.with_hint(format!(
-                    "{key} names the variable that holds the secret, not the secret itself: put the value in the environment, such as HANDOVER_TEAMS_URL"
+                Diagnostic::at(
+                    pos,
+                    format!(
+                        "{key} of notification receiver {} holds a URL (not repeated here), not an environment variable name",
+                        quote(receiver)
+                    ),
+                )
+                .with_hint(format!(
+                    "{key} names the variable that holds the secret, such as HANDOVER_TEAMS_URL; put the URL in that variable where reconcile runs, and treat it as leaked: it is in the repository's history"
                 ))
             } else {
-                d.with_hint("such as HANDOVER_TEAMS_URL")
+                Diagnostic::at(
+                    pos,
+                    format!(
+                        "{key} {} of notification receiver {} is not an environment variable name; expected letters, digits and _ (not first a digit)",
+                        quote(&t.value),
+                        quote(receiver)
+                    ),
+                )
+                .with_hint("such as HANDOVER_TEAMS_URL")
             };
             self.diags.push(d);
         }
@@ -422,7 +432,7 @@ mod tests {
             "t.yaml:10:31: event \"stranded\" is given twice",
             "t.yaml:13:15: notification receiver \"b\" gives both url and urlEnv; give one",
             "t.yaml:14:13: notification receiver \"c\" has no url",
-            "t.yaml:16:15: urlEnv \"https://secret.example/hook\" of notification receiver \"d\" is not an environment variable name",
+            "t.yaml:16:15: urlEnv of notification receiver \"d\" holds a URL (not repeated here), not an environment variable name",
             "t.yaml:18:17: header \"Authorization\" of notification receiver \"d\" is written by handover itself",
             "t.yaml:20:17: header \"X Key\" of notification receiver \"d\" is not a header name",
             "t.yaml:24:11: on: of notification receiver \"e\" names no event",

@@ -7,8 +7,9 @@
 //! the caller keeps the previous snapshot.
 
 use super::payload::{Member, Notification};
-use super::{Event, RolloutPhase, Snapshot, SyncState};
+use super::snapshot::{RolloutPhase, Snapshot, SyncState};
 use crate::diag::count;
+use crate::model::notify::Event;
 
 /// The notifications the step from `prev` to `next` means, in the order
 /// of [`Event::ALL`], stamped `at` (RFC 3339, from the caller's clock).

@@ -7,8 +7,9 @@
 //! (Block Kit, with `text` as the fallback). Pure: no I/O, no clock; must
 //! not decide which events fire (that is [`super::judge`]).
 
-use super::{Event, Format, Snapshot, SyncState};
+use super::snapshot::{Snapshot, SyncState};
 use crate::model::API_VERSION;
+use crate::model::notify::{Event, Format};
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -263,4 +263,4 @@ proptest! {
     }
 }
 
-const MAX_MEMBERS_BOUND: usize = super::super::MAX_MEMBERS;
+const MAX_MEMBERS_BOUND: usize = super::super::payload::MAX_MEMBERS;
