@@ -149,7 +149,7 @@ impl Running {
 }
 
 #[test]
-fn a_change_and_a_stranded_member_are_notified_in_json_and_teams() {
+fn a_change_and_a_stranded_member_are_notified_in_json_teams_and_slack() {
     let hook = Hook::start(Vec::new());
     let teams_url = hook.url("teams-secret-path");
     let tmp = setup(&format!(
@@ -164,8 +164,13 @@ fn a_change_and_a_stranded_member_are_notified_in_json_and_teams() {
       urlEnv: HOOK_TEAMS_URL
       format: teams
       on: [degraded, stranded]
+    - name: ops-slack
+      url: {}
+      format: slack
+      on: [synced]
 ",
-        hook.url("audit")
+        hook.url("audit"),
+        hook.url("slack")
     ));
     let d = tmp.path();
     let desired = d.join("desired/desired.yaml");
@@ -217,6 +222,17 @@ fn a_change_and_a_stranded_member_are_notified_in_json_and_teams() {
     assert_eq!(audit[0].content_type.as_deref(), Some("application/json"));
     // The Teams receiver wants only degraded and stranded.
     assert!(hook.to("/teams-secret-path").is_empty());
+    let slack = hook.until("/slack", 1, 20);
+    let m = &slack[0].body;
+    assert_eq!(m["blocks"][0]["type"], "header", "{m:#}");
+    assert_eq!(m["blocks"][0]["text"]["text"], "sim:estate.yaml is Synced");
+    assert!(
+        m["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(":information_source: sim:estate.yaml is Synced: "),
+        "{m:#}"
+    );
 
     // Strand web01 by hand (its parents replaced by one it never
     // learned), and suspend, so no pass repairs it: Degraded, stranded.
@@ -333,7 +349,14 @@ fn a_500_is_retried_until_the_receiver_takes_it() {
         err.contains("notification not delivered; trying again"),
         "{err}"
     );
-    // A receiver whose variable is unset is said, by variable, not skipped silently.
+    // A receiver whose variable is unset is said, by variable, at the
+    // first pass and when it fails; never skipped silently.
+    assert!(
+        err.contains(
+            "notification receiver unset reads the environment variable HANDOVER_TEST_UNSET_URL, which is not set here"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("the environment variable HANDOVER_TEST_UNSET_URL is not set"),
         "{err}"

@@ -24,7 +24,7 @@ use crate::reconcile::serve::metrics::Metrics;
 use crate::reconcile::serve::status::Status;
 use lane::{Job, Lane};
 use retry::Delivery;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -42,6 +42,8 @@ struct Inner {
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
     /// What the loop reported after the previous pass.
     prev: Mutex<Snapshot>,
+    /// (receiver, variable) pairs already warned about as unset.
+    warned: Mutex<HashSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -60,6 +62,7 @@ impl Notifier {
             metrics,
             lanes: Mutex::new(HashMap::new()),
             prev: Mutex::new(Snapshot::default()),
+            warned: Mutex::new(HashSet::new()),
         }))
     }
 
@@ -78,6 +81,9 @@ impl Notifier {
         if receivers.is_empty() || !leader {
             return;
         }
+        self.warn_unset(receivers, |k| {
+            std::env::var_os(k).is_some_and(|v| !v.is_empty())
+        });
         let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         for n in judge(&prev, &next, &at) {
             tracing::info!(event = %n.event, message = %n.message, "notification");
@@ -93,6 +99,32 @@ impl Notifier {
                 );
             }
         }
+    }
+
+    /// Warns, once per receiver and variable, about a variable a receiver
+    /// reads that is not set: at the first pass, not days later when the
+    /// first notification fails. Returns the pairs newly warned about.
+    fn warn_unset(
+        &self,
+        receivers: &[Receiver],
+        set: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        let mut warned = self.0.warned.lock().unwrap_or_else(|p| p.into_inner());
+        let mut new = Vec::new();
+        for r in receivers {
+            for v in r.variables() {
+                if !set(v) && warned.insert((r.name.clone(), v.to_string())) {
+                    tracing::warn!(
+                        receiver = %r.name,
+                        variable = v,
+                        "notification receiver {} reads the environment variable {v}, which is not set here: its notifications will fail until it is",
+                        r.name
+                    );
+                    new.push((r.name.clone(), v.to_string()));
+                }
+            }
+        }
+        new
     }
 
     /// The lane of receiver `name`, started on first use.
@@ -129,5 +161,30 @@ impl Notifier {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::notify::{Event, Format, UrlSource};
+
+    #[test]
+    fn an_unset_variable_is_warned_about_once() {
+        let n = Notifier::new(Delivery::default(), Arc::new(Metrics::new()));
+        let r = Receiver {
+            name: "ops-teams".into(),
+            url: UrlSource::Env("TEAMS_URL".into()),
+            format: Format::Teams,
+            on: Event::ALL.to_vec(),
+            secret_env: Some("TOKEN".into()),
+            headers: Vec::new(),
+        };
+        let set = |k: &str| k == "TOKEN";
+        assert_eq!(
+            n.warn_unset(std::slice::from_ref(&r), set),
+            [("ops-teams".to_string(), "TEAMS_URL".to_string())]
+        );
+        assert!(n.warn_unset(std::slice::from_ref(&r), set).is_empty());
     }
 }

@@ -164,6 +164,19 @@ impl Receiver {
     pub fn wants(&self, event: Event) -> bool {
         self.on.binary_search(&event).is_ok()
     }
+
+    /// The environment variables it reads: `urlEnv`, `secretEnv`, then
+    /// each header's, in that order.
+    pub fn variables(&self) -> Vec<&str> {
+        let url = match &self.url {
+            UrlSource::Env(v) => Some(v.as_str()),
+            UrlSource::Literal(_) => None,
+        };
+        url.into_iter()
+            .chain(self.secret_env.as_deref())
+            .chain(self.headers.iter().map(|h| h.env.as_str()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -199,5 +212,16 @@ mod tests {
         assert!(r.wants(Event::Degraded));
         assert!(r.wants(Event::Stranded));
         assert!(!r.wants(Event::Synced));
+        assert_eq!(r.variables(), ["HOOK"]);
+        let r = Receiver {
+            url: UrlSource::Literal("https://x/".into()),
+            secret_env: Some("TOKEN".into()),
+            headers: vec![EnvHeader {
+                name: "X-Api-Key".into(),
+                env: "KEY".into(),
+            }],
+            ..r
+        };
+        assert_eq!(r.variables(), ["TOKEN", "KEY"]);
     }
 }
