@@ -29,7 +29,7 @@ pub fn from_status(status: &Status) -> Snapshot {
     Snapshot {
         pass: status.passes,
         target: status.target.clone(),
-        source: status.source.clone(),
+        source: without_credentials(&status.source),
         revision: status.revision.as_ref().map(|r| r.short.clone()),
         sync,
         reason,
@@ -61,6 +61,20 @@ pub fn from_status(status: &Status) -> Snapshot {
     }
 }
 
+/// `source` without a user or password written in a URL
+/// (`https://user:token@host/repo.git` → `https://host/repo.git`):
+/// notifications leave the estate, for Teams or Slack.
+pub fn without_credentials(source: &str) -> String {
+    let Some((scheme, rest)) = source.split_once("://") else {
+        return source.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => source.to_string(),
+    }
+}
+
 /// Why the estate is Degraded, in words: the last error, else the
 /// stranded members, else the failed step.
 fn degraded_reason(status: &Status) -> String {
@@ -89,6 +103,27 @@ mod tests {
     use crate::reconcile::serve::status::{
         BlockedView, ErrorKind, ErrorView, InFlight, MemberCounts, PassView, RevisionView,
     };
+
+    #[test]
+    fn credentials_in_a_source_url_are_left_out() {
+        assert_eq!(
+            without_credentials(
+                "https://ci:t0ken@git.contoso.local/scom/topology.git@main:topology"
+            ),
+            "https://git.contoso.local/scom/topology.git@main:topology"
+        );
+        assert_eq!(
+            without_credentials("ssh://git@git.contoso.local/scom.git@main"),
+            "ssh://git.contoso.local/scom.git@main"
+        );
+        for kept in [
+            "desired/",
+            "https://git.contoso.local/scom.git@main",
+            "git@host:scom.git@main",
+        ] {
+            assert_eq!(without_credentials(kept), kept);
+        }
+    }
 
     #[test]
     fn the_fields_that_exist_today_are_carried() {
