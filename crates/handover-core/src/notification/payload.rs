@@ -21,6 +21,9 @@ pub const MAX_MEMBERS: usize = 20;
 /// Messages longer than this many characters are cut (with `…`).
 pub const MAX_MESSAGE: usize = 1000;
 
+/// A member's reason longer than this many characters is cut (with `…`).
+pub const MAX_REASON: usize = 300;
+
 /// A member a notification names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Member {
@@ -113,6 +116,11 @@ impl Notification {
     ) -> Notification {
         let members_total = members.len();
         members.truncate(MAX_MEMBERS);
+        for m in &mut members {
+            if let Some(r) = &mut m.reason {
+                *r = cut(r, MAX_REASON);
+            }
+        }
         Notification {
             api_version: API_VERSION,
             kind: "Notification",
@@ -324,6 +332,40 @@ mod tests {
         assert_eq!(n.members.len(), MAX_MEMBERS);
         assert_eq!(n.members_total, 23);
         assert_eq!(n.member_lines().last().unwrap(), "and 3 more");
+    }
+
+    /// Teams refuses an incoming webhook message over 28 KB; Slack a
+    /// section over 3,000 characters. A blocked fleet stays far below.
+    #[test]
+    fn a_blocked_fleet_of_12000_is_one_small_message() {
+        let members = (0..12_000)
+            .map(|i| Member {
+                name: format!("web{i:05}.dmz.contoso.local"),
+                reason: Some(format!(
+                    "its new primary gw2.dmz.contoso.local is not ready {}",
+                    "x".repeat(500)
+                )),
+            })
+            .collect();
+        let n = Notification::new(
+            Event::Blocked,
+            &Snapshot::default(),
+            "12,000 members newly blocked".into(),
+            members,
+            "2026-12-07T23:05:00Z",
+        );
+        assert_eq!(n.members_total, 12_000);
+        for f in Format::ALL {
+            let bytes = render(&n, f).to_string().len();
+            println!("{}: {bytes} bytes", f.as_str());
+            assert!(bytes < 16 * 1024, "{}: {bytes} bytes", f.as_str());
+        }
+        let slack = render(&n, Format::Slack);
+        for b in slack["blocks"].as_array().unwrap() {
+            if let Some(t) = b["text"]["text"].as_str() {
+                assert!(t.chars().count() <= 3000);
+            }
+        }
     }
 
     #[test]
