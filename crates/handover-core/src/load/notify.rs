@@ -372,6 +372,23 @@ mod tests {
         }
     }
 
+    /// The schema's lists (`handover schema`) are the names the loader
+    /// accepts: one is not edited without the other.
+    #[test]
+    fn the_schema_names_every_event_and_format() {
+        let schema = crate::load::doc::topology_schema();
+        let names = |def: &str| -> Vec<String> {
+            schema["$defs"][def]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{def} in the schema"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names("NotifyEvent"), Event::names());
+        assert_eq!(names("NotifyFormat"), Format::ALL.map(Format::as_str));
+    }
+
     #[test]
     fn env_and_header_names() {
         assert!(valid_env_name("HANDOVER_TEAMS_URL"));
