@@ -1,9 +1,9 @@
 //! Notifications from `handover reconcile` against `sim:`, received by a
 //! local webhook (tests/notify_hook): the payloads of a change (Synced →
 //! Progressing → Synced) and of a stranded member, secrets from the
-//! environment and never in the logs, a retry after a 500, and a receiver
-//! that never answers while passes go on. Every wait is a poll with a
-//! deadline.
+//! environment and never in the logs, a retry after a 500, a receiver
+//! that never answers while passes go on, and a bad receiver that refuses
+//! the revision. Every wait is a poll with a deadline.
 
 mod notify_hook;
 
@@ -397,4 +397,41 @@ fn a_receiver_that_never_answers_does_not_hold_up_the_passes() {
         err.contains("notifications not delivered before the run ended"),
         "{err}"
     );
+}
+
+#[test]
+fn a_bad_receiver_refuses_the_revision_and_nothing_is_applied() {
+    let tmp = setup(
+        "  notifications:
+    - name: ops-teams
+      urlEnv: https://contoso.webhook.office.com/webhookb2/secret-part
+      format: msteams
+",
+    );
+    let d = tmp.path();
+    let before = std::fs::read_to_string(d.join("estate.yaml")).unwrap();
+    let run = Running::start(d, &["--once"], &[]);
+    let (code, err) = run.wait(30);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "urlEnv of notification receiver \"ops-teams\" holds a URL (not repeated here)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("format \"msteams\" of notification receiver \"ops-teams\" is not known"),
+        "{err}"
+    );
+    assert!(err.contains("desired.yaml:"), "{err}");
+    assert!(
+        !err.contains("secret-part"),
+        "the secret is not echoed:\n{err}"
+    );
+    // Nothing applied, nothing journalled.
+    assert_eq!(
+        std::fs::read_to_string(d.join("estate.yaml")).unwrap(),
+        before
+    );
+    assert!(!d.join(".handover/journal.jsonl").exists());
 }
