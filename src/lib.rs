@@ -35,11 +35,12 @@
 
 pub use handover_core::render::graph;
 pub use handover_core::{
-    assign, diag, export, hash, load, model, name, plan, render, synth, validate,
+    assign, diag, export, hash, load, model, name, notification, plan, render, synth, validate,
 };
 
 pub mod execute;
 pub mod ha;
+pub mod notifier;
 pub mod provider;
 pub mod reconcile;
 pub mod report;

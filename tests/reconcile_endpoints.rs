@@ -149,6 +149,7 @@ async fn git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse(
         jitter: Jitter::new(0.1, 7),
         suspend_file: None,
         wake: None,
+        notifier: None,
     };
     let driver = drive(
         fetcher,

@@ -83,6 +83,9 @@ pub struct DriverConfig {
     /// With `--ha`: notified when this replica wins or loses leadership,
     /// which cuts a wait short (trigger `leadership`).
     pub wake: Option<Arc<tokio::sync::Notify>>,
+    /// Told the status after each pass, to notify the receivers of the
+    /// revision in use (`policy.notifications`).
+    pub notifier: Option<crate::notifier::Notifier>,
 }
 
 /// Runs passes until shutdown (or one pass with `once`), and returns the
@@ -229,6 +232,10 @@ where
             },
             SystemTime::now(),
         );
+        if let Some(n) = &cfg.notifier {
+            let receivers = tracker.current().map(|(_, (_, t))| &t.policy.notifications);
+            n.after_pass(&status.snapshot(), receivers.map_or(&[], Vec::as_slice));
+        }
         span.in_scope(|| {
             tracing::info!(
                 sync = status.snapshot().sync.map_or("unknown", |s| s.as_str()),
@@ -294,6 +301,7 @@ mod tests {
             jitter: Jitter::new(0.1, 1),
             suspend_file: None,
             wake: None,
+            notifier: None,
         }
     }
 

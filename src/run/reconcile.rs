@@ -14,6 +14,8 @@ use super::pass::PassEnv;
 use super::target::OpenOptions;
 use crate::ha::secure::Security;
 use crate::model::Seconds;
+use crate::notifier::Notifier;
+use crate::notifier::retry::Delivery;
 use crate::provider::TargetSpec;
 use crate::reconcile::serve::listen::Endpoints;
 use crate::reconcile::{
@@ -107,6 +109,7 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         None => None,
     };
     let metrics = Arc::new(Metrics::new());
+    let notifier = Notifier::new(Delivery::default(), metrics.clone());
     live.update(|l| l.interval = (!setup.once).then(|| setup.interval.as_duration()));
     let shutdown = Shutdown::new();
     let edges = edges::start(
@@ -127,6 +130,7 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         jitter: Jitter::new(0.1, setup.seed),
         suspend_file: setup.suspend_file.clone(),
         wake: ha.as_ref().map(|h| h.wake.clone()),
+        notifier: Some(notifier.clone()),
     };
     let env = PassEnv {
         open: setup.open,
@@ -153,6 +157,7 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         watch,
         async |ctx: PassContext<'_>| pass(&env, ctx, &verdict).await,
     ));
+    runtime.block_on(notifier.finish());
     edges.stop(runtime, ha.as_ref());
     drop(setup.lock);
     let refused = status

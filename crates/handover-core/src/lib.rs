@@ -44,6 +44,7 @@ pub mod hash;
 pub mod load;
 pub mod model;
 pub mod name;
+pub mod notification;
 pub mod plan;
 pub mod render;
 pub mod synth;

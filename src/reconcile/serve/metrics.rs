@@ -37,6 +37,8 @@ struct Inner {
     errors: BTreeMap<&'static str, u64>,
     /// Provider `apply` requests, processes started, sessions restarted.
     provider: [u64; 3],
+    /// Notifications by (receiver, result): sent, failed, dropped, retried.
+    notifications: BTreeMap<(String, &'static str), u64>,
 }
 
 /// The metrics registry. Shared by reference (`Arc<Metrics>`).
@@ -89,6 +91,16 @@ impl Metrics {
             m.provider[0] += report.provider_calls;
             m.provider[1] += report.process_starts;
             m.provider[2] += report.session_restarts;
+        });
+    }
+
+    /// Counts a notification to `receiver` that was `sent`, `failed`,
+    /// `dropped` (its queue was full) or `retried` (one more attempt).
+    pub fn notification(&self, receiver: &str, result: &'static str) {
+        self.with(|m| {
+            *m.notifications
+                .entry((receiver.to_string(), result))
+                .or_default() += 1
         });
     }
 
@@ -220,6 +232,22 @@ impl Metrics {
             {
                 head(&mut o, name, "counter", help);
                 sample(&mut o, name, &[], m.provider[i] as f64);
+            }
+
+            let n = "handover_notifications_total";
+            head(
+                &mut o,
+                n,
+                "counter",
+                "Notifications by receiver and result (sent, failed, dropped, retried).",
+            );
+            for ((receiver, result), v) in &m.notifications {
+                sample(
+                    &mut o,
+                    n,
+                    &[("receiver", receiver), ("result", result)],
+                    *v as f64,
+                );
             }
             o
         })

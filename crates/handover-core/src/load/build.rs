@@ -370,6 +370,7 @@ impl<'a> Builder<'a> {
                 self.rollout_unknown(&r.value);
             }
             t.policy = self.policy(p);
+            t.policy.notifications = self.notifications(&p.notifications);
             t.policy_pos = p
                 .max_in_flight
                 .as_ref()

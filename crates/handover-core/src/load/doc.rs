@@ -490,7 +490,104 @@ doc_struct! {
         /// Progressive steps with analysis (docs/rollouts.md).
         #[schemars(with = "Option<RolloutDoc>")]
         pub rollout: Option<Spanned<RolloutDoc>> => "rollout" opt,
+        /// Webhooks `reconcile` tells about transitions
+        /// (docs/notifications.md).
+        #[serde(default)]
+        pub notifications: Vec<ReceiverDoc> => "notifications" list,
     }
+}
+
+doc_struct! {
+    /// One entry of `policy.notifications`: a webhook. Give `url` or
+    /// `urlEnv`, not both.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ReceiverDoc ("a policy.notifications entry") {
+        /// Its name, unique in the list: what logs and metrics show.
+        #[schemars(with = "ReceiverName")]
+        pub name: Text => "name" req,
+        /// Where to POST (http:// or https://), when the URL is not secret.
+        #[schemars(with = "Option<WebhookUrl>")]
+        pub url: Option<Text> => "url" opt,
+        /// The environment variable holding the URL (Teams and Slack
+        /// webhook URLs are secrets).
+        #[schemars(with = "Option<EnvName>")]
+        pub url_env: Option<Text> => "urlEnv" opt,
+        /// `json` (default), `teams` or `slack`.
+        #[schemars(with = "Option<NotifyFormat>")]
+        pub format: Option<Text> => "format" opt,
+        /// The events to send; all of them when absent.
+        #[schemars(with = "Option<Vec<NotifyEvent>>")]
+        pub on: Option<Spanned<Vec<Text>>> => "on" spanlist,
+        /// The environment variable holding a token sent as
+        /// `Authorization: Bearer <token>`.
+        #[schemars(with = "Option<EnvName>")]
+        pub secret_env: Option<Text> => "secretEnv" opt,
+        /// Headers whose values come from the environment.
+        #[serde(default)]
+        pub headers: Vec<EnvHeaderDoc> => "headers" list,
+    }
+}
+
+doc_struct! {
+    /// A header of a `policy.notifications` entry, its value from the
+    /// environment.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct EnvHeaderDoc ("a notifications header") {
+        /// The header's name (`X-Api-Key`).
+        #[schemars(with = "String")]
+        pub name: Text => "name" req,
+        /// The environment variable holding its value.
+        #[schemars(with = "EnvName")]
+        pub env: Text => "env" req,
+    }
+}
+
+/// A receiver's name: letters, digits, `.`, `_` and `-`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ReceiverName(#[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))] String);
+
+/// An http:// or https:// URL.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WebhookUrl(
+    #[schemars(regex(pattern = r"^https?://[^\s/?#]+"))]
+    String,
+);
+
+/// The name of an environment variable.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct EnvName(#[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))] String);
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum NotifyFormat {
+    #[serde(rename = "json")]
+    Json,
+    #[serde(rename = "teams")]
+    Teams,
+    #[serde(rename = "slack")]
+    Slack,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+enum NotifyEvent {
+    Progressing,
+    Synced,
+    Degraded,
+    Blocked,
+    PendingAck,
+    Stranded,
+    AwaitingApproval,
+    AnalysisFailed,
+    RolledBack,
+    WindowOpened,
+    WindowClosed,
 }
 
 doc_struct! {

@@ -17,6 +17,7 @@ pub mod doc;
 mod fast;
 mod fast_json;
 mod rollout;
+mod notify;
 pub mod yaml;
 
 pub use build::quote;

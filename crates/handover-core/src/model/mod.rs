@@ -6,6 +6,7 @@
 //! for error messages), validation checks it, planning reads it.
 
 pub mod desired;
+pub mod notify;
 pub mod observed;
 pub mod policy;
 pub mod rollout;

@@ -117,6 +117,10 @@ pub struct Policy {
     /// every member as soon as the window allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Box<super::rollout::Rollout>>,
+    /// Webhooks told about transitions (`policy.notifications`, reconcile
+    /// only; docs/notifications.md). Empty: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<super::notify::Receiver>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -151,6 +155,7 @@ impl Default for Policy {
             suspend: false,
             poll: Poll::default(),
             rollout: None,
+            notifications: Vec::new(),
         }
     }
 }
