@@ -6,7 +6,7 @@
 //! notifications. Must not judge events or send anything.
 
 use crate::diag::count;
-use crate::notification::{Snapshot, SyncState};
+use crate::notification::{RolloutPhase, Snapshot, SyncState};
 use crate::reconcile::serve::status::{Status, SyncStatus};
 
 /// The sync status as notifications name it.
@@ -50,10 +50,10 @@ pub fn from_status(status: &Status) -> Snapshot {
         // merge: awaiting_approval from status.approval (h-gates):
         //   status.approval.as_ref().filter(|a| a.awaiting).map(|a| a.digest.clone())
         awaiting_approval: None,
-        // merge: rollout from status.rollout (h-rollout):
-        //   status.rollout.as_ref().and_then(|r| RolloutPhase::parse(&r.phase))
-        //   (and its `reason` into `reason` when the phase is analysisFailed)
-        rollout: None,
+        rollout: status
+            .rollout
+            .as_ref()
+            .and_then(|r| RolloutPhase::parse(r.phase)),
         // merge: window_open and window_next from status.window (h-gates):
         //   status.window.as_ref().map(|w| w.open), and w.closes_at / w.next_open
         window_open: None,
@@ -80,6 +80,10 @@ pub fn without_credentials(source: &str) -> String {
 fn degraded_reason(status: &Status) -> String {
     if let Some(e) = &status.last_error {
         return e.message.clone();
+    }
+    // A failed analysis or a rollback degrades the estate: say why.
+    if let Some(why) = status.rollout.as_ref().and_then(|r| r.reason.clone()) {
+        return why;
     }
     if status.members.stranded > 0 {
         return format!(
@@ -188,5 +192,47 @@ mod tests {
             Some("observe failed")
         );
         assert_eq!(from_status(&Status::default()), Snapshot::default());
+    }
+
+    #[test]
+    fn every_rollout_phase_of_status_is_one_notifications_know() {
+        use crate::plan::rollout::Phase;
+        for p in [
+            Phase::Moving,
+            Phase::Soaking,
+            Phase::Paused,
+            Phase::AnalysisFailed,
+            Phase::RollingBack,
+            Phase::RolledBack,
+            Phase::Complete,
+        ] {
+            assert!(RolloutPhase::parse(p.as_str()).is_some(), "{}", p.as_str());
+        }
+    }
+
+    #[test]
+    fn a_failed_rollout_is_carried_with_its_reason() {
+        use crate::reconcile::serve::rollout_view::{AnalysisView, RolloutView};
+        let status = Status {
+            sync: Some(SyncStatus::Degraded),
+            rollout: Some(RolloutView {
+                step: 1,
+                steps: 3,
+                phase: "analysisFailed",
+                soak_until: None,
+                analysis: AnalysisView {
+                    verdict: "failed",
+                    reasons: vec!["gw9.contoso.local is down".into()],
+                },
+                reason: Some("step 1: gw9.contoso.local is down".into()),
+            }),
+            ..Status::default()
+        };
+        let s = from_status(&status);
+        assert_eq!(s.rollout, Some(RolloutPhase::AnalysisFailed));
+        assert_eq!(
+            s.reason.as_deref(),
+            Some("step 1: gw9.contoso.local is down")
+        );
     }
 }

@@ -16,8 +16,8 @@ mod build;
 pub mod doc;
 mod fast;
 mod fast_json;
-mod rollout;
 mod notify;
+mod rollout;
 pub mod yaml;
 
 pub use build::quote;
