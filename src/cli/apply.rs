@@ -1,10 +1,11 @@
 //! `handover apply`: plan (or read a saved plan), show it, confirm, apply it
 //! to the target with progress bars, and say how it ended.
 //!
-//! The edge around `handover::run::apply::run`: arguments, the target's lock,
-//! opening the target (`sim:` or `exec:`, see `target.rs`) and saving a
-//! `sim:` one, the confirmation prompt, Ctrl-C,
-//! progress bars (stderr), the summary (stdout) and `--report FILE`.
+//! The edge around the use case [`handover::run::apply::interactive`]:
+//! arguments, the terminal behind its [`Ui`] (the plan on stdout, the
+//! confirmation prompt, Ctrl-C, progress bars on stderr), the summary
+//! (stdout) and `--report FILE`. Must not lock, open, plan or apply: the
+//! use case does.
 //! Exit codes: 0 converged; 3 members pending, failed, blocked or the run
 //! interrupted (all safe); 4 a member stranded; 1 errors.
 
@@ -12,14 +13,11 @@ use super::exit;
 use super::flags::{TargetFlags, parse_duration};
 use super::progress::Bars;
 use clap::Args as ClapArgs;
-use handover::execute::{Cancel, EngineOptions};
-use handover::model::{Observed, Topology};
-use handover::provider::{Provider, Scope};
+use handover::execute::{Cancel, Progress, ProgressEvent};
+use handover::model::{Observed, Policy};
+use handover::plan::Plan;
 use handover::report::run::{self as report, RunReport};
-use handover::run::apply::{self, RunInfo, prepare};
-use handover::run::target::{self, Target};
-use handover::state::journal::{self, Journal};
-use handover::state::lock::TargetLock;
+use handover::run::apply::interactive::{self, Ended, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -94,17 +92,64 @@ fn report_format(path: &Path) -> Result<ReportFormat, String> {
     }
 }
 
-/// Asks on the terminal; true only for `yes`.
-fn confirm(steps: usize, target: &str) -> bool {
-    eprint!(
-        "\nApply these {steps} steps to {target}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).is_err() {
-        return false;
+/// The terminal behind the use case: the plan on stdout, the question and
+/// notes on stderr, progress bars on stderr, Ctrl-C.
+struct Terminal {
+    /// Colour in the plan.
+    color: bool,
+    /// The bars of the run, once it started.
+    bars: Option<Bars>,
+}
+
+impl Progress for Terminal {
+    fn event(&mut self, e: &ProgressEvent) {
+        if let Some(b) = &mut self.bars {
+            b.event(e);
+        }
     }
-    line.trim() == "yes"
+}
+
+impl Ui for Terminal {
+    fn note(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn show_plan(&mut self, plan: &Plan, start: &Observed, policy: &Policy) {
+        let opts = handover::render::Options {
+            color: self.color,
+            verbose: false,
+            max_in_flight: policy.max_in_flight,
+        };
+        print!("{}", handover::render::text::render(plan, start, &opts));
+        let _ = std::io::stdout().flush();
+    }
+
+    fn confirm(&mut self, plan: &Plan, target: &str) -> bool {
+        eprint!(
+            "\nApply these {} steps to {target}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+            plan.steps.len()
+        );
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).is_err() {
+            return false;
+        }
+        line.trim() == "yes"
+    }
+
+    fn watch_interrupt(&mut self, cancel: Cancel) {
+        install_ctrl_c(cancel);
+    }
+
+    fn run_started(&mut self, plan: &Plan) {
+        self.bars = Some(Bars::new(plan));
+    }
+
+    fn run_finished(&mut self) {
+        if let Some(b) = self.bars.take() {
+            b.finish();
+        }
+    }
 }
 
 /// Sets `cancel` on the first Ctrl-C; exits at once on the second.
@@ -135,12 +180,6 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
-    if args.force && args.planfile.is_none() {
-        return Err(
-            "error: --force applies to a PLANFILE without observed_digest only; with --desired, apply plans against a fresh observation: drop --force"
-                .into(),
-        );
-    }
     let spec = args.target.spec()?;
     let report_fmt = args.report.as_deref().map(report_format).transpose()?;
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -150,135 +189,48 @@ fn run_inner(args: Args) -> Result<u8, String> {
                 .into(),
         );
     }
-    let desired: Option<Topology> = if args.desired.is_empty() {
-        None
-    } else {
-        Some(handover::load::topology(&args.desired).map_err(|d| d.to_string())?)
+    let req = Request {
+        spec,
+        target_name: args.target.name.clone(),
+        open: args.target.open_options(args.seed),
+        desired: args.desired.clone(),
+        planfile: args.planfile.clone(),
+        force: args.force,
+        max_in_flight: args.max_in_flight,
+        ack_timeout: args.ack_timeout,
+        seed: args.seed,
+        state_dir: args.state_dir.clone(),
+        auto_approve: args.auto_approve,
     };
-    let saved_plan = match &args.planfile {
-        Some(p) => {
-            let plan = prepare::read_plan(p)?;
-            apply::stale::require_digest(&plan, &p.display().to_string(), args.force)
-                .map_err(|e| format!("error: {e}"))?;
-            Some(plan)
-        }
-        None => None,
-    };
-    let state_dir = target::state_dir(&spec, args.state_dir.as_deref());
-    let lock = TargetLock::acquire_target(&spec, "apply").map_err(|e| format!("error: {e}"))?;
-    if let Some(h) = &lock.recovered_from {
-        eprintln!("note: took over the lock of {h}, which ended without releasing it");
-    }
-    let open = args.target.open_options(args.seed);
-    let (mut tgt, notes): (Target, _) = Target::open(&spec, &open)?;
-    for n in notes {
-        eprintln!("{n}");
-    }
-    let runtime = super::runtime()?;
-    let start: Observed = runtime
-        .block_on(tgt.observe(&Scope::All))
-        .map_err(|e| format!("error: cannot observe {}: {e}", args.target.name))?;
-    let (plan, revision) = match (&saved_plan, &desired) {
-        (Some(plan), _) => prepare::saved(plan, &start)?,
-        (None, Some(d)) => prepare::planned(d, &args.desired, &start)?,
-        (None, None) => unreachable!("clap requires PLANFILE or --desired"),
-    };
-    let policy = prepare::policy(
-        desired.as_ref(),
-        saved_plan.as_ref(),
-        args.max_in_flight,
-        args.ack_timeout,
-    );
-    tgt.set_store_timeout(policy.store_timeout);
-    let render_opts = handover::render::Options {
+    let mut term = Terminal {
         color: std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        verbose: false,
-        max_in_flight: policy.max_in_flight,
+        bars: None,
     };
-    print!(
-        "{}",
-        handover::render::text::render(&plan, &start, &render_opts)
-    );
-    let _ = std::io::stdout().flush();
-    if plan.steps.is_empty() {
-        tgt.save()
-            .map_err(|e| format!("error: cannot save the target {}: {e}", args.target.name))?;
-        return Ok(if plan.blocked.is_empty() {
-            exit::OK
-        } else {
-            exit::NOT_CONVERGED
-        });
-    }
-    if !args.auto_approve && !confirm(plan.steps.len(), &args.target.name) {
-        eprintln!("Apply cancelled: nothing was changed.");
-        return Ok(exit::ERROR);
-    }
-    let cancel = Cancel::new();
-    let opts = EngineOptions {
-        seed: args.seed,
-        cancel: cancel.clone(),
-        ..EngineOptions::from_policy(&policy)
-    };
-    install_ctrl_c(cancel);
-    let mut journal = match Journal::open(&state_dir) {
-        Ok(j) => Some(j),
-        Err(e) => {
-            eprintln!(
-                "warning: cannot open the journal in {}: {e}; applying without it",
-                state_dir.display()
-            );
-            None
-        }
-    };
-    let info = RunInfo {
-        run: journal::new_run_id(),
-        command: "apply".into(),
-        target: args.target.name.clone(),
-        revision,
-        user: handover::run::origin::os_user(),
-        // The commit of the desired files, or of the saved plan.
-        commit: handover::run::origin::git_commit(if args.desired.is_empty() {
-            args.planfile.as_slice()
-        } else {
-            &args.desired
-        }),
-    };
-    let started = journal::now_rfc3339();
-    let mut bars = Bars::new(&plan);
-    let job = apply::Job {
-        plan: &plan,
-        start: &start,
-        desired: desired.as_ref(),
-        opts: &opts,
-        info: &info,
-    };
-    let result = runtime.block_on(apply::run(&mut tgt, job, journal.as_mut(), &mut bars));
-    bars.finish();
-    if let Some(e) = &result.journal_error {
-        eprintln!(
-            "warning: the journal in {} could not be written ({e}); the apply itself is unaffected",
-            state_dir.display()
+    let out = interactive::apply(&req, &mut term)?;
+    let mut code = out.code;
+    if let Ended::Ran(ran) = &out.ended {
+        let run_report = RunReport::new(
+            &ran.info,
+            ran.started.clone(),
+            ran.finished.clone(),
+            &out.plan,
+            &ran.result,
         );
-    }
-    let saved = tgt.save();
-    drop(lock);
-    let code = result.outcome.exit_code();
-    let run_report = RunReport::new(&info, started, journal::now_rfc3339(), &plan, &result);
-    print!("{}", report::summary(&run_report, result.still_differs));
-    if let Some(path) = &args.report {
-        let text = match report_fmt {
-            Some(ReportFormat::Markdown) => report::markdown(&run_report),
-            _ => report::json(&run_report),
-        };
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: cannot write the report {}: {e}", path.display());
-            return Ok(exit::ERROR);
+        print!("{}", report::summary(&run_report, ran.result.still_differs));
+        if let Some(path) = &args.report {
+            let text = match report_fmt {
+                Some(ReportFormat::Markdown) => report::markdown(&run_report),
+                _ => report::json(&run_report),
+            };
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write the report {}: {e}", path.display());
+                code = exit::ERROR;
+            }
         }
     }
-    if let Err(e) = saved {
-        eprintln!("error: cannot save the target {}: {e}", args.target.name);
-        return Ok(exit::ERROR);
+    for e in &out.errors {
+        eprintln!("{e}");
     }
     Ok(code)
 }
