@@ -16,6 +16,7 @@ use clap::Args as ClapArgs;
 use handover::execute::{Cancel, Progress, ProgressEvent};
 use handover::model::{Observed, Policy};
 use handover::plan::Plan;
+use handover::report::failures;
 use handover::report::run::{self as report, RunReport};
 use handover::run::apply::interactive::{self, Ended, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
@@ -125,10 +126,7 @@ impl Ui for Terminal {
     }
 
     fn confirm(&mut self, plan: &Plan, target: &str) -> bool {
-        eprint!(
-            "\nApply these {} steps to {target}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
-            plan.steps.len()
-        );
+        eprint!("{}", report::question(plan, target));
         let _ = std::io::stderr().flush();
         let mut line = String::new();
         if std::io::stdin().lock().read_line(&mut line).is_err() {
@@ -217,7 +215,22 @@ fn run_inner(args: Args) -> Result<u8, String> {
             &out.plan,
             &ran.result,
         );
-        print!("{}", report::summary(&run_report, ran.result.still_differs));
+        let report_name = args.report.as_ref().map(|p| p.display().to_string());
+        eprint!(
+            "{}",
+            failures::lines(
+                &failures::failures(&run_report.execution),
+                report_name.as_deref()
+            )
+        );
+        print!(
+            "{}",
+            report::summary(
+                &run_report,
+                ran.result.still_differs,
+                report_name.as_deref()
+            )
+        );
         if let Some(path) = &args.report {
             let text = match report_fmt {
                 Some(ReportFormat::Markdown) => report::markdown(&run_report),

@@ -755,6 +755,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                             tracing::debug!(member = %name, step = step.id, "pruned");
                             self.progress.event(&ProgressEvent::Pruned(name.clone()));
                         } else {
+                            self.report.set_directly += 1;
                             tracing::debug!(member = %name, step = step.id, "parents set");
                             self.progress.event(&ProgressEvent::Changed(name.clone()));
                         }

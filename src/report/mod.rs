@@ -1,12 +1,14 @@
 //! Text for people about what happened: a rehearsal and a run.
 //!
 //! Owns the words and layout of [`rehearsal`] (`simulate`'s opening line,
-//! waves, passes and verdict) and [`run`] (`apply --report`, JSON or
-//! Markdown). Plans are rendered by [`crate::render`] (the pure core), the
+//! waves, passes and verdict), [`run`] (`apply --report`, JSON or
+//! Markdown, and `apply`'s closing lines) and [`failures`] (why each
+//! failed member failed). Plans are rendered by [`crate::render`] (the pure core), the
 //! status page by [`crate::reconcile::serve::page`] beside the listener
 //! that serves it (it renders the loop's own status types; here it would
 //! import the loop while the loop imports it). Returns strings; must not
 //! print, and must not decide anything it reports.
 
+pub mod failures;
 pub mod rehearsal;
 pub mod run;

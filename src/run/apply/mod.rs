@@ -157,6 +157,11 @@ pub async fn run<T: Provider + Clock + Inspect>(
             waited += job.opts.poll_interval;
         }
     }
+    for s in &report.steps {
+        if let StepOutcome::Failed { reason } = &s.outcome {
+            tracing::warn!(member = %s.name, step = s.id, action = s.action, %reason, "change failed");
+        }
+    }
     let stranded = target.stranded();
     let mut still_differs = 0;
     if let Some(desired) = desired
