@@ -16,8 +16,8 @@ use clap::Args as ClapArgs;
 use handover::execute::{Cancel, Progress, ProgressEvent};
 use handover::model::{Observed, Policy};
 use handover::plan::Plan;
-use handover::report::failures;
 use handover::report::run::{self as report, RunReport};
+use handover::report::{apply_json, failures};
 use handover::run::apply::interactive::{self, Ended, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,20 @@ pub struct Args {
     /// Seed of a new `sim:` target and of the backoff jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// `text` (the plan and the summary on stdout) or `json` (one JSON
+    /// document on stdout at the end, for scripts; the plan, the question,
+    /// progress and the summary go to stderr).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Output format of `apply`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON document on stdout (docs/spec.md section 5).
+    Json,
 }
 
 /// How `--report` is written.
@@ -98,6 +112,8 @@ fn report_format(path: &Path) -> Result<ReportFormat, String> {
 struct Terminal {
     /// Colour in the plan.
     color: bool,
+    /// The plan goes to stderr (`--format json`: stdout holds only JSON).
+    plan_to_stderr: bool,
     /// The bars of the run, once it started.
     bars: Option<Bars>,
 }
@@ -121,8 +137,13 @@ impl Ui for Terminal {
             verbose: false,
             max_in_flight: policy.max_in_flight,
         };
-        print!("{}", handover::render::text::render(plan, start, &opts));
-        let _ = std::io::stdout().flush();
+        let text = handover::render::text::render(plan, start, &opts);
+        if self.plan_to_stderr {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
     }
 
     fn confirm(&mut self, plan: &Plan, target: &str) -> bool {
@@ -174,18 +195,42 @@ fn install_ctrl_c(cancel: Cancel) {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
+    if args.format == Format::Json {
+        let name = args.target.name.clone();
+        return match run_inner(args) {
+            Ok(code) => code,
+            Err(msg) => {
+                eprintln!("{msg}");
+                let doc = apply_json::error(&name, &msg, exit::ERROR);
+                if !super::write_stdout(&apply_json::to_json(&doc)) {
+                    return exit::ERROR;
+                }
+                exit::ERROR
+            }
+        };
+    }
     super::exit_code(run_inner(args))
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
+    let json = args.format == Format::Json;
     let spec = args.target.spec()?;
     let report_fmt = args.report.as_deref().map(report_format).transpose()?;
-    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    // The question is asked on stderr and answered on stdin; with
+    // `--format json` stdout is for the document (often a pipe).
+    let interactive = std::io::stdin().is_terminal()
+        && if json {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
     if !args.auto_approve && !interactive {
-        return Err(
+        return Err(if json {
+            "error: apply --format json needs --auto-approve when it cannot ask on a terminal (stdin and stderr): nothing was applied"
+        } else {
             "error: apply needs a confirmation: run it in a terminal to answer the question, or pass --auto-approve"
-                .into(),
-        );
+        }
+        .into());
     }
     let req = Request {
         spec,
@@ -201,14 +246,18 @@ fn run_inner(args: Args) -> Result<u8, String> {
         auto_approve: args.auto_approve,
     };
     let mut term = Terminal {
-        color: std::io::stdout().is_terminal()
+        color: !json
+            && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        plan_to_stderr: json,
         bars: None,
     };
     let out = interactive::apply(&req, &mut term)?;
     let mut code = out.code;
+    let mut errors = out.errors.clone();
+    let mut run_report = None;
     if let Ended::Ran(ran) = &out.ended {
-        let run_report = RunReport::new(
+        let r = RunReport::new(
             &ran.info,
             ran.started.clone(),
             ran.finished.clone(),
@@ -218,32 +267,51 @@ fn run_inner(args: Args) -> Result<u8, String> {
         let report_name = args.report.as_ref().map(|p| p.display().to_string());
         eprint!(
             "{}",
-            failures::lines(
-                &failures::failures(&run_report.execution),
-                report_name.as_deref()
-            )
+            failures::lines(&failures::failures(&r.execution), report_name.as_deref())
         );
-        print!(
-            "{}",
-            report::summary(
-                &run_report,
-                ran.result.still_differs,
-                report_name.as_deref()
-            )
-        );
+        let summary = report::summary(&r, ran.result.still_differs, report_name.as_deref());
+        if json {
+            eprint!("{summary}");
+        } else {
+            print!("{summary}");
+        }
         if let Some(path) = &args.report {
             let text = match report_fmt {
-                Some(ReportFormat::Markdown) => report::markdown(&run_report),
-                _ => report::json(&run_report),
+                Some(ReportFormat::Markdown) => report::markdown(&r),
+                _ => report::json(&r),
             };
             if let Err(e) = std::fs::write(path, text) {
-                eprintln!("error: cannot write the report {}: {e}", path.display());
+                errors.push(format!(
+                    "error: cannot write the report {}: {e}",
+                    path.display()
+                ));
                 code = exit::ERROR;
             }
         }
+        run_report = Some((r, ran.result.still_differs, ran.info.commit.clone()));
     }
-    for e in &out.errors {
+    for e in &errors {
         eprintln!("{e}");
+    }
+    if json {
+        let end = match (&out.ended, &run_report) {
+            (Ended::Ran(_), Some((r, differ, _))) => apply_json::End::Ran(r, *differ),
+            (Ended::Declined, _) => apply_json::End::Declined,
+            _ => apply_json::End::NothingToApply,
+        };
+        let doc = apply_json::document(apply_json::Input {
+            target: &args.target.name,
+            plan: &out.plan,
+            revision: &out.revision,
+            end,
+            code,
+            seconds: out.seconds,
+            errors,
+            commit: run_report.as_ref().map(|(_, _, c)| c.clone()),
+        });
+        if !super::write_stdout(&apply_json::to_json(&doc)) {
+            return Ok(exit::ERROR);
+        }
     }
     Ok(code)
 }
