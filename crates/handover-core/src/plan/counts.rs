@@ -10,7 +10,7 @@
 //! `apply` prompt, the `apply` summary and `simulate` say the same
 //! numbers. Pure; must not render (see `render::text`).
 
-use super::{Action, Plan};
+use super::types::{Action, Plan};
 use crate::hash::FastSet;
 use crate::model::MemberKind;
 use crate::name::Name;
