@@ -389,7 +389,7 @@ mod tests {
         assert_eq!(
             s,
             "Converged (make-before-break): every managed agent and gateway has exactly its desired primary and failovers and reports to its primary. No member was stranded.\n\
-             12 members moved, at most 4 in a bridge at once, 24 changes applied (26 provider calls), 30m 30s of simulated time.\n"
+             12 members moved, at most 4 in a bridge at once, 24 operations applied (26 provider calls), 30m 30s of simulated time.\n"
         );
     }
 
@@ -499,7 +499,7 @@ mod tests {
                 "wave 1: 2 of 5 members have their desired parents",
                 "wave 2: 4 of 5 members have their desired parents",
                 "wave 3: 4 of 5 members have their desired parents, 1 pending in a bridge",
-                "pass 1 finished at t = 15m 12s: 9 changes applied, 1 member still waiting to connect to the new primary",
+                "pass 1 finished at t = 15m 12s: 9 operations applied, 1 member still waiting to connect to the new primary",
             ]
         );
         // Pending again in the next pass: no new wave.
