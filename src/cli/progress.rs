@@ -5,9 +5,10 @@
 //! Fed by the executor's `ProgressEvent`s through [`Tally`], the pure count
 //! behind the bars: every bar counts members (never steps), a member that
 //! reaches a later stage counts for the earlier ones it skipped (they
-//! already held), and a member that ends pending or failed leaves the
-//! stages it will not reach, so every bar ends at its end. Must never
-//! write to stdout.
+//! already held), so does a write the executor skipped, and a member that
+//! ends pending, failed or waiting (a change it waits for did not finish)
+//! leaves the stages it will not reach, so every bar ends at its end.
+//! Must never write to stdout.
 
 use handover::execute::{Progress, ProgressEvent};
 use handover::name::Name;
@@ -104,7 +105,10 @@ impl Tally {
             ProgressEvent::Acknowledged(n) => self.reach(n, Stage::Acknowledged),
             ProgressEvent::Pruned(n) => self.reach(n, Stage::Pruned),
             ProgressEvent::Changed(n) => self.reach(n, Stage::SetDirectly),
-            ProgressEvent::Pending(n) | ProgressEvent::Failed { name: n, .. } => self.end(n),
+            ProgressEvent::Skipped(n) => self.skip(n),
+            ProgressEvent::Pending(n)
+            | ProgressEvent::Failed { name: n, .. }
+            | ProgressEvent::Waiting(n) => self.end(n),
             ProgressEvent::PassStarted { .. } | ProgressEvent::PassFinished { .. } => false,
         }
     }
@@ -125,6 +129,19 @@ impl Tally {
             moved = true;
         }
         moved
+    }
+
+    /// A write to `name` was skipped (its effect held): it passes its next
+    /// stage, as if written.
+    fn skip(&mut self, name: &Name) -> bool {
+        let Some(route) = self.route.get(name) else {
+            return false;
+        };
+        let passed = self.passed.get(name).copied().unwrap_or(0);
+        match route.get(passed) {
+            Some(&stage) => self.reach(&name.clone(), stage),
+            None => false,
+        }
     }
 
     /// `name` stops where it is (pending in its bridge, or failed): the
@@ -339,6 +356,19 @@ mod tests {
         assert_eq!(t.bar(Stage::Bridged).0, 1);
         assert_eq!(t.bar(Stage::Acknowledged).0, 1);
         assert_eq!(t.bar(Stage::Pruned).0, 1);
+        // A prune (or a direct write) that already held is skipped, and
+        // counts all the same.
+        t.event(&ProgressEvent::Bridged(n("web02.dmz.contoso.local")));
+        t.event(&ProgressEvent::Acknowledged(n("web02.dmz.contoso.local")));
+        t.event(&ProgressEvent::Skipped(n("web02.dmz.contoso.local")));
+        t.event(&ProgressEvent::Skipped(n("sql01.dmz.contoso.local")));
+        assert_eq!(t.bar(Stage::Pruned).0, 2);
+        assert_eq!(t.bar(Stage::SetDirectly).0, 1);
+        // A member that waits for a change that did not finish leaves
+        // every bar it had not reached.
+        t.event(&ProgressEvent::Waiting(n("web03.dmz.contoso.local")));
+        assert_eq!(t.bar(Stage::Bridged).1, 13);
+        assert_eq!(t.bar(Stage::Pruned).1, 13);
         // Events about names outside the plan move nothing.
         assert!(!t.event(&ProgressEvent::Pruned(n("stranger.contoso.local"))));
     }
