@@ -292,11 +292,11 @@ pub fn summary(r: &RunReport, still_differs: usize, report: Option<&str>) -> Str
     let _ = writeln!(out, "{}", applied_line(r));
     let _ = writeln!(
         out,
-        "Waited for {} of {} ({} acknowledged); {:.0} s on the target's clock.",
+        "Waited for {} of {} ({} acknowledged); {} s on the target's clock.",
         thousands(e.awaits_satisfied),
         count(r.planned.waits, "wait", "waits"),
         count(e.acknowledged, "member", "members"),
-        e.clock_seconds
+        thousands(e.clock_seconds.max(0.0).round() as u64)
     );
     if e.session_restarts > 0 {
         let _ = writeln!(
