@@ -73,7 +73,7 @@ fn applies_converges_reports_and_then_has_nothing_to_do() {
         .code(0)
         .stdout(predicate::str::contains("Converged"))
         .stdout(predicate::str::contains(
-            "14 bridged, 14 acknowledged, 14 pruned",
+            "Applied 31 of 31 operations: 14 bridges, 14 prunes, 2 set directly, 1 gateway retired; 0 skipped (already held).\nWaited for 14 of 14 waits (14 members acknowledged)",
         ));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap();
@@ -116,7 +116,7 @@ fn markdown_report_has_a_summary_and_one_row_per_step() {
     let md = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
     assert!(md.starts_with("# handover apply: converged"), "{md}");
     assert!(
-        md.contains("| Bridged / acknowledged / pruned | 14 / 14 / 14 |"),
+        md.contains("| Bridges / prunes / set directly | 14 / 14 / 2 |"),
         "{md}"
     );
     let rows = md

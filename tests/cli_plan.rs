@@ -45,7 +45,9 @@ fn json_is_identical_byte_for_byte_and_out_writes_it() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Plan: 45 changes"));
+        .stdout(predicate::str::contains(
+            "Plan: 16 members to change (14 through a bridge, 2 set directly), 1 gateway to retire, in 45 steps (31 operations, 14 waits)",
+        ));
     assert_eq!(std::fs::read(&out).unwrap(), a.stdout);
     let back: handover::plan::Plan = serde_json::from_slice(&a.stdout).unwrap();
     assert_eq!(back.steps.len(), 45);
@@ -131,7 +133,9 @@ fn markdown_has_a_summary_table_and_collapsible_phases() {
         .args(["--format", "markdown"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("| changes | moves |"))
+        .stdout(predicate::str::contains(
+            "| members to change | through a bridge | set directly | steps (operations + waits) |",
+        ))
         .stdout(predicate::str::contains(
             "<details>\n<summary>Gateways (2)</summary>",
         ));

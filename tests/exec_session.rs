@@ -184,7 +184,7 @@ fn a_session_that_hangs_is_killed_restarted_and_the_run_converges() {
     );
     r.assert_converged_safely();
     assert_eq!(r.restarts(), 1, "{}", r.context());
-    assert!(r.out.contains("restarted 1 time(s)"), "{}", r.context());
+    assert!(r.out.contains("restarted 1 time after"), "{}", r.context());
     // The hung session was killed, not left behind.
     let pid = std::fs::read_to_string(tmp.path().join("provider.pid")).unwrap();
     let stat = PathBuf::from(format!("/proc/{}/status", pid.trim()));

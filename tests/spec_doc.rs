@@ -3,7 +3,8 @@
 //! from what handover does.
 //!
 //! An example's info string says what it is (`yaml topology`, `yaml
-//! observed`, `yaml faults`, `json plan`, `json simulate`, plus `invalid`
+//! observed`, `yaml faults`, `json plan`, `json simulate`, `json apply`,
+//! plus `invalid`
 //! for one that must be refused, with the refusal quoted on a `# error:`
 //! line), and `example=NAME` ties a plan or simulate example to the
 //! topology and observed state it comes from. A YAML or JSON block with no
@@ -133,7 +134,9 @@ fn schema(kind: &str) -> jsonschema::Validator {
 }
 
 fn role_of(b: &Block) -> &'static str {
-    for role in ["topology", "observed", "faults", "plan", "simulate"] {
+    for role in [
+        "topology", "observed", "faults", "plan", "simulate", "apply",
+    ] {
         if b.is(role) {
             return role;
         }
@@ -161,11 +164,11 @@ fn every_example_has_a_role_that_is_checked() {
         let role = role_of(b);
         assert!(
             !role.is_empty(),
-            "{}: say what this example is (topology, observed, faults, plan, simulate, invalid)",
+            "{}: say what this example is (topology, observed, faults, plan, simulate, apply, invalid)",
             b.at()
         );
         let lang_ok = match role {
-            "plan" | "simulate" => b.lang == "json",
+            "plan" | "simulate" | "apply" => b.lang == "json",
             _ => b.lang == "yaml",
         };
         assert!(lang_ok, "{}: a {role} example in {}", b.at(), b.lang);
@@ -490,6 +493,67 @@ fn the_simulate_example_has_exactly_the_keys_simulate_prints() {
             "moved",
         ] {
             assert_eq!(shown[k], real[k], "{}: {k}: {out}", b.at());
+        }
+    }
+}
+
+#[test]
+fn the_apply_example_has_the_shape_and_figures_apply_prints() {
+    let doc = spec();
+    let dir = tempfile::tempdir().unwrap();
+    let examples: Vec<Block> = blocks(&doc).into_iter().filter(|b| b.is("apply")).collect();
+    assert!(!examples.is_empty(), "an apply example");
+    for b in &examples {
+        let name = b.example.as_deref().expect("example=");
+        let shown: Value =
+            serde_json::from_str(&b.text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", b.at()));
+        let (t, o) = pair(&doc, name, dir.path());
+        std::fs::copy(&o, dir.path().join("estate.yaml")).unwrap();
+        let out = Command::new(HANDOVER)
+            .current_dir(dir.path())
+            .env("HANDOVER_LOCK_DIR", dir.path().join("locks"))
+            .args(["apply", "--format", "json", "--auto-approve", "--desired"])
+            .arg(&t)
+            .args(["--target", "sim:estate.yaml"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let real: Value = serde_json::from_str(&stdout).unwrap();
+        // The same keys, at the top and in every object under it.
+        fn same_shape(at: &str, shown: &Value, real: &Value) {
+            if let (Some(s), Some(r)) = (shown.as_object(), real.as_object()) {
+                let sk: Vec<&String> = s.keys().collect();
+                let rk: Vec<&String> = r.keys().collect();
+                assert_eq!(sk, rk, "{at}: keys differ from `apply --format json`");
+                for (k, v) in s {
+                    same_shape(&format!("{at}.{k}"), v, &r[k]);
+                }
+            }
+        }
+        same_shape(&b.at(), &shown, &real);
+        // The figures that depend neither on the clock nor on the run's id
+        // agree.
+        for k in [
+            "format",
+            "verdict",
+            "exit_code",
+            "target",
+            "plan",
+            "applied",
+            "counts",
+            "members",
+            "failures",
+            "still_differ",
+            "errors",
+            "commit",
+        ] {
+            assert_eq!(shown[k], real[k], "{}: {k}: {stdout}", b.at());
         }
     }
 }

@@ -108,7 +108,7 @@ fn both_pools_active_after_a_failover_is_a_failure_never_a_success() {
     assert_eq!(v["blocked"], serde_json::json!(["pool2.contoso.local"]));
     let (_, text) = simulate(FAILOVER, FAILOVER, Some("store-both-active.yaml"), false);
     assert!(
-        text.contains("Failed: the provider refused a change, or a check failed, for 1 member: pool2.contoso.local"),
+        text.contains("Failed: a change failed for 1 member (refused by the provider, timed out, a provider error, or stopped by handover's check): pool2.contoso.local"),
         "{text}"
     );
     assert!(

@@ -1,10 +1,11 @@
 //! `handover apply`: plan (or read a saved plan), show it, confirm, apply it
 //! to the target with progress bars, and say how it ended.
 //!
-//! The edge around `handover::run::apply::run`: arguments, the target's lock,
-//! opening the target (`sim:` or `exec:`, see `target.rs`) and saving a
-//! `sim:` one, the confirmation prompt, Ctrl-C,
-//! progress bars (stderr), the summary (stdout) and `--report FILE`.
+//! The edge around the use case [`handover::run::apply::interactive`]:
+//! arguments, the terminal behind its [`Ui`] (the plan on stdout, the
+//! confirmation prompt, Ctrl-C, progress bars on stderr), the summary
+//! (stdout) and `--report FILE`. Must not lock, open, plan or apply: the
+//! use case does.
 //! Exit codes: 0 converged; 3 members pending, failed, blocked or the run
 //! interrupted (all safe); 4 a member stranded; 1 errors.
 
@@ -12,14 +13,12 @@ use super::exit;
 use super::flags::{TargetFlags, parse_duration};
 use super::progress::Bars;
 use clap::Args as ClapArgs;
-use handover::execute::{Cancel, EngineOptions};
-use handover::model::{Observed, Topology};
-use handover::provider::{Provider, Scope};
+use handover::execute::{Cancel, Progress, ProgressEvent};
+use handover::model::{Observed, Policy};
+use handover::plan::Plan;
 use handover::report::run::{self as report, RunReport};
-use handover::run::apply::{self, RunInfo, prepare};
-use handover::run::target::{self, Target};
-use handover::state::journal::{self, Journal};
-use handover::state::lock::TargetLock;
+use handover::report::{apply_json, failures};
+use handover::run::apply::interactive::{self, Ended, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -70,6 +69,20 @@ pub struct Args {
     /// Seed of a new `sim:` target and of the backoff jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// `text` (the plan and the summary on stdout) or `json` (one JSON
+    /// document on stdout at the end, for scripts; the plan, the question,
+    /// progress and the summary go to stderr).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Output format of `apply`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON document on stdout (docs/spec.md section 5).
+    Json,
 }
 
 /// How `--report` is written.
@@ -94,17 +107,68 @@ fn report_format(path: &Path) -> Result<ReportFormat, String> {
     }
 }
 
-/// Asks on the terminal; true only for `yes`.
-fn confirm(steps: usize, target: &str) -> bool {
-    eprint!(
-        "\nApply these {steps} steps to {target}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).is_err() {
-        return false;
+/// The terminal behind the use case: the plan on stdout, the question and
+/// notes on stderr, progress bars on stderr, Ctrl-C.
+struct Terminal {
+    /// Colour in the plan.
+    color: bool,
+    /// The plan goes to stderr (`--format json`: stdout holds only JSON).
+    plan_to_stderr: bool,
+    /// The bars of the run, once it started.
+    bars: Option<Bars>,
+}
+
+impl Progress for Terminal {
+    fn event(&mut self, e: &ProgressEvent) {
+        if let Some(b) = &mut self.bars {
+            b.event(e);
+        }
     }
-    line.trim() == "yes"
+}
+
+impl Ui for Terminal {
+    fn note(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn show_plan(&mut self, plan: &Plan, start: &Observed, policy: &Policy) {
+        let opts = handover::render::Options {
+            color: self.color,
+            verbose: false,
+            max_in_flight: policy.max_in_flight,
+        };
+        let text = handover::render::text::render(plan, start, &opts);
+        if self.plan_to_stderr {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+
+    fn confirm(&mut self, plan: &Plan, target: &str) -> bool {
+        eprint!("{}", report::question(plan, target));
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).is_err() {
+            return false;
+        }
+        line.trim() == "yes"
+    }
+
+    fn watch_interrupt(&mut self, cancel: Cancel) {
+        install_ctrl_c(cancel);
+    }
+
+    fn run_started(&mut self, plan: &Plan) {
+        self.bars = Some(Bars::new(plan));
+    }
+
+    fn run_finished(&mut self) {
+        if let Some(b) = self.bars.take() {
+            b.finish();
+        }
+    }
 }
 
 /// Sets `cancel` on the first Ctrl-C; exits at once on the second.
@@ -131,154 +195,123 @@ fn install_ctrl_c(cancel: Cancel) {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
+    if args.format == Format::Json {
+        let name = args.target.name.clone();
+        return match run_inner(args) {
+            Ok(code) => code,
+            Err(msg) => {
+                eprintln!("{msg}");
+                let doc = apply_json::error(&name, &msg, exit::ERROR);
+                if !super::write_stdout(&apply_json::to_json(&doc)) {
+                    return exit::ERROR;
+                }
+                exit::ERROR
+            }
+        };
+    }
     super::exit_code(run_inner(args))
 }
 
 fn run_inner(args: Args) -> Result<u8, String> {
-    if args.force && args.planfile.is_none() {
-        return Err(
-            "error: --force applies to a PLANFILE without observed_digest only; with --desired, apply plans against a fresh observation: drop --force"
-                .into(),
-        );
-    }
+    let json = args.format == Format::Json;
     let spec = args.target.spec()?;
     let report_fmt = args.report.as_deref().map(report_format).transpose()?;
-    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    if !args.auto_approve && !interactive {
-        return Err(
-            "error: apply needs a confirmation: run it in a terminal to answer the question, or pass --auto-approve"
-                .into(),
-        );
-    }
-    let desired: Option<Topology> = if args.desired.is_empty() {
-        None
-    } else {
-        Some(handover::load::topology(&args.desired).map_err(|d| d.to_string())?)
-    };
-    let saved_plan = match &args.planfile {
-        Some(p) => {
-            let plan = prepare::read_plan(p)?;
-            apply::stale::require_digest(&plan, &p.display().to_string(), args.force)
-                .map_err(|e| format!("error: {e}"))?;
-            Some(plan)
-        }
-        None => None,
-    };
-    let state_dir = target::state_dir(&spec, args.state_dir.as_deref());
-    let lock = TargetLock::acquire_target(&spec, "apply").map_err(|e| format!("error: {e}"))?;
-    if let Some(h) = &lock.recovered_from {
-        eprintln!("note: took over the lock of {h}, which ended without releasing it");
-    }
-    let open = args.target.open_options(args.seed);
-    let (mut tgt, notes): (Target, _) = Target::open(&spec, &open)?;
-    for n in notes {
-        eprintln!("{n}");
-    }
-    let runtime = super::runtime()?;
-    let start: Observed = runtime
-        .block_on(tgt.observe(&Scope::All))
-        .map_err(|e| format!("error: cannot observe {}: {e}", args.target.name))?;
-    let (plan, revision) = match (&saved_plan, &desired) {
-        (Some(plan), _) => prepare::saved(plan, &start)?,
-        (None, Some(d)) => prepare::planned(d, &args.desired, &start)?,
-        (None, None) => unreachable!("clap requires PLANFILE or --desired"),
-    };
-    let policy = prepare::policy(
-        desired.as_ref(),
-        saved_plan.as_ref(),
-        args.max_in_flight,
-        args.ack_timeout,
-    );
-    tgt.set_store_timeout(policy.store_timeout);
-    let render_opts = handover::render::Options {
-        color: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        verbose: false,
-        max_in_flight: policy.max_in_flight,
-    };
-    print!(
-        "{}",
-        handover::render::text::render(&plan, &start, &render_opts)
-    );
-    let _ = std::io::stdout().flush();
-    if plan.steps.is_empty() {
-        tgt.save()
-            .map_err(|e| format!("error: cannot save the target {}: {e}", args.target.name))?;
-        return Ok(if plan.blocked.is_empty() {
-            exit::OK
+    // The question is asked on stderr and answered on stdin; with
+    // `--format json` stdout is for the document (often a pipe).
+    let interactive = std::io::stdin().is_terminal()
+        && if json {
+            std::io::stderr().is_terminal()
         } else {
-            exit::NOT_CONVERGED
-        });
-    }
-    if !args.auto_approve && !confirm(plan.steps.len(), &args.target.name) {
-        eprintln!("Apply cancelled: nothing was changed.");
-        return Ok(exit::ERROR);
-    }
-    let cancel = Cancel::new();
-    let opts = EngineOptions {
-        seed: args.seed,
-        cancel: cancel.clone(),
-        ..EngineOptions::from_policy(&policy)
-    };
-    install_ctrl_c(cancel);
-    let mut journal = match Journal::open(&state_dir) {
-        Ok(j) => Some(j),
-        Err(e) => {
-            eprintln!(
-                "warning: cannot open the journal in {}: {e}; applying without it",
-                state_dir.display()
-            );
-            None
-        }
-    };
-    let info = RunInfo {
-        run: journal::new_run_id(),
-        command: "apply".into(),
-        target: args.target.name.clone(),
-        revision,
-        user: handover::run::origin::os_user(),
-        // The commit of the desired files, or of the saved plan.
-        commit: handover::run::origin::git_commit(if args.desired.is_empty() {
-            args.planfile.as_slice()
-        } else {
-            &args.desired
-        }),
-    };
-    let started = journal::now_rfc3339();
-    let mut bars = Bars::new(&plan);
-    let job = apply::Job {
-        plan: &plan,
-        start: &start,
-        desired: desired.as_ref(),
-        opts: &opts,
-        info: &info,
-    };
-    let result = runtime.block_on(apply::run(&mut tgt, job, journal.as_mut(), &mut bars));
-    bars.finish();
-    if let Some(e) = &result.journal_error {
-        eprintln!(
-            "warning: the journal in {} could not be written ({e}); the apply itself is unaffected",
-            state_dir.display()
-        );
-    }
-    let saved = tgt.save();
-    drop(lock);
-    let code = result.outcome.exit_code();
-    let run_report = RunReport::new(&info, started, journal::now_rfc3339(), &plan, &result);
-    print!("{}", report::summary(&run_report, result.still_differs));
-    if let Some(path) = &args.report {
-        let text = match report_fmt {
-            Some(ReportFormat::Markdown) => report::markdown(&run_report),
-            _ => report::json(&run_report),
+            std::io::stdout().is_terminal()
         };
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: cannot write the report {}: {e}", path.display());
+    if !args.auto_approve && !interactive {
+        return Err(if json {
+            "error: apply --format json needs --auto-approve when it cannot ask on a terminal (stdin and stderr): nothing was applied"
+        } else {
+            "error: apply needs a confirmation: run it in a terminal to answer the question, or pass --auto-approve"
+        }
+        .into());
+    }
+    let req = Request {
+        spec,
+        target_name: args.target.name.clone(),
+        open: args.target.open_options(args.seed),
+        desired: args.desired.clone(),
+        planfile: args.planfile.clone(),
+        force: args.force,
+        max_in_flight: args.max_in_flight,
+        ack_timeout: args.ack_timeout,
+        seed: args.seed,
+        state_dir: args.state_dir.clone(),
+        auto_approve: args.auto_approve,
+    };
+    let mut term = Terminal {
+        color: !json
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        plan_to_stderr: json,
+        bars: None,
+    };
+    let out = interactive::apply(&req, &mut term)?;
+    let mut code = out.code;
+    let mut errors = out.errors.clone();
+    let mut run_report = None;
+    if let Ended::Ran(ran) = &out.ended {
+        let r = RunReport::new(
+            &ran.info,
+            ran.started.clone(),
+            ran.finished.clone(),
+            &out.plan,
+            &ran.result,
+        );
+        let report_name = args.report.as_ref().map(|p| p.display().to_string());
+        eprint!(
+            "{}",
+            failures::lines(&failures::failures(&r.execution), report_name.as_deref())
+        );
+        let summary = report::summary(&r, ran.result.still_differs, report_name.as_deref());
+        if json {
+            eprint!("{summary}");
+        } else {
+            print!("{summary}");
+        }
+        if let Some(path) = &args.report {
+            let text = match report_fmt {
+                Some(ReportFormat::Markdown) => report::markdown(&r),
+                _ => report::json(&r),
+            };
+            if let Err(e) = std::fs::write(path, text) {
+                errors.push(format!(
+                    "error: cannot write the report {}: {e}",
+                    path.display()
+                ));
+                code = exit::ERROR;
+            }
+        }
+        run_report = Some((r, ran.result.still_differs, ran.info.commit.clone()));
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    if json {
+        let end = match (&out.ended, &run_report) {
+            (Ended::Ran(_), Some((r, differ, _))) => apply_json::End::Ran(r, *differ),
+            (Ended::Declined, _) => apply_json::End::Declined,
+            _ => apply_json::End::NothingToApply,
+        };
+        let doc = apply_json::document(apply_json::Input {
+            target: &args.target.name,
+            plan: &out.plan,
+            revision: &out.revision,
+            end,
+            code,
+            seconds: out.seconds,
+            errors,
+            commit: run_report.as_ref().map(|(_, _, c)| c.clone()),
+        });
+        if !super::write_stdout(&apply_json::to_json(&doc)) {
             return Ok(exit::ERROR);
         }
-    }
-    if let Err(e) = saved {
-        eprintln!("error: cannot save the target {}: {e}", args.target.name);
-        return Ok(exit::ERROR);
     }
     Ok(code)
 }

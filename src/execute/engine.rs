@@ -300,7 +300,10 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                     // as waiting (a member whose own chain stopped is
                     // reported already).
                     if self.chain[d] != self.chain[i] && self.outcome[d].is_none() {
-                        self.waiting.insert(self.subject(d).clone());
+                        let n = self.subject(d).clone();
+                        if self.waiting.insert(n.clone()) {
+                            self.progress.event(&ProgressEvent::Waiting(n));
+                        }
                     }
                     work.push((d, StepOutcome::NotStarted { reason }));
                 }
@@ -590,6 +593,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         if already {
             tracing::debug!(member = %name, step = id, "effect already holds; skipped");
             self.report.skipped += 1;
+            self.progress.event(&ProgressEvent::Skipped(name.clone()));
             self.after_success(i, &op, false);
             self.finish(i, StepOutcome::Skipped);
             return None;
@@ -755,6 +759,7 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                             tracing::debug!(member = %name, step = step.id, "pruned");
                             self.progress.event(&ProgressEvent::Pruned(name.clone()));
                         } else {
+                            self.report.set_directly += 1;
                             tracing::debug!(member = %name, step = step.id, "parents set");
                             self.progress.event(&ProgressEvent::Changed(name.clone()));
                         }

@@ -24,6 +24,11 @@ pub enum ProgressEvent {
     Changed(Name),
     /// A member did not acknowledge in time; it stays in its bridge.
     Pending(Name),
+    /// A write to a member (or pool) was not sent: its effect already held.
+    Skipped(Name),
+    /// A member (or pool) will not start this pass: a change it waits for
+    /// (another member's) failed or timed out. It is untouched and safe.
+    Waiting(Name),
     /// A member's chain stopped on a provider error.
     Failed {
         /// The member (or pool).

@@ -111,6 +111,9 @@ pub struct EngineReport {
     pub acknowledged: u64,
     /// Bridged members that got their exact desired parents.
     pub pruned: u64,
+    /// Members whose parents were written once, without a bridge.
+    #[serde(default)]
+    pub set_directly: u64,
     /// Seconds the pass took on the target's clock.
     pub clock_seconds: f64,
 }

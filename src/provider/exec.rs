@@ -372,8 +372,8 @@ impl ExecProvider {
                 None => ("failed without an `error` object", false),
             };
             let msg = match &exit {
-                Some(x) => format!("{msg} ({x})"),
-                None => msg.to_string(),
+                Some(x) => format!("{msg} ({x}){}", stderr_hint(stderr)),
+                None => format!("{msg}{}", stderr_hint(stderr)),
             };
             return Err(if retryable {
                 self.transient(name, msg)

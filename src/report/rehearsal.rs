@@ -93,7 +93,7 @@ pub fn header(strategy: &str, summary: &Summary, policy: &Policy, bridges: bool)
 
 /// Turns progress events into one line per wave: a wave is `maxInFlight`
 /// members finishing (on their desired parents, pending in their bridge,
-/// or refused by the provider). When a migration has more than about
+/// or failed). When a migration has more than about
 /// twenty waves, one line covers several, so the output stays readable.
 #[derive(Debug)]
 pub struct Waves {
@@ -158,7 +158,10 @@ impl Waves {
                 if *applied == 0 {
                     s.push_str("nothing left to apply");
                 } else {
-                    s.push_str(&format!("{} applied", count(*applied, "change", "changes")));
+                    s.push_str(&format!(
+                        "{} applied",
+                        count(*applied, "operation", "operations")
+                    ));
                 }
                 if *pending > 0 {
                     s.push_str(&format!(
@@ -167,7 +170,10 @@ impl Waves {
                     ));
                 }
                 if *failed > 0 {
-                    s.push_str(&format!(", {} refused by the provider", members(*failed)));
+                    s.push_str(&format!(
+                        ", {} failed (refused, timed out or a provider error)",
+                        members(*failed)
+                    ));
                 }
                 out.push(s);
             }
@@ -204,10 +210,7 @@ impl Waves {
             ));
         }
         if !self.failed.is_empty() {
-            s.push_str(&format!(
-                ", {} refused by the provider",
-                thousands(self.failed.len() as u64)
-            ));
+            s.push_str(&format!(", {} failed", thousands(self.failed.len() as u64)));
         }
         s
     }
@@ -275,7 +278,7 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
     }
     if !r.failed.is_empty() {
         out.push_str(&format!(
-            "Failed: the provider refused a change, or a check failed, for {}: {}\n",
+            "Failed: a change failed for {} (refused by the provider, timed out, a provider error, or stopped by handover's check): {}\n",
             members(r.failed.len()),
             list(&r.failed)
         ));
@@ -339,7 +342,7 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
     out.push_str(&format!(
         "{} moved, {bridged}, {} applied ({}), {} of simulated time.\n",
         members(r.moved as usize),
-        count(r.steps_applied, "change", "changes"),
+        count(r.steps_applied, "operation", "operations"),
         count(r.provider_calls, "provider call", "provider calls"),
         duration(r.virtual_seconds)
     ));
@@ -386,7 +389,7 @@ mod tests {
         assert_eq!(
             s,
             "Converged (make-before-break): every managed agent and gateway has exactly its desired primary and failovers and reports to its primary. No member was stranded.\n\
-             12 members moved, at most 4 in a bridge at once, 24 changes applied (26 provider calls), 30m 30s of simulated time.\n"
+             12 members moved, at most 4 in a bridge at once, 24 operations applied (26 provider calls), 30m 30s of simulated time.\n"
         );
     }
 
@@ -496,7 +499,7 @@ mod tests {
                 "wave 1: 2 of 5 members have their desired parents",
                 "wave 2: 4 of 5 members have their desired parents",
                 "wave 3: 4 of 5 members have their desired parents, 1 pending in a bridge",
-                "pass 1 finished at t = 15m 12s: 9 changes applied, 1 member still waiting to connect to the new primary",
+                "pass 1 finished at t = 15m 12s: 9 operations applied, 1 member still waiting to connect to the new primary",
             ]
         );
         // Pending again in the next pass: no new wave.

@@ -6,8 +6,9 @@
 //! Markdown rendering, and the closing lines `apply` prints ([`summary`]).
 //! Pure; the CLI writes the file and prints.
 
+use crate::diag::{count, thousands};
 use crate::execute::{EngineReport, StepOutcome};
-use crate::plan::Plan;
+use crate::plan::{Counts, Plan};
 use crate::run::apply::{RunInfo, RunResult};
 use serde::Serialize;
 use std::fmt::Write;
@@ -36,6 +37,9 @@ pub struct RunReport {
     /// Members stranded at the end (the target's own account; always empty
     /// unless something is badly wrong).
     pub stranded: Vec<String>,
+    /// What the plan asked for, in the words of [`Counts`] (members to
+    /// change, operations and waits), to read `execution`'s counts against.
+    pub planned: Counts,
     /// The executor's report: one record per step, then the counts.
     pub execution: EngineReport,
 }
@@ -65,6 +69,7 @@ impl RunReport {
                 .map(|b| format!("{} {}: {}", kind_word(b.kind), b.name, b.reason))
                 .collect(),
             stranded: result.stranded.iter().map(|n| n.to_string()).collect(),
+            planned: Counts::of(plan),
             execution: result.report.clone(),
         }
     }
@@ -109,11 +114,26 @@ pub fn markdown(r: &RunReport) -> String {
         ("Started", r.started.clone()),
         ("Finished", r.finished.clone()),
         ("Exit code", r.exit_code.to_string()),
-        ("Operations applied", e.steps_applied.to_string()),
         (
-            "Bridged / acknowledged / pruned",
-            format!("{} / {} / {}", e.bridged, e.acknowledged, e.pruned),
+            "Members to change / operations / waits planned",
+            format!(
+                "{} / {} / {}",
+                thousands(r.planned.members),
+                thousands(r.planned.operations),
+                thousands(r.planned.waits)
+            ),
         ),
+        ("Operations applied", thousands(e.steps_applied)),
+        (
+            "Bridges / prunes / set directly",
+            format!(
+                "{} / {} / {}",
+                thousands(e.bridged),
+                thousands(e.pruned),
+                thousands(e.set_directly)
+            ),
+        ),
+        ("Members acknowledged", thousands(e.acknowledged)),
         ("Skipped (already held)", e.skipped.to_string()),
         (
             "Pending (in their bridge, safe)",
@@ -196,8 +216,67 @@ fn kind_word(k: crate::plan::BlockedKind) -> &'static str {
     }
 }
 
-/// The closing lines on stdout.
-pub fn summary(r: &RunReport, still_differs: usize) -> String {
+/// The question `apply` asks before it changes anything, in the words of
+/// the plan's summary line.
+pub fn question(plan: &Plan, target: &str) -> String {
+    let c = Counts::of(plan);
+    format!(
+        "\nApply this plan to {target}: {}, in {} ({}, {})?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+        count(c.members, "member to change", "members to change"),
+        count(c.steps, "step", "steps"),
+        count(c.operations, "operation", "operations"),
+        count(c.waits, "wait", "waits"),
+    )
+}
+
+/// Operations applied of a kind (`retire_gateway`, `store_failover`).
+fn applied(e: &EngineReport, action: &str) -> u64 {
+    e.steps
+        .iter()
+        .filter(|s| matches!(s.outcome, StepOutcome::Applied) && s.action == action)
+        .count() as u64
+}
+
+/// The line that says what was applied, in the plan's words, adding up:
+/// operations applied = bridges + prunes + set directly + retirements +
+/// failovers.
+pub fn applied_line(r: &RunReport) -> String {
+    let e = &r.execution;
+    let p = &r.planned;
+    let mut line = format!(
+        "Applied {} of {} {}: {} {}, {} {}, {} set directly",
+        thousands(e.steps_applied),
+        thousands(p.operations),
+        if p.operations == 1 {
+            "operation"
+        } else {
+            "operations"
+        },
+        thousands(e.bridged),
+        if e.bridged == 1 { "bridge" } else { "bridges" },
+        thousands(e.pruned),
+        if e.pruned == 1 { "prune" } else { "prunes" },
+        thousands(e.set_directly),
+    );
+    let retired = applied(e, "retire_gateway");
+    if p.retirements > 0 {
+        let _ = write!(line, ", {} retired", count(retired, "gateway", "gateways"));
+    }
+    let failovers = applied(e, "store_failover");
+    if p.failovers > 0 {
+        let _ = write!(
+            line,
+            ", {}",
+            count(failovers, "store failover", "store failovers")
+        );
+    }
+    let _ = write!(line, "; {} skipped (already held).", thousands(e.skipped));
+    line
+}
+
+/// The closing lines on stdout. `report` is the `--report` file, when one
+/// was written (failures are explained on stderr, see [`super::failures`]).
+pub fn summary(r: &RunReport, still_differs: usize, report: Option<&str>) -> String {
     use std::fmt::Write as _;
     let e = &r.execution;
     let mut out = String::new();
@@ -210,16 +289,20 @@ pub fn summary(r: &RunReport, still_differs: usize) -> String {
         _ => "Finished without converging; every member is safe.",
     };
     let _ = writeln!(out, "\n{verdict}");
+    let _ = writeln!(out, "{}", applied_line(r));
     let _ = writeln!(
         out,
-        "Applied {} operations: {} bridged, {} acknowledged, {} pruned; {} skipped (already held); {:.0} s on the target's clock.",
-        e.steps_applied, e.bridged, e.acknowledged, e.pruned, e.skipped, e.clock_seconds
+        "Waited for {} of {} ({} acknowledged); {} s on the target's clock.",
+        thousands(e.awaits_satisfied),
+        count(r.planned.waits, "wait", "waits"),
+        count(e.acknowledged, "member", "members"),
+        thousands(e.clock_seconds.max(0.0).round() as u64)
     );
     if e.session_restarts > 0 {
         let _ = writeln!(
             out,
-            "The provider's session was killed and restarted {} time(s) after a hang, garbage or an exit; handover observed again before going on.",
-            e.session_restarts
+            "The provider's session was killed and restarted {} after a hang, garbage or an exit; handover observed again before going on.",
+            count(e.session_restarts, "time", "times")
         );
     }
     let list = |out: &mut String, what: &str, names: &[String]| {
@@ -228,11 +311,16 @@ pub fn summary(r: &RunReport, still_differs: usize) -> String {
         }
         let shown: Vec<&str> = names.iter().take(10).map(|s| s.as_str()).collect();
         let more = if names.len() > 10 {
-            format!(" and {} more", names.len() - 10)
+            format!(" and {} more", thousands(names.len() - 10))
         } else {
             String::new()
         };
-        let _ = writeln!(out, "{what} ({}): {}{more}", names.len(), shown.join(", "));
+        let _ = writeln!(
+            out,
+            "{what} ({}): {}{more}",
+            thousands(names.len()),
+            shown.join(", ")
+        );
     };
     let names = |v: &[crate::name::Name]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     list(
@@ -245,11 +333,11 @@ pub fn summary(r: &RunReport, still_differs: usize) -> String {
         "Waiting (did not start: a change they wait for did not finish)",
         &names(&e.waiting),
     );
-    list(
-        &mut out,
-        "Failed (the provider refused; see the report)",
-        &names(&e.failed),
-    );
+    let failed_what = match report {
+        Some(path) => format!("Failed (why: above on stderr, and in the report {path})"),
+        None => "Failed (why: above on stderr)".to_string(),
+    };
+    list(&mut out, &failed_what, &names(&e.failed));
     list(&mut out, "Blocked", &r.blocked);
     list(&mut out, "Stranded", &r.stranded);
     if still_differs > 0
@@ -260,7 +348,8 @@ pub fn summary(r: &RunReport, still_differs: usize) -> String {
     {
         let _ = writeln!(
             out,
-            "{still_differs} member(s) still differ from the desired topology; run apply again."
+            "{} still differ from the desired topology; run apply again.",
+            count(still_differs, "member", "members")
         );
     }
     out

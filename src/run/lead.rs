@@ -187,11 +187,12 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     tracing::info!(
         role = "leader",
         term = term.revision,
+        members = crate::plan::Counts::of(&plan).members,
         steps = plan.steps.len(),
         blocked = plan.blocked.len(),
-        changes = plan.summary.changes,
         suspended = ctx.suspended,
-        "planned"
+        "planned: {}",
+        crate::render::text::summary_line(&plan)
     );
     if ctx.suspended || plan.steps.is_empty() {
         return PassResult {

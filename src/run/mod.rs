@@ -1,7 +1,9 @@
 //! The use cases: what a command does once its flags are read.
 //!
 //! Owns the orchestration the CLI used to hold:
-//! - [`apply`]: one journalled apply run (journal, executor, verdict);
+//! - [`apply`]: one journalled apply run (journal, executor, verdict), and
+//!   the whole `apply` command behind a prompt-and-progress seam
+//!   ([`apply::interactive`]);
 //! - [`target`]: opening a `sim:` or `exec:` target, and the [`target::Target`]
 //!   that dispatches to it;
 //! - [`reconcile`]: a whole reconcile run, wired from plain settings, and

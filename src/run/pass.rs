@@ -165,11 +165,12 @@ pub async fn pass(
         Err(e) => return observe_failed(env, "observe", e),
     };
     tracing::info!(
+        members = crate::plan::Counts::of(&plan).members,
         steps = plan.steps.len(),
         blocked = plan.blocked.len(),
-        changes = plan.summary.changes,
         suspended = ctx.suspended,
-        "planned"
+        "planned: {}",
+        crate::render::text::summary_line(&plan)
     );
     // A rollout that holds members back has not converged (docs/rollouts.md).
     let held = env

@@ -1,4 +1,5 @@
-//! The journal: an append-only, fsync'd record of every run and step.
+//! The journal: an append-only record of every run and step, fsync'd at
+//! once ([`Journal::append`]) or in groups ([`Journal::append_unsynced`]).
 //!
 //! One JSON object per line in `<state-dir>/journal.jsonl`. Each record is
 //! written and synced before the next step starts, so after a crash the

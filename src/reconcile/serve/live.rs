@@ -431,7 +431,9 @@ impl Progress for LiveProgress {
                     l.failed.push((name.clone(), reason.clone()));
                 }
             }
-            ProgressEvent::PassFinished { .. } => {}
+            ProgressEvent::Skipped(_)
+            | ProgressEvent::Waiting(_)
+            | ProgressEvent::PassFinished { .. } => {}
         });
     }
 }

@@ -493,7 +493,7 @@ fn history(o: &mut String, s: &Status) {
     o.push_str(
         "<table><thead><tr><th scope=\"col\">Pass</th><th scope=\"col\">Started</th>\
          <th scope=\"col\">Trigger</th><th scope=\"col\">Revision</th><th scope=\"col\">Outcome</th>\
-         <th scope=\"col\" class=\"num\">Changes</th><th scope=\"col\" class=\"num\">Applied</th>\
+         <th scope=\"col\" class=\"num\">Steps planned</th><th scope=\"col\" class=\"num\">Operations applied</th>\
          <th scope=\"col\" class=\"num\">Blocked</th><th scope=\"col\" class=\"num\">Took</th></tr></thead><tbody>",
     );
     for h in &s.history {

@@ -6,8 +6,10 @@
 //! at the end, run finished), the [`Verdict`], and the stale-plan check
 //! ([`stale`]); the run report is written by [`crate::report::run`]. Generic over any `Provider + Clock` (+ [`Inspect`]
 //! for stranded members), so the CLI and the crash tests run the same code.
-//! Must not parse arguments, print, prompt or take locks: the CLI does.
+//! Must not parse arguments, print or prompt. The whole use case around a
+//! run (lock, plan, confirmation, interrupt, save) is [`interactive`].
 
+pub mod interactive;
 mod journaled;
 pub mod prepare;
 pub mod stale;
@@ -153,6 +155,11 @@ pub async fn run<T: Provider + Clock + Inspect>(
         while target.settling() && waited < job.opts.ack_timeout {
             target.sleep(job.opts.poll_interval).await;
             waited += job.opts.poll_interval;
+        }
+    }
+    for s in &report.steps {
+        if let StepOutcome::Failed { reason } = &s.outcome {
+            tracing::warn!(member = %s.name, step = s.id, action = s.action, %reason, "change failed");
         }
     }
     let stranded = target.stranded();

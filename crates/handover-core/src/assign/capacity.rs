@@ -24,7 +24,8 @@ pub struct Load {
     /// management server).
     pub before: u32,
     /// Members whose desired primary it is: managed agents, unmanaged agents
-    /// that stay, and (for a management server) desired gateways.
+    /// that stay, and (for a management server) desired gateways and
+    /// gateways absent from the topology that the plan leaves in place.
     pub after: u32,
     /// `policy.capacity` for its kind.
     pub capacity: u32,
@@ -106,8 +107,34 @@ pub(crate) fn add_gateways(load: &mut HashMap<Name, u32>, servers: &Servers, t: 
 
 /// Each parent's load before and after `a`, in a stable order: management
 /// servers, then gateways, each in topology order, then parents only the
-/// observed state or the assignment mentions, by name.
+/// observed state or the assignment mentions, by name. Observed gateways
+/// absent from the topology stay on their management server unless
+/// `policy.retireGateways` is set; a plan that knows which it retires
+/// uses [`loads_keeping`].
 pub fn loads(t: &Topology, o: &Observed, a: &Assignment) -> Vec<Load> {
+    let desired: HashSet<&Name> = t.gateways.iter().map(|g| &g.name).collect();
+    let kept: HashSet<&Name> = if t.policy.retire_gateways {
+        HashSet::default()
+    } else {
+        o.gateways
+            .iter()
+            .map(|g| &g.name)
+            .filter(|n| !desired.contains(n))
+            .collect()
+    };
+    loads_keeping(t, o, a, &kept)
+}
+
+/// [`loads`], where `kept` names the observed gateways absent from the
+/// topology that stay where they are (not retired: `retireGateways` is off,
+/// or their retirement is blocked); they count on their observed
+/// management server after, as before.
+pub fn loads_keeping(
+    t: &Topology,
+    o: &Observed,
+    a: &Assignment,
+    kept: &HashSet<&Name>,
+) -> Vec<Load> {
     let servers = Servers::new(t, o);
     let mut before: HashMap<Name, u32> = HashMap::default();
     for m in &o.agents {
@@ -120,6 +147,11 @@ pub fn loads(t: &Topology, o: &Observed, a: &Assignment) -> Vec<Load> {
     }
     let mut after: HashMap<Name, u32> = HashMap::default();
     add_gateways(&mut after, &servers, t);
+    for g in &o.gateways {
+        if kept.contains(&g.name) && servers.is_management(&g.parents.primary) {
+            *after.entry(g.parents.primary.clone()).or_default() += 1;
+        }
+    }
     for m in &a.agents {
         *after.entry(m.parents.primary.clone()).or_default() += 1;
     }

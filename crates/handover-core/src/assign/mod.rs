@@ -18,7 +18,7 @@ mod rules;
 mod spread;
 pub mod table;
 
-pub use capacity::{Load, ServerKind, loads};
+pub use capacity::{Load, ServerKind, loads, loads_keeping};
 pub use hash::{name_hash, rendezvous, weight};
 pub use rules::compile_rules;
 
@@ -553,5 +553,38 @@ mod tests {
         let rows = loads(&t, &o, &r);
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].before, rows[0].after), (1, 1));
+    }
+
+    #[test]
+    fn gateways_absent_from_the_topology_stay_in_the_load_table_unless_retired() {
+        let mut t = Topology::default();
+        let mut o = Observed::new();
+        o.management_servers.push(crate::model::ObservedServer {
+            name: n("ms1"),
+            up: true,
+        });
+        let mut gw = observed_agent("gw1");
+        gw.parents = Parents::primary_only(n("ms1"));
+        gw.connected = Some(n("ms1"));
+        o.gateways.push(gw);
+        let r = resolve(&t, &o).unwrap();
+        let ms1 = |rows: &[Load]| {
+            let l = rows.iter().find(|l| l.server == n("ms1")).unwrap();
+            (l.before, l.after)
+        };
+        // retireGateways off: gw1 is left alone, so ms1 keeps it.
+        assert_eq!(ms1(&loads(&t, &o, &r)), (1, 1));
+        // retireGateways on: gw1 goes, unless the plan keeps it.
+        t.policy.retire_gateways = true;
+        assert_eq!(ms1(&loads(&t, &o, &r)), (1, 0));
+        let gw1 = n("gw1");
+        let kept: crate::hash::FastSet<&Name> = std::iter::once(&gw1).collect();
+        assert_eq!(ms1(&loads_keeping(&t, &o, &r, &kept)), (1, 1));
+        // Through the planner: an unmanaged agent still on gw1 blocks its
+        // retirement, so the plan's table keeps it on ms1.
+        o.agents.push(observed_agent("lonely.lab"));
+        let p = crate::plan::plan(&t, &o);
+        assert_eq!(p.summary.retired, 0);
+        assert_eq!(ms1(&p.loads), (1, 1));
     }
 }

@@ -5,6 +5,7 @@
 //! `capacity::loads`. Pure string building; must not print.
 
 use super::capacity::Load;
+use crate::diag::thousands;
 use std::fmt::Write;
 
 const HEADER: [&str; 7] = [
@@ -15,8 +16,8 @@ fn cells(l: &Load) -> [String; 7] {
     let change = i64::from(l.after) - i64::from(l.before);
     let change = match change {
         0 => "0".to_string(),
-        c if c > 0 => format!("+{c}"),
-        c => c.to_string(),
+        c if c > 0 => format!("+{}", thousands(c.unsigned_abs())),
+        c => format!("-{}", thousands(c.unsigned_abs())),
     };
     let note = if l.after > l.capacity {
         "over capacity"
@@ -26,10 +27,10 @@ fn cells(l: &Load) -> [String; 7] {
     [
         l.server.to_string(),
         l.kind.as_str().to_string(),
-        l.before.to_string(),
-        l.after.to_string(),
+        thousands(l.before),
+        thousands(l.after),
         change,
-        l.capacity.to_string(),
+        thousands(l.capacity),
         note.to_string(),
     ]
 }

@@ -15,6 +15,7 @@ pub mod admit;
 pub mod bridge;
 mod build;
 mod chain;
+pub mod counts;
 mod diff;
 mod digest;
 pub mod direct;
@@ -24,6 +25,7 @@ pub mod rollout;
 mod store;
 pub mod types;
 
+pub use counts::Counts;
 pub use digest::digest;
 pub(crate) use store::store_actions;
 
@@ -62,7 +64,25 @@ pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assig
     let mut p = build::build(desired, observed, assignment);
     p.observed_digest = Some(digest(observed, &p));
     p.policy = Some(PlanPolicy::of(&desired.policy));
-    p.loads = assign::loads(desired, observed, assignment);
+    // Observed gateways absent from the topology that this plan does not
+    // retire stay on their management server.
+    let desired_gateways: crate::hash::FastSet<&crate::name::Name> =
+        desired.gateways.iter().map(|g| &g.name).collect();
+    let retired: crate::hash::FastSet<&crate::name::Name> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::RetireGateway { name, .. } => Some(name),
+            _ => None,
+        })
+        .collect();
+    let kept: crate::hash::FastSet<&crate::name::Name> = observed
+        .gateways
+        .iter()
+        .map(|g| &g.name)
+        .filter(|n| !desired_gateways.contains(n) && !retired.contains(n))
+        .collect();
+    p.loads = assign::loads_keeping(desired, observed, assignment, &kept);
     canonical_spelling(&mut p.loads, desired, observed);
     p.notes = assignment
         .notes()

@@ -80,15 +80,19 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> Str
     }
     let _ = writeln!(
         out,
-        "| changes | moves | bridged members | blocked | unmanaged agents | unmanaged gateways | retired gateways |"
+        "| members to change | through a bridge | set directly | steps (operations + waits) | blocked | unmanaged agents | unmanaged gateways | gateways to retire |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let c = crate::plan::Counts::of(plan);
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {} | {} |\n",
-        thousands(s.changes),
-        thousands(s.moves),
-        thousands(s.bridged),
+        "| {} | {} | {} | {} ({} + {}) | {} | {} | {} | {} |\n",
+        thousands(c.members),
+        thousands(c.through_bridge),
+        thousands(c.set_directly),
+        thousands(c.steps),
+        thousands(c.operations),
+        thousands(c.waits),
         thousands(s.blocked),
         thousands(s.unmanaged),
         thousands(s.unmanaged_gateways),

@@ -148,7 +148,6 @@ function Wait-All([string]$Wave, [System.Collections.Specialized.OrderedDictiona
 /// The plan as an Operations Manager Shell script (see the module doc).
 pub fn render(plan: &Plan, waits: &Waits) -> String {
     let mut out = String::new();
-    let s = &plan.summary;
     out.push_str("# handover plan, as an Operations Manager Shell script to run by hand.\n");
     out.push_str(
         "# Review every step before running it; it performs the plan make-before-break:\n",
@@ -157,11 +156,7 @@ pub fn render(plan: &Plan, waits: &Waits) -> String {
         "# bridge (new primary, desired failovers, old parents kept as extra failovers),\n",
     );
     out.push_str("# wait until the member reports to its new primary, then prune.\n#\n");
-    let _ = writeln!(
-        out,
-        "# Plan: steps {}; members moving {} (through a bridge {}); gateways retired {}; blocked {}; unmanaged agents {}.",
-        s.changes, s.moves, s.bridged, s.retired, s.blocked, s.unmanaged
-    );
+    let _ = writeln!(out, "# Plan: {}.", super::text::summary_line(plan));
     let _ = writeln!(
         out,
         "# Observed digest (revision): {}",

@@ -44,14 +44,46 @@ impl Paint {
     }
 }
 
-/// The summary line.
+/// The summary line, in the words of [`crate::plan::Counts`]: members to
+/// change (through a bridge, set directly), gateways to retire, store
+/// failovers, then the steps they take (operations and waits), blocked
+/// and unmanaged members.
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
-    let mut line = format!(
-        "{}, {}, {}, {} blocked, {} unmanaged {}",
-        count(s.changes, "change", "changes"),
-        count(s.moves, "move", "moves"),
-        count(s.bridged, "bridged member", "bridged members"),
+    let c = crate::plan::Counts::of(plan);
+    let mut line = count(c.members, "member to change", "members to change");
+    if c.members > 0 {
+        let _ = write!(
+            line,
+            " ({} through a bridge, {} set directly)",
+            thousands(c.through_bridge),
+            thousands(c.set_directly)
+        );
+    }
+    if c.retirements > 0 {
+        let _ = write!(
+            line,
+            ", {} to retire",
+            count(c.retirements, "gateway", "gateways")
+        );
+    }
+    if c.failovers > 0 {
+        let _ = write!(
+            line,
+            ", {}",
+            count(
+                c.failovers,
+                "Central Management Store failover",
+                "Central Management Store failovers"
+            )
+        );
+    }
+    let _ = write!(
+        line,
+        ", in {} ({}, {}); {} blocked, {} unmanaged {}",
+        count(c.steps, "step", "steps"),
+        count(c.operations, "operation", "operations"),
+        count(c.waits, "wait", "waits"),
         thousands(s.blocked),
         thousands(s.unmanaged),
         if s.unmanaged == 1 { "agent" } else { "agents" },
@@ -61,13 +93,6 @@ pub fn summary_line(plan: &Plan) -> String {
             line,
             " and {} (retireGateways is off)",
             count(s.unmanaged_gateways, "gateway", "gateways")
-        );
-    }
-    if s.retired > 0 {
-        let _ = write!(
-            line,
-            ", {} retired",
-            count(s.retired, "gateway", "gateways")
         );
     }
     line

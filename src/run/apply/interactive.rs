@@ -1,0 +1,261 @@
+//! The `apply` use case, end to end: take the target's lock, open and
+//! observe it, plan (or check a saved plan), show the plan, ask, watch for
+//! an interrupt, run it journalled ([`super::run`]) and save the target.
+//!
+//! Owns the order of those steps and what each failure means for the exit
+//! code. Everything a person sees or answers comes in through [`Ui`], so
+//! the whole flow runs in tests without a terminal; must not print, read
+//! stdin or install signal handlers itself.
+
+use super::{Job, RunInfo, RunResult, prepare};
+use crate::execute::{Cancel, EngineOptions, Progress};
+use crate::model::{Observed, Policy, Seconds, Topology};
+use crate::plan::Plan;
+use crate::provider::{Provider, Scope, TargetSpec};
+use crate::run::target::{self, OpenOptions, Target};
+use crate::state::journal::{self, Journal};
+use crate::state::lock::TargetLock;
+use crate::verdict::exit;
+use std::path::PathBuf;
+
+/// Everything `apply` was asked to do, as plain values.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The target, parsed.
+    pub spec: TargetSpec,
+    /// The target as given on the command line (for messages and the
+    /// journal).
+    pub target_name: String,
+    /// How to open it.
+    pub open: OpenOptions,
+    /// Desired files or directories (empty with a saved plan).
+    pub desired: Vec<PathBuf>,
+    /// A plan saved by `plan --out`.
+    pub planfile: Option<PathBuf>,
+    /// Apply a saved plan without `observed_digest`.
+    pub force: bool,
+    /// `--max-in-flight`.
+    pub max_in_flight: Option<u32>,
+    /// `--ack-timeout`.
+    pub ack_timeout: Option<Seconds>,
+    /// Seed of the backoff jitter.
+    pub seed: u64,
+    /// `--state-dir`.
+    pub state_dir: Option<PathBuf>,
+    /// Apply without asking.
+    pub auto_approve: bool,
+}
+
+/// What a person sees and answers during an apply: the terminal in the
+/// binary, a script in tests. Also the run's [`Progress`].
+pub trait Ui: Progress {
+    /// A note or warning for the person (the binary: a line on stderr).
+    fn note(&mut self, line: &str);
+    /// Shows the plan, before anything is asked or applied.
+    fn show_plan(&mut self, plan: &Plan, start: &Observed, policy: &Policy);
+    /// Asks whether to apply `plan` to `target`; only true applies.
+    fn confirm(&mut self, plan: &Plan, target: &str) -> bool;
+    /// Arranges for `cancel` to be set when the person interrupts.
+    fn watch_interrupt(&mut self, cancel: Cancel);
+    /// The run starts: progress for `plan` follows.
+    fn run_started(&mut self, plan: &Plan);
+    /// The run ended: no more progress.
+    fn run_finished(&mut self);
+}
+
+/// How an apply ended, short of an error that stopped it before the plan
+/// was shown.
+#[derive(Debug)]
+pub enum Ended {
+    /// The plan had no step: nothing was applied.
+    NothingToApply,
+    /// The person did not approve: nothing was changed.
+    Declined,
+    /// The plan was applied.
+    Ran(Box<Ran>),
+}
+
+/// A run that was applied: who ran it, when, and what it did; the
+/// caller makes the summary, `--report` and `--format json` of it
+/// ([`crate::report::run::RunReport::new`]).
+#[derive(Debug)]
+pub struct Ran {
+    /// Who ran what.
+    pub info: RunInfo,
+    /// When the run started, RFC 3339.
+    pub started: String,
+    /// When it finished, RFC 3339.
+    pub finished: String,
+    /// What it did, and the verdict.
+    pub result: RunResult,
+}
+
+/// What [`apply()`] returns.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The plan applied (or shown).
+    pub plan: Plan,
+    /// The desired revision.
+    pub revision: String,
+    /// How it ended.
+    pub ended: Ended,
+    /// Errors after the run (the target could not be saved), already
+    /// reflected in [`Outcome::code`].
+    pub errors: Vec<String>,
+    /// The exit code.
+    pub code: u8,
+    /// Wall-clock seconds from the lock to the end.
+    pub seconds: f64,
+}
+
+/// Runs `req`: the whole `apply` use case. `Err` is an error that stopped
+/// it before anything was applied (bad input, a lock held, the target not
+/// reachable), as the message to print.
+pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
+    if req.force && req.planfile.is_none() {
+        return Err(
+            "error: --force applies to a PLANFILE without observed_digest only; with --desired, apply plans against a fresh observation: drop --force"
+                .into(),
+        );
+    }
+    if req.planfile.is_none() && req.desired.is_empty() {
+        return Err("error: apply needs a PLANFILE or --desired".into());
+    }
+    let desired: Option<Topology> = if req.desired.is_empty() {
+        None
+    } else {
+        Some(crate::load::topology(&req.desired).map_err(|d| d.to_string())?)
+    };
+    let saved_plan = match &req.planfile {
+        Some(p) => {
+            let plan = prepare::read_plan(p)?;
+            super::stale::require_digest(&plan, &p.display().to_string(), req.force)
+                .map_err(|e| format!("error: {e}"))?;
+            Some(plan)
+        }
+        None => None,
+    };
+    let clock = std::time::Instant::now();
+    let state_dir = target::state_dir(&req.spec, req.state_dir.as_deref());
+    let lock = TargetLock::acquire_target(&req.spec, "apply").map_err(|e| format!("error: {e}"))?;
+    if let Some(h) = &lock.recovered_from {
+        ui.note(&format!(
+            "note: took over the lock of {h}, which ended without releasing it"
+        ));
+    }
+    let (mut tgt, notes) = Target::open(&req.spec, &req.open)?;
+    for n in notes {
+        ui.note(&n);
+    }
+    let runtime = super::super::runtime()?;
+    let start: Observed = runtime
+        .block_on(tgt.observe(&Scope::All))
+        .map_err(|e| format!("error: cannot observe {}: {e}", req.target_name))?;
+    let (plan, revision) = match (&saved_plan, &desired) {
+        (Some(plan), _) => prepare::saved(plan, &start)?,
+        (_, Some(d)) => prepare::planned(d, &req.desired, &start)?,
+        (None, None) => unreachable!("checked above: a PLANFILE or --desired"),
+    };
+    let policy = prepare::policy(
+        desired.as_ref(),
+        saved_plan.as_ref(),
+        req.max_in_flight,
+        req.ack_timeout,
+    );
+    tgt.set_store_timeout(policy.store_timeout);
+    ui.show_plan(&plan, &start, &policy);
+    let outcome = |plan: Plan, ended: Ended, code: u8, errors: Vec<String>| Outcome {
+        plan,
+        revision: revision.clone(),
+        ended,
+        errors,
+        code,
+        seconds: clock.elapsed().as_secs_f64(),
+    };
+    if plan.steps.is_empty() {
+        let mut errors = Vec::new();
+        if let Err(e) = tgt.save() {
+            errors.push(format!(
+                "error: cannot save the target {}: {e}",
+                req.target_name
+            ));
+        }
+        let code = if !errors.is_empty() {
+            exit::ERROR
+        } else if plan.blocked.is_empty() {
+            exit::OK
+        } else {
+            exit::NOT_CONVERGED
+        };
+        return Ok(outcome(plan, Ended::NothingToApply, code, errors));
+    }
+    if !req.auto_approve && !ui.confirm(&plan, &req.target_name) {
+        ui.note("Apply cancelled: nothing was changed.");
+        return Ok(outcome(plan, Ended::Declined, exit::ERROR, Vec::new()));
+    }
+    let cancel = Cancel::new();
+    let opts = EngineOptions {
+        seed: req.seed,
+        cancel: cancel.clone(),
+        ..EngineOptions::from_policy(&policy)
+    };
+    ui.watch_interrupt(cancel);
+    let mut journal = match Journal::open(&state_dir) {
+        Ok(j) => Some(j),
+        Err(e) => {
+            ui.note(&format!(
+                "warning: cannot open the journal in {}: {e}; applying without it",
+                state_dir.display()
+            ));
+            None
+        }
+    };
+    let info = RunInfo {
+        run: journal::new_run_id(),
+        command: "apply".into(),
+        target: req.target_name.clone(),
+        revision: revision.clone(),
+        user: crate::run::origin::os_user(),
+        // The commit of the desired files, or of the saved plan.
+        commit: crate::run::origin::git_commit(if req.desired.is_empty() {
+            req.planfile.as_slice()
+        } else {
+            &req.desired
+        }),
+    };
+    let started = journal::now_rfc3339();
+    let job = Job {
+        plan: &plan,
+        start: &start,
+        desired: desired.as_ref(),
+        opts: &opts,
+        info: &info,
+    };
+    ui.run_started(&plan);
+    let result: RunResult = runtime.block_on(super::run(&mut tgt, job, journal.as_mut(), &mut *ui));
+    ui.run_finished();
+    if let Some(e) = &result.journal_error {
+        ui.note(&format!(
+            "warning: the journal in {} could not be written ({e}); the apply itself is unaffected",
+            state_dir.display()
+        ));
+    }
+    let saved = tgt.save();
+    drop(lock);
+    let mut code = result.outcome.exit_code();
+    let mut errors = Vec::new();
+    if let Err(e) = saved {
+        errors.push(format!(
+            "error: cannot save the target {}: {e}",
+            req.target_name
+        ));
+        code = exit::ERROR;
+    }
+    let ran = Ran {
+        info,
+        started,
+        finished: journal::now_rfc3339(),
+        result,
+    };
+    Ok(outcome(plan, Ended::Ran(Box::new(ran)), code, errors))
+}
