@@ -167,20 +167,25 @@ pub fn run(args: Args) -> u8 {
     };
     let text = args.format == Format::Text;
     let plan = strategy(args.strategy);
+    // Set once stdout is closed (`| head`): nothing more is written.
+    let closed = std::cell::Cell::new(false);
     let mut waves = None;
     if text {
         // The first plan, for the opening line and the wave size; the
         // rehearsal plans again from the simulator's own observation.
         let first = plan(&desired, &observed);
         let bridges = args.strategy == Strategy::MakeBeforeBreak;
-        print!(
-            "{}",
-            handover::report::rehearsal::header(
-                args.strategy.name(),
-                &first.summary,
-                &desired.policy,
-                bridges
-            )
+        say(
+            &closed,
+            &format!(
+                "{}",
+                handover::report::rehearsal::header(
+                    args.strategy.name(),
+                    &first.summary,
+                    &desired.policy,
+                    bridges
+                )
+            ),
         );
         // `direct` has no window: all its changes are one wave.
         let window = if bridges {
@@ -200,7 +205,7 @@ pub fn run(args: Args) -> u8 {
     let mut progress = |e: &ProgressEvent| {
         if let Some(w) = waves.as_mut() {
             for line in w.event(e) {
-                println!("{line}");
+                say(&closed, &format!("{line}\n"));
             }
         }
     };
@@ -233,22 +238,22 @@ pub fn run(args: Args) -> u8 {
         .map(|(policy, r)| r.report(policy));
     match args.format {
         Format::Text => {
-            print!(
-                "{}",
-                handover::report::rehearsal::faults(&sim.faults_fired())
+            say(
+                &closed,
+                &handover::report::rehearsal::faults(&sim.faults_fired()),
             );
             if let Some(r) = &rollout_report {
-                print!("{}", handover::report::rollout::timeline(r));
+                say(&closed, &handover::report::rollout::timeline(r));
             }
-            print!(
-                "{}",
-                handover::report::rehearsal::verdict(&report, args.strategy.name())
+            say(
+                &closed,
+                &handover::report::rehearsal::verdict(&report, args.strategy.name()),
             );
             let now = sim.snapshot(&handover::provider::Scope::All);
             if let Some(s) =
                 handover::render::store::outcome(&desired, &now, sim.disaster_failovers())
             {
-                print!("{s}");
+                say(&closed, &s);
             }
         }
         Format::Json => match serde_json::to_string(&Rehearsal {
@@ -256,16 +261,30 @@ pub fn run(args: Args) -> u8 {
             faults: sim.faults_fired(),
             rollout: rollout_report,
         }) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => say(&closed, &format!("{s}\n")),
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
                 return exit::ERROR;
             }
         },
     }
-    let code = report.exit_code();
+    // A closed stdout (`| head`) ends the rehearsal quietly, as an error.
+    let code = if closed.get() {
+        exit::ERROR
+    } else {
+        report.exit_code()
+    };
     // The process ends here: the OS reclaims the estate and the simulator
     // at once, faster than freeing them one allocation at a time.
     std::mem::forget((desired, observed, sim, report, rollout));
     code
+}
+
+/// Writes rehearsal output to stdout unless it is already closed; marks it
+/// closed when the write fails ([`super::write_stdout`] says why, unless
+/// the reader just went away).
+fn say(closed: &std::cell::Cell<bool>, text: &str) {
+    if !closed.get() && !super::write_stdout(text) {
+        closed.set(true);
+    }
 }

@@ -431,9 +431,17 @@ impl Progress for LiveProgress {
                     l.failed.push((name.clone(), reason.clone()));
                 }
             }
-            ProgressEvent::Skipped(_)
-            | ProgressEvent::Waiting(_)
-            | ProgressEvent::PassFinished { .. } => {}
+            // A skipped write after the acknowledgement is the prune: its
+            // parents already held, so the member has left its bridge. A
+            // skipped bridge write leaves it where it is.
+            ProgressEvent::Skipped(n) => {
+                if l.in_flight.get(n).map(|m| m.stage) == Some(Stage::Acknowledged) {
+                    l.in_flight.remove(n);
+                    l.settled.insert(n.clone());
+                    l.moved.insert(n.clone());
+                }
+            }
+            ProgressEvent::Waiting(_) | ProgressEvent::PassFinished { .. } => {}
         });
     }
 }
@@ -480,6 +488,25 @@ mod tests {
         done.steps.clear();
         live.follow(&done, &o);
         live.read(|l| assert!(l.graph_source.is_none()));
+    }
+
+    #[test]
+    fn a_skipped_prune_takes_the_member_out_of_flight_and_a_skipped_bridge_does_not() {
+        let live = LiveHandle::default();
+        live.applying();
+        let mut p = live.progress();
+        let web = name("web01.contoso.local");
+        let app = name("app01.contoso.local");
+        p.event(&ProgressEvent::Bridged(web.clone()));
+        p.event(&ProgressEvent::Acknowledged(web.clone()));
+        p.event(&ProgressEvent::Skipped(web.clone()));
+        p.event(&ProgressEvent::Bridged(app.clone()));
+        p.event(&ProgressEvent::Skipped(app.clone()));
+        live.read(|l| {
+            assert!(!l.in_flight.contains_key(&web), "its prune already held");
+            assert!(l.settled.contains(&web));
+            assert_eq!(l.in_flight[&app].stage, Stage::Bridged);
+        });
     }
 
     #[test]
