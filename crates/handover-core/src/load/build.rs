@@ -367,6 +367,8 @@ impl<'a> Builder<'a> {
                 self.unknown(&c.unknown);
             }
             t.policy = self.policy(p);
+            t.policy.windows = self.windows(&p.windows);
+            t.policy.approval = p.approval.as_ref().and_then(|a| self.approval(a));
             t.policy_pos = p
                 .max_in_flight
                 .as_ref()

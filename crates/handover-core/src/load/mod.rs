@@ -16,6 +16,7 @@ mod build;
 pub mod doc;
 mod fast;
 mod fast_json;
+mod gates;
 pub mod yaml;
 
 pub use build::quote;

@@ -7,8 +7,10 @@
 
 pub mod desired;
 pub mod observed;
+pub mod approval;
 pub mod policy;
 pub mod server;
+pub mod window;
 
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
@@ -19,6 +21,8 @@ pub use observed::{
 };
 pub use policy::{Capacity, Policy, Poll, Seconds};
 pub use server::ServerKind;
+pub use approval::Approval;
+pub use window::{Window, WindowKind};
 
 use crate::name::Name;
 use serde::{Deserialize, Serialize};

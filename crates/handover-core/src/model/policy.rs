@@ -113,6 +113,10 @@ pub struct Policy {
     pub suspend: bool,
     /// How often members in flight are observed.
     pub poll: Poll,
+    /// Change windows (`policy.windows`, docs/gates.md); empty: always open.
+    pub windows: Vec<super::Window>,
+    /// Approval gate (`policy.approval`, docs/gates.md); `None`: no gate.
+    pub approval: Option<super::Approval>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -146,6 +150,8 @@ impl Default for Policy {
             capacity: Capacity::default(),
             suspend: false,
             poll: Poll::default(),
+            windows: Vec::new(),
+            approval: None,
         }
     }
 }
