@@ -70,6 +70,10 @@ pub struct Args {
     /// Seed of a new `sim:` target and of the backoff jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Apply even outside the change windows of `policy.windows`
+    /// (docs/gates.md).
+    #[arg(long)]
+    pub ignore_windows: bool,
 }
 
 /// How `--report` is written.
@@ -210,9 +214,33 @@ fn run_inner(args: Args) -> Result<u8, String> {
             exit::NOT_CONVERGED
         });
     }
+    let gate = match &desired {
+        Some(d) => match handover::run::gates::apply::check_apply(
+            d,
+            &start,
+            &args.desired,
+            &state_dir,
+            handover::run::gates::now()?,
+            args.ignore_windows,
+            args.auto_approve,
+        ) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(exit::GATED);
+            }
+        },
+        None => Default::default(),
+    };
+    for n in &gate.notes {
+        eprintln!("{n}");
+    }
     if !args.auto_approve && !confirm(plan.steps.len(), &args.target.name) {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(exit::ERROR);
+    }
+    if let Some(digest) = &gate.approve_on_yes {
+        handover::run::gates::apply::approve(&state_dir, digest, &args.target.name)?;
     }
     let cancel = Cancel::new();
     let opts = EngineOptions {

@@ -102,6 +102,7 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
                     r.blocked = *blocked;
                 }
             }
+            Record::Approved { .. } => {}
         }
     }
     out

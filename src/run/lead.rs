@@ -124,6 +124,7 @@ async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassR
         report: None,
         converged: false,
         error: None,
+        gates: env.gates.take_view(),
     }
 }
 
@@ -200,6 +201,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
             report: None,
             converged: false,
             error: None,
+            gates: env.gates.take_view(),
         };
     }
     if ctx.cancel.is_cancelled() {
@@ -269,5 +271,6 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         plan: Some(plan),
         report: Some(result.report),
         error,
+        gates: env.gates.take_view(),
     }
 }

@@ -24,6 +24,7 @@
 
 pub mod apply;
 pub mod edges;
+pub mod gates;
 pub mod history;
 pub mod lead;
 pub mod origin;

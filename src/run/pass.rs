@@ -51,6 +51,8 @@ pub struct PassEnv {
     /// With `--ha`: the node; the pass is then [`super::lead::pass`]
     /// ([`super::reconcile::pass`] chooses).
     pub ha: Option<crate::ha::Ha>,
+    /// Change windows and approvals remembered between passes.
+    pub gates: super::gates::GateState,
 }
 
 impl PassEnv {
@@ -108,7 +110,13 @@ pub(crate) async fn observe_and_plan<P: Provider>(
     target: &mut P,
 ) -> Result<(crate::model::Observed, crate::plan::Plan), crate::provider::ProviderError> {
     let start = target.observe(&Scope::All).await?;
-    let plan = crate::plan::plan(ctx.topology, &start);
+    let plan = super::gates::plan_pass(
+        &env.gates,
+        ctx.topology,
+        &start,
+        &env.state_dir,
+        std::slice::from_ref(&ctx.revision.files),
+    );
     env.live.planned(&plan, &start);
     Ok((start, plan))
 }
@@ -155,7 +163,7 @@ pub async fn pass(
         let saved = sim.save();
         verdict.set(Some(if !stranded.is_empty() {
             Verdict::Stranded
-        } else if plan.steps.is_empty() && plan.blocked.is_empty() {
+        } else if plan.steps.is_empty() && plan.blocked.is_empty() && env.gates.held() == 0 {
             Verdict::Converged
         } else {
             Verdict::NotConverged
@@ -165,6 +173,7 @@ pub async fn pass(
             report: None,
             stranded: stranded.len() as u64,
             converged: false,
+            gates: env.gates.take_view(),
             error: saved
                 .err()
                 .map(|e| (ErrorKind::Apply, format!("cannot save {}: {e}", env.target))),
@@ -198,6 +207,7 @@ pub async fn pass(
     PassResult {
         stranded: result.stranded.len() as u64,
         converged: result.outcome == Verdict::Converged,
+        gates: env.gates.take_view(),
         plan: Some(plan),
         report: Some(result.report),
         error,

@@ -59,6 +59,7 @@ pub fn main(status: &Status, live: &Live, now: SystemTime) -> String {
     overview(&mut o, status, live, now);
     o.push('\n');
     problems(&mut o, status, live);
+    super::gates_view::section(&mut o, status);
     graph(&mut o, live);
     o.push('\n');
     in_flight(&mut o, status, live);
@@ -119,6 +120,7 @@ fn sync_class(s: Option<SyncStatus>) -> &'static str {
         Some(SyncStatus::Progressing) => "progressing",
         Some(SyncStatus::Degraded) => "degraded",
         Some(SyncStatus::Suspended) => "suspended",
+        Some(SyncStatus::AwaitingApproval) => "awaitingapproval",
         None => "unknown",
     }
 }
@@ -140,6 +142,9 @@ fn sync_meaning(s: Option<SyncStatus>) -> &'static str {
         }
         Some(SyncStatus::Suspended) => {
             "Applying is suspended: the loop observes and reports, and changes nothing."
+        }
+        Some(SyncStatus::AwaitingApproval) => {
+            "The plan moves more members than policy.approval allows without approval: nothing new starts until its digest is approved (handover approve)."
         }
         None => "Waiting for the first observation of the target.",
     }

@@ -24,9 +24,9 @@ impl Approval {
     pub fn needed(&self, moving: u64, managed: u64) -> bool {
         let members = self.above_members.is_some_and(|n| moving > n);
         // moving/managed > p/100, in integers.
-        let percent = self
-            .above_percent
-            .is_some_and(|p| managed > 0 && u128::from(moving) * 100 > u128::from(p) * u128::from(managed));
+        let percent = self.above_percent.is_some_and(|p| {
+            managed > 0 && u128::from(moving) * 100 > u128::from(p) * u128::from(managed)
+        });
         members || percent
     }
 }

@@ -5,13 +5,14 @@
 //! no I/O, no clock and no async; loading fills it in (with source positions
 //! for error messages), validation checks it, planning reads it.
 
+pub mod approval;
 pub mod desired;
 pub mod observed;
-pub mod approval;
 pub mod policy;
 pub mod server;
 pub mod window;
 
+pub use approval::Approval;
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };
@@ -21,7 +22,6 @@ pub use observed::{
 };
 pub use policy::{Capacity, Policy, Poll, Seconds};
 pub use server::ServerKind;
-pub use approval::Approval;
 pub use window::{Window, WindowKind};
 
 use crate::name::Name;

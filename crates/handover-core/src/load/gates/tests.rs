@@ -62,10 +62,16 @@ fn windows_and_approval_load() {
 #[test]
 fn a_bad_cron_schedule_is_refused_with_its_place() {
     let e = errors("  windows:\n    - {kind: allow, schedule: \"0 25 * * *\", duration: 4h}\n");
-    assert!(e.contains("t.yaml:6:31: window schedule \"0 25 * * *\" is not a cron schedule"), "{e}");
+    assert!(
+        e.contains("t.yaml:6:31: window schedule \"0 25 * * *\" is not a cron schedule"),
+        "{e}"
+    );
     assert!(e.contains("such as \"0 22 * * 1-5\""), "{e}");
     let e = errors("  windows:\n    - {kind: allow, schedule: \"0 22 * *\", duration: 4h}\n");
-    assert!(e.contains("window schedule \"0 22 * *\" has 4 fields; expected five"), "{e}");
+    assert!(
+        e.contains("window schedule \"0 22 * *\" has 4 fields; expected five"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -74,7 +80,9 @@ fn an_unknown_time_zone_is_refused() {
         "  windows:\n    - {kind: allow, schedule: \"0 22 * * *\", duration: 4h, timeZone: Europe/Atlantis}\n",
     );
     assert!(
-        e.contains("t.yaml:6:69: window timeZone \"Europe/Atlantis\" is not a known IANA time zone"),
+        e.contains(
+            "t.yaml:6:69: window timeZone \"Europe/Atlantis\" is not a known IANA time zone"
+        ),
         "{e}"
     );
 }
@@ -86,7 +94,9 @@ fn a_negative_or_zero_duration_is_refused() {
             "  windows:\n    - {{kind: allow, schedule: \"0 22 * * *\", duration: \"{bad}\"}}\n"
         ));
         assert!(
-            e.contains(&format!("window duration \"{bad}\" is not a duration; expected a whole number above 0")),
+            e.contains(&format!(
+                "window duration \"{bad}\" is not a duration; expected a whole number above 0"
+            )),
             "{e}"
         );
     }
@@ -97,7 +107,10 @@ fn a_bad_kind_and_unknown_keys_are_refused() {
     let e = errors(
         "  windows:\n    - {kind: maybe, schedule: \"0 22 * * *\", duration: 4h, zone: UTC}\n",
     );
-    assert!(e.contains("window kind \"maybe\" is not allow or deny"), "{e}");
+    assert!(
+        e.contains("window kind \"maybe\" is not allow or deny"),
+        "{e}"
+    );
     assert!(e.contains("zone"), "{e}");
     let e = errors("  windows:\n    - {kind: allow, duration: 4h}\n");
     assert!(e.contains("schedule"), "{e}");
@@ -106,9 +119,17 @@ fn a_bad_kind_and_unknown_keys_are_refused() {
 #[test]
 fn bad_approval_thresholds_are_refused() {
     let e = errors("  approval: {abovePercent: 150}\n");
-    assert!(e.contains("t.yaml:5:28: approval.abovePercent is 150; expected a whole percentage from 0 to 100"), "{e}");
+    assert!(
+        e.contains(
+            "t.yaml:5:28: approval.abovePercent is 150; expected a whole percentage from 0 to 100"
+        ),
+        "{e}"
+    );
     let e = errors("  approval: {aboveMembers: -1}\n");
-    assert!(e.contains("approval.aboveMembers is -1; expected a whole number of members"), "{e}");
+    assert!(
+        e.contains("approval.aboveMembers is -1; expected a whole number of members"),
+        "{e}"
+    );
     let e = errors("  approval: {}\n");
     assert!(e.contains("policy.approval names no threshold"), "{e}");
 }

@@ -74,7 +74,9 @@ fn above_the_threshold_nothing_starts_until_the_digest_is_approved() {
     assert!(is_digest(&w.digest), "{}", w.digest);
     assert!(moved.is_empty(), "{moved:?}");
     let (g, moved) = run(&d, &o, &FastSet::default(), &[&w.digest]);
-    assert!(matches!(g, Gate::Approved { ref digest, ref changes } if *digest == w.digest && changes.len() == 3));
+    assert!(
+        matches!(g, Gate::Approved { ref digest, ref changes } if *digest == w.digest && changes.len() == 3)
+    );
     assert!(!moved.is_empty());
 }
 
@@ -82,7 +84,10 @@ fn above_the_threshold_nothing_starts_until_the_digest_is_approved() {
 fn within_the_threshold_or_without_a_policy_it_is_open() {
     let mut d = topology_str(DESIRED, "d.yaml").unwrap();
     // a1 and a2 already started: one change left.
-    let o = observed("primary: ms2, failover: [ms1]", "primary: ms2, failover: [ms1]");
+    let o = observed(
+        "primary: ms2, failover: [ms1]",
+        "primary: ms2, failover: [ms1]",
+    );
     assert_eq!(run(&d, &o, &FastSet::default(), &[]).0, Gate::Open);
     d.policy.approval = None;
     assert_eq!(
@@ -102,8 +107,11 @@ fn a_changed_observation_or_desired_state_makes_a_new_digest() {
     // Someone moved a2 by hand to a failover list: a new observation.
     let drifted = digest_of(&d, &observed(AT_MS1, "primary: ms1, failover: [ms2]"));
     assert_ne!(base, drifted);
-    let d2 = topology_str(&DESIRED.replace("a3, primary: ms2", "a3, primary: ms1"), "d.yaml")
-        .unwrap();
+    let d2 = topology_str(
+        &DESIRED.replace("a3, primary: ms2", "a3, primary: ms1"),
+        "d.yaml",
+    )
+    .unwrap();
     assert_ne!(base, digest_of(&d2, &observed(AT_MS1, AT_MS1)));
     // The same changes in another order: the same digest.
     let a = assign::resolve(&d, &observed(AT_MS1, AT_MS1)).unwrap();
@@ -119,8 +127,7 @@ fn progress_does_not_expire_an_approval() {
     let (Gate::Waiting(w), _) = run(&d, &o, &FastSet::default(), &[]) else {
         panic!()
     };
-    let (Gate::Approved { changes, .. }, _) = run(&d, &o, &FastSet::default(), &[&w.digest])
-    else {
+    let (Gate::Approved { changes, .. }, _) = run(&d, &o, &FastSet::default(), &[&w.digest]) else {
         panic!()
     };
     let before: FastSet<Change> = changes.into_iter().collect();
@@ -157,7 +164,13 @@ fn changes_approved_earlier_still_start_while_new_ones_wait() {
 #[test]
 fn digests_are_recognised() {
     assert!(is_digest("fnv1a64:0123456789abcdef"));
-    for bad in ["", "fnv1a64:", "fnv1a64:0123", "sha256:0123456789abcdef", "fnv1a64:0123456789abcdeg"] {
+    for bad in [
+        "",
+        "fnv1a64:",
+        "fnv1a64:0123",
+        "sha256:0123456789abcdef",
+        "fnv1a64:0123456789abcdeg",
+    ] {
         assert!(!is_digest(bad), "{bad}");
     }
 }
