@@ -64,6 +64,8 @@ pub struct Decision {
     pub gate: Gate,
     /// Who approved the gate's digest, when it was approved now.
     pub approver: Option<Approver>,
+    /// `policy.approval`, if set.
+    pub threshold: Option<crate::model::Approval>,
     admit: Box<dyn Fn(Subject<'_>) -> bool>,
 }
 
@@ -109,7 +111,7 @@ impl Decision {
                 awaiting: false,
                 digest: Some(digest.clone()),
                 members: changes.len() as u64,
-                threshold: Default::default(),
+                threshold: self.threshold.unwrap_or_default().into(),
                 approved_by: self.approver.as_ref().map(|a| a.by.clone()),
                 approved_at: self.approver.as_ref().and_then(|a| a.at.clone()),
             }),
@@ -160,6 +162,7 @@ pub fn decide(
         window_ignored: closed && i.ignore_windows,
         gate,
         approver,
+        threshold: desired.policy.approval,
         admit: Box::new(move |s| !hold_all && by_gate(s)),
     }
 }
@@ -171,6 +174,9 @@ pub struct GateState {
     approved: Mutex<FastSet<Change>>,
     /// The last pass's view and the members it held back, until taken.
     last: Mutex<Option<(GatesView, u64)>>,
+    /// The last approval given in this run, shown on `/status` while no
+    /// new approval is awaited.
+    approved_view: Mutex<Option<ApprovalView>>,
 }
 
 impl GateState {
@@ -206,8 +212,20 @@ pub fn plan_pass(
     let d = for_pass(state, topology, observed, &assignment, state_dir, desired);
     let (t, a, held) = crate::plan::admit::hold(topology, observed, &assignment, &|s| d.admit(s));
     let configured = !topology.policy.windows.is_empty() || topology.policy.approval.is_some();
+    let mut view = d.view();
+    {
+        let mut last = state
+            .approved_view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match &view.approval {
+            Some(a) if !a.awaiting => *last = Some(a.clone()),
+            Some(_) => {}
+            None => view.approval = last.clone(),
+        }
+    }
     *state.last.lock().unwrap_or_else(|p| p.into_inner()) =
-        configured.then(|| (d.view(), held.len() as u64));
+        configured.then(|| (view, held.len() as u64));
     crate::plan::plan_assigned(&t, observed, &a)
 }
 

@@ -114,7 +114,13 @@ fn a_change_of_failovers_alone_has_not_started_but_a_bridge_has() {
     };
     let desired = p("gw3", &["gw2"]);
     assert!(not_started(&desired, &p("gw3", &["gw1"])), "failovers only");
-    assert!(not_started(&desired, &p("gw1", &["gw2"])), "another primary");
-    assert!(!not_started(&desired, &p("gw3", &["gw2", "gw1"])), "a bridge");
+    assert!(
+        not_started(&desired, &p("gw1", &["gw2"])),
+        "another primary"
+    );
+    assert!(
+        !not_started(&desired, &p("gw3", &["gw2", "gw1"])),
+        "a bridge"
+    );
     assert!(!not_started(&desired, &p("gw3", &["gw2"])), "done");
 }
