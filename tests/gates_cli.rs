@@ -454,3 +454,63 @@ fn a_bad_handover_now_is_refused() {
     );
     assert_eq!(moved_sim(tmp.path()), 0);
 }
+
+/// A pass that starts inside a window starts nothing once it closes: the
+/// window is cut to close a few seconds after the pass plans, on the wall
+/// clock, and each write to the exec test provider takes 1.5 s, so the
+/// eight moves of one member at a time would take far longer than the
+/// window. Some members move, not all; the ones in a bridge are safe and
+/// the next pass finishes them.
+#[test]
+fn a_pass_stops_starting_members_when_the_window_closes() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (minute, hour, into) = ((now / 60) % 60, (now / 3600) % 24, now % 60);
+    let policy = format!(
+        "  maxInFlight: 1\n  windows:\n    - {{kind: allow, schedule: \"{minute} {hour} * * *\", duration: {}s}}\n",
+        into + 4
+    );
+    let tmp = setup("");
+    let d = tmp.path();
+    let mut observed = String::from(OBSERVED);
+    for i in 5..=8 {
+        observed.push_str(&format!(
+            "  - {{name: a{i}.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}}\n"
+        ));
+    }
+    let o = handover::load::observed_str(&observed, "o.yaml").unwrap();
+    std::fs::write(
+        d.join("provider.json"),
+        serde_json::to_vec(&serde_json::json!({ "observed": o })).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("topology/desired.yaml"),
+        desired(&policy).replace("  maxInFlight: 10\n", ""),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(d)
+        .env("HANDOVER_LOCK_DIR", d.join("locks"))
+        .args(["reconcile", "--once", "--desired", "topology"])
+        .args(["--target", &format!("exec:{PROVIDER}")])
+        .args(["--target-arg", "--state", "--target-arg"])
+        .arg(d.join("provider.json"))
+        .args(["--target-arg", "--apply-delay-ms", "--target-arg", "1500"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        moved_exec(d) < 8,
+        "every member moved although the window closed:\n{err}"
+    );
+    assert!(
+        err.contains("the change window closed: no new change starts in this pass")
+            || err.contains("outside the change window"),
+        "{err}"
+    );
+}

@@ -222,6 +222,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     if let Err(r) = confirm(ha, &term, Some(started), Some(plan.clone())).await {
         return r;
     }
+    let _window = env.gates.stop_at_close(&cancel, None);
     let applied = apply_followed(env, &ctx, &mut fenced, &plan, &start, &info, cancel).await;
     let result = applied.result;
     let lost = fenced.lost().cloned();

@@ -180,16 +180,8 @@ pub async fn pass(
         };
     }
     let info = env.run_info(&ctx, journal::new_run_id());
-    let applied = apply_followed(
-        env,
-        &ctx,
-        &mut sim,
-        &plan,
-        &start,
-        &info,
-        ctx.cancel.clone(),
-    )
-    .await;
+    let (cancel, _window) = env.gates.pass_cancel(&ctx.cancel);
+    let applied = apply_followed(env, &ctx, &mut sim, &plan, &start, &info, cancel).await;
     let result = applied.result;
     let saved = sim.save();
     verdict.set(Some(result.outcome));

@@ -12,6 +12,7 @@ pub mod apply;
 pub mod approvals;
 
 use crate::assign::Assignment;
+use crate::execute::Cancel;
 use crate::hash::FastSet;
 use crate::model::window::{self, WindowStatus};
 use crate::model::{Observed, Topology};
@@ -177,9 +178,46 @@ pub struct GateState {
     /// The last approval given in this run, shown on `/status` while no
     /// new approval is awaited.
     approved_view: Mutex<Option<ApprovalView>>,
+    /// When the window that was open at the last plan closes.
+    closes_at: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl GateState {
+    /// Stops `stop` (no new step starts) when the change window that was
+    /// open at the last plan closes, and, with `shutdown`, when that is
+    /// set: a long pass started inside a window starts nothing after it.
+    /// Members already in a bridge are left there, safe, and the next pass
+    /// finishes them. `None` (nothing watched) when no window closes; the
+    /// watch ends when the guard is dropped.
+    pub fn stop_at_close(&self, stop: &Cancel, shutdown: Option<&Cancel>) -> Option<CloseGuard> {
+        let closes_at = (*self.closes_at.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let (stop, shutdown) = (stop.clone(), shutdown.cloned());
+        let task = tokio::spawn(async move {
+            loop {
+                let closed = now().is_ok_and(|n| n >= closes_at);
+                if closed {
+                    tracing::info!("the change window closed: no new change starts in this pass");
+                }
+                if closed || shutdown.as_ref().is_some_and(Cancel::is_cancelled) {
+                    stop.cancel();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+        Some(CloseGuard(task))
+    }
+
+    /// The cancel flag of a pass's apply: `shutdown` itself, or, while a
+    /// window is open that closes, a flag also set when it closes.
+    pub fn pass_cancel(&self, shutdown: &Cancel) -> (Cancel, Option<CloseGuard>) {
+        let stop = Cancel::new();
+        match self.stop_at_close(&stop, Some(shutdown)) {
+            Some(g) => (stop, Some(g)),
+            None => (shutdown.clone(), None),
+        }
+    }
+
     /// The last pass's view and held count, for its [`crate::reconcile::PassResult`].
     pub fn take_view(&self) -> Option<(GatesView, u64)> {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).take()
@@ -193,6 +231,16 @@ impl GateState {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map_or(0, |l| l.1)
+    }
+}
+
+/// Ends the watch of [`GateState::stop_at_close`] when dropped.
+#[derive(Debug)]
+pub struct CloseGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -226,6 +274,8 @@ pub fn plan_pass(
     }
     *state.last.lock().unwrap_or_else(|p| p.into_inner()) =
         configured.then(|| (view, held.len() as u64));
+    *state.closes_at.lock().unwrap_or_else(|p| p.into_inner()) =
+        d.window.as_ref().and_then(|w| w.closes_at);
     crate::plan::plan_assigned(&t, observed, &a)
 }
 
