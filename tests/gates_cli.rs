@@ -286,8 +286,7 @@ fn above_the_threshold_apply_waits_for_handover_approve() {
     );
     let journal = std::fs::read_to_string(d.join(".handover/journal.jsonl")).unwrap();
     assert!(
-        journal.contains(&format!("\"event\":\"approved\","))
-            && journal.contains("\"user\":\"alice\""),
+        journal.contains("\"event\":\"approved\",") && journal.contains("\"user\":\"alice\""),
         "{journal}"
     );
     let (code, _, err) = apply_exec(d, INSIDE, &[]);

@@ -273,7 +273,7 @@ pub fn plan_pass(
         }
     }
     *state.last.lock().unwrap_or_else(|p| p.into_inner()) =
-        configured.then(|| (view, held.len() as u64));
+        configured.then_some((view, held.len() as u64));
     *state.closes_at.lock().unwrap_or_else(|p| p.into_inner()) =
         d.window.as_ref().and_then(|w| w.closes_at);
     crate::plan::plan_assigned(&t, observed, &a)
