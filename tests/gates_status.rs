@@ -133,6 +133,11 @@ fn a_closed_window_shows_on_status_and_the_page_and_starts_nothing() {
         ),
         "{page}"
     );
+    let (_, metrics) = get(addr, "/metrics").unwrap();
+    assert!(
+        metrics.contains("\nhandover_reconcile_window_open 0\n"),
+        "{metrics}"
+    );
     assert_eq!(moved(d), 0);
 }
 
@@ -167,7 +172,9 @@ fn a_pending_approval_shows_its_digest_and_moves_once_approved() {
     );
     let (_, metrics) = get(addr, "/metrics").unwrap();
     assert!(
-        metrics.contains("handover_reconcile_sync_status{status=\"AwaitingApproval\"} 1"),
+        metrics.contains("handover_reconcile_sync_status{status=\"AwaitingApproval\"} 1")
+            && metrics.contains("\nhandover_reconcile_approval_awaiting 1\n")
+            && !metrics.contains("handover_reconcile_window_open"),
         "{metrics}"
     );
     assert_eq!(moved(d), 0);

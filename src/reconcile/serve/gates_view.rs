@@ -92,6 +92,27 @@ pub fn record(s: &mut Status, g: Option<&GatesView>, held: u64) {
     }
 }
 
+/// The gauges of `/metrics` (name, help, value): whether the change window
+/// is open and whether a plan awaits approval, each only when configured.
+pub fn gauges(s: &Status) -> Vec<(&'static str, &'static str, f64)> {
+    let mut out = Vec::new();
+    if let Some(w) = &s.window {
+        out.push((
+            "handover_reconcile_window_open",
+            "1 while the change window (policy.windows) lets changes start, 0 while it is closed.",
+            if w.open { 1.0 } else { 0.0 },
+        ));
+    }
+    if let Some(a) = &s.approval {
+        out.push((
+            "handover_reconcile_approval_awaiting",
+            "1 while a plan above policy.approval waits for handover approve, 0 once approved.",
+            if a.awaiting { 1.0 } else { 0.0 },
+        ));
+    }
+    out
+}
+
 /// The page section: the window and a pending approval, when configured.
 pub fn section(o: &mut String, s: &Status) {
     if s.window.is_none() && s.approval.is_none() {

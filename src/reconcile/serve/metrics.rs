@@ -192,6 +192,11 @@ impl Metrics {
                 sample(&mut o, y, &[("status", st.as_str())], v);
             }
 
+            for (name, help, v) in super::gates_view::gauges(status) {
+                head(&mut o, name, "gauge", help);
+                sample(&mut o, name, &[], v);
+            }
+
             let e = "handover_reconcile_errors_total";
             head(&mut o, e, "counter", "Errors by kind.");
             for k in ErrorKind::ALL {

@@ -5,8 +5,11 @@
 //! another instant), [`decide`] (one plan's window status, approval gate and
 //! the admit predicate for [`crate::plan::admit::hold`]), [`GateState`]
 //! (what a reconcile run remembers between passes: the changes an approval
-//! covered) and [`for_pass`], the one call a reconcile pass makes. Must not
-//! plan, apply or print: the pass and the commands do.
+//! covered, the last view, when the open window closes, and the watch that
+//! stops a pass's apply then), [`for_pass`] and [`plan_pass`], the one call
+//! a reconcile pass makes. `apply`'s and `plan`'s gates and `approve` are in
+//! [`apply`], where approvals come from in [`approvals`]. Must not apply
+//! or print: the pass and the commands do.
 
 pub mod apply;
 pub mod approvals;
