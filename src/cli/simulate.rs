@@ -46,6 +46,18 @@ pub struct Args {
     /// `text` for people, `json` for scripts (one object, docs/spec.md section 5).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The instant the rehearsal starts at, for `policy.windows` (RFC 3339,
+    /// such as `2026-12-08T21:30:00+01:00`); default 2026-12-08T21:30:00Z,
+    /// so the output is the same on every run (docs/gates.md).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Approve this digest when a plan above `policy.approval` waits for it
+    /// (repeatable).
+    #[arg(long, value_name = "DIGEST")]
+    pub approve: Vec<String>,
+    /// Approve every plan above `policy.approval` as soon as it waits.
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 /// How members are moved.
@@ -104,6 +116,29 @@ struct Rehearsal<'a> {
     #[serde(flatten)]
     summary: handover::execute::SimulateSummary<'a>,
     faults: Vec<handover::sim::Fired>,
+    /// What the change windows and the approval gate did (docs/gates.md);
+    /// absent when neither is configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gates: Vec<handover::run::gates::rehearse::GateEvent>,
+}
+
+/// The rehearsal's gates from `--start`, `--approve` and `--auto-approve`.
+fn gates(args: &Args) -> Result<handover::run::gates::rehearse::Rehearsal, String> {
+    use handover::run::gates::{parse_instant, rehearse};
+    let start = args.start.as_deref().unwrap_or(rehearse::DEFAULT_START);
+    let start = parse_instant(start).map_err(|e| format!("error: --start {start:?} {e}"))?;
+    for d in &args.approve {
+        if !handover::plan::approval::is_digest(d) {
+            return Err(format!(
+                "error: --approve {d:?} is not an approval digest; expected fnv1a64: and 16 hex digits, as `handover plan` prints it"
+            ));
+        }
+    }
+    Ok(rehearse::Rehearsal::new(
+        start,
+        args.approve.clone(),
+        args.auto_approve,
+    ))
 }
 
 /// Runs the command; returns the exit code.
@@ -140,6 +175,13 @@ pub fn run(args: Args) -> u8 {
             "note: rehearsing from one read-only observation of {t}; nothing is applied to it"
         );
     }
+    let gates = match gates(&args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::ERROR;
+        }
+    };
     let mut sim = match build_target(&observed, args.faults.as_ref(), args.seed) {
         Ok(s) => s,
         Err(d) => {
@@ -201,18 +243,29 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let report = runtime.block_on(execute::converge(
-        &mut sim,
+        &mut handover::run::gates::rehearse::Clocked {
+            inner: &mut sim,
+            gates: &gates,
+        },
         &desired,
-        plan,
+        // `direct` shows the hazard of the console's way: no gates.
+        |d: &Topology, o: &Observed| match args.strategy {
+            Strategy::MakeBeforeBreak => gates.plan(d, o, plan),
+            Strategy::Direct => plan(d, o),
+        },
         &opts,
         &mut progress,
     ));
+    let gate_events = gates.events();
     match args.format {
         Format::Text => {
             print!(
                 "{}",
                 handover::report::rehearsal::faults(&sim.faults_fired())
             );
+            for e in &gate_events {
+                println!("{}", handover::report::rehearsal::gate_event(e));
+            }
             print!(
                 "{}",
                 handover::report::rehearsal::verdict(&report, args.strategy.name())
@@ -227,6 +280,7 @@ pub fn run(args: Args) -> u8 {
         Format::Json => match serde_json::to_string(&Rehearsal {
             summary: report.summary(args.strategy.name()),
             faults: sim.faults_fired(),
+            gates: gate_events,
         }) {
             Ok(s) => println!("{s}"),
             Err(e) => {

@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod approvals;
+pub mod rehearse;
 
 use crate::assign::Assignment;
 use crate::execute::Cancel;
