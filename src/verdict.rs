@@ -23,6 +23,9 @@ pub mod exit {
     pub const STRANDED: u8 = 4;
     /// `wait`, `status`: the reconcile listener could not be reached.
     pub const UNREACHABLE: u8 = 5;
+    /// `apply`: held by a gate (outside the change window, or the plan
+    /// awaits approval); nothing was applied (docs/gates.md).
+    pub const GATED: u8 = 6;
 }
 
 /// How a run ended.

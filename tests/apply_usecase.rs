@@ -68,6 +68,7 @@ fn setup(example: &str) -> (tempfile::TempDir, Request) {
         seed: 0,
         state_dir: Some(tmp.path().join("state")),
         auto_approve: false,
+        ignore_windows: false,
     };
     (tmp, req)
 }

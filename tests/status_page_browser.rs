@@ -715,3 +715,94 @@ fn the_status_page_shows_the_rollout_step_soak_countdown_and_analysis() {
         "{metrics}"
     );
 }
+/// The "Change window and approval" section (docs/gates.md): a closed
+/// weeknight window (judged at a Saturday noon through `HANDOVER_NOW`) and
+/// a plan above `policy.approval`, waiting. The page says both, with the
+/// next opening and the digest to approve, and the badge reads
+/// AwaitingApproval.
+#[test]
+fn the_page_shows_the_change_window_and_a_pending_approval() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("desired.yaml"),
+        "apiVersion: handover/v1
+kind: Topology
+managementServers: [{name: ms1.contoso.local}, {name: ms2.contoso.local}]
+agentRules:
+  - {match: \"*.contoso.local\", primary: ms2.contoso.local, failover: []}
+policy:
+  windows:
+    - {kind: deny, schedule: \"0 9 * * 1-5\", duration: 8h, timeZone: Europe/Berlin}
+  approval: {aboveMembers: 1}
+",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("estate.yaml"),
+        "apiVersion: handover/v1
+kind: Observed
+managementServers: [{name: ms1.contoso.local, up: true}, {name: ms2.contoso.local, up: true}]
+agents:
+  - {name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
+  - {name: a2.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
+",
+    )
+    .unwrap();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    // Tuesday 10:00 in Berlin: inside the office-hours deny window.
+    let _reconcile = Killed(
+        Command::new(env!("CARGO_BIN_EXE_handover"))
+            .current_dir(d)
+            .env("HANDOVER_NOW", "2026-12-08T10:00:00+01:00")
+            .env("HANDOVER_LOCK_DIR", d.join("locks"))
+            .args(["reconcile", "--desired", "desired.yaml"])
+            .args(["--target", "sim:estate.yaml"])
+            .args(["--interval", "1h", "--listen", &listen.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(listen, "GET", "/healthz", None).is_none() {
+        assert!(Instant::now() < deadline, "the listener did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_driver, session, _profile) = start_session(&chromium, &chromedriver, 1_280);
+    let url = format!("http://{listen}/");
+    let window = session.until(30, "the change window", |s| {
+        s.goto(&url);
+        let v = s.js(
+            "const e = document.querySelector('[data-testid=window]'); return e ? [e.dataset.open, e.textContent] : null;",
+        );
+        (!v.is_null()).then_some(v)
+    });
+    assert_eq!(
+        window,
+        json!(["false", "closed, next opens 2026-12-08T16:00:00Z"]),
+        "{window}"
+    );
+    let approval = session.js(
+        "const e = document.querySelector('[data-testid=approval]'); return [e.dataset.awaiting, e.textContent];",
+    );
+    assert_eq!(approval[0], "true", "{approval}");
+    let text = approval[1].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "awaiting approval: 2 members would move; approve with handover approve fnv1a64:"
+        ),
+        "{text}"
+    );
+    assert!(
+        session.text("title").contains("AwaitingApproval"),
+        "{}",
+        session.text("title")
+    );
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page-gates.png");
+    session.screenshot(&shot);
+    eprintln!("screenshot: {}", shot.display());
+}

@@ -74,6 +74,10 @@ pub struct Args {
     /// progress and the summary go to stderr).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Apply even outside the change windows of `policy.windows`
+    /// (docs/gates.md).
+    #[arg(long)]
+    pub ignore_windows: bool,
 }
 
 /// Output format of `apply`.
@@ -244,6 +248,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         seed: args.seed,
         state_dir: args.state_dir.clone(),
         auto_approve: args.auto_approve,
+        ignore_windows: args.ignore_windows,
     };
     let mut term = Terminal {
         color: !json
@@ -297,6 +302,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
         let end = match (&out.ended, &run_report) {
             (Ended::Ran(_), Some((r, differ, _))) => apply_json::End::Ran(r, *differ),
             (Ended::Declined, _) => apply_json::End::Declined,
+            (Ended::Gated, _) => apply_json::End::Gated,
             _ => apply_json::End::NothingToApply,
         };
         let doc = apply_json::document(apply_json::Input {

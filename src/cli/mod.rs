@@ -3,6 +3,7 @@
 //! stderr, and the exit codes are those of docs/spec.md section 5.
 
 pub mod apply;
+pub mod approve;
 pub mod completions;
 pub mod export;
 pub mod flags;
@@ -73,6 +74,9 @@ pub enum Command {
     Schema(schema::Args),
     /// Check a provider program against the protocol (`provider check`).
     Provider(provider::Args),
+    /// Approve a plan above `policy.approval` by its digest, recorded in
+    /// the journal with your user name and the time.
+    Approve(approve::Args),
 }
 
 pub use handover::run::runtime;
@@ -134,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Provider(args) => provider::run(args),
+        Command::Approve(args) => approve::run(args),
     };
     ExitCode::from(code)
 }

@@ -79,6 +79,32 @@ pub struct Args {
     pub verbose: bool,
 }
 
+/// Prints whether a change window is open and whether the plan needs
+/// approval (docs/gates.md): on stdout after a text plan, on stderr for
+/// the machine formats. False when `HANDOVER_NOW` is not a time.
+fn gate_notes(
+    args: &Args,
+    desired: &handover::model::Topology,
+    observed: &handover::model::Observed,
+) -> bool {
+    let now = match handover::run::gates::now() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{e}");
+            return false;
+        }
+    };
+    let notes = handover::run::gates::apply::plan_notes(desired, observed, &args.desired, now);
+    for n in notes {
+        if args.format == Format::Text {
+            println!("{n}");
+        } else {
+            eprintln!("{n}");
+        }
+    }
+    true
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
     let (desired, observed) = match flags::topology_and_required_source(
@@ -144,6 +170,9 @@ pub fn run(args: Args) -> u8 {
         ),
     };
     if !super::write_stdout(&text) {
+        return exit::ERROR;
+    }
+    if !gate_notes(&args, &desired, &observed) {
         return exit::ERROR;
     }
     let code = if args.detailed_exitcode && !plan.is_empty() {

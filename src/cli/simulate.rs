@@ -47,6 +47,18 @@ pub struct Args {
     /// `text` for people, `json` for scripts (one object, docs/spec.md section 5).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The instant the rehearsal starts at, for `policy.windows` (RFC 3339,
+    /// such as `2026-12-08T21:30:00+01:00`); default 2026-12-08T21:30:00Z,
+    /// so the output is the same on every run (docs/gates.md).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Approve this digest when a plan above `policy.approval` waits for it
+    /// (repeatable).
+    #[arg(long, value_name = "DIGEST")]
+    pub approve: Vec<String>,
+    /// Approve every plan above `policy.approval` as soon as it waits.
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 /// How members are moved.
@@ -108,6 +120,29 @@ struct Rehearsal<'a> {
     /// `policy.rollout`'s steps, timeline and outcome (docs/rollouts.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     rollout: Option<handover::run::rollout::RolloutReport<'a>>,
+    /// What the change windows and the approval gate did (docs/gates.md);
+    /// absent when neither is configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gates: Vec<handover::run::gates::rehearse::GateEvent>,
+}
+
+/// The rehearsal's gates from `--start`, `--approve` and `--auto-approve`.
+fn gates(args: &Args) -> Result<handover::run::gates::rehearse::Rehearsal, String> {
+    use handover::run::gates::{parse_instant, rehearse};
+    let start = args.start.as_deref().unwrap_or(rehearse::DEFAULT_START);
+    let start = parse_instant(start).map_err(|e| format!("error: --start {start:?} {e}"))?;
+    for d in &args.approve {
+        if !handover::plan::approval::is_digest(d) {
+            return Err(format!(
+                "error: --approve {d:?} is not an approval digest; expected fnv1a64: and 16 hex digits, as `handover plan` prints it"
+            ));
+        }
+    }
+    Ok(rehearse::Rehearsal::new(
+        start,
+        args.approve.clone(),
+        args.auto_approve,
+    ))
 }
 
 /// Runs the command; returns the exit code.
@@ -143,6 +178,24 @@ pub fn run(args: Args) -> u8 {
         eprintln!(
             "note: rehearsing from one read-only observation of {t}; nothing is applied to it"
         );
+    }
+    let gates = match gates(&args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::ERROR;
+        }
+    };
+    // Reconcile runs a rollout and the gates together; the rehearsal does
+    // not yet (docs/gates.md, "Not yet"): say so instead of dropping one.
+    if args.strategy == Strategy::MakeBeforeBreak
+        && desired.policy.rollout.is_some()
+        && (!desired.policy.windows.is_empty() || desired.policy.approval.is_some())
+    {
+        eprintln!(
+            "error: simulate cannot yet rehearse policy.rollout together with policy.windows or policy.approval; rehearse the rollout and the gates in two topologies (reconcile applies them together)"
+        );
+        return exit::ERROR;
     }
     let mut sim = match build_target(&observed, args.faults.as_ref(), args.seed) {
         Ok(s) => s,
@@ -223,9 +276,16 @@ pub fn run(args: Args) -> u8 {
             &mut progress,
         )),
         None => runtime.block_on(execute::converge(
-            &mut sim,
+            &mut handover::run::gates::rehearse::Clocked {
+                inner: &mut sim,
+                gates: &gates,
+            },
             &desired,
-            plan,
+            // `direct` shows the hazard of the console's way: no gates.
+            |d: &Topology, o: &Observed| match args.strategy {
+                Strategy::MakeBeforeBreak => gates.plan(d, o, plan),
+                Strategy::Direct => plan(d, o),
+            },
             &opts,
             &mut progress,
         )),
@@ -236,6 +296,7 @@ pub fn run(args: Args) -> u8 {
         .as_ref()
         .zip(rollout.as_ref())
         .map(|(policy, r)| r.report(policy));
+    let gate_events = gates.events();
     match args.format {
         Format::Text => {
             say(
@@ -244,6 +305,12 @@ pub fn run(args: Args) -> u8 {
             );
             if let Some(r) = &rollout_report {
                 say(&closed, &handover::report::rollout::timeline(r));
+            }
+            for e in &gate_events {
+                say(
+                    &closed,
+                    &format!("{}\n", handover::report::rehearsal::gate_event(e)),
+                );
             }
             say(
                 &closed,
@@ -260,6 +327,7 @@ pub fn run(args: Args) -> u8 {
             summary: report.summary(args.strategy.name()),
             faults: sim.faults_fired(),
             rollout: rollout_report,
+            gates: gate_events,
         }) {
             Ok(s) => say(&closed, &format!("{s}\n")),
             Err(e) => {

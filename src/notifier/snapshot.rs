@@ -17,7 +17,7 @@ pub fn sync_state(s: SyncStatus) -> SyncState {
         SyncStatus::Progressing => SyncState::Progressing,
         SyncStatus::Degraded => SyncState::Degraded,
         SyncStatus::Suspended => SyncState::Suspended,
-        // merge: SyncStatus::AwaitingApproval => SyncState::AwaitingApproval (h-gates)
+        SyncStatus::AwaitingApproval => SyncState::AwaitingApproval,
     }
 }
 
@@ -47,17 +47,23 @@ pub fn from_status(status: &Status) -> Snapshot {
             .collect(),
         pending: status.members.pending,
         stranded: status.members.stranded,
-        // merge: awaiting_approval from status.approval (h-gates):
-        //   status.approval.as_ref().filter(|a| a.awaiting).map(|a| a.digest.clone())
-        awaiting_approval: None,
+        awaiting_approval: status
+            .approval
+            .as_ref()
+            .filter(|a| a.awaiting)
+            .and_then(|a| a.digest.clone()),
         rollout: status
             .rollout
             .as_ref()
             .and_then(|r| RolloutPhase::parse(r.phase)),
-        // merge: window_open and window_next from status.window (h-gates):
-        //   status.window.as_ref().map(|w| w.open), and w.closes_at / w.next_open
-        window_open: None,
-        window_next: None,
+        window_open: status.window.as_ref().map(|w| w.open),
+        window_next: status.window.as_ref().and_then(|w| {
+            if w.open {
+                w.closes_at.clone()
+            } else {
+                w.next_open.clone()
+            }
+        }),
     }
 }
 
@@ -233,6 +239,34 @@ mod tests {
         assert_eq!(
             s.reason.as_deref(),
             Some("step 1: gw9.contoso.local is down")
+        );
+    }
+
+    #[test]
+    fn the_window_and_a_pending_approval_are_carried() {
+        use crate::reconcile::serve::gates_view::{ApprovalView, WindowView};
+        let status = Status {
+            sync: Some(SyncStatus::AwaitingApproval),
+            window: Some(WindowView {
+                open: false,
+                closes_at: None,
+                next_open: Some("2026-12-08T21:00:00Z".into()),
+            }),
+            approval: Some(ApprovalView {
+                awaiting: true,
+                digest: Some("fnv1a64:0123456789abcdef".into()),
+                members: 600,
+                ..ApprovalView::default()
+            }),
+            ..Status::default()
+        };
+        let s = from_status(&status);
+        assert_eq!(s.sync, Some(SyncState::AwaitingApproval));
+        assert_eq!(s.window_open, Some(false));
+        assert_eq!(s.window_next.as_deref(), Some("2026-12-08T21:00:00Z"));
+        assert_eq!(
+            s.awaiting_approval.as_deref(),
+            Some("fnv1a64:0123456789abcdef")
         );
     }
 }

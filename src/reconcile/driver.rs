@@ -63,6 +63,9 @@ pub struct PassResult {
     pub converged: bool,
     /// Why the pass failed, if it did.
     pub error: Option<(ErrorKind, String)>,
+    /// What the change window and approval gate decided, and how many
+    /// members they held back (docs/gates.md).
+    pub gates: Option<(crate::reconcile::serve::gates_view::GatesView, u64)>,
 }
 
 /// How the driver runs.
@@ -229,6 +232,7 @@ where
                 suspended,
                 converged: result.converged,
                 error: error.clone(),
+                gates: result.gates.as_ref(),
             },
             SystemTime::now(),
         );

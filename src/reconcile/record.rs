@@ -50,6 +50,8 @@ pub struct PassRecord<'a> {
     pub converged: bool,
     /// The pass's error, if it failed.
     pub error: Option<(ErrorKind, String)>,
+    /// The gates' view and the members they held back (docs/gates.md).
+    pub gates: Option<&'a (super::serve::gates_view::GatesView, u64)>,
 }
 
 /// Publishes what the driver knows before a pass starts, at wall time
@@ -180,6 +182,7 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
             let mut facts = facts;
             facts.in_bridge = facts.in_bridge.max(s.in_flight.len() as u64);
             s.sync = Some(decide(&facts));
+            super::serve::gates_view::record(s, p.gates.map(|g| &g.0), p.gates.map_or(0, |g| g.1));
         }
         s.history.insert(
             0,
@@ -251,6 +254,7 @@ mod tests {
             suspended: false,
             converged: false,
             error: None,
+            gates: None,
         }
     }
 

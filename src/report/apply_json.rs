@@ -136,6 +136,8 @@ pub enum End<'a> {
     NothingToApply,
     /// The person did not approve.
     Declined,
+    /// A change window or the approval gate refused it (docs/gates.md).
+    Gated,
 }
 
 /// The document of an apply of `plan` to `target` that ended as `end`
@@ -233,6 +235,7 @@ pub fn document(i: Input<'_>) -> ApplyDoc {
             .into();
         }
         End::Declined => doc.verdict = "declined".into(),
+        End::Gated => doc.verdict = "gated".into(),
         End::Ran(r, still_differ) => {
             let e = &r.execution;
             let applied_of = |action: &str| {

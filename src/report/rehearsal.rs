@@ -349,6 +349,39 @@ pub fn verdict(r: &RehearsalReport, strategy: &str) -> String {
     out
 }
 
+/// One line about what a change window or the approval gate did in a
+/// rehearsal (docs/gates.md), at its virtual time.
+pub fn gate_event(e: &crate::run::gates::rehearse::GateEvent) -> String {
+    let t = format!("at {}", duration(e.at_seconds as f64));
+    match e.event {
+        "window_closed" => format!(
+            "{t} ({}): outside the change window: {} members held back{}.",
+            e.at,
+            e.members,
+            e.until.as_deref().map_or(
+                ", and no window opens within 400 days".to_string(),
+                |u| format!(" until it opens at {u}")
+            )
+        ),
+        "window_open" => format!(
+            "{t} ({}): the change window is open: changes may start.",
+            e.at
+        ),
+        "awaiting_approval" => format!(
+            "{t} ({}): awaiting approval: {} members would move; approve {} (simulate --approve DIGEST or --auto-approve).",
+            e.at,
+            e.members,
+            e.digest.as_deref().unwrap_or("")
+        ),
+        _ => format!(
+            "{t} ({}): approved {} ({} members).",
+            e.at,
+            e.digest.as_deref().unwrap_or(""),
+            e.members
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,7 @@ pub fn runs(records: &[Record]) -> Vec<Run> {
             }
             // A rollout's records are not runs (docs/rollouts.md).
             Record::RolloutState { .. } | Record::RolloutResumed { .. } => {}
+            Record::Approved { .. } => {}
         }
     }
     out

@@ -124,6 +124,7 @@ async fn observe_only(env: &PassEnv, role: &Role, ctx: PassContext<'_>) -> PassR
         report: None,
         converged: false,
         error: None,
+        gates: env.gates.take_view(),
     }
 }
 
@@ -201,6 +202,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
             report: None,
             converged: false,
             error: None,
+            gates: env.gates.take_view(),
         };
     }
     if ctx.cancel.is_cancelled() {
@@ -221,6 +223,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     if let Err(r) = confirm(ha, &term, Some(started), Some(plan.clone())).await {
         return r;
     }
+    let _window = env.gates.stop_at_close(&cancel, None);
     let applied = apply_followed(env, &ctx, &mut fenced, &plan, &start, &info, cancel).await;
     let result = applied.result;
     let lost = fenced.lost().cloned();
@@ -270,5 +273,6 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
         plan: Some(plan),
         report: Some(result.report),
         error,
+        gates: env.gates.take_view(),
     }
 }

@@ -15,6 +15,9 @@
 //!   never the reverse, and [`reconcile`] chooses between them;
 //! - [`edges`]: the listener and signal handlers of a reconcile run, and
 //!   its one shutdown path;
+//! - [`gates`]: change windows and approval gates (docs/gates.md): the
+//!   clock and the approvals brought to the core's judgement, for a
+//!   reconcile pass, `plan`, `apply` and `approve`;
 //! - [`history`]: folding journal records into runs;
 //! - [`origin`]: who runs a run (the OS user) and from which git commit;
 //! - [`units`]: walking the paths `validate` is given into units to check;
@@ -27,6 +30,7 @@
 
 pub mod apply;
 pub mod edges;
+pub mod gates;
 pub mod history;
 pub mod lead;
 pub mod origin;

@@ -52,6 +52,8 @@ pub struct PassEnv {
     /// With `--ha`: the node; the pass is then [`super::lead::pass`]
     /// ([`super::reconcile::pass`] chooses).
     pub ha: Option<crate::ha::Ha>,
+    /// Change windows and approvals remembered between passes.
+    pub gates: super::gates::GateState,
 }
 
 impl PassEnv {
@@ -109,6 +111,7 @@ pub(crate) async fn observe_and_plan<P: Provider>(
     target: &mut P,
 ) -> Result<(crate::model::Observed, crate::plan::Plan), crate::provider::ProviderError> {
     let start = target.observe(&Scope::All).await?;
+    let files = std::slice::from_ref(&ctx.revision.files);
     let plan = match super::rollout::gate::Gate::for_pass(
         &env.state_dir,
         ctx.topology,
@@ -117,17 +120,25 @@ pub(crate) async fn observe_and_plan<P: Provider>(
         env.ha.is_some(),
         std::time::SystemTime::now(),
     ) {
-        // Admission (docs/rollouts.md): what the rollout lets start.
+        // Admission (docs/rollouts.md, docs/gates.md): a member starts
+        // only when the rollout's step, the change windows and the
+        // approval all let it.
         Some(g) => {
             env.live
                 .update(|l| l.rollout = Some(RolloutView::of(g.status())));
-            let (d, a, _held) =
-                crate::plan::admit::hold(&g.desired, &start, &g.assignment, &|s| g.admits(s));
-            crate::plan::plan_assigned(&d, &start, &a)
+            super::gates::plan_pass_narrowed(
+                &env.gates,
+                &g.desired,
+                &start,
+                &g.assignment,
+                &env.state_dir,
+                files,
+                &|s| g.admits(s),
+            )
         }
         None => {
             env.live.update(|l| l.rollout = None);
-            crate::plan::plan(ctx.topology, &start)
+            super::gates::plan_pass(&env.gates, ctx.topology, &start, &env.state_dir, files)
         }
     };
     env.live.planned(&plan, &start);
@@ -181,7 +192,8 @@ pub async fn pass(
         let saved = sim.save();
         verdict.set(Some(if !stranded.is_empty() {
             Verdict::Stranded
-        } else if plan.steps.is_empty() && plan.blocked.is_empty() && !held {
+        } else if plan.steps.is_empty() && plan.blocked.is_empty() && !held && env.gates.held() == 0
+        {
             Verdict::Converged
         } else {
             Verdict::NotConverged
@@ -191,22 +203,15 @@ pub async fn pass(
             report: None,
             stranded: stranded.len() as u64,
             converged: false,
+            gates: env.gates.take_view(),
             error: saved
                 .err()
                 .map(|e| (ErrorKind::Apply, format!("cannot save {}: {e}", env.target))),
         };
     }
     let info = env.run_info(&ctx, journal::new_run_id());
-    let applied = apply_followed(
-        env,
-        &ctx,
-        &mut sim,
-        &plan,
-        &start,
-        &info,
-        ctx.cancel.clone(),
-    )
-    .await;
+    let (cancel, _window) = env.gates.pass_cancel(&ctx.cancel);
+    let applied = apply_followed(env, &ctx, &mut sim, &plan, &start, &info, cancel).await;
     let result = applied.result;
     let saved = sim.save();
     verdict.set(Some(result.outcome));
@@ -224,6 +229,7 @@ pub async fn pass(
     PassResult {
         stranded: result.stranded.len() as u64,
         converged: result.outcome == Verdict::Converged,
+        gates: env.gates.take_view(),
         plan: Some(plan),
         report: Some(result.report),
         error,

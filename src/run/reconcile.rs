@@ -140,6 +140,7 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         seed: setup.seed,
         live,
         ha: ha.clone(),
+        gates: Default::default(),
     };
     let verdict = Cell::new(None);
     tracing::info!(

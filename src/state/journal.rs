@@ -92,6 +92,19 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         user: String,
     },
+    /// A plan's changes were approved (`handover approve`, docs/gates.md).
+    Approved {
+        /// When, RFC 3339.
+        at: String,
+        /// The approval digest of the changes (`fnv1a64:…`).
+        digest: String,
+        /// The OS user who approved (empty when unknown).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        user: String,
+        /// The target, as given to `approve` (empty when not given).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        target: String,
+    },
 }
 
 /// An open journal, appending.

@@ -205,6 +205,10 @@ impl Metrics {
             }
 
             super::rollout_view::metrics(&mut o, status);
+            for (name, help, v) in super::gates_view::gauges(status) {
+                head(&mut o, name, "gauge", help);
+                sample(&mut o, name, &[], v);
+            }
 
             let e = "handover_reconcile_errors_total";
             head(&mut o, e, "counter", "Errors by kind.");

@@ -8,6 +8,7 @@
 //! of all three) and [`listen`] (the routes and the loopback rule). Must not plan, apply, or decide when a pass runs: the loop in
 //! [`super::driver`] writes what these read.
 
+pub mod gates_view;
 pub mod listen;
 pub mod live;
 pub mod metrics;

@@ -60,6 +60,7 @@ pub fn main(status: &Status, live: &Live, now: SystemTime) -> String {
     o.push('\n');
     problems(&mut o, status, live);
     super::rollout_view::section(&mut o, status, now);
+    super::gates_view::section(&mut o, status);
     graph(&mut o, live);
     o.push('\n');
     in_flight(&mut o, status, live);
@@ -120,6 +121,7 @@ fn sync_class(s: Option<SyncStatus>) -> &'static str {
         Some(SyncStatus::Progressing) => "progressing",
         Some(SyncStatus::Degraded) => "degraded",
         Some(SyncStatus::Suspended) => "suspended",
+        Some(SyncStatus::AwaitingApproval) => "awaitingapproval",
         None => "unknown",
     }
 }
@@ -141,6 +143,9 @@ fn sync_meaning(s: Option<SyncStatus>) -> &'static str {
         }
         Some(SyncStatus::Suspended) => {
             "Applying is suspended: the loop observes and reports, and changes nothing."
+        }
+        Some(SyncStatus::AwaitingApproval) => {
+            "The plan moves more members than policy.approval allows without approval: nothing new starts until its digest is approved (handover approve)."
         }
         None => "Waiting for the first observation of the target.",
     }

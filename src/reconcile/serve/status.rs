@@ -33,16 +33,21 @@ pub enum SyncStatus {
     /// Suspended (`--suspend-file` exists, or `policy.suspend`): the loop
     /// observes and reports but applies nothing.
     Suspended,
+    /// The plan moves more members than `policy.approval` allows without
+    /// approval: the loop observes and reports, finishes changes already
+    /// started, and starts nothing new until `handover approve DIGEST`.
+    AwaitingApproval,
 }
 
 impl SyncStatus {
     /// Every status, in a fixed order (for the metrics' one-hot gauge).
-    pub const ALL: [SyncStatus; 5] = [
+    pub const ALL: [SyncStatus; 6] = [
         SyncStatus::Synced,
         SyncStatus::OutOfSync,
         SyncStatus::Progressing,
         SyncStatus::Degraded,
         SyncStatus::Suspended,
+        SyncStatus::AwaitingApproval,
     ];
 
     /// The name shown in `/status` and metrics labels.
@@ -53,6 +58,7 @@ impl SyncStatus {
             SyncStatus::Progressing => "Progressing",
             SyncStatus::Degraded => "Degraded",
             SyncStatus::Suspended => "Suspended",
+            SyncStatus::AwaitingApproval => "AwaitingApproval",
         }
     }
 }
@@ -374,6 +380,11 @@ pub struct Status {
     /// (docs/rollouts.md). Absent without a rollout.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<super::rollout_view::RolloutView>,
+    /// The change window (docs/gates.md); `null` without `policy.windows`.
+    pub window: Option<super::gates_view::WindowView>,
+    /// The approval gate (docs/gates.md); `null` without
+    /// `policy.approval` or while the plan is within it.
+    pub approval: Option<super::gates_view::ApprovalView>,
 }
 
 /// The shared status: the loop writes, the listener reads. Clones share.

@@ -44,6 +44,8 @@ pub struct Request {
     pub state_dir: Option<PathBuf>,
     /// Apply without asking.
     pub auto_approve: bool,
+    /// `--ignore-windows`: apply outside the change windows too.
+    pub ignore_windows: bool,
 }
 
 /// What a person sees and answers during an apply: the terminal in the
@@ -71,6 +73,9 @@ pub enum Ended {
     NothingToApply,
     /// The person did not approve: nothing was changed.
     Declined,
+    /// A change window was closed, or the plan needs an approval it does
+    /// not have (docs/gates.md): nothing was changed.
+    Gated,
     /// The plan was applied.
     Ran(Box<Ran>),
 }
@@ -189,9 +194,35 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         };
         return Ok(outcome(plan, Ended::NothingToApply, code, errors));
     }
+    // Change windows and the approval gate (docs/gates.md): judged on
+    // the topology; a saved plan does not record them.
+    let gate = match &desired {
+        Some(d) => match crate::run::gates::apply::check_apply(
+            d,
+            &start,
+            &req.desired,
+            &state_dir,
+            crate::run::gates::now()?,
+            req.ignore_windows,
+            req.auto_approve,
+        ) {
+            Ok(g) => g,
+            Err(e) => {
+                ui.note(&e);
+                return Ok(outcome(plan, Ended::Gated, exit::GATED, Vec::new()));
+            }
+        },
+        None => Default::default(),
+    };
+    for n in &gate.notes {
+        ui.note(n);
+    }
     if !req.auto_approve && !ui.confirm(&plan, &req.target_name) {
         ui.note("Apply cancelled: nothing was changed.");
         return Ok(outcome(plan, Ended::Declined, exit::ERROR, Vec::new()));
+    }
+    if let Some(digest) = &gate.approve_on_yes {
+        crate::run::gates::apply::approve(&state_dir, digest, &req.target_name)?;
     }
     let cancel = Cancel::new();
     let opts = EngineOptions {

@@ -371,6 +371,8 @@ impl<'a> Builder<'a> {
             }
             t.policy = self.policy(p);
             t.policy.notifications = self.notifications(&p.notifications);
+            t.policy.windows = self.windows(&p.windows);
+            t.policy.approval = p.approval.as_ref().and_then(|a| self.approval(a));
             t.policy_pos = p
                 .max_in_flight
                 .as_ref()

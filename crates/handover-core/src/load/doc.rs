@@ -494,6 +494,62 @@ doc_struct! {
         /// (docs/notifications.md).
         #[serde(default)]
         pub notifications: Vec<ReceiverDoc> => "notifications" list,
+        /// Change windows: when changes may start (docs/gates.md).
+        #[serde(default)]
+        pub windows: Vec<WindowDoc> => "windows" list,
+        /// Approval gate: how large a plan may be before it waits for
+        /// `handover approve` (docs/gates.md).
+        pub approval: Option<ApprovalDoc> => "approval" opt,
+    }
+}
+
+doc_struct! {
+    /// One entry of `policy.windows:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct WindowDoc ("a change window") {
+        /// `allow` (changes may start inside it) or `deny` (none starts,
+        /// even inside an allow window).
+        #[schemars(with = "WindowKindName")]
+        pub kind: Text => "kind" req,
+        /// Five-field cron schedule of the window's start, such as
+        /// `0 22 * * 1-5`.
+        #[schemars(with = "String")]
+        pub schedule: Text => "schedule" req,
+        /// How long it stays open after each start, such as `4h`.
+        #[schemars(with = "Duration")]
+        pub duration: Text => "duration" req,
+        /// IANA time zone the schedule is read in, such as
+        /// `Europe/Berlin`; default `UTC`.
+        #[schemars(with = "Option<String>")]
+        pub time_zone: Option<Text> => "timeZone" opt,
+    }
+}
+
+/// `allow` or `deny`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum WindowKindName {
+    /// Changes may start inside the window.
+    #[serde(rename = "allow")]
+    Allow,
+    /// No change starts inside the window.
+    #[serde(rename = "deny")]
+    Deny,
+}
+
+doc_struct! {
+    /// `policy.approval:`.
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ApprovalDoc ("policy.approval") {
+        /// A plan that moves more members than this waits for approval.
+        #[schemars(with = "Option<u64>")]
+        pub above_members: Option<Spanned<i64>> => "aboveMembers" opt,
+        /// A plan that moves more than this percentage (0-100) of the
+        /// managed members waits for approval.
+        #[schemars(with = "Option<u8>", range(max = 100))]
+        pub above_percent: Option<Spanned<i64>> => "abovePercent" opt,
     }
 }
 

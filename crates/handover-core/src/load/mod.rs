@@ -16,6 +16,7 @@ mod build;
 pub mod doc;
 mod fast;
 mod fast_json;
+mod gates;
 mod notify;
 mod rollout;
 pub mod yaml;
@@ -43,8 +44,12 @@ pub enum Kind {
     Observed,
 }
 
-/// One checked document of either kind.
+/// One checked document of either kind. (One per file, moved once: a
+/// topology's policy, which grows with windows, approval, rollout and
+/// notifications, makes the variants differ in size, and boxing it would
+/// buy nothing.)
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Document {
     /// A desired topology.
     Topology(Topology),

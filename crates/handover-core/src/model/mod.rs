@@ -5,13 +5,16 @@
 //! no I/O, no clock and no async; loading fills it in (with source positions
 //! for error messages), validation checks it, planning reads it.
 
+pub mod approval;
 pub mod desired;
 pub mod notify;
 pub mod observed;
 pub mod policy;
 pub mod rollout;
 pub mod server;
+pub mod window;
 
+pub use approval::Approval;
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };
@@ -22,6 +25,7 @@ pub use observed::{
 pub use policy::{Capacity, Policy, Poll, Seconds};
 pub use rollout::{Analysis, OnFailure, Rollout, Step, StepTarget};
 pub use server::ServerKind;
+pub use window::{Window, WindowKind};
 
 use crate::name::Name;
 use serde::{Deserialize, Serialize};

@@ -121,6 +121,10 @@ pub struct Policy {
     /// only; docs/notifications.md). Empty: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<super::notify::Receiver>,
+    /// Change windows (`policy.windows`, docs/gates.md); empty: always open.
+    pub windows: Vec<super::Window>,
+    /// Approval gate (`policy.approval`, docs/gates.md); `None`: no gate.
+    pub approval: Option<super::Approval>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -156,6 +160,8 @@ impl Default for Policy {
             poll: Poll::default(),
             rollout: None,
             notifications: Vec::new(),
+            windows: Vec::new(),
+            approval: None,
         }
     }
 }

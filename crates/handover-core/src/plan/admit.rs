@@ -42,12 +42,16 @@ pub struct Held {
     pub to: Option<Parents>,
 }
 
-/// A change that has not started yet: the configured primary is not the
-/// desired one. (A member whose primary already is the desired one is in a
-/// bridge or has failovers left to prune, and finishing it is always
-/// admitted.)
+/// A change that has not started yet: the configured parents are neither
+/// the desired ones nor a bridge towards them (the desired primary and
+/// failovers, then extra failovers left to prune). A member in such a
+/// bridge is finishing, and finishing is always admitted; a change of the
+/// failover list alone (same primary, not a bridge) has not started.
 pub fn not_started(desired: &Parents, configured: &Parents) -> bool {
-    desired.primary != configured.primary
+    let bridge = configured.primary == desired.primary
+        && configured.failover.len() >= desired.failover.len()
+        && configured.failover.starts_with(&desired.failover);
+    !bridge
 }
 
 /// Members that want to start a change: gateways (topology order) then

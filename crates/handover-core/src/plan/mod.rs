@@ -12,6 +12,7 @@
 //! (ids, `after`, retirement) and [`digest`] (stale-plan detection).
 
 pub mod admit;
+pub mod approval;
 pub mod bridge;
 mod build;
 mod chain;

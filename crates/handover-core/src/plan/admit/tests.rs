@@ -105,3 +105,22 @@ fn admitting_only_named_members_moves_only_them() {
     moved.sort();
     assert_eq!(moved, ["a2->gw1", "a3->ms2"], "{p:#?}");
 }
+
+#[test]
+fn a_change_of_failovers_alone_has_not_started_but_a_bridge_has() {
+    let p = |primary: &str, failover: &[&str]| Parents {
+        primary: primary.parse().unwrap(),
+        failover: failover.iter().map(|f| f.parse().unwrap()).collect(),
+    };
+    let desired = p("gw3", &["gw2"]);
+    assert!(not_started(&desired, &p("gw3", &["gw1"])), "failovers only");
+    assert!(
+        not_started(&desired, &p("gw1", &["gw2"])),
+        "another primary"
+    );
+    assert!(
+        !not_started(&desired, &p("gw3", &["gw2", "gw1"])),
+        "a bridge"
+    );
+    assert!(!not_started(&desired, &p("gw3", &["gw2"])), "done");
+}

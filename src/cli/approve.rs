@@ -1,0 +1,59 @@
+//! `handover approve DIGEST`: approve a plan that moves more members than
+//! `policy.approval` allows without approval (docs/gates.md).
+//!
+//! Flags and printing only: the approval is recorded by
+//! `handover::run::gates::apply::approve` in the journal of the state
+//! directory (`--state-dir`, or the target's default one), with the OS
+//! user and the time. Exit codes: 0 recorded, 1 a bad digest or the
+//! journal could not be written (nothing recorded).
+
+use super::exit;
+use clap::Args as ClapArgs;
+use handover::run::target;
+use std::path::PathBuf;
+
+/// Flags of `handover approve`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// The digest `handover plan` (or the status page) printed after
+    /// "Digest:", such as `fnv1a64:0123456789abcdef`.
+    #[arg(value_name = "DIGEST")]
+    pub digest: String,
+    /// The target the approval is for; its state directory holds the
+    /// journal (the same default as `apply` and `reconcile`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The state directory (journal) of the `reconcile` or `apply` that
+    /// waits; default: the target's, or `.handover/` here.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> u8 {
+    super::exit_code(run_inner(&args))
+}
+
+fn run_inner(args: &Args) -> Result<u8, String> {
+    let dir = match (&args.target, &args.state_dir) {
+        (_, Some(d)) => d.clone(),
+        (Some(t), None) => target::state_dir(&target::spec(t, &[])?, None),
+        (None, None) => PathBuf::from(".handover"),
+    };
+    let user = handover::run::gates::apply::approve(
+        &dir,
+        &args.digest,
+        args.target.as_deref().unwrap_or(""),
+    )?;
+    println!(
+        "Approved {} as {} in the journal in {}; a waiting reconcile starts the approved changes at its next pass.",
+        args.digest,
+        if user.is_empty() {
+            "an unknown user"
+        } else {
+            &user
+        },
+        dir.display()
+    );
+    Ok(exit::OK)
+}
