@@ -1,0 +1,106 @@
+//! A progressive rollout and the gates together (docs/rollouts.md,
+//! docs/gates.md): a reconcile pass starts a member only when the
+//! rollout's step, the change windows and the approval all admit it; the
+//! rehearsal, which cannot yet run both, says so instead of dropping one.
+//! The real binary against a `sim:` estate.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Saturday noon in Berlin: the weeknight window is closed.
+const OUTSIDE: &str = "2026-12-12T12:00:00+01:00";
+/// Tuesday 23:00 in Berlin: inside the weeknight window.
+const INSIDE: &str = "2026-12-08T23:00:00+01:00";
+
+const OBSERVED: &str = "apiVersion: handover/v1
+kind: Observed
+managementServers: [{name: ms1.contoso.local, up: true}, {name: ms2.contoso.local, up: true}]
+agents:
+  - {name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
+  - {name: a2.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
+  - {name: a3.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
+  - {name: a4.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
+";
+
+const DESIRED: &str = "apiVersion: handover/v1
+kind: Topology
+managementServers: [{name: ms1.contoso.local}, {name: ms2.contoso.local}]
+agentRules:
+  - {match: \"*.contoso.local\", primary: ms2.contoso.local, failover: []}
+policy:
+  windows:
+    - {kind: allow, schedule: \"0 22 * * 1-5\", duration: 4h, timeZone: Europe/Berlin}
+  rollout:
+    steps:
+      - {members: 1, soak: 1h}
+      - {percent: 100}
+";
+
+/// Agents whose configured primary is ms2 (moved, or bridged onto it).
+fn on_ms2(dir: &Path) -> usize {
+    let o = handover::load::observed(&dir.join("estate.yaml")).unwrap();
+    o.agents
+        .iter()
+        .filter(|a| a.parents.primary.as_str() == "ms2.contoso.local")
+        .count()
+}
+
+fn once(dir: &Path, now: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_handover"))
+        .current_dir(dir)
+        .env("HANDOVER_NOW", now)
+        .env("HANDOVER_LOCK_DIR", dir.join("locks"))
+        .args(["reconcile", "--once", "--desired", "desired.yaml"])
+        .args(["--target", "sim:estate.yaml"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_window_holds_a_rollout_step_and_an_open_one_lets_only_the_step_move() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("desired.yaml"), DESIRED).unwrap();
+    std::fs::write(d.join("estate.yaml"), OBSERVED).unwrap();
+
+    // The rollout's first step admits one member, but the window is shut.
+    let out = once(d, OUTSIDE);
+    assert_ne!(out.status.code(), Some(0), "not converged: members held");
+    assert_eq!(
+        on_ms2(d),
+        0,
+        "nothing starts outside the window: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Inside the window the step's one member moves, and no other: the
+    // soak of step 1 holds the rest back.
+    let out = once(d, INSIDE);
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(
+        on_ms2(d),
+        1,
+        "only the first step moves: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn simulate_says_it_cannot_yet_rehearse_a_rollout_with_gates_and_rehearses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("desired.yaml"), DESIRED).unwrap();
+    std::fs::write(d.join("observed.yaml"), OBSERVED).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_handover"))
+        .current_dir(d)
+        .args(["simulate", "--desired", "desired.yaml", "--observed", "observed.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no rehearsal output");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot yet rehearse policy.rollout together with policy.windows"),
+        "{err}"
+    );
+}
