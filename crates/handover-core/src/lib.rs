@@ -47,4 +47,6 @@ pub mod name;
 pub mod plan;
 pub mod render;
 pub mod synth;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod validate;
