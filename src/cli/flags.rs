@@ -188,17 +188,29 @@ impl ObserveArgs {
 pub type Sources = (Result<Topology, Diagnostics>, Result<Observed, String>);
 
 /// [`topology_and_source`] for a command that needs one of `--observed`
-/// and `--target` (clap makes sure of it): first refuses the flags
-/// [`ObserveArgs::check`] refuses, with the message to print.
+/// and `--target` (clap makes sure of it), both loaded. `Err` is the text
+/// to print: what [`ObserveArgs::check`] refuses in the flags, or every
+/// problem of the topology and of the observed state (both, one after the
+/// other, when both have some).
 pub fn topology_and_required_source(
     desired: &[PathBuf],
     observed: Option<&Path>,
     args: &ObserveArgs,
     seed: u64,
-) -> Result<Sources, String> {
+) -> Result<(Topology, Observed), String> {
     args.check()?;
-    Ok(topology_and_source(desired, observed, args, seed)
-        .unwrap_or_else(|| unreachable!("clap requires --observed or --target")))
+    let (desired, observed) = topology_and_source(desired, observed, args, seed)
+        .unwrap_or_else(|| unreachable!("clap requires --observed or --target"));
+    match (desired, observed) {
+        (Ok(t), Ok(o)) => Ok((t, o)),
+        (t, o) => {
+            let problems: Vec<String> = [t.err().map(|d| d.to_string()), o.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            Err(problems.join("\n"))
+        }
+    }
 }
 
 /// The desired topology and the observed state a command starts from:
