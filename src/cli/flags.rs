@@ -56,11 +56,17 @@ impl TargetFlags {
     }
 
     /// How to open it; `seed` is that of a `sim:` target with no saved
-    /// state yet.
+    /// state yet. An `exec:` target opened to change it takes its earlier write times
+    /// from the journal in its default state directory; a command with
+    /// `--state-dir` sets [`OpenOptions::writes_from`] to that directory.
     pub fn open_options(&self, seed: u64) -> OpenOptions {
         OpenOptions {
             seed,
             provider_timeout: self.provider_timeout,
+            writes_from: Some(target::WritesFrom {
+                state_dir: None,
+                target: self.name.clone(),
+            }),
         }
     }
 }
@@ -247,6 +253,7 @@ pub fn topology_and_observation(
     let opts = OpenOptions {
         seed,
         provider_timeout: args.provider_timeout,
+        writes_from: None,
     };
     std::thread::scope(|s| {
         let observed = s.spawn(|| observe_read_only(target, &args.target_arg, &opts));

@@ -76,8 +76,9 @@ pub struct ExecProvider {
     label: String,
     /// When this process last wrote each member's parents (the answer's
     /// arrival, or the call given up): the write time the evidence
-    /// judgement needs (`super::evidence`). Kept in memory only: after a
-    /// restart none is known and the judgement's stricter rule applies.
+    /// judgement needs (`super::evidence`). Kept in memory; a target opened
+    /// to change it is seeded from the journal (`crate::run::writes`), so a
+    /// restart does not forget them.
     writes: super::evidence::Writes,
     /// The judgement's clock tolerances.
     tolerance: super::evidence::Tolerance,

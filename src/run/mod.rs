@@ -15,7 +15,9 @@
 //!   its one shutdown path;
 //! - [`history`]: folding journal records into runs;
 //! - [`origin`]: who runs a run (the OS user) and from which git commit;
-//! - [`units`]: walking the paths `validate` is given into units to check.
+//! - [`units`]: walking the paths `validate` is given into units to check;
+//! - [`writes`]: the write times an `exec:` provider judges evidence by,
+//!   seeded from the journal when a target is opened to change it.
 //!
 //! Must not parse flags or print to stdout: [`crate`]'s users (the CLI,
 //! the tests) hand in plain options and print what comes back. Logs go
@@ -31,6 +33,7 @@ pub mod pass;
 pub mod reconcile;
 pub mod target;
 pub mod units;
+pub mod writes;
 
 /// The single-threaded runtime a command drives its target on, or the
 /// message to print when the system refuses one.
