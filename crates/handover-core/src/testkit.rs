@@ -1,9 +1,10 @@
 //! Set-up shared by the core's unit tests: topologies and observed states
 //! from short YAML bodies, and the small estates most planner tests use.
 //!
-//! Owns the file header the bodies leave out and the names of the fixture
-//! files (`d.yaml`, `o.yaml`). Must not decide what a test asserts; it is
-//! compiled for tests only.
+//! Owns the file header the bodies leave out, the names of the fixture
+//! files (`d.yaml`, `o.yaml`), and where this crate's insta snapshots live
+//! ([`snapshots`]). Must not decide what a test asserts; it is compiled for
+//! tests only.
 
 use crate::load::{observed_str, topology_str};
 use crate::model::{Observed, Topology};
@@ -54,5 +55,15 @@ pub fn desired_gateways(names: &[&str]) -> String {
     for g in names {
         s.push_str(&format!("  - {{name: {g}, primary: ms1}}\n"));
     }
+    s
+}
+
+/// insta settings that keep every snapshot of this crate in one folder,
+/// `crates/handover-core/src/snapshots/`, whichever module asserts it
+/// (file names keep the module path: `handover_core__assign__table__...`).
+/// Use as `snapshots().bind(|| insta::assert_snapshot!(...))`.
+pub fn snapshots() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/src/snapshots"));
     s
 }
