@@ -4,37 +4,9 @@
 mod common;
 
 use assert_cmd::Command;
+use common::estate::{copy_example as setup, example, handover_in as handover};
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
-
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/topologies")
-        .join(name)
-}
-
-/// A temporary directory holding `estate.yaml` (the example's observed
-/// state) and `desired.yaml`.
-fn setup(name: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        example(name).join("observed.yaml"),
-        tmp.path().join("estate.yaml"),
-    )
-    .unwrap();
-    std::fs::copy(
-        example(name).join("desired.yaml"),
-        tmp.path().join("desired.yaml"),
-    )
-    .unwrap();
-    tmp
-}
-
-fn handover(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("handover").unwrap();
-    c.current_dir(dir);
-    c
-}
+use std::path::Path;
 
 fn apply(dir: &Path) -> Command {
     let mut c = handover(dir);
@@ -46,6 +18,39 @@ fn apply(dir: &Path) -> Command {
         "sim:estate.yaml",
     ]);
     c
+}
+
+/// `plan` of the copied example, saved as `plan.json`.
+fn save_plan(dir: &Path) -> Command {
+    let mut c = handover(dir);
+    c.args([
+        "plan",
+        "--desired",
+        "desired.yaml",
+        "--observed",
+        "estate.yaml",
+        "--out",
+        "plan.json",
+    ]);
+    c
+}
+
+/// `apply plan.json` on the copied estate, approved.
+fn apply_plan_file(dir: &Path) -> Command {
+    let mut c = handover(dir);
+    c.args([
+        "apply",
+        "plan.json",
+        "--target",
+        "sim:estate.yaml",
+        "--auto-approve",
+    ]);
+    c
+}
+
+/// A JSON file the run wrote (a report, a saved plan).
+fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -75,8 +80,7 @@ fn applies_converges_reports_and_then_has_nothing_to_do() {
         .stdout(predicate::str::contains(
             "Applied 31 of 31 operations: 14 bridges, 14 prunes, 2 set directly, 1 gateway retired; 0 skipped (already held).\nWaited for 14 of 14 waits (14 members acknowledged)",
         ));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap();
+    let report = json_file(&d.join("report.json"));
     assert_eq!(report["outcome"], "converged");
     assert_eq!(report["exit_code"], 0);
     let steps = report["execution"]["steps"].as_array().unwrap();
@@ -141,18 +145,7 @@ fn a_report_file_without_a_known_extension_is_refused_first() {
 fn a_saved_plan_applies_and_a_stale_one_is_refused_saying_what_changed() {
     let tmp = setup("replace-gateway");
     let d = tmp.path();
-    handover(d)
-        .args([
-            "plan",
-            "--desired",
-            "desired.yaml",
-            "--observed",
-            "estate.yaml",
-            "--out",
-            "plan.json",
-        ])
-        .assert()
-        .code(0);
+    save_plan(d).assert().code(0);
     // Someone moves web01 by hand in the console meanwhile.
     let text = std::fs::read_to_string(d.join("estate.yaml")).unwrap();
     let edited = text.replacen(
@@ -162,33 +155,14 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused_saying_what_changed() {
     );
     assert_ne!(text, edited);
     std::fs::write(d.join("estate.yaml"), edited).unwrap();
-    handover(d)
-        .args(["apply", "plan.json", "--target", "sim:estate.yaml", "--auto-approve"])
+    apply_plan_file(d)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("the plan is stale"))
         .stderr(predicate::str::contains("agent web01.dmz.contoso.local now has primary gw3.dmz.contoso.local; the plan was made when it listed gw1.dmz.contoso.local"));
     // A fresh plan of the changed estate applies.
-    handover(d)
-        .args([
-            "plan",
-            "--desired",
-            "desired.yaml",
-            "--observed",
-            "estate.yaml",
-            "--out",
-            "plan.json",
-        ])
-        .assert()
-        .code(0);
-    handover(d)
-        .args([
-            "apply",
-            "plan.json",
-            "--target",
-            "sim:estate.yaml",
-            "--auto-approve",
-        ])
+    save_plan(d).assert().code(0);
+    apply_plan_file(d)
         .assert()
         .code(0)
         .stdout(predicate::str::contains("Converged"));
@@ -332,8 +306,7 @@ fn the_window_can_be_set_on_the_command_line() {
         ])
         .assert()
         .code(0);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
+    let report = json_file(&tmp.path().join("r.json"));
     assert_eq!(report["execution"]["max_in_flight"], 2);
 }
 
@@ -358,14 +331,7 @@ fn a_plan_file_without_observed_digest_is_refused_unless_forced() {
     let d = tmp.path();
     std::fs::write(d.join("plan.json"), UNSAFE_PLAN).unwrap();
     let before = std::fs::read(d.join("estate.yaml")).unwrap();
-    handover(d)
-        .args([
-            "apply",
-            "plan.json",
-            "--target",
-            "sim:estate.yaml",
-            "--auto-approve",
-        ])
+    apply_plan_file(d)
         .assert()
         .code(1)
         .stdout(predicate::str::is_empty())
@@ -396,17 +362,8 @@ fn the_executor_does_not_send_a_prune_the_member_is_not_ready_for() {
     let tmp = setup("replace-gateway");
     let d = tmp.path();
     std::fs::write(d.join("plan.json"), UNSAFE_PLAN).unwrap();
-    let out = handover(d)
-        .args([
-            "apply",
-            "plan.json",
-            "--target",
-            "sim:estate.yaml",
-            "--auto-approve",
-            "--force",
-            "--report",
-            "r.json",
-        ])
+    let out = apply_plan_file(d)
+        .args(["--force", "--report", "r.json"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -418,8 +375,7 @@ fn the_executor_does_not_send_a_prune_the_member_is_not_ready_for() {
         "{stdout}"
     );
     assert!(!stdout.contains("Stranded"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let report = json_file(&d.join("r.json"));
     assert_eq!(report["stranded"], serde_json::json!([]));
     let steps = report["execution"]["steps"].as_array().unwrap();
     assert_eq!(steps[0]["outcome"], "applied");
@@ -451,38 +407,17 @@ fn a_saved_plan_keeps_the_topologys_window() {
     // apply PLANFILE uses it instead of the default 100.
     let tmp = setup("replace-gateway");
     let d = tmp.path();
-    handover(d)
-        .args([
-            "plan",
-            "--desired",
-            "desired.yaml",
-            "--observed",
-            "estate.yaml",
-            "--out",
-            "plan.json",
-        ])
-        .assert()
-        .code(0);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("plan.json")).unwrap()).unwrap();
+    save_plan(d).assert().code(0);
+    let plan = json_file(&d.join("plan.json"));
     assert_eq!(
         plan["policy"],
         serde_json::json!({"max_in_flight": 5, "ack_timeout": "30m", "store_timeout": "30m"})
     );
-    handover(d)
-        .args([
-            "apply",
-            "plan.json",
-            "--target",
-            "sim:estate.yaml",
-            "--auto-approve",
-            "--report",
-            "r.json",
-        ])
+    apply_plan_file(d)
+        .args(["--report", "r.json"])
         .assert()
         .code(0);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let report = json_file(&d.join("r.json"));
     assert_eq!(report["execution"]["max_in_flight"], 5);
 }
 

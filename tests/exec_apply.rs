@@ -2,35 +2,23 @@
 //! as a user would: the real `handover` binary runs the real
 //! `handover-test-provider` as a separate process for every request.
 
+mod common;
+
 use assert_cmd::Command;
+use common::estate::{copy_example, example};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/topologies")
-        .join(name)
-}
-
 /// A temporary directory with `desired.yaml`, `estate.yaml` (the example's
 /// observed state, for `sim:` and `--observed`) and `provider.json` (the
 /// test provider's state, starting as the same estate).
 fn setup(name: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let obs = example(name).join("observed.yaml");
-    std::fs::copy(&obs, tmp.path().join("estate.yaml")).unwrap();
-    std::fs::copy(
-        example(name).join("desired.yaml"),
-        tmp.path().join("desired.yaml"),
-    )
-    .unwrap();
-    let observed = handover::load::observed(&obs).unwrap();
-    let state = serde_json::json!({ "observed": observed });
+    let tmp = copy_example(name);
     std::fs::write(
         tmp.path().join("provider.json"),
-        serde_json::to_vec(&state).unwrap(),
+        common::estate::provider_state(&example(name).join("observed.yaml")),
     )
     .unwrap();
     tmp

@@ -21,13 +21,14 @@
 
 mod common;
 
+use common::process::free_port;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const HANDOVER: &str = env!("CARGO_BIN_EXE_handover");
@@ -47,12 +48,30 @@ fn etcd_available() -> bool {
     etcd.is_some() && etcdctl.is_some()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The start of every scenario: `None` (skip) without etcd, else the
+/// [`SERIAL`] guard, held until the scenario ends.
+fn one_scenario_with_etcd() -> Option<MutexGuard<'static, ()>> {
+    if !etcd_available() {
+        return None;
+    }
+    Some(SERIAL.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// The start of most scenarios: `None` (skip) without etcd, else the
+/// [`SERIAL`] guard, a [`Rig`] of `agents` agents and an etcd in its
+/// folder, dropped in the reverse order (etcd first, the guard last).
+fn scenario(agents: usize) -> Option<(MutexGuard<'static, ()>, Rig, Etcd)> {
+    let guard = one_scenario_with_etcd()?;
+    let rig = Rig::new(agents);
+    let etcd = Etcd::start(rig.dir.path());
+    Some((guard, rig, etcd))
+}
+
+/// `handover history --ha URL --group GROUP --format json`.
+fn ha_history(url: &str) -> Command {
+    let mut c = Command::new(HANDOVER);
+    c.args(["history", "--ha", url, "--group", GROUP, "--format", "json"]);
+    c
 }
 
 /// A real etcd on loopback, killed when dropped.
@@ -494,36 +513,11 @@ impl Rig {
         self.replica_with(etcd, url, id, delay_ms, &[])
     }
 
-    /// [`Rig::replica`] with more arguments for handover (`--ha-user`).
+    /// [`Rig::replica`] with more arguments for handover (`--ha-user`), the
+    /// etcd password in the environment, and no delay in its provider.
     fn replica_as(&self, etcd: &Etcd, id: &str, args: &[String]) -> Replica {
-        let port = free_port();
-        let log = self.dir.path().join(format!("{id}-as.log"));
-        let child = Command::new(HANDOVER)
-            .arg("reconcile")
-            .args(["--target", &format!("exec:{PROVIDER}")])
-            .args(["--target-arg", "--state"])
-            .arg("--target-arg")
-            .arg(&self.state)
-            .arg("--desired")
-            .arg(&self.desired)
-            .args(["--interval", "1s"])
-            .args(["--ha", &etcd.url(), "--ha-ttl", "2s", "--ha-id", id])
-            .args(args)
-            .arg("--state-dir")
-            .arg(self.dir.path().join(id))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("HANDOVER_LOG", "handover=debug,info")
-            .env("HANDOVER_ETCD_PASSWORD", "hpw")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("handover starts");
-        Replica {
-            id: id.to_string(),
-            child,
-            port,
-            log,
-        }
+        let log = format!("{id}-as.log");
+        self.spawn_replica(&etcd.url(), id, &log, &[], args, Some("hpw"))
     }
 
     /// [`Rig::replica_via`] with more arguments for its provider.
@@ -535,30 +529,50 @@ impl Rig {
         delay_ms: u64,
         provider_args: &[String],
     ) -> Replica {
+        let mut target = vec!["--apply-delay-ms".to_string(), delay_ms.to_string()];
+        target.extend_from_slice(provider_args);
+        let log = format!("{id}.log");
+        self.spawn_replica(url, id, &log, &target, &etcd.security_args(), None)
+    }
+
+    /// `reconcile --ha URL` as replica `id` on the rig's estate through the
+    /// test provider: `provider_args` follow the provider's `--state`,
+    /// `ha_args` follow `--ha-ttl 2s --ha-id ID`, the etcd password (if
+    /// any) is in the environment, and stderr goes to `log` in the rig's
+    /// folder.
+    fn spawn_replica(
+        &self,
+        url: &str,
+        id: &str,
+        log: &str,
+        provider_args: &[String],
+        ha_args: &[String],
+        password: Option<&str>,
+    ) -> Replica {
         let port = free_port();
-        let log = self.dir.path().join(format!("{id}.log"));
-        let child = Command::new(HANDOVER)
-            .arg("reconcile")
+        let log = self.dir.path().join(log);
+        let mut c = Command::new(HANDOVER);
+        c.arg("reconcile")
             .args(["--target", &format!("exec:{PROVIDER}")])
             .args(["--target-arg", "--state"])
             .arg("--target-arg")
             .arg(&self.state)
-            .args(["--target-arg", "--apply-delay-ms"])
-            .args(["--target-arg", &delay_ms.to_string()])
             .args(provider_args.iter().flat_map(|a| ["--target-arg", a]))
             .arg("--desired")
             .arg(&self.desired)
             .args(["--interval", "1s"])
             .args(["--ha", url, "--ha-ttl", "2s", "--ha-id", id])
-            .args(etcd.security_args())
+            .args(ha_args)
             .arg("--state-dir")
             .arg(self.dir.path().join(id))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("HANDOVER_LOG", "handover=debug,info")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("handover starts");
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(password) = password {
+            c.env("HANDOVER_ETCD_PASSWORD", password);
+        }
+        let child = c.spawn().expect("handover starts");
         Replica {
             id: id.to_string(),
             child,
@@ -667,12 +681,9 @@ const LIMIT: Duration = Duration::from_secs(40);
 
 #[test]
 fn two_replicas_one_leader_applies_and_the_standby_serves_status() {
-    if !etcd_available() {
+    let Some((_g, rig, etcd)) = scenario(6) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(6);
-    let etcd = Etcd::start(rig.dir.path());
+    };
     let a = rig.replica(&etcd, "r1", 0);
     let b = rig.replica(&etcd, "r2", 0);
     rig.wait_until("convergence", LIMIT, || rig.converged());
@@ -694,18 +705,7 @@ fn two_replicas_one_leader_applies_and_the_standby_serves_status() {
     let terms = check_journal(&etcd);
     assert_eq!(terms.len(), 1, "{terms:?}");
     // Any replica's history: the shared journal names the leader.
-    let out = Command::new(HANDOVER)
-        .args([
-            "history",
-            "--ha",
-            &etcd.url(),
-            "--group",
-            GROUP,
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = ha_history(&etcd.url()).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -728,12 +728,9 @@ fn two_replicas_one_leader_applies_and_the_standby_serves_status() {
 
 #[test]
 fn three_replicas_exactly_one_applies() {
-    if !etcd_available() {
+    let Some((_g, rig, etcd)) = scenario(6) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(6);
-    let etcd = Etcd::start(rig.dir.path());
+    };
     let rs: Vec<Replica> = ["r1", "r2", "r3"]
         .iter()
         .map(|id| rig.replica(&etcd, id, 0))
@@ -757,12 +754,9 @@ fn three_replicas_exactly_one_applies() {
 
 #[test]
 fn killing_the_leader_mid_wave_lets_a_standby_finish_it() {
-    if !etcd_available() {
+    let Some((_g, rig, etcd)) = scenario(16) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(16);
-    let etcd = Etcd::start(rig.dir.path());
+    };
     let mut rs = vec![rig.replica(&etcd, "r1", 150), rig.replica(&etcd, "r2", 150)];
     rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 5);
     let first = rig.applied()[0].1;
@@ -788,12 +782,9 @@ fn killing_the_leader_mid_wave_lets_a_standby_finish_it() {
 
 #[test]
 fn a_paused_leader_applies_nothing_after_losing_its_lease() {
-    if !etcd_available() {
+    let Some((_g, rig, etcd)) = scenario(16) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(16);
-    let etcd = Etcd::start(rig.dir.path());
+    };
     let a = rig.replica(&etcd, "r1", 150);
     let b = rig.replica(&etcd, "r2", 150);
     rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 5);
@@ -832,12 +823,9 @@ fn a_paused_leader_applies_nothing_after_losing_its_lease() {
 
 #[test]
 fn restarting_etcd_mid_run_ends_with_one_leader_and_convergence() {
-    if !etcd_available() {
+    let Some((_g, rig, mut etcd)) = scenario(12) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(12);
-    let mut etcd = Etcd::start(rig.dir.path());
+    };
     let _a = rig.replica(&etcd, "r1", 150);
     let _b = rig.replica(&etcd, "r2", 150);
     rig.wait_until("the wave to start", LIMIT, || rig.applied().len() >= 3);
@@ -852,10 +840,9 @@ fn restarting_etcd_mid_run_ends_with_one_leader_and_convergence() {
 
 #[test]
 fn the_groups_spread_over_the_hosts_by_preference_not_by_start_order() {
-    if !etcd_available() {
+    let Some(_g) = one_scenario_with_etcd() else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    };
     let hosts = vec!["hostA".to_string(), "hostB".to_string()];
     // Two groups, one preferring each host.
     let pick = |host: &str| {
@@ -908,21 +895,7 @@ fn over_tls_with_client_certificates() {
     let writers = rig.check_safe_and_single_writer();
     assert_eq!(writers.len(), 1);
     assert!(etcd.leader().is_some());
-    let history = |extra: &[String]| {
-        Command::new(HANDOVER)
-            .args([
-                "history",
-                "--ha",
-                &etcd.url(),
-                "--group",
-                GROUP,
-                "--format",
-                "json",
-            ])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let history = |extra: &[String]| ha_history(&etcd.url()).args(extra).output().unwrap();
     let out = history(&etcd.security_args());
     assert!(
         out.status.success(),
@@ -946,12 +919,9 @@ fn over_tls_with_client_certificates() {
 
 #[test]
 fn a_leader_cut_off_from_etcd_stops_and_a_standby_takes_over() {
-    if !etcd_available() {
+    let Some((_g, rig, etcd)) = scenario(16) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(16);
-    let etcd = Etcd::start(rig.dir.path());
+    };
     let proxy = Proxy::start(etcd.client);
     let a = rig.replica_via(
         &etcd,
@@ -993,12 +963,9 @@ fn a_leader_cut_off_from_etcd_stops_and_a_standby_takes_over() {
 /// about to apply never lands.
 #[test]
 fn a_leader_stuck_in_a_slow_call_has_it_killed_before_the_standby_writes() {
-    if !etcd_available() {
+    let Some((_g, rig, etcd)) = scenario(4) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(4);
-    let etcd = Etcd::start(rig.dir.path());
+    };
     let proxy = Proxy::start(etcd.client);
     let heartbeat = rig.dir.path().join("slow-call.heartbeat");
     // r1's every apply sleeps 20 s (far past the 2 s TTL), beating every
@@ -1053,12 +1020,9 @@ fn a_leader_stuck_in_a_slow_call_has_it_killed_before_the_standby_writes() {
 
 #[test]
 fn as_an_etcd_user_with_the_password_from_the_environment() {
-    if !etcd_available() {
+    let Some((_g, rig, mut etcd)) = scenario(4) else {
         return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let rig = Rig::new(4);
-    let mut etcd = Etcd::start(rig.dir.path());
+    };
     etcd.enable_auth();
     let user = ["--ha-user".to_string(), "handover".to_string()];
     let url = etcd.url();
@@ -1076,10 +1040,7 @@ fn as_an_etcd_user_with_the_password_from_the_environment() {
     assert_eq!(writers.len(), 1);
     assert!(etcd.leader().is_some());
     let history = |password: &str| {
-        Command::new(HANDOVER)
-            .args([
-                "history", "--ha", &url, "--group", GROUP, "--format", "json",
-            ])
+        ha_history(&url)
             .args(&user)
             .env("HANDOVER_ETCD_PASSWORD", password)
             .output()

@@ -93,7 +93,13 @@ fn simulate_says_it_cannot_yet_rehearse_a_rollout_with_gates_and_rehearses_nothi
     std::fs::write(d.join("observed.yaml"), OBSERVED).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(d)
-        .args(["simulate", "--desired", "desired.yaml", "--observed", "observed.yaml"])
+        .args([
+            "simulate",
+            "--desired",
+            "desired.yaml",
+            "--observed",
+            "observed.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

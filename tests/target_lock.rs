@@ -6,22 +6,16 @@
 //! another target is not refused; and the lock is in the host-wide lock
 //! directory, not in either working directory.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::estate::{copy_example_into, example, provider_state};
+use common::process::Killed;
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 const HANDOVER: &str = env!("CARGO_BIN_EXE_handover");
-
-/// Kills and reaps the child when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `root/estate/` holds the desired topology, a `sim:` state file and two
 /// test-provider states (two estates); `root/a` and `root/b` are two
@@ -35,16 +29,12 @@ impl Estate {
     fn new() -> Estate {
         let tmp = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap();
-        let example =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/topologies/replace-gateway");
         let estate = root.join("estate");
         for d in ["estate", "a", "b", "locks"] {
             std::fs::create_dir(root.join(d)).unwrap();
         }
-        std::fs::copy(example.join("desired.yaml"), estate.join("desired.yaml")).unwrap();
-        std::fs::copy(example.join("observed.yaml"), estate.join("estate.yaml")).unwrap();
-        let observed = handover::load::observed(&example.join("observed.yaml")).unwrap();
-        let state = serde_json::to_vec(&serde_json::json!({ "observed": observed })).unwrap();
+        copy_example_into("replace-gateway", &estate);
+        let state = provider_state(&example("replace-gateway").join("observed.yaml"));
         std::fs::write(estate.join("provider.json"), &state).unwrap();
         std::fs::write(estate.join("other.json"), &state).unwrap();
         Estate { _tmp: tmp, root }
@@ -101,6 +91,19 @@ impl Estate {
         held
     }
 
+    /// `apply --auto-approve` of the shared desired topology, run in `cwd`
+    /// on `target` (`--target` and its arguments).
+    fn apply(&self, cwd: &str, target: &[&str]) -> Output {
+        let mut args = vec![
+            "apply",
+            "--auto-approve",
+            "--desired",
+            "../estate/desired.yaml",
+        ];
+        args.extend_from_slice(target);
+        self.run(cwd, &args)
+    }
+
     fn lock_files(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir("locks"))
             .unwrap()
@@ -110,6 +113,18 @@ impl Estate {
         v.sort();
         v
     }
+}
+
+/// `--target exec:PROGRAM` with the test provider's `--state STATE`.
+fn exec_target<'a>(program: &'a str, state: &'a str) -> [&'a str; 6] {
+    [
+        "--target",
+        program,
+        "--target-arg",
+        "--state",
+        "--target-arg",
+        state,
+    ]
 }
 
 fn stderr(o: &Output) -> String {
@@ -144,17 +159,7 @@ fn an_exec_target_is_locked_whatever_the_working_directory() {
     #[cfg(unix)]
     std::os::unix::fs::symlink(PROVIDER, e.dir("b/provider")).unwrap();
     let holder_target = format!("exec:{PROVIDER}");
-    let held = e.hold(
-        "a",
-        &[
-            "--target",
-            &holder_target,
-            "--target-arg",
-            "--state",
-            "--target-arg",
-            state,
-        ],
-    );
+    let held = e.hold("a", &exec_target(&holder_target, state));
     let locks = e.lock_files();
     assert_eq!(locks.len(), 1, "{locks:?}");
     let name = locks[0].file_name().unwrap().to_string_lossy().into_owned();
@@ -165,21 +170,7 @@ fn an_exec_target_is_locked_whatever_the_working_directory() {
     } else {
         holder_target.clone()
     };
-    let apply = e.run(
-        "b",
-        &[
-            "apply",
-            "--auto-approve",
-            "--desired",
-            "../estate/desired.yaml",
-            "--target",
-            &from_b,
-            "--target-arg",
-            "--state",
-            "--target-arg",
-            state,
-        ],
-    );
+    let apply = e.apply("b", &exec_target(&from_b, state));
     assert_refused_by(&apply, &held.0, "apply from b");
     let err = stderr(&apply);
     assert!(
@@ -189,37 +180,16 @@ fn an_exec_target_is_locked_whatever_the_working_directory() {
     let reconcile = e.run(
         "b",
         &[
-            "reconcile",
-            "--once",
-            "--desired",
-            "../estate/desired.yaml",
-            "--target",
-            &from_b,
-            "--target-arg",
-            "--state",
-            "--target-arg",
-            state,
-        ],
+            &["reconcile", "--once", "--desired", "../estate/desired.yaml"][..],
+            &exec_target(&from_b, state),
+        ]
+        .concat(),
     );
     assert_refused_by(&reconcile, &held.0, "reconcile from b");
 
     // Another estate through the same program is not refused.
     let other = e.dir("estate/other.json");
-    let ok = e.run(
-        "b",
-        &[
-            "apply",
-            "--auto-approve",
-            "--desired",
-            "../estate/desired.yaml",
-            "--target",
-            &from_b,
-            "--target-arg",
-            "--state",
-            "--target-arg",
-            other.to_str().unwrap(),
-        ],
-    );
+    let ok = e.apply("b", &exec_target(&from_b, other.to_str().unwrap()));
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
 
     // Neither working directory holds a lock file; the journal stays in
@@ -243,21 +213,7 @@ fn an_exec_target_is_locked_whatever_the_working_directory() {
     // takes the lock over and says whose it was.
     let pid = held.0.id();
     drop(held);
-    let after = e.run(
-        "b",
-        &[
-            "apply",
-            "--auto-approve",
-            "--desired",
-            "../estate/desired.yaml",
-            "--target",
-            &from_b,
-            "--target-arg",
-            "--state",
-            "--target-arg",
-            state,
-        ],
-    );
+    let after = e.apply("b", &exec_target(&from_b, state));
     let err = stderr(&after);
     assert_eq!(after.status.code(), Some(0), "{err}");
     assert!(
@@ -272,30 +228,10 @@ fn a_sim_target_is_locked_whatever_path_names_it() {
     let held = e.hold("a", &["--target", "sim:../estate/estate.yaml"]);
     let absolute = format!("sim:{}", e.dir("estate/estate.yaml").display());
     for (cwd, target) in [("b", absolute.as_str()), ("estate", "sim:./estate.yaml")] {
-        let o = e.run(
-            cwd,
-            &[
-                "apply",
-                "--auto-approve",
-                "--desired",
-                "../estate/desired.yaml",
-                "--target",
-                target,
-            ],
-        );
+        let o = e.apply(cwd, &["--target", target]);
         assert_refused_by(&o, &held.0, target);
     }
-    let err = stderr(&e.run(
-        "b",
-        &[
-            "apply",
-            "--auto-approve",
-            "--desired",
-            "../estate/desired.yaml",
-            "--target",
-            &absolute,
-        ],
-    ));
+    let err = stderr(&e.apply("b", &["--target", &absolute]));
     assert!(
         err.contains(&format!("target {absolute} is locked")),
         "{err}"

@@ -56,11 +56,17 @@ impl TargetFlags {
     }
 
     /// How to open it; `seed` is that of a `sim:` target with no saved
-    /// state yet.
+    /// state yet. An `exec:` target opened to change it takes its earlier write times
+    /// from the journal in its default state directory; a command with
+    /// `--state-dir` sets [`OpenOptions::writes_from`] to that directory.
     pub fn open_options(&self, seed: u64) -> OpenOptions {
         OpenOptions {
             seed,
             provider_timeout: self.provider_timeout,
+            writes_from: Some(target::WritesFrom {
+                state_dir: None,
+                target: self.name.clone(),
+            }),
         }
     }
 }
@@ -188,17 +194,29 @@ impl ObserveArgs {
 pub type Sources = (Result<Topology, Diagnostics>, Result<Observed, String>);
 
 /// [`topology_and_source`] for a command that needs one of `--observed`
-/// and `--target` (clap makes sure of it): first refuses the flags
-/// [`ObserveArgs::check`] refuses, with the message to print.
+/// and `--target` (clap makes sure of it), both loaded. `Err` is the text
+/// to print: what [`ObserveArgs::check`] refuses in the flags, or every
+/// problem of the topology and of the observed state (both, one after the
+/// other, when both have some).
 pub fn topology_and_required_source(
     desired: &[PathBuf],
     observed: Option<&Path>,
     args: &ObserveArgs,
     seed: u64,
-) -> Result<Sources, String> {
+) -> Result<(Topology, Observed), String> {
     args.check()?;
-    Ok(topology_and_source(desired, observed, args, seed)
-        .unwrap_or_else(|| unreachable!("clap requires --observed or --target")))
+    let (desired, observed) = topology_and_source(desired, observed, args, seed)
+        .unwrap_or_else(|| unreachable!("clap requires --observed or --target"));
+    match (desired, observed) {
+        (Ok(t), Ok(o)) => Ok((t, o)),
+        (t, o) => {
+            let problems: Vec<String> = [t.err().map(|d| d.to_string()), o.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            Err(problems.join("\n"))
+        }
+    }
 }
 
 /// The desired topology and the observed state a command starts from:
@@ -235,6 +253,7 @@ pub fn topology_and_observation(
     let opts = OpenOptions {
         seed,
         provider_timeout: args.provider_timeout,
+        writes_from: None,
     };
     std::thread::scope(|s| {
         let observed = s.spawn(|| observe_read_only(target, &args.target_arg, &opts));

@@ -119,20 +119,6 @@ pub fn run(args: Args) -> u8 {
             return exit::ERROR;
         }
     };
-    let desired = match desired {
-        Ok(t) => t,
-        Err(d) => {
-            eprintln!("{d}");
-            return exit::ERROR;
-        }
-    };
-    let observed = match observed {
-        Ok(o) => o,
-        Err(d) => {
-            eprintln!("{d}");
-            return exit::ERROR;
-        }
-    };
     let plan = match handover::plan::try_plan(&desired, &observed) {
         Ok(p) => p,
         Err(e) => {

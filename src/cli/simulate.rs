@@ -162,18 +162,6 @@ pub fn run(args: Args) -> u8 {
             return exit::ERROR;
         }
     };
-    let (desired, observed) = match (desired, observed) {
-        (Ok(t), Ok(o)) => (t, o),
-        (t, o) => {
-            if let Err(d) = t {
-                eprintln!("{d}");
-            }
-            if let Err(o) = o {
-                eprintln!("{o}");
-            }
-            return exit::ERROR;
-        }
-    };
     if let Some(t) = &args.observe.target {
         eprintln!(
             "note: rehearsing from one read-only observation of {t}; nothing is applied to it"

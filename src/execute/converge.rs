@@ -7,10 +7,10 @@
 //! (converged, stranded, pending, blocked) of docs/spec.md section 5. Must not plan
 //! (the strategy is a parameter) and must not print.
 
-use super::EngineOptions;
 use super::classify::{Classification, classify};
 use super::engine::apply_plan;
 use super::meter::Meter;
+use super::options::EngineOptions;
 use super::progress::{Progress, ProgressEvent};
 use super::retry::{self, Calls};
 use crate::model::{Observed, Topology};

@@ -7,8 +7,8 @@
 //! virtual clock the pass is deterministic for a seed. Must not plan, print
 //! or spawn tasks.
 
-use super::EngineOptions;
 use super::classify::removal_hazard;
+use super::options::EngineOptions;
 use super::progress::{Progress, ProgressEvent};
 use super::report::{EngineReport, StepOutcome, StepRecord};
 use super::retry::{self, Calls};

@@ -9,19 +9,27 @@ use crate::model::{MemberKind, Observed, ObservedStore, Parents};
 use crate::name::Name;
 use crate::plan::Action;
 
-/// What the executor knows about one member.
+/// What the executor knows about one member: the facts of its latest
+/// observation that the checks and awaits read. Not the simulator's
+/// `sim::SimulatedMember` (the simulator's own truth, with what the member
+/// has learned) nor `render::MemberView` (one member's change as a plan
+/// shows it to people).
 #[derive(Clone, Debug)]
-pub(crate) struct MemberView {
+pub(crate) struct KnownMember {
+    /// Its parents as the management group has them configured.
     pub parents: Parents,
+    /// The server it was connected to when last observed.
     pub connected: Option<Name>,
+    /// Heartbeating when last observed.
     pub up: bool,
+    /// A gateway that can take members (always true for an agent).
     pub ready: bool,
 }
 
 /// The latest observation, by member name.
 #[derive(Debug, Default)]
 pub(crate) struct View {
-    members: HashMap<(MemberKind, Name), MemberView>,
+    members: HashMap<(MemberKind, Name), KnownMember>,
     store: Option<ObservedStore>,
 }
 
@@ -43,7 +51,7 @@ impl View {
             for m in list {
                 self.members.insert(
                     (kind, m.name.clone()),
-                    MemberView {
+                    KnownMember {
                         parents: m.parents.clone(),
                         connected: m.connected.clone(),
                         up: m.up,
@@ -57,7 +65,7 @@ impl View {
         }
     }
 
-    fn member(&self, kind: MemberKind, name: &Name) -> Option<&MemberView> {
+    fn member(&self, kind: MemberKind, name: &Name) -> Option<&KnownMember> {
         self.members.get(&(kind, name.clone()))
     }
 

@@ -6,64 +6,30 @@
 //!
 //! Owns choosing between the two, counting process starts and session
 //! restarts (a session that hung, answered garbage or exited is killed
-//! with its process group and started again on the next call), starting the program (directly, never through a shell), writing the
-//! request to its stdin, reading its stdout with a size cap and its stderr
-//! as a bounded tail, the per-request timeout (the program, and on Unix its
-//! whole process group, is killed when it expires), killing that group too
-//! when a caller abandons the call (drops its future: `reconcile --ha` does
+//! with its process tree and started again on the next call), starting
+//! the program (directly, never through a shell, in a process tree of its
+//! own: [`super::child`], a process group on Unix, a job object on
+//! Windows), writing the request to its stdin, reading its stdout with a
+//! size cap and its stderr as a bounded tail, the per-request timeout (the
+//! program and its whole tree are killed when it expires), killing that
+//! tree too when a caller abandons the call (drops its future: `reconcile --ha` does
 //! at the lease deadline, `crate::ha::fence`), and turning every way a
 //! program can misbehave into a [`ProviderError`] a person can act on. Must
 //! not know about plans, and must not retry (the executor does).
 
+use super::child::{Armed, Tree};
+use super::program::{bytes, describe_json_error, stderr_hint};
 use super::protocol::{Capabilities, PROTOCOL_VERSION, Request, Response};
 use super::slot::{Ctx, Slot, limits, permanent, transient};
 use super::{Clock, Operation, Provider, ProviderCounters, ProviderError, Scope, WallClock};
 use crate::model::{API_VERSION, Observed, Stamp};
 use crate::provider::{Inspect, Schedule};
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-const MIB: usize = 1024 * 1024;
-
-/// Limits for one provider program. The defaults are documented in
-/// `docs/provider-protocol.md`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecConfig {
-    /// How long a `capabilities` call may take (default 30 s).
-    pub capabilities_timeout: Duration,
-    /// How long an `observe` call may take (default 10 min: reading 100,000
-    /// agents through the SCOM SDK takes minutes).
-    pub observe_timeout: Duration,
-    /// How long an `apply` call may take (default 2 min).
-    pub apply_timeout: Duration,
-    /// How long an `apply` of `store_failover` may take (default 30 min,
-    /// `policy.storeTimeout`): `Invoke-CsManagementServerFailover` runs for
-    /// minutes, and killing it part-way helps nobody.
-    pub store_timeout: Duration,
-    /// Largest `observe` response accepted, in bytes (default 256 MiB).
-    pub observe_max_bytes: usize,
-    /// Largest `capabilities` or `apply` response accepted (default 1 MiB).
-    pub apply_max_bytes: usize,
-    /// How much of the end of stderr is kept for logs and messages
-    /// (default 64 KiB); the rest is read and dropped.
-    pub stderr_tail_bytes: usize,
-}
-
-impl Default for ExecConfig {
-    fn default() -> Self {
-        ExecConfig {
-            capabilities_timeout: Duration::from_secs(30),
-            observe_timeout: Duration::from_secs(600),
-            apply_timeout: Duration::from_secs(120),
-            store_timeout: Duration::from_secs(30 * 60),
-            observe_max_bytes: 256 * MIB,
-            apply_max_bytes: MIB,
-            stderr_tail_bytes: 64 * 1024,
-        }
-    }
-}
+pub use super::program::ExecConfig;
 
 /// A target reached through an external program (`--target exec:...`).
 #[derive(Debug)]
@@ -76,8 +42,9 @@ pub struct ExecProvider {
     label: String,
     /// When this process last wrote each member's parents (the answer's
     /// arrival, or the call given up): the write time the evidence
-    /// judgement needs (`super::evidence`). Kept in memory only: after a
-    /// restart none is known and the judgement's stricter rule applies.
+    /// judgement needs (`super::evidence`). Kept in memory; a target opened
+    /// to change it is seeded from the journal (`crate::run::writes`), so a
+    /// restart does not forget them.
     writes: super::evidence::Writes,
     /// The judgement's clock tolerances.
     tolerance: super::evidence::Tolerance,
@@ -129,7 +96,7 @@ impl ExecProvider {
     }
 
     /// Ends the session, if any, cleanly: closes its stdin and waits up to
-    /// two seconds for it to exit before killing its process group. Also
+    /// two seconds for it to exit before killing its process tree. Also
     /// done (without waiting on the runtime) when the provider is dropped.
     pub async fn close(&mut self) {
         for s in &mut self.slots {
@@ -220,15 +187,7 @@ impl ExecProvider {
         let mut input = serde_json::to_vec(req).expect("requests always serialise");
         input.push(b'\n');
 
-        let mut cmd = tokio::process::Command::new(&self.program);
-        cmd.args(&self.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        #[cfg(unix)]
-        cmd.process_group(0);
-        let mut child = cmd.spawn().map_err(|e| {
+        let mut tree = Tree::spawn(&self.program, &self.args).map_err(|e| {
             let msg = format!("cannot start {}: {e}", self.program.display());
             match e.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
@@ -239,11 +198,10 @@ impl ExecProvider {
         })?;
         self.starts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let pid = child.id();
-        let group = GroupGuard::new(pid);
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped");
-        let stderr = child.stderr.take().expect("piped");
+        let stdin = tree.take_stdin();
+        let stdout = tree.take_stdout().expect("piped");
+        let stderr = tree.take_stderr().expect("piped");
+        let mut armed = Armed::new(&mut tree);
         let tail_cap = self.config.stderr_tail_bytes;
         let stderr_task = tokio::spawn(read_tail(stderr, tail_cap));
 
@@ -263,7 +221,7 @@ impl ExecProvider {
             if out.len() > cap {
                 return Err(Failure::TooLarge);
             }
-            let status = child.wait().await.map_err(Failure::Io)?;
+            let status = armed.tree().wait().await.map_err(Failure::Io)?;
             Ok((out, status))
         };
         let result = match tokio::time::timeout(limit, exchange).await {
@@ -271,11 +229,11 @@ impl ExecProvider {
             Err(_) => Err(Failure::TimedOut),
         };
         if result.is_err() {
-            kill_group(&mut child, pid).await;
+            armed.tree().kill().await;
         }
         // The program has been reaped: its pid, and so its group's id, may
         // be reused from now on.
-        group.disarm();
+        armed.disarm();
         // stderr ends when the program (and its group) is gone; a leftover
         // child holding it open gets a second, then the reader is dropped.
         let mut stderr_task = stderr_task;
@@ -413,59 +371,6 @@ enum Failure {
     Io(std::io::Error),
 }
 
-/// Kills the program's whole process group if dropped while armed: a call
-/// abandoned before its program was reaped (its future dropped) leaves
-/// nothing running, not even a wrapper's children (tokio's `kill_on_drop`
-/// reaches only the program itself).
-pub(super) struct GroupGuard {
-    pid: Option<u32>,
-}
-
-impl GroupGuard {
-    /// Arms a guard for the group `pid` leads.
-    pub(super) fn new(pid: Option<u32>) -> Self {
-        GroupGuard { pid }
-    }
-
-    /// The program was reaped (or the exchange finished): nothing to kill
-    /// on drop.
-    pub(super) fn disarm(mut self) {
-        self.pid = None;
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
-            tracing::debug!(pid, "provider call abandoned: killing its process group");
-            // SAFETY: kill(2) with a negative pid signals the process group
-            // the child leads (started with process_group(0), not yet
-            // reaped, so the id is still its own); no memory is involved.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Kills the program (and on Unix its process group, so a wrapper's
-/// children go too) and reaps it.
-pub(super) async fn kill_group(child: &mut tokio::process::Child, pid: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) with a negative pid signals the process group the
-        // child leads (it was started with process_group(0)); no memory is
-        // involved.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
-    let _ = child.kill().await;
-}
-
 /// Reads everything, but at most `cap + 1` bytes (one more tells "too large").
 async fn read_capped(r: impl AsyncRead + Unpin, cap: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
@@ -495,66 +400,6 @@ async fn read_tail(mut r: impl AsyncRead + Unpin, keep: usize) -> std::io::Resul
 
 /// The end of stderr for an error message: its last lines, at most 500
 /// characters.
-pub(super) fn stderr_hint(stderr: &str) -> String {
-    if stderr.is_empty() {
-        return String::new();
-    }
-    let mut start = stderr.len().saturating_sub(500);
-    while !stderr.is_char_boundary(start) {
-        start += 1;
-    }
-    let more = if start > 0 { "…" } else { "" };
-    format!("; its stderr ends with: {more}{}", &stderr[start..])
-}
-
-pub(super) fn bytes(n: usize) -> String {
-    if n >= MIB && n.is_multiple_of(MIB) {
-        format!("{} MiB", n / MIB)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-/// A JSON error with the byte offset and what the output looks like there.
-pub(super) fn describe_json_error(out: &[u8], e: &serde_json::Error, version: u32) -> String {
-    let offset = byte_offset(out, e.line(), e.column());
-    let begins = snippet(&out[..out.len().min(60)]);
-    match e.classify() {
-        serde_json::error::Category::Eof => format!(
-            "its response is truncated: it ends at byte {} in the middle of a JSON value ({e}); it begins with {begins}",
-            out.len()
-        ),
-        serde_json::error::Category::Data => format!(
-            "its response is JSON but not a protocol {version} response: {e} (byte {offset}); it begins with {begins}"
-        ),
-        _ => {
-            let from = offset.saturating_sub(20).min(out.len());
-            let to = (offset + 20).min(out.len());
-            format!(
-                "its response is not valid JSON at byte {offset} ({e}), near {}; it begins with {begins}",
-                snippet(&out[from..to])
-            )
-        }
-    }
-}
-
-fn snippet(b: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(b))
-}
-
-/// serde_json reports 1-based line and column (in bytes); turn them into a
-/// 0-based byte offset.
-fn byte_offset(out: &[u8], line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match out[start..].iter().position(|&b| b == b'\n') {
-            Some(p) => start += p + 1,
-            None => break,
-        }
-    }
-    (start + column.saturating_sub(1)).min(out.len())
-}
-
 /// Checks the header of an observed document from a provider.
 fn check_observed(o: &Observed) -> Result<(), String> {
     if o.api_version != API_VERSION {
@@ -800,49 +645,6 @@ impl Inspect for ExecProvider {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_offsets_follow_lines() {
-        let s = b"{\n  \"a\": x\n}";
-        let e = serde_json::from_slice::<serde_json::Value>(s).unwrap_err();
-        let off = byte_offset(s, e.line(), e.column());
-        assert_eq!(s[off], b'x', "offset {off}");
-    }
-
-    #[test]
-    fn truncated_and_garbage_are_told_apart() {
-        let t = br#"{"protocol":1,"ok":tr"#;
-        let e = serde_json::from_slice::<Response>(t).unwrap_err();
-        let m = describe_json_error(t, &e, 1);
-        assert!(m.contains("truncated") && m.contains("byte 21"), "{m}");
-        let g = b"hello";
-        let e = serde_json::from_slice::<Response>(g).unwrap_err();
-        let m = describe_json_error(g, &e, 1);
-        assert!(
-            m.contains("not valid JSON at byte 0") && m.contains("\"hello\""),
-            "{m}"
-        );
-    }
-
-    #[test]
-    fn a_wrong_shape_names_the_field_and_offset() {
-        let w = br#"{"protocol":1,"ok":"yes"}"#;
-        let e = serde_json::from_slice::<Response>(w).unwrap_err();
-        let m = describe_json_error(w, &e, 1);
-        assert!(m.contains("not a protocol 1 response"), "{m}");
-        assert!(
-            m.contains("expected a boolean") && m.contains("byte 23"),
-            "{m}"
-        );
-    }
-
-    #[test]
-    fn stderr_hint_keeps_the_end_on_a_char_boundary() {
-        let s = "é".repeat(400);
-        let h = stderr_hint(&s);
-        assert!(h.starts_with("; its stderr ends with: …"));
-        assert!(h.len() < 560);
-    }
 
     #[tokio::test]
     async fn tail_keeps_the_last_bytes() {

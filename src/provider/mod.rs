@@ -12,9 +12,11 @@
 //! Submodules: [`protocol`] (the exec JSON protocol's wire types), [`exec`]
 //! (the `exec:` target), and the `--target` syntax ([`parse_target`]).
 
+mod child;
 pub mod evidence;
 pub mod exec;
 mod inspect;
+mod program;
 pub mod protocol;
 mod session;
 mod slot;

@@ -2,23 +2,22 @@
 //! lines with ids (docs/provider-protocol.md section 1).
 //!
 //! Owns the session's process (started directly, never through a shell,
-//! in a process group of its own), writing one request line and reading
+//! in a process tree of its own: `super::child`), writing one request line and reading
 //! one response line within a timeout and a size cap, keeping the end of
 //! its stderr for messages, and ending it: cleanly by closing stdin, or by
-//! killing the whole process group. Must not decide what a failure means
+//! killing the whole tree. Must not decide what a failure means
 //! (the exec provider restarts the session; the executor retries) and
 //! must not know about plans.
 
-use super::exec::{GroupGuard, kill_group};
+use super::child::{Armed, Tree};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::process::{ChildStdin, ChildStdout};
 
 /// How long a session may take to exit after its stdin is closed before
-/// its process group is killed.
+/// its process tree is killed.
 const GRACE: Duration = Duration::from_secs(2);
 
 /// Why one exchange failed. Every one of them ends the session.
@@ -37,7 +36,7 @@ pub(crate) enum Fault {
 /// One running session.
 #[derive(Debug)]
 pub(crate) struct Session {
-    child: Child,
+    child: Tree,
     pid: Option<u32>,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -53,20 +52,12 @@ pub(crate) struct Session {
 impl Session {
     /// Starts `program` with `args` as a session.
     pub fn start(program: &Path, args: &[String], tail: usize) -> std::io::Result<Self> {
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Ended by `close`, which closes stdin first.
-            .kill_on_drop(false);
-        #[cfg(unix)]
-        cmd.process_group(0);
-        let mut child = cmd.spawn()?;
+        // Ended by `close`, which closes stdin first, or by `Drop`.
+        let mut child = Tree::spawn(program, args)?;
         let pid = child.id();
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut err = child.stderr.take().expect("piped");
+        let stdin = child.take_stdin();
+        let stdout = BufReader::new(child.take_stdout().expect("piped"));
+        let mut err = child.take_stderr().expect("piped");
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let keep = stderr.clone();
         tokio::spawn(async move {
@@ -115,7 +106,7 @@ impl Session {
 
     /// Writes `line` (one JSON request and its newline) and reads one
     /// response line of at most `cap` bytes, all within `limit`. If the
-    /// call is dropped half-way, the process group is killed.
+    /// call is dropped half-way, the process tree is killed.
     pub async fn exchange(
         &mut self,
         line: &[u8],
@@ -123,7 +114,7 @@ impl Session {
         cap: usize,
     ) -> Result<Vec<u8>, Fault> {
         self.broken = true;
-        let guard = GroupGuard::new(self.pid);
+        let guard = Armed::new(&mut self.child);
         let stdin = self.stdin.as_mut();
         let stdout = &mut self.stdout;
         let work = async {
@@ -146,7 +137,7 @@ impl Session {
     }
 
     /// Ends the session: closes stdin and waits up to two seconds for the
-    /// program to exit (`graceful`), then kills its whole process group
+    /// program to exit (`graceful`), then kills its whole process tree
     /// and reaps it.
     pub async fn close(&mut self, graceful: bool) {
         if self.closed {
@@ -158,7 +149,7 @@ impl Session {
             tracing::debug!(pid = ?self.pid, %status, "provider session ended");
             return;
         }
-        kill_group(&mut self.child, self.pid).await;
+        self.child.kill().await;
     }
 }
 
@@ -182,16 +173,9 @@ impl Drop for Session {
                 Ok(None) => break,
             }
         }
-        tracing::debug!(pid = ?self.pid, "provider session did not end: killing its process group");
-        #[cfg(unix)]
-        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) on the group the child leads; it is not
-            // reaped (try_wait said running), so the id is still its own.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-        let _ = self.child.start_kill();
+        tracing::debug!(pid = ?self.pid, "provider session did not end: killing its process tree");
+        // Not reaped (try_wait said running): the group is still its own.
+        self.child.start_kill();
     }
 }
 

@@ -8,7 +8,7 @@
 //! executor does) and must not know about plans. Slots are independent,
 //! so `parallel` sessions run one request each at the same time.
 
-use super::exec::{ExecConfig, bytes, describe_json_error, stderr_hint};
+use super::program::{ExecConfig, bytes, describe_json_error, stderr_hint};
 use super::protocol::{Request, RequestBody, Response, SESSION_PROTOCOL};
 use super::session::{Fault, Session};
 use super::{Operation, ProviderError};

@@ -1,5 +1,6 @@
-//! Stopping: SIGTERM and SIGINT (Ctrl-C) become one shutdown that the loop,
-//! the HTTP listener and the executor share.
+//! Stopping: SIGTERM and SIGINT (Ctrl-C) on Unix, and on Windows Ctrl-C,
+//! Ctrl-Break, the console closing and the system shutting down, become
+//! one shutdown that the loop, the HTTP listener and the executor share.
 //!
 //! Owns the signal handlers and the [`Shutdown`] handle. The executor sees
 //! it as its [`Cancel`] flag (no new step starts; the step in flight
@@ -55,10 +56,15 @@ impl Shutdown {
     }
 }
 
-/// Installs SIGTERM and SIGINT handlers (Ctrl-C on Windows) and returns a
-/// task that triggers `shutdown` on the first signal and logs any later
-/// one. Must be called inside a Tokio runtime; the handlers are in place
-/// when this returns, so a signal sent afterwards is never fatal.
+/// Installs the stop handlers and returns a task that triggers `shutdown`
+/// on the first stop and logs any later one: on Unix SIGTERM and SIGINT
+/// (Ctrl-C); on Windows Ctrl-C, Ctrl-Break, the console closing and the
+/// system shutting down (`ctrl_close`, `ctrl_shutdown`), where a service
+/// wrapper's stop arrives. Windows ends a process a few seconds after a
+/// close or shutdown event, so there the step in flight may be cut short;
+/// that is as safe as a crash (docs/apply.md). Must be called inside a
+/// Tokio runtime; the handlers are in place when this returns, so a signal
+/// sent afterwards is never fatal.
 pub fn install(shutdown: Shutdown) -> std::io::Result<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     {
@@ -71,32 +77,51 @@ pub fn install(shutdown: Shutdown) -> std::io::Result<tokio::task::JoinHandle<()
                     _ = term.recv() => "SIGTERM",
                     _ = int.recv() => "SIGINT",
                 };
-                if shutdown.is_triggered() {
-                    tracing::warn!(
-                        signal = name,
-                        "already stopping: finishing the step in flight"
-                    );
-                } else {
-                    tracing::info!(
-                        signal = name,
-                        "stopping: no new step starts; the step in flight finishes"
-                    );
-                    shutdown.trigger();
-                }
+                stop(&shutdown, name);
             }
         }))
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close, ctrl_shutdown};
+        let mut c = ctrl_c()?;
+        let mut brk = ctrl_break()?;
+        let mut close = ctrl_close()?;
+        let mut down = ctrl_shutdown()?;
+        Ok(tokio::spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    _ = c.recv() => "ctrl-c",
+                    _ = brk.recv() => "ctrl-break",
+                    _ = close.recv() => "ctrl-close",
+                    _ = down.recv() => "ctrl-shutdown",
+                };
+                stop(&shutdown, name);
+            }
+        }))
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         Ok(tokio::spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
-                tracing::info!(
-                    signal = "ctrl-c",
-                    "stopping: no new step starts; the step in flight finishes"
-                );
-                shutdown.trigger();
+                stop(&shutdown, "ctrl-c");
             }
         }))
+    }
+}
+
+/// What every stop does, whatever delivered it (`signal` names it in the
+/// log): the first triggers `shutdown`; a later one only says it is
+/// already stopping.
+fn stop(shutdown: &Shutdown, signal: &str) {
+    if shutdown.is_triggered() {
+        tracing::warn!(signal, "already stopping: finishing the step in flight");
+    } else {
+        tracing::info!(
+            signal,
+            "stopping: no new step starts; the step in flight finishes"
+        );
+        shutdown.trigger();
     }
 }
 
@@ -124,6 +149,15 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(2), s.wait())
             .await
             .unwrap();
+    }
+
+    #[test]
+    fn the_first_stop_triggers_and_a_later_one_changes_nothing() {
+        let s = Shutdown::new();
+        stop(&s, "ctrl-close");
+        assert!(s.is_triggered() && s.cancel().is_cancelled());
+        stop(&s, "ctrl-shutdown");
+        assert!(s.is_triggered());
     }
 
     #[cfg(unix)]

@@ -211,15 +211,7 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
     let info = env.run_info(&ctx, run.clone());
     // The run starts in the shared journal under a confirmed term, or not
     // at all.
-    let started = fenced.journal().next(Record::RunStarted {
-        run: run.clone(),
-        at: now_rfc3339(),
-        command: info.command.clone(),
-        target: info.target.clone(),
-        revision: info.revision.clone(),
-        user: info.user.clone(),
-        commit: info.commit.clone(),
-    });
+    let started = fenced.journal().next(info.started(now_rfc3339()));
     if let Err(r) = confirm(ha, &term, Some(started), Some(plan.clone())).await {
         return r;
     }

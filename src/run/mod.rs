@@ -22,6 +22,8 @@
 //! - [`origin`]: who runs a run (the OS user) and from which git commit;
 //! - [`units`]: walking the paths `validate` is given into units to check;
 //! - [`rollout`]: a progressive rollout's planner and its one admission call.
+//! - [`writes`]: the write times an `exec:` provider judges evidence by,
+//!   seeded from the journal when a target is opened to change it.
 //!
 //! Must not parse flags or print to stdout: [`crate`]'s users (the CLI,
 //! the tests) hand in plain options and print what comes back. Logs go
@@ -39,6 +41,7 @@ pub mod reconcile;
 pub mod rollout;
 pub mod target;
 pub mod units;
+pub mod writes;
 
 /// The single-threaded runtime a command drives its target on, or the
 /// message to print when the system refuses one.

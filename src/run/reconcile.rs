@@ -132,8 +132,14 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         wake: ha.as_ref().map(|h| h.wake.clone()),
         notifier: Some(notifier.clone()),
     };
+    // Every pass opens its target afresh: its write times come back from
+    // the journal the passes write, in the state directory of this run.
+    let mut open = setup.open;
+    if let Some(from) = &mut open.writes_from {
+        from.state_dir = Some(setup.state_dir.clone());
+    }
     let env = PassEnv {
-        open: setup.open,
+        open,
         spec: setup.spec,
         target: setup.target.clone(),
         state_dir: setup.state_dir,

@@ -62,6 +62,21 @@ pub struct OpenOptions {
     /// may take (capabilities, observe, apply); `None` keeps the defaults of
     /// `docs/provider-protocol.md` (30 s, 10 min, 2 min).
     pub provider_timeout: Option<Seconds>,
+    /// Where an `exec:` target opened to change it takes handover's earlier
+    /// write times from ([`crate::run::writes`]); `None`: nowhere, none are
+    /// known until this process writes.
+    pub writes_from: Option<WritesFrom>,
+}
+
+/// The journal that holds a target's earlier write times.
+#[derive(Clone, Debug, Default)]
+pub struct WritesFrom {
+    /// The state directory (`--state-dir`); `None`: the target's default
+    /// ([`state_dir`]).
+    pub state_dir: Option<PathBuf>,
+    /// The target as given on the command line, as the journal's
+    /// `run_started` records name it.
+    pub target: String,
 }
 
 /// An opened target: the embedded simulator or an external provider
@@ -91,7 +106,13 @@ impl Target {
                     SimFile::open(file, opts.seed).map_err(|e| format!("error: {e}"))?;
                 Ok((Target::Sim(sf), notes(file, &opened)))
             }
-            TargetSpec::Exec { .. } => Ok((Target::Exec(exec(spec, opts)), Vec::new())),
+            TargetSpec::Exec { .. } => {
+                let mut provider = exec(spec, opts);
+                if let Some(from) = &opts.writes_from {
+                    seed_writes(&mut provider, spec, from);
+                }
+                Ok((Target::Exec(provider), Vec::new()))
+            }
         }
     }
 
@@ -142,6 +163,26 @@ fn exec(spec: &TargetSpec, opts: &OpenOptions) -> ExecProvider {
         config.apply_timeout = d;
     }
     ExecProvider::new(program.clone(), args.clone(), config)
+}
+
+/// Gives `provider` the write times the journal of `from` holds for its
+/// target. A journal that cannot be read is logged and passed over: no
+/// write time is then known, as before the journal was read.
+fn seed_writes(provider: &mut ExecProvider, spec: &TargetSpec, from: &WritesFrom) {
+    let dir = state_dir(spec, from.state_dir.as_deref());
+    match crate::run::writes::from_journal(&dir, &from.target) {
+        Ok(writes) => {
+            tracing::debug!(members = writes.len(), journal = %dir.display(), "write times seeded from the journal");
+            for (member, at) in writes {
+                provider.remember_write(&member, at);
+            }
+        }
+        Err(e) => tracing::warn!(
+            error = %e,
+            journal = %dir.display(),
+            "cannot read the journal: evidence is judged without handover's earlier write times"
+        ),
+    }
 }
 
 fn notes(file: &Path, opened: &Opened) -> Notes {

@@ -108,9 +108,13 @@ impl SimConfig {
     }
 }
 
-/// One member as the simulator sees it, for tests and reports.
+/// One member as the simulator sees it, for tests and reports: both of
+/// its views (the management group's configuration and what the member has
+/// learned), which no observation shows. Not the executor's knowledge of a
+/// member (`execute::view`, from observations) nor `render::MemberView`
+/// (one member's change as a plan shows it to people).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemberView {
+pub struct SimulatedMember {
     /// Its host name.
     pub name: Name,
     /// Agent or gateway.
@@ -234,13 +238,13 @@ impl Sim {
     }
 
     /// One member's two views, connection and health; `None` if unknown.
-    pub fn member(&self, name: &Name) -> Option<MemberView> {
+    pub fn member(&self, name: &Name) -> Option<SimulatedMember> {
         let id = *self.index.members.get(name)?;
         let m = &self.members[id as usize];
         if m.retired {
             return None;
         }
-        Some(MemberView {
+        Some(SimulatedMember {
             name: m.name.clone(),
             kind: m.kind,
             configured: self.names(&m.mg),

@@ -11,8 +11,15 @@
 //! Must not install anything, and must not decide what a test does with
 //! the program.
 //!
-//! Each test binary uses only part of this module.
+//! Each test binary uses only part of this module. The set-up several
+//! test files share lives in its submodules: `estate` (the examples copied
+//! into a temporary directory, the test provider's state, `handover` run in
+//! a directory) and `process` (a child killed when the test ends, a free
+//! port).
 #![allow(dead_code)]
+
+pub mod estate;
+pub mod process;
 
 use std::ffi::OsStr;
 use std::io::Write;

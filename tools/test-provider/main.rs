@@ -63,6 +63,11 @@
 //! of each subject hang; later ones answer. Each lost answer is recorded in
 //! `answers_lost` (the subject), and the hung process writes its pid to
 //! `FILE.pid` like `hang`.
+//!
+//! Evidence (`--evidence-age-secs N`): every observed agent carries the
+//! parents it has learned in the simulator, read N wall-clock seconds
+//! before `observedAt` (now), as the SCOM provider reports them, so
+//! handover judges `connected` itself (`tests/resume_evidence.rs`).
 
 use handover::model::Observed;
 use handover::name::Name;
@@ -133,6 +138,12 @@ struct Args {
         default_value_t = 0
     )]
     start_delay_ms: u64,
+    /// Report evidence for every agent, as the SCOM provider does: the
+    /// parents it has learned (the simulator's), read this many wall-clock
+    /// seconds before `observedAt` (now). handover then judges `connected`
+    /// from it, against the time of its own last write.
+    #[arg(long, env = "HANDOVER_TEST_PROVIDER_EVIDENCE_AGE_SECS")]
+    evidence_age_secs: Option<u64>,
 }
 
 /// Who applied one operation of `applied` (same index).
@@ -468,10 +479,15 @@ fn answer_body(
         RequestBody::Observe { scope } => {
             sim.advance(std::time::Duration::from_secs(args.step));
             match sim.observe_now(&scope.into()) {
-                Ok(o) => Response {
-                    observed: Some(o),
-                    ..Response::ok()
-                },
+                Ok(mut o) => {
+                    if let Some(age) = args.evidence_age_secs {
+                        add_evidence(&mut o, sim, age);
+                    }
+                    Response {
+                        observed: Some(o),
+                        ..Response::ok()
+                    }
+                }
                 Err(e) => error(e),
             }
         }
@@ -574,6 +590,28 @@ fn lock(path: &Path) -> Result<std::fs::File, String> {
         ));
     }
     Ok(f)
+}
+
+/// `--evidence-age-secs`: every agent of `o` carries the parents it has
+/// learned in `sim`, read `age` seconds before now, and nothing else.
+fn add_evidence(o: &mut Observed, sim: &Sim, age: u64) {
+    use handover::model::{Evidence, Learned, Stamp};
+    let now = std::time::SystemTime::now();
+    let read = now - std::time::Duration::from_secs(age);
+    for a in &mut o.agents {
+        let Some(m) = sim.member(&a.name) else {
+            continue;
+        };
+        a.evidence = Some(Box::new(Evidence {
+            observed_at: Stamp::from_system(now),
+            learned: Some(Learned {
+                parents: m.learned.iter().cloned().collect(),
+                at: Stamp::from_system(read),
+            }),
+            heartbeat: None,
+            config_applied_at: None,
+        }));
+    }
 }
 
 fn load(path: &Path) -> Result<State, String> {

@@ -363,6 +363,8 @@ mod tests {
 
     #[test]
     fn observed_yaml_snapshot() {
-        insta::assert_snapshot!(observed_yaml(&example("management-store-failover")));
+        crate::testkit::snapshots().bind(|| {
+            insta::assert_snapshot!(observed_yaml(&example("management-store-failover")));
+        });
     }
 }

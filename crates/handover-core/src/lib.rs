@@ -48,4 +48,6 @@ pub mod notification;
 pub mod plan;
 pub mod render;
 pub mod synth;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod validate;

@@ -148,7 +148,14 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
             "note: took over the lock of {h}, which ended without releasing it"
         ));
     }
-    let (mut tgt, notes) = Target::open(&req.spec, &req.open)?;
+    // An `exec:` provider judges evidence against handover's earlier
+    // writes: they come from the journal of this run's state directory
+    // (`--state-dir` included).
+    let mut open = req.open.clone();
+    if let Some(from) = &mut open.writes_from {
+        from.state_dir = Some(state_dir.clone());
+    }
+    let (mut tgt, notes) = Target::open(&req.spec, &open)?;
     for n in notes {
         ui.note(&n);
     }

@@ -39,6 +39,23 @@ pub struct RunInfo {
     pub commit: String,
 }
 
+impl RunInfo {
+    /// The journal record that opens this run, stamped `at`: the one
+    /// `run_started` every applying path (an `apply` run, a reconcile pass,
+    /// the leader's pass) writes.
+    pub fn started(&self, at: String) -> Record {
+        Record::RunStarted {
+            run: self.run.clone(),
+            at,
+            command: self.command.clone(),
+            target: self.target.clone(),
+            revision: self.revision.clone(),
+            user: self.user.clone(),
+            commit: self.commit.clone(),
+        }
+    }
+}
+
 /// What [`run`] did.
 #[derive(Debug)]
 pub struct RunResult {
@@ -94,15 +111,7 @@ pub async fn run<T: Provider + Clock + Inspect>(
         journal_error.get_or_insert(e);
     };
     if let Some(j) = journal.as_deref_mut()
-        && let Err(e) = j.append(&Record::RunStarted {
-            run: info.run.clone(),
-            at: now_rfc3339(),
-            command: info.command.clone(),
-            target: info.target.clone(),
-            revision: info.revision.clone(),
-            user: info.user.clone(),
-            commit: info.commit.clone(),
-        })
+        && let Err(e) = j.append(&info.started(now_rfc3339()))
     {
         note(e);
     }

@@ -128,12 +128,16 @@ mod tests {
 
     #[test]
     fn text_table() {
-        insta::assert_snapshot!(render_loads_text(&rows()));
+        crate::testkit::snapshots().bind(|| {
+            insta::assert_snapshot!(render_loads_text(&rows()));
+        });
     }
 
     #[test]
     fn markdown_table() {
-        insta::assert_snapshot!(render_loads_markdown(&rows()));
+        crate::testkit::snapshots().bind(|| {
+            insta::assert_snapshot!(render_loads_markdown(&rows()));
+        });
     }
 
     #[test]

@@ -1,24 +1,35 @@
 //! Unit tests of the planner, one per rule of docs/spec.md section 3 and per case
-//! the Planner issue names. Fixtures are small YAML documents; steps are
-//! compared in a compact one-line form.
+//! the Planner issue names. Fixtures are small YAML documents (read through
+//! `crate::testkit`); steps are compared in a compact one-line form.
 
 use super::*;
-use crate::load::{observed_str, topology_str};
+use crate::load::topology_str;
+use crate::testkit::{
+    SERVERS, desired_gateways, gateways_up, observed, observed_servers, topology,
+};
 
-fn run(desired: &str, observed: &str) -> Plan {
-    let d = topology_str(
-        &format!("apiVersion: handover/v1\nkind: Topology\n{desired}"),
-        "d.yaml",
-    )
-    .unwrap();
-    let o = observed_str(
-        &format!("apiVersion: handover/v1\nkind: Observed\n{observed}"),
-        "o.yaml",
-    )
-    .unwrap();
+/// The plan from `desired` to `observed` (bodies without the header lines),
+/// checked to be the same when planned twice.
+fn run(desired: &str, observed_body: &str) -> Plan {
+    let d = topology(desired);
+    let o = observed(observed_body);
     let p = plan(&d, &o);
     assert_eq!(p, plan(&d, &o), "deterministic");
     p
+}
+
+/// The plan for agents moving among the gateways `gws`: desired ms1-ms3
+/// and `gws` on ms1, then `desired_agents`; observed ms1-ms3 up and `gws`
+/// up, ready and connected to ms1, then `observed_agents`.
+fn agents_on(gws: &[&str], desired_agents: &str, observed_agents: &str) -> Plan {
+    run(
+        &format!("{SERVERS}{}{desired_agents}", desired_gateways(gws)),
+        &format!(
+            "{}{}{observed_agents}",
+            observed_servers(),
+            gateways_up(gws)
+        ),
+    )
 }
 
 fn short(s: &Step) -> String {
@@ -59,43 +70,12 @@ fn codes(p: &Plan) -> Vec<String> {
         .collect()
 }
 
-const SERVERS: &str = "managementServers: [{name: ms1}, {name: ms2}, {name: ms3}]\n";
-
-fn gateways_up(names: &[&str]) -> String {
-    let mut s = String::from("gateways:\n");
-    for g in names {
-        s.push_str(&format!(
-            "  - {{name: {g}, primary: ms1, failover: [], connected: ms1, up: true, ready: true}}\n"
-        ));
-    }
-    s
-}
-
-fn observed_servers() -> String {
-    "managementServers: [{name: ms1, up: true}, {name: ms2, up: true}, {name: ms3, up: true}]\n"
-        .to_string()
-}
-
-fn desired_gateways(names: &[&str]) -> String {
-    let mut s = String::from("gateways:\n");
-    for g in names {
-        s.push_str(&format!("  - {{name: {g}, primary: ms1}}\n"));
-    }
-    s
-}
-
 #[test]
 fn converged_state_plans_empty() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw1, failover: [gw2]}}]\n",
-            desired_gateways(&["gw1", "gw2"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: gw1}}]\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2"],
+        "agents: [{name: web01, primary: gw1, failover: [gw2]}]\n",
+        "agents: [{name: web01, primary: gw1, failover: [gw2], connected: gw1}]\n",
     );
     assert!(p.is_empty(), "{:?}", steps(&p));
     assert_eq!(p.summary.changes, 0);
@@ -119,16 +99,10 @@ fn names_differing_only_in_case_are_no_change() {
 
 #[test]
 fn dropping_the_connected_parent_bridges_awaits_and_prunes() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw2, failover: [gw3]}}]\n",
-            desired_gateways(&["gw1", "gw2", "gw3"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, failover: [], connected: gw1}}]\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2", "gw3"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2", "gw3"],
+        "agents: [{name: web01, primary: gw2, failover: [gw3]}]\n",
+        "agents: [{name: web01, primary: gw1, failover: [], connected: gw1}]\n",
     );
     assert_eq!(
         steps(&p),
@@ -144,16 +118,10 @@ fn dropping_the_connected_parent_bridges_awaits_and_prunes() {
 #[test]
 fn a_change_that_drops_nothing_it_talks_to_is_one_step() {
     // Swap primary and failover: the connected gw1 stays listed.
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw2, failover: [gw1]}}]\n",
-            desired_gateways(&["gw1", "gw2"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: gw1}}]\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2"],
+        "agents: [{name: web01, primary: gw2, failover: [gw1]}]\n",
+        "agents: [{name: web01, primary: gw1, failover: [gw2], connected: gw1}]\n",
     );
     assert_eq!(steps(&p), ["1 set web01 gw2 [gw1] <>"]);
     assert_eq!(p.summary.bridged, 0);
@@ -200,16 +168,10 @@ fn agent_on_its_failover_because_its_primary_is_down_keeps_the_failover() {
 
 #[test]
 fn offline_agent_bridge_keeps_all_its_old_parents() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw3}}]\n",
-            desired_gateways(&["gw1", "gw2", "gw3"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: null}}]\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2", "gw3"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2", "gw3"],
+        "agents: [{name: web01, primary: gw3}]\n",
+        "agents: [{name: web01, primary: gw1, failover: [gw2], connected: null}]\n",
     );
     assert_eq!(
         steps(&p),
@@ -220,32 +182,20 @@ fn offline_agent_bridge_keeps_all_its_old_parents() {
         ]
     );
     // Offline and only adding a parent: nothing is dropped, one step.
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw1, failover: [gw2, gw3]}}]\n",
-            desired_gateways(&["gw1", "gw2", "gw3"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, failover: [gw2], connected: null}}]\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2", "gw3"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2", "gw3"],
+        "agents: [{name: web01, primary: gw1, failover: [gw2, gw3]}]\n",
+        "agents: [{name: web01, primary: gw1, failover: [gw2], connected: null}]\n",
     );
     assert_eq!(steps(&p), ["1 set web01 gw1 [gw2 gw3] <>"]);
 }
 
 #[test]
 fn two_gateways_swapping_their_agents_move_independently() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents:\n  - {{name: a1, primary: gw2}}\n  - {{name: a2, primary: gw1}}\n",
-            desired_gateways(&["gw1", "gw2"])
-        ),
-        &format!(
-            "{}{}agents:\n  - {{name: a1, primary: gw1, connected: gw1}}\n  - {{name: a2, primary: gw2, connected: gw2}}\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2"],
+        "agents:\n  - {name: a1, primary: gw2}\n  - {name: a2, primary: gw1}\n",
+        "agents:\n  - {name: a1, primary: gw1, connected: gw1}\n  - {name: a2, primary: gw2, connected: gw2}\n",
     );
     assert_eq!(
         steps(&p),
@@ -459,16 +409,10 @@ fn retiring_a_gateway_waits_for_every_member_that_used_it() {
 
 #[test]
 fn unmanaged_agents_are_untouched_and_counted() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agentRules: [{{match: \"*.dmz\", primary: gw2}}]\n",
-            desired_gateways(&["gw1", "gw2"])
-        ),
-        &format!(
-            "{}{}agents:\n  - {{name: web.dmz, primary: gw1, failover: [gw2], connected: gw1}}\n  - {{name: db.lab, primary: gw1, connected: gw1}}\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2"],
+        "agentRules: [{match: \"*.dmz\", primary: gw2}]\n",
+        "agents:\n  - {name: web.dmz, primary: gw1, failover: [gw2], connected: gw1}\n  - {name: db.lab, primary: gw1, connected: gw1}\n",
     );
     assert_eq!(
         steps(&p),
@@ -618,16 +562,10 @@ fn store_restore_rides_on_the_failover_and_only_then() {
 
 #[test]
 fn a_store_change_and_agent_moves_are_independent() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw2}}]\nmanagementStore: {{pool: pool2}}\n",
-            desired_gateways(&["gw1", "gw2"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, connected: gw1}}]\nmanagementStore: {{activePool: pool1, pools: [{{name: pool1}}, {{name: pool2}}], replicationComplete: false}}\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2"],
+        "agents: [{name: web01, primary: gw2}]\nmanagementStore: {pool: pool2}\n",
+        "agents: [{name: web01, primary: gw1, connected: gw1}]\nmanagementStore: {activePool: pool1, pools: [{name: pool1}, {name: pool2}], replicationComplete: false}\n",
     );
     assert_eq!(
         steps(&p),
@@ -644,16 +582,10 @@ fn a_store_change_and_agent_moves_are_independent() {
 
 #[test]
 fn plan_json_has_the_documented_shape_and_a_digest() {
-    let p = run(
-        &format!(
-            "{SERVERS}{}agents: [{{name: web01, primary: gw2}}]\n",
-            desired_gateways(&["gw1", "gw2"])
-        ),
-        &format!(
-            "{}{}agents: [{{name: web01, primary: gw1, connected: gw1}}]\n",
-            observed_servers(),
-            gateways_up(&["gw1", "gw2"])
-        ),
+    let p = agents_on(
+        &["gw1", "gw2"],
+        "agents: [{name: web01, primary: gw2}]\n",
+        "agents: [{name: web01, primary: gw1, connected: gw1}]\n",
     );
     let v: serde_json::Value = serde_json::to_value(&p).unwrap();
     assert_eq!(v["format_version"], 1);
@@ -689,21 +621,13 @@ fn digest_changes_when_a_planned_member_or_its_parent_changes() {
         "{name: web01, primary: gw1, connected: null}",
     );
     let plan0 = run(&d, &o);
-    let o_member = observed_str(
-        &format!("apiVersion: handover/v1\nkind: Observed\n{member}"),
-        "o",
-    )
-    .unwrap();
+    let o_member = observed(&member);
     assert_ne!(Some(digest(&o_member, &plan0)), base);
     let parent = o.replace(
         "{name: gw2, primary: ms1, failover: [], connected: ms1, up: true, ready: true}",
         "{name: gw2, primary: ms1, failover: [], connected: ms1, up: false, ready: true}",
     );
-    let o_parent = observed_str(
-        &format!("apiVersion: handover/v1\nkind: Observed\n{parent}"),
-        "o",
-    )
-    .unwrap();
+    let o_parent = observed(&parent);
     assert_ne!(Some(digest(&o_parent, &plan0)), base);
 }
 
@@ -803,16 +727,12 @@ fn a_chain_that_ends_nowhere_blocks_the_moves_onto_it() {
     // gw2's primary gwx is neither a management server nor an observed
     // gateway (the loader refuses that, a provider's answer might not):
     // its chain leads nowhere, and its own move (to ms2, down) is blocked.
-    let d = topology_str(
-        "apiVersion: handover/v1\nkind: Topology\nmanagementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gw1, primary: ms1}\n  - {name: gw2, primary: ms2}\nagents: [{name: a1, primary: gw2}]\n",
-        "d.yaml",
-    )
-    .unwrap();
-    let mut o = observed_str(
-        "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: ms1}\nagents: [{name: a1, primary: gw1, connected: gw1}]\n",
-        "o.yaml",
-    )
-    .unwrap();
+    let d = topology(
+        "managementServers: [{name: ms1}, {name: ms2}]\ngateways:\n  - {name: gw1, primary: ms1}\n  - {name: gw2, primary: ms2}\nagents: [{name: a1, primary: gw2}]\n",
+    );
+    let mut o = observed(
+        "managementServers: [{name: ms1, up: true}, {name: ms2, up: false}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: ms1}\nagents: [{name: a1, primary: gw1, connected: gw1}]\n",
+    );
     o.gateways[1].parents.primary = crate::name::Name::parse("gwx").unwrap();
     let p = plan(&d, &o);
     assert!(p.steps.is_empty(), "{:?}", steps(&p));

@@ -124,19 +124,13 @@ pub fn outcome(desired: &Topology, observed: &Observed, disaster_failovers: u32)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{observed_str, topology_str};
+    use crate::testkit::{observed, topology};
 
     fn run(dr: &str, store: &str, disaster: u32) -> Option<String> {
-        let d = topology_str(
-            &format!("apiVersion: handover/v1\nkind: Topology\nmanagementStore: {{pool: pool2, disasterRecovery: {dr}}}\n"),
-            "d.yaml",
-        )
-        .unwrap();
-        let o = observed_str(
-            &format!("apiVersion: handover/v1\nkind: Observed\nmanagementStore: {store}\n"),
-            "o.yaml",
-        )
-        .unwrap();
+        let d = topology(&format!(
+            "managementStore: {{pool: pool2, disasterRecovery: {dr}}}\n"
+        ));
+        let o = observed(&format!("managementStore: {store}\n"));
         outcome(&d, &o, disaster)
     }
 
@@ -230,7 +224,7 @@ mod tests {
 
     #[test]
     fn nothing_to_say_without_a_managed_store() {
-        let d = topology_str("apiVersion: handover/v1\nkind: Topology\n", "d.yaml").unwrap();
+        let d = topology("");
         assert_eq!(outcome(&d, &Observed::new(), 0), None);
     }
 }

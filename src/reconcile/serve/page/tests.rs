@@ -253,7 +253,11 @@ fn a_replica_says_its_role_and_who_leads() {
     assert!(!document(&status(), &live(), now()).contains("ha-role"));
 }
 
+/// Kept with the runtime's other snapshots, in `tests/snapshots/` (one
+/// folder for the crate; docs/design.md).
 #[test]
 fn snapshot_of_a_fixed_status() {
-    insta::assert_snapshot!(document(&view(), &live(), now()));
+    insta::with_settings!({snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")}, {
+        insta::assert_snapshot!(document(&view(), &live(), now()));
+    });
 }
