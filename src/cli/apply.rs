@@ -175,9 +175,11 @@ fn run_inner(args: Args) -> Result<u8, String> {
         eprintln!("{n}");
     }
     let runtime = super::runtime()?;
+    let observing = std::time::Instant::now();
     let start: Observed = runtime
         .block_on(tgt.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {}: {e}", args.target.name))?;
+    let first_observe = observing.elapsed();
     let (plan, revision) = match (&saved_plan, &desired) {
         (Some(plan), _) => prepare::saved(plan, &start)?,
         (None, Some(d)) => prepare::planned(d, &args.desired, &start)?,
@@ -244,7 +246,11 @@ fn run_inner(args: Args) -> Result<u8, String> {
             &args.desired
         }),
     };
+    // The forecast, to compare with at the end (a saved plan's figures).
+    let cost = plan.forecast.as_ref().map_or(*policy.cost, |f| f.cost);
+    let forecast = handover::plan::forecast::forecast(&plan, &policy, &cost);
     let started = journal::now_rfc3339();
+    let running = std::time::Instant::now();
     let mut bars = Bars::new(&plan);
     let job = apply::Job {
         plan: &plan,
@@ -264,8 +270,15 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let saved = tgt.save();
     drop(lock);
     let code = result.outcome.exit_code();
-    let run_report = RunReport::new(&info, started, journal::now_rfc3339(), &plan, &result);
+    let mut run_report = RunReport::new(&info, started, journal::now_rfc3339(), &plan, &result);
+    run_report.forecast = Some(report::compare(
+        forecast,
+        (first_observe + running.elapsed()).as_secs_f64(),
+        &result.report,
+        tgt.counters(),
+    ));
     print!("{}", report::summary(&run_report, result.still_differs));
+    print!("{}", report::forecast_line(&run_report));
     if let Some(path) = &args.report {
         let text = match report_fmt {
             Some(ReportFormat::Markdown) => report::markdown(&run_report),

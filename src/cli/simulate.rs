@@ -1,6 +1,9 @@
 //! `handover simulate`: rehearse a migration in the embedded simulator, in
 //! virtual time, and say whether it would strand anyone.
 //!
+//! Also prints the forecast of the first plan against the real estate
+//! (`--cost`, `policy.cost`; [`handover::plan::forecast`]).
+//!
 //! Owns where the rehearsal starts: an `--observed` file, or one read-only
 //! observation of `--target` (through `flags::observe_read_only`, the one
 //! read-only observe). Must not apply anything to that target: the
@@ -46,6 +49,11 @@ pub struct Args {
     /// `text` for people, `json` for scripts (one object, docs/spec.md section 5).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The figures of the forecast against the real estate, over
+    /// `policy.cost` (any of them):
+    /// `startup=5s,call=1s,operation=1s,observe=30s,propagation=5m,batch=50,parallel=1,sessions=true`.
+    #[arg(long, value_name = "FIGURES", value_parser = flags::parse_cost)]
+    pub cost: Option<String>,
 }
 
 /// How members are moved.
@@ -104,6 +112,9 @@ struct Rehearsal<'a> {
     #[serde(flatten)]
     summary: handover::execute::SimulateSummary<'a>,
     faults: Vec<handover::sim::Fired>,
+    /// How long the first plan is forecast to take against the real
+    /// estate (the rehearsal's own times are the simulator's).
+    forecast: handover::plan::forecast::Forecast,
 }
 
 /// Runs the command; returns the exit code.
@@ -164,10 +175,13 @@ pub fn run(args: Args) -> u8 {
     let text = args.format == Format::Text;
     let plan = strategy(args.strategy);
     let mut waves = None;
+    // The first plan, for the opening line, the wave size and the
+    // forecast; the rehearsal plans again from the simulator's own
+    // observation.
+    let first = plan(&desired, &observed);
+    let cost = flags::cost(&desired.policy, args.cost.as_deref());
+    let forecast = handover::plan::forecast::forecast(&first, &desired.policy, &cost);
     if text {
-        // The first plan, for the opening line and the wave size; the
-        // rehearsal plans again from the simulator's own observation.
-        let first = plan(&desired, &observed);
         let bridges = args.strategy == Strategy::MakeBeforeBreak;
         print!(
             "{}",
@@ -223,10 +237,17 @@ pub fn run(args: Args) -> u8 {
             {
                 print!("{s}");
             }
+            if !first.steps.is_empty() {
+                print!(
+                    "{}",
+                    handover::render::forecast::text(&forecast, desired.policy.max_in_flight)
+                );
+            }
         }
         Format::Json => match serde_json::to_string(&Rehearsal {
             summary: report.summary(args.strategy.name()),
             faults: sim.faults_fired(),
+            forecast,
         }) {
             Ok(s) => println!("{s}"),
             Err(e) => {
@@ -238,6 +259,6 @@ pub fn run(args: Args) -> u8 {
     let code = report.exit_code();
     // The process ends here: the OS reclaims the estate and the simulator
     // at once, faster than freeing them one allocation at a time.
-    std::mem::forget((desired, observed, sim, report));
+    std::mem::forget((desired, observed, sim, report, first));
     code
 }

@@ -649,6 +649,9 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
+        if let Some(c) = &p.cost {
+            out.cost = Box::new(self.cost(c));
+        }
         if let Some(r) = p.retire_gateways {
             out.retire_gateways = r;
         }

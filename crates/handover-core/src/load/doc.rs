@@ -487,6 +487,39 @@ doc_struct! {
         pub suspend: Option<bool> => "suspend" opt,
         /// How often members in flight are observed.
         pub poll: Option<PollDoc> => "poll" opt,
+        /// What the forecast assumes each unit of work costs.
+        pub cost: Option<CostDoc> => "cost" opt,
+    }
+}
+
+doc_struct! {
+    /// `policy.cost:` (docs/spec.md, "Forecast").
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct CostDoc ("policy.cost") {
+        /// Starting the provider program once; default 5s.
+        #[schemars(with = "Option<String>")]
+        pub startup: Option<Text> => "startup" opt,
+        /// One apply request's own round trip; default 1s.
+        #[schemars(with = "Option<String>")]
+        pub per_call: Option<Text> => "perCall" opt,
+        /// One operation (a member's set_parents) in a request; default 1s.
+        #[schemars(with = "Option<String>")]
+        pub per_operation: Option<Text> => "perOperation" opt,
+        /// One observation (a poll); default 30s.
+        #[schemars(with = "Option<String>")]
+        pub observe: Option<Text> => "observe" opt,
+        /// From the bridge write until the member shows its new parents; default 5m.
+        #[schemars(with = "Option<String>")]
+        pub propagation: Option<Text> => "propagation" opt,
+        /// Operations per apply request; default 50.
+        #[schemars(with = "Option<u32>", range(min = 1))]
+        pub batch: Option<Spanned<i64>> => "batch" opt,
+        /// Requests at once (sessions); default 1.
+        #[schemars(with = "Option<u32>", range(min = 1))]
+        pub parallel: Option<Spanned<i64>> => "parallel" opt,
+        /// One long-lived session (protocol 2); default true.
+        pub sessions: Option<bool> => "sessions" opt,
     }
 }
 

@@ -5,11 +5,13 @@
 //! no I/O, no clock and no async; loading fills it in (with source positions
 //! for error messages), validation checks it, planning reads it.
 
+pub mod cost;
 pub mod desired;
 pub mod observed;
 pub mod policy;
 pub mod server;
 
+pub use cost::{Cost, CostError, Millis};
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };

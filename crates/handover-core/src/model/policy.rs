@@ -113,6 +113,10 @@ pub struct Policy {
     pub suspend: bool,
     /// How often members in flight are observed.
     pub poll: Poll,
+    /// What the forecast of `plan` and `simulate` assumes a provider
+    /// start, request, operation and a member's propagation cost (boxed:
+    /// a topology stays small beside an observed state).
+    pub cost: Box<super::cost::Cost>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -146,6 +150,7 @@ impl Default for Policy {
             capacity: Capacity::default(),
             suspend: false,
             poll: Poll::default(),
+            cost: Box::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod chain;
 mod diff;
 mod digest;
 pub mod direct;
+pub mod forecast;
 mod order;
 mod ready;
 mod store;
