@@ -533,7 +533,7 @@ doc_struct! {
         #[schemars(with = "Option<Duration>")]
         pub interval: Option<Text> => "interval" opt,
         /// The longest interval: while nothing changes the interval
-        /// doubles up to this; default 1m.
+        /// doubles up to this; default 30s.
         #[schemars(with = "Option<Duration>")]
         pub max: Option<Text> => "max" opt,
     }

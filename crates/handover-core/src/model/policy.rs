@@ -127,7 +127,8 @@ pub struct Policy {
 pub struct Poll {
     /// The first (and shortest) interval; default 15 s.
     pub interval: Seconds,
-    /// The longest interval; default 1 min; never below `interval`.
+    /// The longest interval; default 30 s; never below `interval`
+    /// (docs/performance.md, "The poll backoff", says why).
     pub max: Seconds,
 }
 
@@ -135,7 +136,7 @@ impl Default for Poll {
     fn default() -> Self {
         Poll {
             interval: Seconds(15),
-            max: Seconds(60),
+            max: Seconds(30),
         }
     }
 }

@@ -94,9 +94,15 @@ fn moves(n: usize, gateway: bool) -> Plan {
     Plan::new(steps, vec![])
 }
 
+/// A window, and the poll backoff the hand-worked examples assume
+/// (15 s doubling up to 1 min), whatever the default.
 fn policy(window: u32) -> Policy {
     Policy {
         max_in_flight: window,
+        poll: Poll {
+            interval: Seconds(15),
+            max: Seconds(60),
+        },
         ..Policy::default()
     }
 }
