@@ -293,3 +293,57 @@ proptest! {
         prop_assert!(f.wall_seconds + 1e-6 >= f.floor_seconds, "{f:?}");
     }
 }
+
+#[test]
+fn members_found_in_their_bridge_wait_and_direct_writes_do_not() {
+    let a = name("a1.contoso.local");
+    let gw2 = name("gw2.contoso.local");
+    // Bridged by an earlier run: await, then prune.
+    let found = Plan::new(
+        vec![
+            Step {
+                id: 1,
+                action: Action::AwaitConnected {
+                    kind: MemberKind::Agent,
+                    name: a.clone(),
+                    server: gw2.clone(),
+                },
+                after: vec![],
+            },
+            Step {
+                id: 2,
+                action: Action::SetParents {
+                    kind: MemberKind::Agent,
+                    name: a.clone(),
+                    primary: gw2.clone(),
+                    failover: vec![],
+                    bridge: false,
+                },
+                after: vec![1],
+            },
+        ],
+        vec![],
+    );
+    let f = forecast(&found, &policy(100), &cost());
+    assert_eq!((f.waves, f.operations, f.apply_calls), (1, 1, 1));
+    assert_eq!(f.floor_seconds, 300.0 + 1.0);
+    // A write that removes nothing the member talks to: one step, no wait.
+    let direct = Plan::new(
+        vec![Step {
+            id: 1,
+            action: Action::SetParents {
+                kind: MemberKind::Agent,
+                name: a,
+                primary: gw2,
+                failover: vec![],
+                bridge: false,
+            },
+            after: vec![],
+        }],
+        vec![],
+    );
+    let f = forecast(&direct, &policy(100), &cost());
+    assert_eq!((f.waves, f.operations, f.apply_calls), (0, 1, 1));
+    assert_eq!(f.observe_calls, 2, "no poll without an await");
+    assert_eq!(f.breakdown.propagation, 0.0);
+}
