@@ -12,8 +12,8 @@
 //! *waves*. Each wave costs its bridge requests, then the wait until the
 //! members have learned their new parents (`propagation`) and a poll has
 //! seen it (the poll backoff of `policy.poll`, each poll costing
-//! `observe`), then its prunes, which go out in the same requests as the
-//! next wave's bridges, as the executor sends them. A request carries up
+//! `observe`), then its prunes; the next wave's bridges go out once the
+//! prunes have freed the window, as the executor sends them. A request carries up
 //! to `batch × parallel` operations, split over the sessions as the
 //! `exec:` provider splits it. Waves follow each other: the real sliding
 //! window overlaps them a little when acknowledgements come at different
@@ -88,24 +88,24 @@ pub fn forecast(plan: &Plan, policy: &Policy, cost: &Cost) -> Forecast {
         let waves = members.div_ceil(window);
         t.waves += waves;
         floor_ms += waves * cost.propagation.0;
-        // Round 0: the stage's own writes and the first wave's bridges;
-        // round j: wave j's prunes and wave j + 1's bridges.
+        // The stage's own writes go with the first wave's bridges; a
+        // wave's prunes go out alone (the window frees its places only
+        // when they are done), then the next wave's bridges.
         let mut bridges_left = st.bridges;
         let mut after_left = if timed_out_wait { 0 } else { st.after };
-        let mut round = st.before;
+        let mut first = st.before;
         for _ in 0..waves {
             let b = bridges_left.min(window);
             bridges_left -= b;
-            round += b;
-            t.request(round, per_request, cost);
+            t.request(first + b, per_request, cost);
+            first = 0;
             t.polls += wait.polls;
             t.waiting_ms += wait.slept_ms;
             let a = after_left.min(window);
             after_left -= a;
-            round = a;
+            t.request(a, per_request, cost);
         }
-        round += after_left;
-        t.request(round, per_request, cost);
+        t.request(first + after_left, per_request, cost);
         if timed_out_wait {
             t.timed_out += members;
             // Nothing that waits for these acknowledgements starts.
