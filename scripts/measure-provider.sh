@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures what a move costs through an exec provider, protocol version 1
 # (one process per request) against version 2 (one session, batches):
-# process starts per moved member, apply requests, wall time.
+# process starts per moved member, apply requests, wall time, and the
+# forecast apply made beforehand (policy.cost set to the figures below)
+# against what it took.
 #
 # usage: scripts/measure-provider.sh AGENTS START_MS OP_MS MODE [MAX_BATCH] [PARALLEL]
 #   MODE: v1 or v2. The test provider sleeps START_MS at every process
@@ -17,9 +19,10 @@ max_batch=${5:-500}; parallel=${6:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN_DIR:-$root/target/debug}
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-python3 - "$dir" "$n" <<'PY'
+python3 - "$dir" "$n" "$start_ms" "$op_ms" "$mode" "$max_batch" "$parallel" <<'PY'
 import json, sys
 d, n = sys.argv[1], int(sys.argv[2])
+start_ms, op_ms, mode, max_batch, parallel = sys.argv[3:]
 ms = "ms1.contoso.local"
 gw = lambda i: f"gw{i}.contoso.local"
 obs = {"apiVersion": "handover/v1", "kind": "Observed",
@@ -43,6 +46,15 @@ policy:
   maxInFlight: 500
   capacity:
     gateway: {max(2000, n)}
+  cost:
+    startup: {start_ms}ms
+    perCall: 0s
+    perOperation: {op_ms}ms
+    observe: 0s
+    propagation: 0s
+    batch: {max_batch if mode == "v2" else 1}
+    parallel: {parallel if mode == "v2" else 1}
+    sessions: {"true" if mode == "v2" else "false"}
 """)
 PY
 args=(--target-arg=--state="$dir/provider.json" --target-arg=--start-delay-ms="$start_ms" --target-arg=--apply-delay-ms="$op_ms")
@@ -55,11 +67,18 @@ python3 - "$dir" "$n" "$t0" "$t1" "$op_ms" "$parallel" "$mode" "$start_ms" <<'PY
 import json, sys
 d, n, t0, t1, op_ms, par, mode, start_ms = sys.argv[1:]
 n = int(n); wall = float(t1) - float(t0)
-s = json.load(open(f"{d}/provider.json")); r = json.load(open(f"{d}/report.json"))["execution"]
+s = json.load(open(f"{d}/provider.json")); rep = json.load(open(f"{d}/report.json")); r = rep["execution"]
 starts = len(s["starts"]); ops = len(s["applied"])
 floor = ops * int(op_ms) / 1000 / int(par)
 print(f"{mode}: {n} agents, start {start_ms} ms, op {op_ms} ms: {starts} process starts "
       f"({starts / n:.4f} per moved member), {r['provider_calls']} apply requests, "
       f"{r['observe_calls']} observe requests, {ops} operations, restarts {r.get('session_restarts', 0)}, "
       f"wall {wall:.1f} s, floor {floor:.1f} s, ratio {wall / floor if floor else float('nan'):.2f}")
+c = rep.get("forecast")
+if c:
+    f, a = c["forecast"], c["actual"]
+    print(f"forecast {f['wall_seconds']:.1f} s (floor {f['floor_seconds']:.1f} s), {f['apply_calls']} apply / "
+          f"{f['observe_calls']} observe requests, {f['process_starts']} process starts; "
+          f"actual {a['wall_seconds']:.1f} s, {a['apply_calls']} apply / {a['observe_calls']} observe requests, "
+          f"{a['process_starts']} process starts; actual / forecast {a['wall_seconds'] / f['wall_seconds'] if f['wall_seconds'] else float('nan'):.2f}")
 PY

@@ -92,7 +92,7 @@ fn json_keys_are_in_spec_order() {
     let (_, v) = json("replace-gateway", &[]);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     // serde_json::Value sorts keys; check the raw text instead.
-    assert_eq!(keys.len(), 12);
+    assert_eq!(keys.len(), 13);
     let out = simulate("replace-gateway", &["--format", "json"])
         .output()
         .unwrap();
@@ -110,6 +110,7 @@ fn json_keys_are_in_spec_order() {
         "virtual_seconds",
         "stranded_ever",
         "faults",
+        "forecast",
     ];
     let at: Vec<usize> = order
         .iter()

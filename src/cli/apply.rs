@@ -262,19 +262,21 @@ fn run_inner(args: Args) -> Result<u8, String> {
     let mut errors = out.errors.clone();
     let mut run_report = None;
     if let Ended::Ran(ran) = &out.ended {
-        let r = RunReport::new(
+        let mut r = RunReport::new(
             &ran.info,
             ran.started.clone(),
             ran.finished.clone(),
             &out.plan,
             &ran.result,
         );
+        r.forecast = Some(ran.forecast.clone());
         let report_name = args.report.as_ref().map(|p| p.display().to_string());
         eprint!(
             "{}",
             failures::lines(&failures::failures(&r.execution), report_name.as_deref())
         );
-        let summary = report::summary(&r, ran.result.still_differs, report_name.as_deref());
+        let summary = report::summary(&r, ran.result.still_differs, report_name.as_deref())
+            + &report::forecast_line(&r);
         if json {
             eprint!("{summary}");
         } else {

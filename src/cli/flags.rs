@@ -1,7 +1,8 @@
 //! Flags shared by several commands, each defined and documented once
 //! here, and turned into the plain values [`handover::run`] takes.
 //!
-//! Owns the one duration parser ([`parse_duration`]), the target of a
+//! Owns the one duration parser ([`parse_duration`]), the forecast's
+//! `--cost` ([`parse_cost`], [`cost`]), the target of a
 //! command that changes or reads one ([`TargetFlags`]), the etcd settings of
 //! `reconcile --ha` and `history --ha` ([`EtcdFlags`]), and the flags of a
 //! command that may observe a target instead of reading an `--observed`
@@ -20,6 +21,24 @@ use std::path::{Path, PathBuf};
 pub fn parse_duration(s: &str) -> Result<Seconds, String> {
     Seconds::parse(s)
         .map_err(|_| format!("{s:?} is not a duration: a whole number followed by s, m or h"))
+}
+
+/// Checks `--cost startup=5s,call=1s,...` (the forecast's figures); the
+/// text is kept and applied over `policy.cost` by [`cost`].
+pub fn parse_cost(s: &str) -> Result<String, String> {
+    handover::model::Cost::default()
+        .with_flag(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The forecast's cost model: `policy.cost`, with `--cost` over it.
+pub fn cost(policy: &handover::model::Policy, flag: Option<&str>) -> handover::model::Cost {
+    match flag {
+        // Checked by `parse_cost` when the flag was read.
+        Some(f) => policy.cost.with_flag(f).unwrap_or(*policy.cost),
+        None => *policy.cost,
+    }
 }
 
 /// The target of `apply`, `reconcile` and `export`, flattened into their

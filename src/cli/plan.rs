@@ -3,7 +3,9 @@
 //!
 //! Reads the desired topology and the observed state (a file, or a fresh
 //! read-only observation of `--target`), runs the pure planner, and prints the plan as text (default), JSON (docs/spec.md section 4) or
-//! Markdown; `--out` also writes the JSON plan for a later `apply`. Exit
+//! Markdown, with the forecast of how long it takes against the real
+//! estate (text and JSON; `--cost`, `policy.cost`); `--out` also writes the
+//! JSON plan for a later `apply`. Exit
 //! codes: 0 success (or, with `--detailed-exitcode`, no changes), 1 error,
 //! 2 changes present with `--detailed-exitcode`, also when all of them are
 //! blocked.
@@ -77,6 +79,10 @@ pub struct Args {
     /// List every member instead of grouping identical moves.
     #[arg(long, short)]
     pub verbose: bool,
+    /// The forecast's figures, over `policy.cost` (any of them):
+    /// `startup=5s,call=1s,operation=1s,observe=30s,propagation=5m,batch=50,parallel=1,sessions=true`.
+    #[arg(long, value_name = "FIGURES", value_parser = flags::parse_cost)]
+    pub cost: Option<String>,
 }
 
 /// Prints whether a change window is open and whether the plan needs
@@ -119,7 +125,7 @@ pub fn run(args: Args) -> u8 {
             return exit::ERROR;
         }
     };
-    let plan = match handover::plan::try_plan(&desired, &observed) {
+    let mut plan = match handover::plan::try_plan(&desired, &observed) {
         Ok(p) => p,
         Err(e) => {
             eprintln!(
@@ -129,6 +135,12 @@ pub fn run(args: Args) -> u8 {
             return exit::ERROR;
         }
     };
+    let cost = flags::cost(&desired.policy, args.cost.as_deref());
+    plan.forecast = Some(handover::plan::forecast::forecast(
+        &plan,
+        &desired.policy,
+        &cost,
+    ));
     if let Some(path) = &args.out
         && let Err(e) = std::fs::write(path, render::json::render(&plan))
     {
@@ -143,7 +155,15 @@ pub fn run(args: Args) -> u8 {
         max_in_flight: desired.policy.max_in_flight,
     };
     let text = match args.format {
-        Format::Text => render::text::render(&plan, &observed, &opts),
+        Format::Text => {
+            let mut t = render::text::render(&plan, &observed, &opts);
+            if let Some(f) = &plan.forecast
+                && !plan.steps.is_empty()
+            {
+                t.push_str(&render::forecast::text(f, desired.policy.max_in_flight));
+            }
+            t
+        }
         Format::Json => render::json::render(&plan),
         Format::Markdown => render::markdown::render(&plan, &observed, &opts),
         Format::Powershell => render::powershell::render(

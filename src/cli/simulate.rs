@@ -1,6 +1,9 @@
 //! `handover simulate`: rehearse a migration in the embedded simulator, in
 //! virtual time, and say whether it would strand anyone.
 //!
+//! Also prints the forecast of the first plan against the real estate
+//! (`--cost`, `policy.cost`; [`handover::plan::forecast`]).
+//!
 //! Owns where the rehearsal starts: an `--observed` file, or one read-only
 //! observation of `--target` (through `flags::observe_read_only`, the one
 //! read-only observe). Must not apply anything to that target: the
@@ -59,6 +62,11 @@ pub struct Args {
     /// Approve every plan above `policy.approval` as soon as it waits.
     #[arg(long)]
     pub auto_approve: bool,
+    /// The figures of the forecast against the real estate, over
+    /// `policy.cost` (any of them):
+    /// `startup=5s,call=1s,operation=1s,observe=30s,propagation=5m,batch=50,parallel=1,sessions=true`.
+    #[arg(long, value_name = "FIGURES", value_parser = flags::parse_cost)]
+    pub cost: Option<String>,
 }
 
 /// How members are moved.
@@ -124,6 +132,9 @@ struct Rehearsal<'a> {
     /// absent when neither is configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     gates: Vec<handover::run::gates::rehearse::GateEvent>,
+    /// How long the first plan is forecast to take against the real
+    /// estate (the rehearsal's own times are the simulator's).
+    forecast: handover::plan::forecast::Forecast,
 }
 
 /// The rehearsal's gates from `--start`, `--approve` and `--auto-approve`.
@@ -211,10 +222,13 @@ pub fn run(args: Args) -> u8 {
     // Set once stdout is closed (`| head`): nothing more is written.
     let closed = std::cell::Cell::new(false);
     let mut waves = None;
+    // The first plan, for the opening line, the wave size and the
+    // forecast; the rehearsal plans again from the simulator's own
+    // observation.
+    let first = plan(&desired, &observed);
+    let cost = flags::cost(&desired.policy, args.cost.as_deref());
+    let forecast = handover::plan::forecast::forecast(&first, &desired.policy, &cost);
     if text {
-        // The first plan, for the opening line and the wave size; the
-        // rehearsal plans again from the simulator's own observation.
-        let first = plan(&desired, &observed);
         let bridges = args.strategy == Strategy::MakeBeforeBreak;
         say(
             &closed,
@@ -310,12 +324,19 @@ pub fn run(args: Args) -> u8 {
             {
                 say(&closed, &s);
             }
+            if !first.steps.is_empty() {
+                print!(
+                    "{}",
+                    handover::render::forecast::text(&forecast, desired.policy.max_in_flight)
+                );
+            }
         }
         Format::Json => match serde_json::to_string(&Rehearsal {
             summary: report.summary(args.strategy.name()),
             faults: sim.faults_fired(),
             rollout: rollout_report,
             gates: gate_events,
+            forecast,
         }) {
             Ok(s) => say(&closed, &format!("{s}\n")),
             Err(e) => {
@@ -332,7 +353,7 @@ pub fn run(args: Args) -> u8 {
     };
     // The process ends here: the OS reclaims the estate and the simulator
     // at once, faster than freeing them one allocation at a time.
-    std::mem::forget((desired, observed, sim, report, rollout));
+    std::mem::forget((desired, observed, sim, report, rollout, first));
     code
 }
 

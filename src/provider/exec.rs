@@ -545,8 +545,11 @@ impl Provider for ExecProvider {
                 results[i] = Some(r.map(|_| ()));
             }
         } else {
-            let chunks: Vec<Vec<usize>> =
-                todo.chunks(caps.batch()).map(<[usize]>::to_vec).collect();
+            // Spread evenly over the sessions: a request smaller than
+            // `max_batch × parallel` still keeps every session busy.
+            let lanes = caps.parallel.unwrap_or(1).max(1) as usize;
+            let size = caps.batch().min(todo.len().div_ceil(lanes)).max(1);
+            let chunks: Vec<Vec<usize>> = todo.chunks(size).map(<[usize]>::to_vec).collect();
             let answers = self.send_chunks(&caps, ops, &chunks).await;
             for (chunk, answer) in chunks.iter().zip(answers) {
                 let got = match answer {

@@ -3,12 +3,16 @@
 //! `-Report`.
 //!
 //! Owns the run metadata around the executor's [`EngineReport`], its
-//! Markdown rendering, and the closing lines `apply` prints ([`summary`]).
+//! Markdown rendering, the closing lines `apply` prints ([`summary`]), and
+//! the forecast against what the run took ([`compare`], [`forecast_line`]).
 //! Pure; the CLI writes the file and prints.
 
 use crate::diag::{count, thousands};
 use crate::execute::{EngineReport, StepOutcome};
+use crate::plan::forecast::Forecast;
 use crate::plan::{Counts, Plan};
+use crate::provider::ProviderCounters;
+use crate::render::forecast::{Actual, Comparison};
 use crate::run::apply::{RunInfo, RunResult};
 use serde::Serialize;
 use std::fmt::Write;
@@ -42,6 +46,10 @@ pub struct RunReport {
     pub planned: Counts,
     /// The executor's report: one record per step, then the counts.
     pub execution: EngineReport,
+    /// The forecast made before the run and what the run took (set by
+    /// the caller with [`compare`]); absent when none was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Comparison>,
 }
 
 impl RunReport {
@@ -71,8 +79,40 @@ impl RunReport {
             stranded: result.stranded.iter().map(|n| n.to_string()).collect(),
             planned: Counts::of(plan),
             execution: result.report.clone(),
+            forecast: None,
         }
     }
+}
+
+/// The forecast beside what the run took: `wall_seconds` measured by the
+/// caller (the first observation and the run), the requests counted by
+/// the executor plus the two whole observations around the pass, the
+/// processes the provider started in the whole run.
+pub fn compare(
+    forecast: Forecast,
+    wall_seconds: f64,
+    e: &EngineReport,
+    counters: ProviderCounters,
+) -> Comparison {
+    Comparison {
+        forecast,
+        actual: Actual {
+            wall_seconds,
+            clock_seconds: e.clock_seconds,
+            apply_calls: e.provider_calls,
+            observe_calls: e.observe_calls + 2,
+            process_starts: counters.process_starts,
+        },
+    }
+}
+
+/// The closing line on the forecast, for stdout after [`summary`]; empty
+/// when the report has no forecast.
+pub fn forecast_line(r: &RunReport) -> String {
+    r.forecast
+        .as_ref()
+        .map(crate::render::forecast::comparison)
+        .unwrap_or_default()
 }
 
 /// The report as pretty JSON, ending with a newline.
@@ -165,6 +205,30 @@ pub fn markdown(r: &RunReport) -> String {
         ),
     ] {
         let _ = writeln!(out, "| {k} | {} |", cell(&v));
+    }
+    if let Some(c) = &r.forecast {
+        let (f, a) = (&c.forecast, &c.actual);
+        let d = crate::render::forecast::duration;
+        for (k, actual, forecast) in [
+            ("Wall time", d(a.wall_seconds), d(f.wall_seconds)),
+            (
+                "Apply requests",
+                a.apply_calls.to_string(),
+                f.apply_calls.to_string(),
+            ),
+            (
+                "Observe requests",
+                a.observe_calls.to_string(),
+                f.observe_calls.to_string(),
+            ),
+            (
+                "Provider processes started",
+                a.process_starts.to_string(),
+                f.process_starts.to_string(),
+            ),
+        ] {
+            let _ = writeln!(out, "| {k}: taken / forecast | {actual} / {forecast} |");
+        }
     }
     for (title, list) in [
         (

@@ -30,10 +30,22 @@
 //! simulator's own verdict after each call.
 //!
 //! Several processes may call at once (the replicas of `reconcile --ha`
-//! all observe; only the leader applies): every call holds an exclusive
-//! `flock` on `FILE.lock` from reading the state to writing it back, and
-//! the state is written to a temporary file and renamed, so a reader never
-//! sees a torn file and no update is lost. Each applied operation is also
+//! all observe; only the leader applies; `parallel` sessions): every call
+//! holds an exclusive `flock` on `FILE.lock` from reading the state to
+//! writing it back, and the state is written to a temporary file and
+//! renamed, so a reader never sees a torn file and no update is lost.
+//!
+//! A session (protocol 2: many requests in one process) keeps the state
+//! and the simulation in memory between its requests, with the identity of
+//! the file it last wrote (device, inode, length, modification and change
+//! times: every write renames a new file into place). Under the lock it
+//! reads and parses the file again only when another process has written
+//! it since; otherwise the request costs only the write-through of the
+//! state (compact JSON), so tests and other processes always read the
+//! latest state. A one-shot (protocol 1) process reads the file as
+//! before. Each operation compares a snapshot of its own member (and the
+//! servers) before and after, not of the whole estate, so a batch costs in
+//! proportion to its operations, not to them times the estate. Each applied operation is also
 //! recorded in `applied_by` with the pid of the process that ran the
 //! provider (the handover replica, read when the call starts) and the
 //! wall-clock time, so a test can
@@ -196,6 +208,7 @@ fn main() {
         std::thread::sleep(std::time::Duration::from_millis(args.start_delay_ms));
     }
     let mut first = true;
+    let mut cache = None;
     for line in std::io::stdin().lock().lines() {
         let line = match line {
             Ok(l) => l,
@@ -204,12 +217,69 @@ fn main() {
         if line.trim().is_empty() {
             continue;
         }
-        serve(&args, &line, std::mem::take(&mut first));
+        serve(&args, &line, std::mem::take(&mut first), &mut cache);
     }
 }
 
+/// The identity of the state file as this process last wrote it: a file
+/// with another identity was written by someone else since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        len: m.len(),
+        mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+    })
+}
+
+/// What a session keeps between its requests.
+struct Cache {
+    state: State,
+    sim: Sim,
+    /// The file as it was when `state` and `sim` were written to it.
+    stamp: Stamp,
+}
+
+/// The state and simulation: the session's own copy while the file is the
+/// one it wrote last, otherwise read from the file.
+fn current(args: &Args, cache: &mut Option<Cache>) -> (State, Sim) {
+    let now = stamp(&args.state);
+    if let Some(c) = cache.take()
+        && Some(c.stamp) == now
+    {
+        return (c.state, c.sim);
+    }
+    let state = match load(&args.state) {
+        Ok(s) => s,
+        Err(e) => fail(&e, 1),
+    };
+    let sim = match &state.sim {
+        Some(text) => match Sim::load_json(text) {
+            Ok(s) => s,
+            Err(e) => fail(
+                &format!("the simulator state in {}: {e}", args.state.display()),
+                1,
+            ),
+        },
+        None => Sim::from_observed(&state.observed, SimConfig::seeded(args.seed)),
+    };
+    (state, sim)
+}
+
 /// Answers one request line (recording the process start with the first).
-fn serve(args: &Args, line: &str, first: bool) {
+fn serve(args: &Args, line: &str, first: bool, cache: &mut Option<Cache>) {
     let req: Request = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => fail(&format!("the request is not a protocol request: {e}"), 1),
@@ -223,20 +293,7 @@ fn serve(args: &Args, line: &str, first: bool) {
         Ok(l) => l,
         Err(e) => fail(&e, 1),
     };
-    let mut state = match load(&args.state) {
-        Ok(s) => s,
-        Err(e) => fail(&e, 1),
-    };
-    let mut sim = match &state.sim {
-        Some(text) => match Sim::load_json(text) {
-            Ok(s) => s,
-            Err(e) => fail(
-                &format!("the simulator state in {}: {e}", args.state.display()),
-                1,
-            ),
-        },
-        None => Sim::from_observed(&state.observed, SimConfig::seeded(args.seed)),
-    };
+    let (mut state, mut sim) = current(args, cache);
     if first {
         state.starts.push(std::process::id());
     }
@@ -278,8 +335,13 @@ fn serve(args: &Args, line: &str, first: bool) {
         save(&args.state, &mut state, &sim);
         hang(args);
     }
-    save(&args.state, &mut state, &sim);
+    let stamp = save(&args.state, &mut state, &sim);
+    // Released before answering: the next call of any process may go on.
+    drop(_lock);
     emit(&resp);
+    if let Some(stamp) = stamp {
+        *cache = Some(Cache { state, sim, stamp });
+    }
 }
 
 /// The subject of an apply whose answer `--apply-then-hang` loses (while
@@ -343,6 +405,14 @@ fn describe(body: &RequestBody) -> String {
             format!("apply {}", names.join(","))
         }
         b => b.name().to_string(),
+    }
+}
+
+/// The member or pool an operation is about.
+fn subject_name(op: &Operation) -> &Name {
+    match op {
+        Operation::SetParents { name, .. } | Operation::RetireGateway { name } => name,
+        Operation::StoreFailover { pool, .. } => pool,
     }
 }
 
@@ -528,10 +598,13 @@ fn matches_op(op: &Operation, on: &Option<String>) -> bool {
 
 /// Applies one operation to the simulation and records it.
 fn apply_one(operation: &Operation, state: &mut State, sim: &mut Sim) -> OpResult {
-    let before = sim.snapshot(&Scope::All);
+    // The operation's own member (with every server and the store): what
+    // it can change, without walking the whole estate per operation.
+    let own = Scope::Members(vec![subject_name(operation).clone()]);
+    let before = sim.snapshot(&own);
     match sim.apply_now(operation) {
         Ok(()) => {
-            let after = sim.snapshot(&Scope::All);
+            let after = sim.snapshot(&own);
             if let Operation::SetParents { name, parents, .. } = operation
                 && let Some(c) = member(&before, name).and_then(|m| m.connected.clone())
                 && !parents.lists(&c)
@@ -620,18 +693,21 @@ fn load(path: &Path) -> Result<State, String> {
     serde_json::from_str(&text).map_err(|e| format!("state file {}: {e}", path.display()))
 }
 
-fn save(path: &Path, state: &mut State, sim: &Sim) {
+/// Writes the state (by rename, under the caller's lock); returns the
+/// file's new identity.
+fn save(path: &Path, state: &mut State, sim: &Sim) -> Option<Stamp> {
     state.sim = Some(sim.save_json());
     state.observed = sim.snapshot(&Scope::All);
     state.stranded = sim.stranded();
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let text = serde_json::to_vec_pretty(state).expect("state serialises");
+    let text = serde_json::to_vec(state).expect("state serialises");
     if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)) {
         fail(
             &format!("cannot write state file {}: {e}", path.display()),
             1,
         );
     }
+    stamp(path)
 }
 
 fn emit(resp: &Response) {

@@ -93,6 +93,9 @@ pub struct Ran {
     pub finished: String,
     /// What it did, and the verdict.
     pub result: RunResult,
+    /// The forecast of `plan` and `simulate` beside what the run took
+    /// (docs/spec.md, "Forecast").
+    pub forecast: crate::render::forecast::Comparison,
 }
 
 /// What [`apply()`] returns.
@@ -160,9 +163,11 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         ui.note(&n);
     }
     let runtime = super::super::runtime()?;
+    let observing = std::time::Instant::now();
     let start: Observed = runtime
         .block_on(tgt.observe(&Scope::All))
         .map_err(|e| format!("error: cannot observe {}: {e}", req.target_name))?;
+    let first_observe = observing.elapsed();
     let (plan, revision) = match (&saved_plan, &desired) {
         (Some(plan), _) => prepare::saved(plan, &start)?,
         (_, Some(d)) => prepare::planned(d, &req.desired, &start)?,
@@ -261,7 +266,11 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
             &req.desired
         }),
     };
+    // The forecast, to compare with at the end (a saved plan's figures).
+    let cost = plan.forecast.as_ref().map_or(*policy.cost, |f| f.cost);
+    let forecast = crate::plan::forecast::forecast(&plan, &policy, &cost);
     let started = journal::now_rfc3339();
+    let running = std::time::Instant::now();
     let job = Job {
         plan: &plan,
         start: &start,
@@ -278,6 +287,12 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
             state_dir.display()
         ));
     }
+    let forecast = crate::report::run::compare(
+        forecast,
+        (first_observe + running.elapsed()).as_secs_f64(),
+        &result.report,
+        tgt.counters(),
+    );
     let saved = tgt.save();
     drop(lock);
     let mut code = result.outcome.exit_code();
@@ -294,6 +309,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         started,
         finished: journal::now_rfc3339(),
         result,
+        forecast,
     };
     Ok(outcome(plan, Ended::Ran(Box::new(ran)), code, errors))
 }

@@ -658,6 +658,9 @@ impl<'a> Builder<'a> {
         if let Some(r) = &p.rollout {
             out.rollout = self.rollout(r);
         }
+        if let Some(c) = &p.cost {
+            out.cost = Box::new(self.cost(c));
+        }
         if let Some(r) = p.retire_gateways {
             out.retire_gateways = r;
         }

@@ -500,6 +500,39 @@ doc_struct! {
         /// Approval gate: how large a plan may be before it waits for
         /// `handover approve` (docs/gates.md).
         pub approval: Option<ApprovalDoc> => "approval" opt,
+        /// What the forecast assumes each unit of work costs.
+        pub cost: Option<CostDoc> => "cost" opt,
+    }
+}
+
+doc_struct! {
+    /// `policy.cost:` (docs/spec.md, "Forecast").
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct CostDoc ("policy.cost") {
+        /// Starting the provider program once; default 5s.
+        #[schemars(with = "Option<String>")]
+        pub startup: Option<Text> => "startup" opt,
+        /// One apply request's own round trip; default 1s.
+        #[schemars(with = "Option<String>")]
+        pub per_call: Option<Text> => "perCall" opt,
+        /// One operation (a member's set_parents) in a request; default 1s.
+        #[schemars(with = "Option<String>")]
+        pub per_operation: Option<Text> => "perOperation" opt,
+        /// One observation (a poll); default 30s.
+        #[schemars(with = "Option<String>")]
+        pub observe: Option<Text> => "observe" opt,
+        /// From the bridge write until the member shows its new parents; default 5m.
+        #[schemars(with = "Option<String>")]
+        pub propagation: Option<Text> => "propagation" opt,
+        /// Operations per apply request; default 50.
+        #[schemars(with = "Option<u32>", range(min = 1))]
+        pub batch: Option<Spanned<i64>> => "batch" opt,
+        /// Requests at once (sessions); default 1.
+        #[schemars(with = "Option<u32>", range(min = 1))]
+        pub parallel: Option<Spanned<i64>> => "parallel" opt,
+        /// One long-lived session (protocol 2); default true.
+        pub sessions: Option<bool> => "sessions" opt,
     }
 }
 
@@ -656,7 +689,7 @@ doc_struct! {
         #[schemars(with = "Option<Duration>")]
         pub interval: Option<Text> => "interval" opt,
         /// The longest interval: while nothing changes the interval
-        /// doubles up to this; default 1m.
+        /// doubles up to this; default 30s.
         #[schemars(with = "Option<Duration>")]
         pub max: Option<Text> => "max" opt,
     }

@@ -13,6 +13,7 @@
 //! `doc` (the file shapes), `build` (value syntax, interning).
 
 mod build;
+mod cost;
 pub mod doc;
 mod fast;
 mod fast_json;

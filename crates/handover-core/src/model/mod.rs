@@ -6,6 +6,7 @@
 //! for error messages), validation checks it, planning reads it.
 
 pub mod approval;
+pub mod cost;
 pub mod desired;
 pub mod notify;
 pub mod observed;
@@ -15,6 +16,7 @@ pub mod server;
 pub mod window;
 
 pub use approval::Approval;
+pub use cost::{Cost, CostError, Millis};
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };

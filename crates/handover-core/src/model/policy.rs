@@ -125,6 +125,10 @@ pub struct Policy {
     pub windows: Vec<super::Window>,
     /// Approval gate (`policy.approval`, docs/gates.md); `None`: no gate.
     pub approval: Option<super::Approval>,
+    /// What the forecast of `plan` and `simulate` assumes a provider
+    /// start, request, operation and a member's propagation cost (boxed:
+    /// a topology stays small beside an observed state).
+    pub cost: Box<super::cost::Cost>,
 }
 
 /// `policy.poll`: the interval between two observations of the members in
@@ -135,7 +139,8 @@ pub struct Policy {
 pub struct Poll {
     /// The first (and shortest) interval; default 15 s.
     pub interval: Seconds,
-    /// The longest interval; default 1 min; never below `interval`.
+    /// The longest interval; default 30 s; never below `interval`
+    /// (docs/performance.md, "The poll backoff", says why).
     pub max: Seconds,
 }
 
@@ -143,7 +148,7 @@ impl Default for Poll {
     fn default() -> Self {
         Poll {
             interval: Seconds(15),
-            max: Seconds(60),
+            max: Seconds(30),
         }
     }
 }
@@ -162,6 +167,7 @@ impl Default for Policy {
             notifications: Vec::new(),
             windows: Vec::new(),
             approval: None,
+            cost: Box::default(),
         }
     }
 }

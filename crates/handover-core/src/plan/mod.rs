@@ -20,6 +20,7 @@ pub mod counts;
 mod diff;
 mod digest;
 pub mod direct;
+pub mod forecast;
 mod order;
 mod ready;
 pub mod rollout;

@@ -40,6 +40,11 @@ pub struct Plan {
     /// Agents a `spread` rule kept where they are, and why (information).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<AgentNote>,
+    /// How long the plan is forecast to take against the real estate, and
+    /// where the time goes (`handover plan` fills it in). Information
+    /// only: applying a plan never reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<super::forecast::Forecast>,
     /// Made by the `direct` strategy (the console's way, which exists to
     /// show the hazard): the executor does not re-check its removals. Never
     /// read from or written to a plan file, so no file can turn the
@@ -580,6 +585,7 @@ impl Plan {
             policy: None,
             loads: Vec::new(),
             notes: Vec::new(),
+            forecast: None,
             direct: false,
         }
     }

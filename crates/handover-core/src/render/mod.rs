@@ -13,6 +13,7 @@
 //! names by their common domain suffix, and writes numbers with thousands
 //! separators.
 
+pub mod forecast;
 pub mod graph;
 pub mod json;
 pub mod markdown;
