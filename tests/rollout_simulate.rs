@@ -61,7 +61,7 @@ fn the_overload_pauses_the_rollout_and_the_docs_show_the_real_output() {
     assert_eq!(code, 3, "paused is not converged, and safe:\n{out}{err}");
     for want in [
         "step 1 of 3 starts: 5 members of this revision in all",
-        "step 1 moved its members; soaking until 17m",
+        "step 1 moved its members; soaking until 17m 15s",
         "step 2 of 3 starts: 20 members of this revision in all",
         "analysis failed during step 2: 12 of 12 moved members are not reporting to their new primary (at most 0 may be)",
         "gateway gw9.branch.contoso.local, a new primary, is down",
@@ -126,7 +126,7 @@ fn the_rehearsal_json_reports_steps_verdicts_and_the_rollback() {
             "rolledBack"
         ]
     );
-    assert_eq!(r["timeline"][1]["until"], 1020);
+    assert_eq!(r["timeline"][1]["until"], 1035);
     assert_eq!(r["timeline"][4]["members"].as_array().unwrap().len(), 20);
     assert_eq!(r["last"]["phase"], "rolledBack");
     assert_eq!(r["last"]["step"], 2);
