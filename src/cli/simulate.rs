@@ -232,14 +232,11 @@ pub fn run(args: Args) -> u8 {
         let bridges = args.strategy == Strategy::MakeBeforeBreak;
         say(
             &closed,
-            &format!(
-                "{}",
-                handover::report::rehearsal::header(
-                    args.strategy.name(),
-                    &first.summary,
-                    &desired.policy,
-                    bridges
-                )
+            &handover::report::rehearsal::header(
+                args.strategy.name(),
+                &first.summary,
+                &desired.policy,
+                bridges,
             ),
         );
         // `direct` has no window: all its changes are one wave.
@@ -325,9 +322,9 @@ pub fn run(args: Args) -> u8 {
                 say(&closed, &s);
             }
             if !first.steps.is_empty() {
-                print!(
-                    "{}",
-                    handover::render::forecast::text(&forecast, desired.policy.max_in_flight)
+                say(
+                    &closed,
+                    &handover::render::forecast::text(&forecast, desired.policy.max_in_flight),
                 );
             }
         }
