@@ -202,17 +202,8 @@ mod tests {
 
     #[test]
     fn every_rollout_phase_of_status_is_one_notifications_know() {
-        use crate::plan::rollout::Phase;
-        for p in [
-            Phase::Moving,
-            Phase::Soaking,
-            Phase::Paused,
-            Phase::AnalysisFailed,
-            Phase::RollingBack,
-            Phase::RolledBack,
-            Phase::Complete,
-        ] {
-            assert!(RolloutPhase::parse(p.as_str()).is_some(), "{}", p.as_str());
+        for p in RolloutPhase::ALL {
+            assert_eq!(RolloutPhase::parse(p.as_str()), Some(p), "{}", p.as_str());
         }
     }
 

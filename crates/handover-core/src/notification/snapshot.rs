@@ -2,7 +2,7 @@
 //! after a pass, as far as notifications care, with the sync status and
 //! rollout phase as notifications name them.
 //!
-//! Owns [`Snapshot`], [`SyncState`] and [`RolloutPhase`]; plain data,
+//! Owns [`Snapshot`] and [`SyncState`] (a rollout's phase is [`RolloutPhase`], the rollout's own type); plain data,
 //! filled by the runtime from `/status`. Must not judge or render.
 
 use serde::Serialize;
@@ -50,52 +50,9 @@ impl SyncState {
     }
 }
 
-/// Where a rollout stands (`/status`'s `rollout.phase`), as far as
-/// notifications care.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum RolloutPhase {
-    /// A step's members are moving.
-    Moving,
-    /// A step soaks while it is analysed.
-    Soaking,
-    /// Paused (a manual step, or a failed analysis with `onFailure: pause`).
-    Paused,
-    /// A step's analysis failed.
-    AnalysisFailed,
-    /// A failed step's members are moving back.
-    RollingBack,
-    /// A failed step's members are back on their old parents.
-    RolledBack,
-    /// Every step is done.
-    Complete,
-}
-
-impl RolloutPhase {
-    /// Every phase.
-    pub const ALL: [RolloutPhase; 7] = [
-        RolloutPhase::Moving,
-        RolloutPhase::Soaking,
-        RolloutPhase::Paused,
-        RolloutPhase::AnalysisFailed,
-        RolloutPhase::RollingBack,
-        RolloutPhase::RolledBack,
-        RolloutPhase::Complete,
-    ];
-
-    /// The phase named `s` in `/status` (`analysisFailed`), if any.
-    pub fn parse(s: &str) -> Option<RolloutPhase> {
-        Some(match s {
-            "moving" => RolloutPhase::Moving,
-            "soaking" => RolloutPhase::Soaking,
-            "paused" => RolloutPhase::Paused,
-            "analysisFailed" => RolloutPhase::AnalysisFailed,
-            "rollingBack" => RolloutPhase::RollingBack,
-            "rolledBack" => RolloutPhase::RolledBack,
-            "complete" => RolloutPhase::Complete,
-            _ => return None,
-        })
-    }
-}
+/// Where a rollout stands (`/status`'s `rollout.phase`): the rollout's own
+/// phase, one type for planning, `/status` and notifications.
+pub use crate::plan::rollout::Phase as RolloutPhase;
 
 /// What the loop reports after a pass, as far as notifications care: the
 /// input of [`judge`]. Plain data, filled by the runtime from `/status`.

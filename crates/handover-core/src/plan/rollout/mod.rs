@@ -34,7 +34,7 @@ use crate::name::Name;
 use serde::{Deserialize, Serialize};
 
 /// Where a rollout is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
     /// The current step's members are being moved.
@@ -57,6 +57,22 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase.
+    pub const ALL: [Phase; 7] = [
+        Phase::Moving,
+        Phase::Soaking,
+        Phase::Paused,
+        Phase::AnalysisFailed,
+        Phase::RollingBack,
+        Phase::RolledBack,
+        Phase::Complete,
+    ];
+
+    /// The phase `/status` spells `s` (`analysisFailed`), if any.
+    pub fn parse(s: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
     /// As `/status` and the rehearsal JSON spell it.
     pub fn as_str(self) -> &'static str {
         match self {
