@@ -9,7 +9,6 @@
 
 use super::exit;
 use clap::Args as ClapArgs;
-use handover::run::target;
 use std::path::PathBuf;
 
 /// Flags of `handover approve`.
@@ -35,11 +34,7 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: &Args) -> Result<u8, String> {
-    let dir = match (&args.target, &args.state_dir) {
-        (_, Some(d)) => d.clone(),
-        (Some(t), None) => target::state_dir(&target::spec(t, &[])?, None),
-        (None, None) => PathBuf::from(".handover"),
-    };
+    let dir = super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref())?;
     let user = handover::run::gates::apply::approve(
         &dir,
         &args.digest,

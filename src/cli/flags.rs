@@ -283,3 +283,17 @@ pub fn topology_and_observation(
         (desired, observed)
     })
 }
+
+/// The journal's directory for a command that reads or writes the journal
+/// without opening the target (`history`, `resume`, `approve`):
+/// `--state-dir`, else the target's own (beside a `sim:` file), else
+/// `.handover`. `Err` when `--target` does not parse.
+pub fn journal_dir(target_arg: Option<&str>, state_dir: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(d) = state_dir {
+        return Ok(d.to_path_buf());
+    }
+    let spec = target_arg.map(|t| target::spec(t, &[])).transpose()?;
+    Ok(handover::state::default_dir(
+        spec.as_ref().and_then(target::file),
+    ))
+}

@@ -9,7 +9,6 @@
 use super::exit;
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::run::history::{read_shared, runs};
-use handover::run::target;
 use handover::state::journal;
 use std::path::PathBuf;
 
@@ -51,22 +50,13 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let spec = match args
-        .target
-        .as_deref()
-        .map(|t| target::spec(t, &[]))
-        .transpose()
-    {
-        Ok(s) => s,
+    let dir = match super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref()) {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("{e}");
             return exit::ERROR;
         }
     };
-    let dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(target::file)));
     let (records, writers) = match &args.ha {
         Some(url) => match read_shared(url, &args.etcd.security(), args.group.as_deref()) {
             Ok(r) => r,

@@ -10,7 +10,6 @@
 
 use super::exit;
 use clap::Args as ClapArgs;
-use handover::run::target;
 use std::path::PathBuf;
 
 /// Flags of `handover resume`.
@@ -29,21 +28,13 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let spec = match args
-        .target
-        .as_deref()
-        .map(|t| target::spec(t, &[]))
-        .transpose()
-    {
-        Ok(s) => s,
+    let dir = match super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref()) {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("{e}");
             return exit::ERROR;
         }
     };
-    let dir = args
-        .state_dir
-        .unwrap_or_else(|| handover::state::default_dir(spec.as_ref().and_then(target::file)));
     match handover::run::rollout::gate::record_resume(&dir, handover::run::origin::os_user()) {
         Ok(()) => {
             println!(
