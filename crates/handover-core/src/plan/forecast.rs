@@ -55,6 +55,11 @@ pub struct Forecast {
     pub floor_seconds: f64,
 }
 
+/// True for a part that took no time (left out of the JSON).
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 /// The wall time's parts, in seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
@@ -66,6 +71,11 @@ pub struct Breakdown {
     pub observe: f64,
     /// Starting provider processes.
     pub startup: f64,
+    /// A progressive rollout's soaks (`policy.rollout`): each step holds
+    /// this long after its members moved, while it is analysed. Manual
+    /// pauses (`{pause: true}`) wait for a person and are not counted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub soak: f64,
 }
 
 /// Forecasts `plan` under `policy` (its window, ack timeout and poll
@@ -131,15 +141,26 @@ pub fn forecast(plan: &Plan, policy: &Policy, cost: &Cost) -> Forecast {
         1
     };
     floor_ms += t.operations * cost.per_operation.0 / par;
+    // A rollout holds after each step for its soak: nothing moves then,
+    // however fast the provider (docs/rollouts.md).
+    let soak_ms: u64 = if t.operations == 0 {
+        0
+    } else {
+        policy.rollout.as_ref().map_or(0, |r| {
+            r.steps.iter().map(|s| s.soak.0.saturating_mul(1_000)).sum()
+        })
+    };
+    floor_ms += soak_ms;
     let s = |ms: u64| ms as f64 / 1_000.0;
     Forecast {
         cost: *cost,
-        wall_seconds: s(t.waiting_ms + t.apply_ms + observe_ms + startup_ms),
+        wall_seconds: s(t.waiting_ms + t.apply_ms + observe_ms + startup_ms + soak_ms),
         breakdown: Breakdown {
             propagation: s(t.waiting_ms),
             apply: s(t.apply_ms),
             observe: s(observe_ms),
             startup: s(startup_ms),
+            soak: s(soak_ms),
         },
         operations: t.operations,
         apply_calls: t.apply_calls,

@@ -142,6 +142,7 @@ fn one_wave_worked_out_by_hand() {
             apply: 204.0,
             observe: 240.0,
             startup: 15.0,
+            soak: 0.0,
         }
     );
     assert_eq!(f.wall_seconds, 684.0);
@@ -346,4 +347,36 @@ fn members_found_in_their_bridge_wait_and_direct_writes_do_not() {
     assert_eq!((f.waves, f.operations, f.apply_calls), (0, 1, 1));
     assert_eq!(f.observe_calls, 2, "no poll without an await");
     assert_eq!(f.breakdown.propagation, 0.0);
+}
+
+#[test]
+fn a_rollouts_soaks_are_waited_for_and_a_manual_pause_is_not_counted() {
+    use crate::model::{Rollout, Step as RolloutStep, StepTarget};
+    let plain = forecast(&moves(100, false), &policy(500), &cost());
+    let mut p = policy(500);
+    p.rollout = Some(Box::new(Rollout {
+        steps: vec![
+            RolloutStep {
+                target: StepTarget::Members(20),
+                soak: Seconds(15 * 60),
+            },
+            RolloutStep {
+                target: StepTarget::Pause,
+                soak: Seconds(0),
+            },
+            RolloutStep {
+                target: StepTarget::Percent(100),
+                soak: Seconds(30 * 60),
+            },
+        ],
+        analysis: Default::default(),
+        on_failure: Default::default(),
+    }));
+    let f = forecast(&moves(100, false), &p, &cost());
+    assert_eq!(f.breakdown.soak, 45.0 * 60.0);
+    assert_eq!(f.wall_seconds, plain.wall_seconds + 45.0 * 60.0);
+    assert_eq!(f.floor_seconds, plain.floor_seconds + 45.0 * 60.0);
+    // Nothing to move: nothing soaks.
+    let empty = forecast(&moves(0, false), &p, &cost());
+    assert_eq!(empty.breakdown.soak, 0.0);
 }

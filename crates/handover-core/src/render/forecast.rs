@@ -39,9 +39,14 @@ pub fn text(f: &Forecast, window: u32) -> String {
     let c = &f.cost;
     let b = &f.breakdown;
     let mut out = String::new();
+    let soaks = if b.soak > 0.0 {
+        " and the rollout's soaks"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "\nForecast against the real estate: about {} (floor {}: the propagation the window allows plus the operations' own time).",
+        "\nForecast against the real estate: about {} (floor {}: the propagation the window allows plus the operations' own time{soaks}).",
         duration(f.wall_seconds),
         duration(f.floor_seconds)
     );
@@ -83,6 +88,13 @@ pub fn text(f: &Forecast, window: u32) -> String {
         count(f.process_starts, "process start", "process starts"),
         c.startup
     );
+    if b.soak > 0.0 {
+        let _ = writeln!(
+            out,
+            "  rollout soaks: {} (each step of policy.rollout holds while it is analysed; manual pauses wait for handover resume and are not counted)",
+            duration(b.soak)
+        );
+    }
     if f.timed_out > 0 {
         let _ = writeln!(
             out,
