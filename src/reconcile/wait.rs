@@ -177,6 +177,30 @@ pub struct StatusDoc {
     pub last_error: Option<ErrorDoc>,
     /// With `--ha`.
     pub ha: Option<HaDoc>,
+    /// The change window (docs/gates.md), when `policy.windows` is set.
+    pub window: Option<crate::reconcile::serve::gates_view::WindowView>,
+    /// The approval gate (docs/gates.md), when a plan needed it.
+    pub approval: Option<crate::reconcile::serve::gates_view::ApprovalView>,
+    /// A progressive rollout (docs/rollouts.md), when `policy.rollout` is
+    /// set.
+    pub rollout: Option<RolloutDoc>,
+}
+
+/// `/status`'s `rollout`, as far as a client reads it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RolloutDoc {
+    /// The current step, 1-based.
+    pub step: u64,
+    /// Steps in the policy.
+    pub steps: u64,
+    /// `moving`, `soaking`, `paused`, `analysisFailed`, `rollingBack`,
+    /// `rolledBack` or `complete`.
+    pub phase: String,
+    /// When the soak ends (RFC 3339), while soaking.
+    pub soak_until: Option<String>,
+    /// Why the rollout stopped, when it did.
+    pub reason: Option<String>,
 }
 
 impl StatusDoc {
@@ -297,9 +321,15 @@ pub fn judge(doc: &StatusDoc, condition: Condition, revision: Option<&str>) -> V
         return Verdict::Waiting(progress(doc));
     };
     if sync == SyncStatus::Degraded {
-        let why = match &doc.last_error {
-            Some(e) => format!("{} error: {}", e.kind, e.message),
-            None => "a member's change stopped on a provider error; see the status page".into(),
+        let rollout = doc.rollout.as_ref().and_then(|r| r.reason.as_ref());
+        let why = match (&doc.last_error, rollout) {
+            (Some(e), _) => format!("{} error: {}", e.kind, e.message),
+            (None, Some(why)) => {
+                format!("the rollout stopped: {why}; handover resume lets it go on")
+            }
+            (None, None) => {
+                "a member's change stopped on a provider error; see the status page".into()
+            }
         };
         return Verdict::Fails(Failure::Degraded(why));
     }
@@ -383,6 +413,30 @@ pub fn progress(doc: &StatusDoc) -> String {
     ));
     if doc.suspended {
         s.push_str("; applying is suspended");
+    }
+    if let Some(r) = &doc.rollout {
+        s.push_str(&format!(
+            "; rollout step {} of {} {}",
+            r.step, r.steps, r.phase
+        ));
+        if let Some(until) = &r.soak_until {
+            s.push_str(&format!(" until {until}"));
+        }
+    }
+    if let Some(w) = doc.window.as_ref().filter(|w| !w.open) {
+        s.push_str("; change window closed");
+        if let Some(next) = &w.next_open {
+            s.push_str(&format!(", next opens {next}"));
+        }
+    }
+    if let Some(a) = doc.approval.as_ref().filter(|a| a.awaiting) {
+        s.push_str(&format!(
+            "; {} member changes await approval",
+            thousands(a.members)
+        ));
+        if let Some(d) = &a.digest {
+            s.push_str(&format!(": handover approve {d}"));
+        }
     }
     s
 }
@@ -577,5 +631,54 @@ mod tests {
             judge(&d, Condition::Healthy, None),
             Verdict::Holds(_)
         ));
+    }
+
+    #[test]
+    fn the_progress_line_says_how_to_approve_when_the_window_opens_and_the_rollout_step() {
+        let mut v = base("AwaitingApproval");
+        v["approval"] = json!({"awaiting": true, "digest": "fnv1a64:0123456789abcdef",
+            "members": 1200, "threshold": {"aboveMembers": 500}});
+        v["window"] = json!({"open": false, "closesAt": null, "nextOpen": "2026-12-14T21:00:00Z"});
+        v["rollout"] = json!({"step": 1, "steps": 3, "phase": "soaking",
+            "soakUntil": "2026-12-14T21:15:00Z", "analysis": {"verdict": "passing", "reasons": []}});
+        let d = doc(v);
+        let line = progress(&d);
+        assert!(
+            line.starts_with("AwaitingApproval at abcdef012345:"),
+            "{line}"
+        );
+        assert!(
+            line.contains("; rollout step 1 of 3 soaking until 2026-12-14T21:15:00Z"),
+            "{line}"
+        );
+        assert!(
+            line.contains("; change window closed, next opens 2026-12-14T21:00:00Z"),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "; 1,200 member changes await approval: handover approve fnv1a64:0123456789abcdef"
+            ),
+            "{line}"
+        );
+        // A person can still approve: waiting, not failing.
+        assert!(matches!(
+            judge(&d, Condition::Synced, None),
+            Verdict::Waiting(_)
+        ));
+    }
+
+    #[test]
+    fn a_failed_rollout_fails_the_wait_with_the_rollouts_reason() {
+        let mut v = base("Degraded");
+        v["rollout"] = json!({"step": 2, "steps": 3, "phase": "analysisFailed",
+            "reason": "step 2: gateway gw9.contoso.local, a new primary, is down"});
+        match judge(&doc(v), Condition::Synced, None) {
+            Verdict::Fails(Failure::Degraded(why)) => assert_eq!(
+                why,
+                "the rollout stopped: step 2: gateway gw9.contoso.local, a new primary, is down; handover resume lets it go on"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }
