@@ -68,14 +68,7 @@ pub(crate) fn desired_parents(
     map
 }
 
-/// True when `configured` is a bridge towards `desired`: the desired
-/// primary, the desired failovers in order, then at least one extra
-/// failover (an old parent kept until the member has moved).
-pub fn is_bridge_of(desired: &Parents, configured: &Parents) -> bool {
-    configured.primary == desired.primary
-        && configured.failover.len() > desired.failover.len()
-        && configured.failover.starts_with(&desired.failover)
-}
+pub use crate::plan::bridge::is_bridge_of;
 
 /// Evaluates one observation against the desired topology.
 ///

@@ -48,10 +48,7 @@ pub struct Held {
 /// bridge is finishing, and finishing is always admitted; a change of the
 /// failover list alone (same primary, not a bridge) has not started.
 pub fn not_started(desired: &Parents, configured: &Parents) -> bool {
-    let bridge = configured.primary == desired.primary
-        && configured.failover.len() >= desired.failover.len()
-        && configured.failover.starts_with(&desired.failover);
-    !bridge
+    configured != desired && !crate::plan::bridge::is_bridge_of(desired, configured)
 }
 
 /// Members that want to start a change: gateways (topology order) then

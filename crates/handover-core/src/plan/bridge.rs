@@ -24,6 +24,15 @@ pub fn drops_a_talking_parent(member: &ObservedMember, desired: &Parents) -> boo
         .any(|s| !desired.lists(s))
 }
 
+/// True when `configured` is a bridge towards `desired`: the desired
+/// primary, the desired failovers in order, then at least one extra
+/// failover (an old parent kept until the member has moved).
+pub fn is_bridge_of(desired: &Parents, configured: &Parents) -> bool {
+    configured.primary == desired.primary
+        && configured.failover.len() > desired.failover.len()
+        && configured.failover.starts_with(&desired.failover)
+}
+
 /// The bridge: the desired primary, the desired failovers, then every old
 /// parent the desired list drops, in their old order, as extra failovers.
 ///
