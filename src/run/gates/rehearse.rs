@@ -120,45 +120,39 @@ impl Rehearsal {
         if !gated {
             return strategy(desired, observed);
         }
-        let mut approved_map = std::collections::BTreeMap::new();
-        // The digest is only known after the gate has been judged once.
-        let probe = decide(
-            desired,
-            observed,
-            &assignment,
-            &Inputs {
-                now: self.instant(self.now.get()),
-                ignore_windows: false,
-                approved_before: &self.approved.borrow(),
-                approved: &approved_map,
-            },
-        );
-        if let Gate::Waiting(w) = &probe.gate
-            && (self.all || self.listed.contains(&w.digest))
-        {
-            approved_map.insert(
-                w.digest.clone(),
-                super::approvals::Approver {
-                    by: if self.all {
-                        "--auto-approve".into()
-                    } else {
-                        "--approve".into()
-                    },
-                    at: None,
+        let judge = |approved: &std::collections::BTreeMap<String, super::approvals::Approver>| {
+            decide(
+                desired,
+                observed,
+                &assignment,
+                &Inputs {
+                    now: self.instant(self.now.get()),
+                    ignore_windows: false,
+                    approved_before: &self.approved.borrow(),
+                    approved,
                 },
-            );
-        }
-        let d = decide(
-            desired,
-            observed,
-            &assignment,
-            &Inputs {
-                now: self.instant(self.now.get()),
-                ignore_windows: false,
-                approved_before: &self.approved.borrow(),
-                approved: &approved_map,
-            },
-        );
+            )
+        };
+        // The digest is only known after the gate has been judged once; it
+        // is judged again only when the rehearsal approves that digest.
+        let probe = judge(&Default::default());
+        let d = match &probe.gate {
+            Gate::Waiting(w) if self.all || self.listed.contains(&w.digest) => {
+                let by = if self.all {
+                    "--auto-approve"
+                } else {
+                    "--approve"
+                };
+                judge(&std::collections::BTreeMap::from([(
+                    w.digest.clone(),
+                    super::approvals::Approver {
+                        by: by.into(),
+                        at: None,
+                    },
+                )]))
+            }
+            _ => probe,
+        };
         match &d.gate {
             Gate::Approved { digest, changes } => {
                 self.event("approved", Some(digest.clone()), changes.len() as u64, None);
