@@ -3,9 +3,12 @@
 //!
 //! Flags and printing only: the approval is recorded by
 //! `handover::run::gates::apply::approve` in the journal of the state
-//! directory (`--state-dir`, or the target's default one), with the OS
-//! user and the time. Exit codes: 0 recorded, 1 a bad digest or the
-//! journal could not be written (nothing recorded).
+//! directory (`--state-dir`, or the target's default one), or with `--ha`
+//! by `handover::run::gates::approvals::approve_in_etcd` in etcd, for the
+//! management group `--group`, where the leader of `reconcile --ha` reads
+//! it; with the OS user and the time either way. Exit codes: 0 recorded, 1
+//! a bad digest, or the journal or etcd could not be written (nothing
+//! recorded).
 
 use super::exit;
 use clap::Args as ClapArgs;
@@ -24,8 +27,20 @@ pub struct Args {
     pub target: Option<String>,
     /// The state directory (journal) of the `reconcile` or `apply` that
     /// waits; default: the target's, or `.handover/` here.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "ha")]
     pub state_dir: Option<PathBuf>,
+    /// Record the approval in the etcd of `reconcile --ha`
+    /// (`etcd://HOST:PORT[,...][/PREFIX]`) instead of a journal: the
+    /// group's leader reads it at its next pass. Needs --group.
+    #[arg(long, value_name = "URL", requires = "group")]
+    pub ha: Option<String>,
+    /// With --ha: the management group (`metadata.name` of the topology;
+    /// `default` when it has none).
+    #[arg(long, value_name = "NAME", requires = "ha")]
+    pub group: Option<String>,
+    /// TLS and user settings for etcd.
+    #[command(flatten)]
+    pub etcd: super::flags::EtcdFlags,
 }
 
 /// Runs the command; returns the exit code.
@@ -34,21 +49,33 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_inner(args: &Args) -> Result<u8, String> {
-    let dir = super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref())?;
-    let user = handover::run::gates::apply::approve(
-        &dir,
-        &args.digest,
-        args.target.as_deref().unwrap_or(""),
-    )?;
+    let target = args.target.as_deref().unwrap_or("");
+    let (user, place) = match (&args.ha, &args.group) {
+        (Some(url), Some(group)) => (
+            handover::run::gates::approvals::approve_in_etcd(
+                url,
+                &args.etcd.security(),
+                group,
+                &args.digest,
+                target,
+            )?,
+            format!("etcd at {url} for the management group {group}"),
+        ),
+        _ => {
+            let dir =
+                super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref())?;
+            let user = handover::run::gates::apply::approve(&dir, &args.digest, target)?;
+            (user, format!("the journal in {}", dir.display()))
+        }
+    };
     println!(
-        "Approved {} as {} in the journal in {}; a waiting reconcile starts the approved changes at its next pass.",
+        "Approved {} as {} in {place}; a waiting reconcile starts the approved changes at its next pass.",
         args.digest,
         if user.is_empty() {
             "an unknown user"
         } else {
             &user
         },
-        dir.display()
     );
     Ok(exit::OK)
 }

@@ -28,7 +28,8 @@
 
 use super::etcd::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
 use super::journal::RunJournal;
-use super::{Ha, Term};
+use super::leader::Term;
+use super::node::Node;
 use crate::execute::{Cancel, Inspect};
 use crate::model::Observed;
 use crate::name::Name;
@@ -158,12 +159,14 @@ pub enum FenceError {
     Etcd(String),
 }
 
-/// Runs the fencing transaction for `term`, writing `entry` (a shared
-/// journal key and value) if it holds.
+/// Runs the fencing transaction for `term`, writing `puts` (keys and
+/// values: a shared journal entry, the rollout's memory) if it holds, in
+/// the same transaction as the check: a deposed leader writes none of
+/// them.
 pub async fn fenced_put(
-    ha: &Ha,
+    ha: &Node,
     term: &Arc<Term>,
-    entry: Option<(String, String)>,
+    puts: Vec<(String, String)>,
 ) -> Result<(), FenceError> {
     let now = Instant::now();
     check_local(
@@ -176,7 +179,7 @@ pub async fn fenced_put(
     .map_err(FenceError::Lost)?;
     let left = term.lease.valid_until().saturating_duration_since(now);
     let key = term.keys.leader();
-    let then: Vec<TxnOp> = entry
+    let then: Vec<TxnOp> = puts
         .into_iter()
         .map(|(k, v)| TxnOp::put(k, v, None))
         .collect();
@@ -223,7 +226,7 @@ pub async fn fenced_put(
 /// pass; a standby never has one.
 pub struct Fenced<'a, T> {
     inner: &'a mut T,
-    ha: &'a Ha,
+    ha: &'a Node,
     term: Arc<Term>,
     journal: RunJournal,
     run: String,
@@ -237,7 +240,7 @@ impl<'a, T> Fenced<'a, T> {
     /// flag (set on loss, and on shutdown); `shutdown` the process's.
     pub fn new(
         inner: &'a mut T,
-        ha: &'a Ha,
+        ha: &'a Node,
         term: Arc<Term>,
         journal: RunJournal,
         run: &str,
@@ -356,7 +359,7 @@ impl<T: Provider> Provider for Fenced<'_, T> {
         self.gate()?;
         let detail = serde_json::to_string(op).unwrap_or_default();
         let intent = self.journal.next(self.record(op, "intent", detail));
-        match fenced_put(self.ha, &self.term, Some(intent)).await {
+        match fenced_put(self.ha, &self.term, vec![intent]).await {
             Ok(()) => {}
             Err(FenceError::Lost(l)) => return Err(self.lose(l)),
             Err(FenceError::Etcd(e)) => {

@@ -11,7 +11,8 @@
 //! decide what to apply; the local file journal is kept as well.
 
 use super::etcd::{Client, DeleteOptions, GetOptions, SortOrder, SortTarget};
-use super::{Ha, Keys};
+use super::keys::Keys;
+use super::node::Node;
 use crate::state::journal::Record;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -72,7 +73,7 @@ impl RunJournal {
     /// Writes the next entry without a fencing check (what already
     /// happened: a result, the end of the run). Best effort: a failure is
     /// logged; the local journal has the record.
-    pub async fn put(&mut self, ha: &Ha, record: Record) {
+    pub async fn put(&mut self, ha: &Node, record: Record) {
         let (k, v) = self.next(record);
         let mut c = ha.client();
         let r =
@@ -149,30 +150,15 @@ pub async fn compact(client: &mut Client, keys: &Keys) -> Result<usize, super::e
 /// etcd at `url`, on a small runtime of its own: for `handover history
 /// --ha`. The error says which etcd could not be read.
 pub fn read_from(
-    url: &super::HaUrl,
+    url: &super::url::HaUrl,
     security: &super::secure::Security,
     group: Option<&str>,
 ) -> Result<Vec<Entry>, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let prefix = match group {
         Some(g) => Keys::new(&url.prefix, g).journal_prefix(),
         None => format!("{}/groups/", url.prefix),
     };
-    rt.block_on(async {
-        let opts = security
-            .apply(
-                url,
-                super::etcd::ConnectOptions::new()
-                    .with_connect_timeout(Duration::from_secs(3))
-                    .with_timeout(Duration::from_secs(10)),
-            )
-            .map_err(|e| e.to_string())?;
-        let mut c = Client::connect(&url.endpoints, Some(opts))
-            .await
-            .map_err(|e| format!("cannot reach etcd at {url}: {e}"))?;
+    super::node::with_client(url, security, |mut c| async move {
         read(&mut c, &prefix)
             .await
             .map_err(|e| format!("cannot read the shared journal from {url}: {e}"))

@@ -19,9 +19,10 @@
 
 use super::etcd::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
 use super::lease::{self, LeaseState};
-use super::{Ha, Keys};
+use super::keys::Keys;
+use super::node::Node;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The replica that should lead `group` when nobody does, among the
@@ -54,6 +55,10 @@ pub struct Term {
     pub revision: i64,
     /// The lease the key is attached to.
     pub lease: Arc<LeaseState>,
+    /// The write times of the leaders before this term, read once from
+    /// the shared journal by the term's first pass that needs them
+    /// (`crate::run::lead`): they cannot change while this term lasts.
+    pub earlier_writes: OnceLock<crate::provider::evidence::Writes>,
     ended: AtomicBool,
 }
 
@@ -101,7 +106,7 @@ pub struct Election {
 
 impl Election {
     /// Starts campaigning for `group` on the etcd runtime.
-    pub fn start(ha: &Ha, group: &str) -> Election {
+    pub fn start(ha: &Node, group: &str) -> Election {
         let role = Arc::new(Mutex::new(Role::Unknown));
         let lease = Arc::new(Mutex::new(None));
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -141,7 +146,7 @@ impl Election {
 }
 
 struct Campaign {
-    ha: Ha,
+    ha: Node,
     client: Client,
     keys: Keys,
     group: String,
@@ -290,6 +295,7 @@ impl Campaign {
                     id: id.clone(),
                     revision,
                     lease: lease.clone(),
+                    earlier_writes: OnceLock::new(),
                     ended: AtomicBool::new(false),
                 });
                 tracing::info!(group = %self.group, term = revision, replica = %id, "won leadership");
@@ -364,7 +370,7 @@ impl Campaign {
                 k.strip_prefix(&prefix).map(str::to_string)
             })
             .collect();
-        let me = super::safe(id);
+        let me = super::keys::safe(id);
         Ok(preferred(&self.group, &present).is_none_or(|p| p == me))
     }
 

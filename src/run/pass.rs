@@ -10,6 +10,7 @@
 //! whole run.
 
 use super::apply::{self, RunInfo, RunResult};
+use super::rollout::gate::{LocalJournal, MemoryStore};
 use super::target::{OpenOptions, Target};
 use crate::execute::{Cancel, EngineOptions, Inspect};
 use crate::model::Observed;
@@ -103,21 +104,22 @@ pub(crate) fn observe_failed(env: &PassEnv, what: &str, e: impl std::fmt::Displa
     )
 }
 
-/// Observes the whole estate through `target` and plans against it; the
-/// plan goes to the status page at once.
+/// Observes the whole estate through `target` and plans against it, the
+/// rollout's memory kept in `memory` (the local journal, or etcd under
+/// `--ha`); the plan goes to the status page at once.
 pub(crate) async fn observe_and_plan<P: Provider>(
     env: &PassEnv,
     ctx: &PassContext<'_>,
     target: &mut P,
+    memory: &dyn MemoryStore,
 ) -> Result<(crate::model::Observed, crate::plan::Plan), crate::provider::ProviderError> {
     let start = target.observe(&Scope::All).await?;
     let files = std::slice::from_ref(&ctx.revision.files);
     let plan = match super::rollout::gate::Gate::for_pass(
-        &env.state_dir,
+        memory,
         ctx.topology,
         &start,
         &ctx.revision.id,
-        env.ha.is_some(),
         std::time::SystemTime::now(),
     ) {
         // Admission (docs/rollouts.md, docs/gates.md): a member starts
@@ -143,6 +145,21 @@ pub(crate) async fn observe_and_plan<P: Provider>(
     };
     env.live.planned(&plan, &start);
     Ok((start, plan))
+}
+
+/// Logs what a pass planned, once for every kind of pass; `term` is the
+/// leader's under `--ha`.
+pub(crate) fn log_planned(plan: &Plan, suspended: bool, term: Option<i64>) {
+    tracing::info!(
+        role = term.map(|_| "leader"),
+        term,
+        members = crate::plan::Counts::of(plan).members,
+        steps = plan.steps.len(),
+        blocked = plan.blocked.len(),
+        suspended,
+        "planned: {}",
+        crate::render::text::summary_line(plan)
+    );
 }
 
 /// The local journal, or `None` when it cannot be opened: the pass then
@@ -171,18 +188,12 @@ pub async fn pass(
             return observe_failed(env, "open", e);
         }
     };
-    let (start, plan) = match observe_and_plan(env, &ctx, &mut sim).await {
+    let memory = LocalJournal(&env.state_dir);
+    let (start, plan) = match observe_and_plan(env, &ctx, &mut sim, &memory).await {
         Ok(p) => p,
         Err(e) => return observe_failed(env, "observe", e),
     };
-    tracing::info!(
-        members = crate::plan::Counts::of(&plan).members,
-        steps = plan.steps.len(),
-        blocked = plan.blocked.len(),
-        suspended = ctx.suspended,
-        "planned: {}",
-        crate::render::text::summary_line(&plan)
-    );
+    log_planned(&plan, ctx.suspended, None);
     // A rollout that holds members back has not converged (docs/rollouts.md).
     let held = env
         .live

@@ -8,8 +8,10 @@
 //! journal, which records every `set_parents` as it is sent and answered.
 //!
 //! Owns the rule that turns journal records into write times
-//! ([`from_records`], pure and unit-tested) and reading them from a state
-//! directory ([`from_journal`]). Must not judge evidence, plan, or decide
+//! ([`from_records`], pure and unit-tested), reading them from a state
+//! directory ([`from_journal`]), and from the shared journal in etcd under
+//! `reconcile --ha` ([`from_shared`]: after a takeover, the writes of the
+//! leaders before). Must not judge evidence, plan, or decide
 //! what a run does: correctness never depends on the journal, and a
 //! journal that cannot be read only means no write time is known (the
 //! judgement's rule without one applies).
@@ -67,7 +69,11 @@ pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>, target: &
                 let Ok(name) = Name::parse(name) else {
                     continue;
                 };
-                let unanswered = (outcome == "sending").then_some(run.as_str());
+                // `sending` (the local journal) and `intent` (the shared
+                // journal of `reconcile --ha`, written before the call) are
+                // a write whose answer may never have come.
+                let unanswered =
+                    matches!(outcome.as_str(), "sending" | "intent").then_some(run.as_str());
                 let slot = latest.entry(name).or_insert((at, unanswered));
                 if at >= slot.0 {
                     *slot = (at, unanswered);
@@ -86,6 +92,13 @@ pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>, target: &
             (name, at)
         })
         .collect()
+}
+
+/// [`from_records`] over the shared journal of `reconcile --ha`: the
+/// writes of every leader of the group, so a replica that takes over
+/// judges evidence against the writes of the leader before it.
+pub fn from_shared(entries: &[crate::ha::journal::Entry], target: &str) -> Writes {
+    from_records(entries.iter().map(|e| &e.record), target)
 }
 
 /// [`from_records`] over the journal in the state directory `dir` (none

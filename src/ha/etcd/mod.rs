@@ -770,6 +770,11 @@ impl KeyValue {
     pub fn create_revision(&self) -> i64 {
         self.create_revision
     }
+
+    /// The revision of the key's last write.
+    pub fn mod_revision(&self) -> i64 {
+        self.mod_revision
+    }
 }
 
 impl LeaseGrantResponse {

@@ -184,6 +184,8 @@ pub struct GateState {
     approved_view: Mutex<Option<ApprovalView>>,
     /// When the window that was open at the last plan closes.
     closes_at: Mutex<Option<DateTime<Utc>>>,
+    /// Under `--ha`: the approvals the leader's pass read from etcd.
+    pub etcd_approvals: approvals::FromEtcd,
 }
 
 impl GateState {
@@ -318,7 +320,8 @@ pub fn plan_pass_narrowed(
 }
 
 /// The gates of one reconcile pass: reads the clock and the approvals (the
-/// journal in `state_dir`, the approvals file beside `desired`), decides,
+/// journal in `state_dir`, the approvals file beside `desired`, and under
+/// `--ha` those the pass read from etcd into `state`), decides,
 /// remembers newly approved changes in `state`, and logs what it held back.
 pub fn for_pass(
     state: &GateState,
@@ -332,11 +335,12 @@ pub fn for_pass(
         tracing::warn!("{e}; judging change windows by the wall clock");
         DateTime::<Utc>::from(std::time::SystemTime::now())
     });
-    let (approved, problems) = if topology.policy.approval.is_some() {
+    let (mut approved, problems) = if topology.policy.approval.is_some() {
         approvals::all(state_dir, desired)
     } else {
         Default::default()
     };
+    state.etcd_approvals.merge_into(&mut approved);
     for p in problems {
         tracing::warn!("approvals: {p}");
     }

@@ -143,3 +143,26 @@ fn the_journal_on_disk_is_read_in_order() {
     let w = from_journal(dir.path(), "exec:scom").unwrap();
     assert_eq!(w[&n("web01")], at("20:01:00"));
 }
+
+#[test]
+fn an_intent_in_the_shared_journal_counts_like_a_write_sent() {
+    // A leader killed after its fenced intent: the write may have landed
+    // up to its run's last record; an intent answered counts from the
+    // answer.
+    let entry = |record: Record| crate::ha::journal::Entry {
+        replica: "r-a".into(),
+        term: 7,
+        record,
+    };
+    let entries = [
+        entry(started("r1", "exec:scom")),
+        entry(step("r1", "20:01:00", "set_parents", "web01", "intent")),
+        entry(step("r1", "20:01:02", "set_parents", "web01", "applied")),
+        entry(step("r1", "20:02:00", "set_parents", "web02", "intent")),
+        entry(step("r1", "20:02:30", "retire_gateway", "gw1", "intent")),
+    ];
+    let w = from_shared(&entries, "exec:scom");
+    assert_eq!(w[&n("web01")], at("20:01:02"));
+    assert_eq!(w[&n("web02")], at("20:02:30"));
+    assert!(from_shared(&entries, "exec:other").is_empty());
+}
