@@ -53,7 +53,12 @@ impl Etcd {
             .args(["--name", "default", "--data-dir"])
             .arg(dir.join("etcd-data"))
             .args(["--listen-client-urls", &c, "--advertise-client-urls", &c])
-            .args(["--listen-peer-urls", &p, "--initial-advertise-peer-urls", &p])
+            .args([
+                "--listen-peer-urls",
+                &p,
+                "--initial-advertise-peer-urls",
+                &p,
+            ])
             .args(["--initial-cluster", &format!("default={p}")])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("etcd.log")).unwrap())
@@ -63,7 +68,9 @@ impl Etcd {
             _child: Killed(child),
             client,
         };
-        wait_until("etcd to come up", || e.ctl(&["put", "/probe", "1"]).is_some());
+        wait_until("etcd to come up", || {
+            e.ctl(&["put", "/probe", "1"]).is_some()
+        });
         e
     }
 
@@ -157,7 +164,8 @@ impl Replica {
     }
 
     fn passes(&self) -> u64 {
-        self.status().map_or(0, |s| s["passes"].as_u64().unwrap_or(0))
+        self.status()
+            .map_or(0, |s| s["passes"].as_u64().unwrap_or(0))
     }
 }
 
@@ -231,7 +239,10 @@ impl Rig {
     /// number of agents.
     fn moved(&self) -> (usize, usize) {
         let s: Value = serde_json::from_slice(&std::fs::read(&self.state).unwrap()).unwrap();
-        let agents = s["observed"]["agents"].as_array().cloned().unwrap_or_default();
+        let agents = s["observed"]["agents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let moved = agents
             .iter()
             .filter(|a| {
@@ -282,7 +293,10 @@ fn a_replica_that_takes_over_goes_on_at_the_same_step_and_soak() {
     assert_eq!(before["state"]["step"], 0, "{before}");
     assert_eq!(before["state"]["total"], 6, "{before}");
     assert_eq!(rig.moved(), (2, 6));
-    assert!(rig.local_states("r-a") >= 1, "the leader's journal keeps the history");
+    assert!(
+        rig.local_states("r-a") >= 1,
+        "the leader's journal keeps the history"
+    );
     // The standby shows the same rollout, read from etcd.
     wait_until("the standby's rollout", || {
         b.status()
@@ -290,7 +304,9 @@ fn a_replica_that_takes_over_goes_on_at_the_same_step_and_soak() {
     });
 
     drop(a); // kill -9
-    wait_until("r-b to take over", || etcd.leader().as_deref() == Some("r-b") && b.leads());
+    wait_until("r-b to take over", || {
+        etcd.leader().as_deref() == Some("r-b") && b.leads()
+    });
     let p0 = b.passes();
     wait_until("three passes of r-b as leader", || b.passes() >= p0 + 3);
 
@@ -318,7 +334,8 @@ fn resume_ha_lets_the_leader_go_on_after_a_manual_pause() {
     let etcd = Etcd::start(rig.dir.path());
     let r = rig.replica(&etcd, "r-a");
     wait_until("the manual pause in etcd", || {
-        etcd.rollout().is_some_and(|s| s["state"]["phase"] == "paused")
+        etcd.rollout()
+            .is_some_and(|s| s["state"]["phase"] == "paused")
     });
     let p0 = r.passes();
     wait_until("two more passes", || r.passes() >= p0 + 2);
@@ -338,10 +355,14 @@ fn resume_ha_lets_the_leader_go_on_after_a_manual_pause() {
         String::from_utf8_lossy(&out.stdout).contains("Resume recorded in etcd"),
         "{out:?}"
     );
-    assert_eq!(etcd.value("rollout/resume").unwrap()["event"], "rollout_resumed");
+    assert_eq!(
+        etcd.value("rollout/resume").unwrap()["event"],
+        "rollout_resumed"
+    );
     wait_until("every agent moved", || rig.moved() == (6, 6));
     wait_until("the rollout complete in etcd", || {
-        etcd.rollout().is_some_and(|s| s["state"]["phase"] == "complete")
+        etcd.rollout()
+            .is_some_and(|s| s["state"]["phase"] == "complete")
     });
     assert_eq!(rig.stranded_or_dropped(), serde_json::json!([[], []]));
 }
@@ -399,7 +420,16 @@ fn approvals_in_etcd_are_bounded_to_the_newest() {
     let keys = etcd.keys("approvals/");
     assert_eq!(keys.len(), 16, "{keys:?}");
     // The two oldest went.
-    assert!(!keys.iter().any(|k| k.ends_with(":0000000000000000")), "{keys:?}");
-    assert!(!keys.iter().any(|k| k.ends_with(":0000000000000001")), "{keys:?}");
-    assert!(keys.iter().any(|k| k.ends_with(":0000000000000011")), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.ends_with(":0000000000000000")),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.ends_with(":0000000000000001")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.ends_with(":0000000000000011")),
+        "{keys:?}"
+    );
 }

@@ -62,8 +62,7 @@ fn run_inner(args: &Args) -> Result<u8, String> {
             format!("etcd at {url} for the management group {group}"),
         ),
         _ => {
-            let dir =
-                super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref())?;
+            let dir = super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref())?;
             let user = handover::run::gates::apply::approve(&dir, &args.digest, target)?;
             (user, format!("the journal in {}", dir.display()))
         }

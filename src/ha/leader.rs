@@ -18,8 +18,8 @@
 //! once) and campaigns again. Must not apply or plan.
 
 use super::etcd::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
-use super::lease::{self, LeaseState};
 use super::keys::Keys;
+use super::lease::{self, LeaseState};
 use super::node::Node;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

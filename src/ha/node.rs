@@ -97,18 +97,16 @@ pub struct Hooks {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("config", &self.config).finish()
+        f.debug_struct("Node")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
 /// Runs `f` with a client of the etcd at `url`, on a small runtime of its
 /// own: for the commands that talk to etcd once (`history --ha`, `resume
 /// --ha`, `approve --ha`). The error names the etcd.
-pub fn with_client<F, Fut, T>(
-    url: &HaUrl,
-    security: &secure::Security,
-    f: F,
-) -> Result<T, String>
+pub fn with_client<F, Fut, T>(url: &HaUrl, security: &secure::Security, f: F) -> Result<T, String>
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = Result<T, String>>,

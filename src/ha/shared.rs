@@ -246,7 +246,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_memory_is_a_lost_one_and_bad_approvals_are_passed_over() {
-        let good = br#"{"event":"approved","at":"t","digest":"fnv1a64:0123456789abcdef","user":"alice"}"#;
+        let good =
+            br#"{"event":"approved","at":"t","digest":"fnv1a64:0123456789abcdef","user":"alice"}"#;
         let s = snapshot(Some((b"{not json", 3)), None, &[b"junk", good]);
         assert_eq!(s.memory, None);
         assert_eq!(

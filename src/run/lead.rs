@@ -142,7 +142,10 @@ async fn earlier_writes<'t>(
     match read {
         Ok(Ok(entries)) => {
             let w = super::writes::from_shared(&entries, target);
-            tracing::debug!(members = w.len(), "write times seeded from the shared journal");
+            tracing::debug!(
+                members = w.len(),
+                "write times seeded from the shared journal"
+            );
             Some(term.earlier_writes.get_or_init(|| w))
         }
         Ok(Err(e)) => {
@@ -150,7 +153,9 @@ async fn earlier_writes<'t>(
             None
         }
         Err(_) => {
-            tracing::warn!("cannot read the shared journal in time: evidence is judged without the earlier leaders' write times");
+            tracing::warn!(
+                "cannot read the shared journal in time: evidence is judged without the earlier leaders' write times"
+            );
             None
         }
     }
@@ -243,7 +248,9 @@ async fn lead(env: &PassEnv, ha: &Ha, term: Arc<Term>, ctx: PassContext<'_>) -> 
             env.gates.etcd_approvals.set(&[]);
             return fail(
                 ErrorKind::Apply,
-                format!("cannot read the rollout's state from etcd: {e}; no change starts in this pass"),
+                format!(
+                    "cannot read the rollout's state from etcd: {e}; no change starts in this pass"
+                ),
             );
         }
         Err(e) => {

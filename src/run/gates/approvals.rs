@@ -214,7 +214,11 @@ mod tests {
             user: u.into(),
             at: "t".into(),
         };
-        from.set(&[a("fnv1a64:1", "bob"), a("fnv1a64:1", "eve"), a("fnv1a64:2", "carol")]);
+        from.set(&[
+            a("fnv1a64:1", "bob"),
+            a("fnv1a64:1", "eve"),
+            a("fnv1a64:2", "carol"),
+        ]);
         let mut out = BTreeMap::new();
         out.insert(
             "fnv1a64:2".to_string(),

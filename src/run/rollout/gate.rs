@@ -57,15 +57,10 @@ pub fn recall(last: Option<&Memory>, resumed: bool, rollout: &Rollout, revision:
 /// [`recall`] over the journal's `records`: the last rollout state
 /// written, and whether a resume was recorded after it.
 pub fn recall_records(records: &[Record], rollout: &Rollout, revision: &str) -> Recalled {
-    let Some((i, m)) = records
-        .iter()
-        .enumerate()
-        .rev()
-        .find_map(|(i, r)| match r {
-            Record::RolloutState { state, .. } => Some((i, state)),
-            _ => None,
-        })
-    else {
+    let Some((i, m)) = records.iter().enumerate().rev().find_map(|(i, r)| match r {
+        Record::RolloutState { state, .. } => Some((i, state)),
+        _ => None,
+    }) else {
         return Recalled::default();
     };
     let resumed = records[i + 1..]
@@ -379,8 +374,14 @@ mod tests {
             assert_eq!(from_etcd, recall_records(&records, &r, "a"));
             assert_eq!(from_etcd.resumed, resumed);
         }
-        assert_eq!(Shared::standby(Some(m), true).load(&r, "b"), Recalled::default());
-        assert_eq!(Shared::standby(None, true).load(&r, "a"), Recalled::default());
+        assert_eq!(
+            Shared::standby(Some(m), true).load(&r, "b"),
+            Recalled::default()
+        );
+        assert_eq!(
+            Shared::standby(None, true).load(&r, "a"),
+            Recalled::default()
+        );
     }
 
     #[test]
