@@ -30,6 +30,7 @@ pub fn from_status(status: &Status) -> Snapshot {
         pass: status.passes,
         target: status.target.clone(),
         source: without_credentials(&status.source),
+        command: "reconcile".to_string(),
         revision: status.revision.as_ref().map(|r| r.short.clone()),
         sync,
         reason,
