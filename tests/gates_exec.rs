@@ -103,9 +103,9 @@ fn until(
     }
 }
 
-#[test]
-fn the_loop_holds_the_exec_estate_while_approval_is_awaited_and_moves_once_approved() {
-    let e = Estate::new(&format!("{OPEN}{APPROVAL}"));
+/// `reconcile` (the loop) of `e` against the exec test provider, with
+/// `/status` on the returned address.
+fn start_loop(e: &Estate) -> (Killed, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(e.dir())
@@ -118,7 +118,27 @@ fn the_loop_holds_the_exec_estate_while_approval_is_awaited_and_moves_once_appro
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _run = Killed(child);
+    (Killed(child), addr)
+}
+
+#[test]
+fn the_loop_writes_nothing_to_the_exec_provider_outside_a_window() {
+    let e = Estate::new(CLOSED);
+    let (_run, addr) = start_loop(&e);
+    let s = until(addr, "two passes", |s| s["passes"].as_u64() >= Some(2));
+    assert_eq!(
+        s["window"],
+        serde_json::json!({"open": false, "closesAt": null, "nextOpen": null}),
+        "{s}"
+    );
+    assert_eq!(s["sync"], "OutOfSync", "{s}");
+    assert_eq!(e.applied_exec(), 0, "{:#}", e.provider());
+}
+
+#[test]
+fn the_loop_holds_the_exec_estate_while_approval_is_awaited_and_moves_once_approved() {
+    let e = Estate::new(&format!("{OPEN}{APPROVAL}"));
+    let (_run, addr) = start_loop(&e);
     let s = until(addr, "a pass awaiting approval", |s| {
         s["sync"] == "AwaitingApproval"
     });

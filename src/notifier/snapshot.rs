@@ -198,7 +198,13 @@ mod tests {
             from_status(&with_error).reason.as_deref(),
             Some("observe failed")
         );
-        assert_eq!(from_status(&Status::default()), Snapshot::default());
+        assert_eq!(
+            from_status(&Status::default()),
+            Snapshot {
+                command: "reconcile".into(),
+                ..Snapshot::default()
+            }
+        );
     }
 
     #[test]
