@@ -213,6 +213,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
             exit::NOT_CONVERGED
         };
         notices.nothing_to_apply(&runtime, &plan);
+        drop(lock);
         notices.close(&runtime, ui);
         return Ok(outcome(plan, Ended::NothingToApply, code, errors));
     }
@@ -246,6 +247,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         Err(e) => {
             ui.note(&e);
             notices.held(&runtime, &e);
+            drop(lock);
             notices.close(&runtime, ui);
             return Ok(outcome(plan, Ended::Gated, exit::GATED, Vec::new()));
         }
