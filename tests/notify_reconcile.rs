@@ -184,11 +184,19 @@ fn a_change_and_a_stranded_member_are_notified_in_json_teams_and_slack() {
             ("HOOK_TEAMS_URL", &teams_url),
         ],
     );
-    // Pass 1 converges from an unknown state: nothing to tell.
+    // Pass 1 converges from an unknown state by applying the example's
+    // change: that is told (the first pass of every run, as of every
+    // `reconcile --once`).
     let first = run.until(20, "the first pass", || {
         status(addr).filter(|s| s["passes"] == 1)
     });
     assert_eq!(first["sync"], "Synced", "{first}");
+    let told = hook.until("/audit", 2, 20);
+    assert_eq!(
+        [&told[0].body["event"], &told[1].body["event"]],
+        ["progressing", "synced"]
+    );
+    assert_eq!(told[0].body["pass"], 1);
 
     // A change: sql01 moves to gw2. Synced → Progressing → Synced.
     edit(
@@ -199,8 +207,8 @@ fn a_change_and_a_stranded_member_are_notified_in_json_teams_and_slack() {
     run.until(20, "the second pass", || {
         status(addr).filter(|s| s["passes"] == 2)
     });
-    let audit = hook.until("/audit", 2, 20);
-    let (p, s) = (&audit[0].body, &audit[1].body);
+    let audit = hook.until("/audit", 4, 20);
+    let (p, s) = (&audit[2].body, &audit[3].body);
     assert_eq!(p["apiVersion"], "handover/v1", "{p:#}");
     assert_eq!(p["kind"], "Notification");
     assert_eq!(p["event"], "progressing");
@@ -250,15 +258,22 @@ fn a_change_and_a_stranded_member_are_notified_in_json_teams_and_slack() {
         status(addr).filter(|s| s["passes"] == 3)
     });
     assert_eq!(third["sync"], "Degraded", "{third:#}");
-    let audit = hook.until("/audit", 4, 20);
+    let audit = hook.until("/audit", 6, 20);
     let events: Vec<_> = audit.iter().map(|g| g.body["event"].clone()).collect();
     assert_eq!(
         events,
-        ["progressing", "synced", "degraded", "stranded"],
+        [
+            "progressing",
+            "synced",
+            "progressing",
+            "synced",
+            "degraded",
+            "stranded"
+        ],
         "{audit:#?}"
     );
     assert_eq!(
-        audit[2].body["message"],
+        audit[4].body["message"],
         "1 member is stranded with no working parent"
     );
     let teams = hook.until("/teams-secret-path", 2, 20);
@@ -281,7 +296,7 @@ fn a_change_and_a_stranded_member_are_notified_in_json_teams_and_slack() {
     // Counted in /metrics.
     run.until(20, "the notifications counted", || {
         let (_, m) = get(addr, "/metrics")?;
-        (m.contains("handover_notifications_total{receiver=\"audit\",result=\"sent\"} 4")
+        (m.contains("handover_notifications_total{receiver=\"audit\",result=\"sent\"} 6")
             && m.contains("handover_notifications_total{receiver=\"ops-teams\",result=\"sent\"} 2"))
         .then_some(())
     });

@@ -257,6 +257,13 @@ fn run_inner(args: Args) -> Result<u8, String> {
         plan_to_stderr: json,
         bars: None,
     };
+    // A notification that fails is logged on stderr, as `reconcile` logs
+    // it; nothing else of the apply goes through the log.
+    let _ = tracing::subscriber::set_global_default(handover::reconcile::logs::subscriber(
+        handover::reconcile::logs::LogFormat::Text,
+        tracing_subscriber::EnvFilter::new("handover::notifier::lane=warn"),
+        std::io::stderr,
+    ));
     let out = interactive::apply(&req, &mut term)?;
     let mut code = out.code;
     let mut errors = out.errors.clone();

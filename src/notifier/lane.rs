@@ -89,6 +89,11 @@ impl Lane {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// True while a notification is being sent (or waits to be retried).
+    pub fn sending(&self) -> bool {
+        self.busy.load(Ordering::SeqCst)
+    }
+
     /// True when nothing waits and nothing is being sent.
     pub fn is_idle(&self) -> bool {
         !self.busy.load(Ordering::SeqCst) && self.waiting() == 0

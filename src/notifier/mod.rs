@@ -19,7 +19,7 @@ pub mod send;
 pub mod snapshot;
 
 use crate::model::notify::Receiver;
-use crate::notification::{Snapshot, judge, render};
+use crate::notification::{Notification, Snapshot, judge, render};
 use crate::reconcile::serve::metrics::Metrics;
 use crate::reconcile::serve::status::Status;
 use lane::{Job, Lane};
@@ -81,11 +81,22 @@ impl Notifier {
         if receivers.is_empty() || !leader {
             return;
         }
+        self.queue(judge(&prev, &next, &now_rfc3339()), receivers);
+    }
+
+    /// Queues each of `notes` for each receiver that wants its event,
+    /// warning first about unset variables. Never waits on a receiver; must
+    /// be called inside the tokio runtime. `after_pass` uses it with the
+    /// loop's judgement, `apply` with the events of its one run
+    /// ([`crate::run::apply::notify`]).
+    pub fn queue(&self, notes: Vec<Notification>, receivers: &[Receiver]) {
+        if receivers.is_empty() {
+            return;
+        }
         self.warn_unset(receivers, |k| {
             std::env::var_os(k).is_some_and(|v| !v.is_empty())
         });
-        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        for n in judge(&prev, &next, &at) {
+        for n in notes {
             tracing::info!(event = %n.event, message = %n.message, "notification");
             for r in receivers.iter().filter(|r| r.wants(n.event)) {
                 let body = render(&n, r.format).to_string();
@@ -137,8 +148,9 @@ impl Notifier {
     }
 
     /// At the end of a run: gives queued notifications up to
-    /// [`Delivery::grace`] to go out, then says how many did not.
-    pub async fn finish(&self) {
+    /// [`Delivery::grace`] to go out, then says (a warning, and the
+    /// returned receiver names with how many were left) how many did not.
+    pub async fn finish(&self) -> Vec<(String, usize)> {
         let lanes: Vec<Arc<Lane>> = self
             .0
             .lanes
@@ -151,17 +163,26 @@ impl Notifier {
         while lanes.iter().any(|l| !l.is_idle()) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let mut undelivered = Vec::new();
         for l in &lanes {
-            let left = l.waiting();
-            if left > 0 || !l.is_idle() {
+            let left = l.waiting() + usize::from(l.sending());
+            if left > 0 {
                 tracing::warn!(
                     receiver = %l.name(),
                     left,
                     "notifications not delivered before the run ended"
                 );
+                undelivered.push((l.name().to_string(), left));
             }
         }
+        undelivered.sort();
+        undelivered
     }
+}
+
+/// Now, RFC 3339 UTC to the second: the `at` of a notification.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub fn from_status(status: &Status) -> Snapshot {
         pass: status.passes,
         target: status.target.clone(),
         source: without_credentials(&status.source),
+        command: "reconcile".to_string(),
         revision: status.revision.as_ref().map(|r| r.short.clone()),
         sync,
         reason,
@@ -197,7 +198,13 @@ mod tests {
             from_status(&with_error).reason.as_deref(),
             Some("observe failed")
         );
-        assert_eq!(from_status(&Status::default()), Snapshot::default());
+        assert_eq!(
+            from_status(&Status::default()),
+            Snapshot {
+                command: "reconcile".into(),
+                ..Snapshot::default()
+            }
+        );
     }
 
     #[test]

@@ -181,6 +181,14 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
     );
     tgt.set_store_timeout(policy.store_timeout);
     ui.show_plan(&plan, &start, &policy);
+    let notices = super::notify::Notices::new(
+        desired
+            .as_ref()
+            .map_or(&[], |d| d.policy.notifications.as_slice()),
+        &req.target_name,
+        source_of(req),
+        &revision,
+    );
     let outcome = |plan: Plan, ended: Ended, code: u8, errors: Vec<String>| Outcome {
         plan,
         revision: revision.clone(),
@@ -204,12 +212,15 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         } else {
             exit::NOT_CONVERGED
         };
+        notices.nothing_to_apply(&runtime, &plan);
+        drop(lock);
+        notices.close(&runtime, ui);
         return Ok(outcome(plan, Ended::NothingToApply, code, errors));
     }
     // Change windows and the approval gate (docs/gates.md): judged on
-    // the topology; a saved plan does not record them.
-    let gate = match &desired {
-        Some(d) => match crate::run::gates::apply::check_apply(
+    // the topology, or on what a saved plan recorded of them.
+    let gate = match (&desired, &saved_plan, &req.planfile) {
+        (Some(d), ..) => crate::run::gates::apply::check_apply(
             d,
             &start,
             &req.desired,
@@ -217,14 +228,29 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
             crate::run::gates::now()?,
             req.ignore_windows,
             req.auto_approve,
-        ) {
-            Ok(g) => g,
-            Err(e) => {
-                ui.note(&e);
-                return Ok(outcome(plan, Ended::Gated, exit::GATED, Vec::new()));
-            }
-        },
-        None => Default::default(),
+        ),
+        // A saved plan recorded its gates when `plan --out` made it.
+        (None, Some(p), Some(file)) => super::saved_gates::check(
+            p,
+            &super::saved_gates::Asked {
+                planfile: file,
+                state_dir: &state_dir,
+                now: crate::run::gates::now()?,
+                ignore_windows: req.ignore_windows,
+                auto_approve: req.auto_approve,
+            },
+        ),
+        _ => Ok(Default::default()),
+    };
+    let gate = match gate {
+        Ok(g) => g,
+        Err(e) => {
+            ui.note(&e);
+            notices.held(&runtime, &e);
+            drop(lock);
+            notices.close(&runtime, ui);
+            return Ok(outcome(plan, Ended::Gated, exit::GATED, Vec::new()));
+        }
     };
     for n in &gate.notes {
         ui.note(n);
@@ -278,6 +304,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         opts: &opts,
         info: &info,
     };
+    notices.started(&runtime, &plan);
     ui.run_started(&plan);
     let result: RunResult = runtime.block_on(super::run(&mut tgt, job, journal.as_mut(), &mut *ui));
     ui.run_finished();
@@ -295,6 +322,8 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
     );
     let saved = tgt.save();
     drop(lock);
+    notices.finished(&runtime, &plan, &result);
+    notices.close(&runtime, ui);
     let mut code = result.outcome.exit_code();
     let mut errors = Vec::new();
     if let Err(e) = saved {
@@ -312,4 +341,18 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         forecast,
     };
     Ok(outcome(plan, Ended::Ran(Box::new(ran)), code, errors))
+}
+
+/// Where the desired state came from, for notifications: the desired
+/// paths, or the plan file.
+fn source_of(req: &Request) -> String {
+    match &req.planfile {
+        Some(p) => p.display().to_string(),
+        None => req
+            .desired
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }

@@ -11,7 +11,9 @@
 
 pub mod interactive;
 mod journaled;
+pub mod notify;
 pub mod prepare;
+pub mod saved_gates;
 pub mod stale;
 
 use crate::execute::{self, EngineOptions, EngineReport, Inspect, Progress, StepOutcome};

@@ -31,6 +31,7 @@ pub fn read_plan(path: &Path) -> Result<Plan, String> {
             crate::plan::FORMAT_VERSION
         ));
     }
+    super::saved_gates::valid(&plan, &path.display().to_string())?;
     Ok(plan)
 }
 

@@ -117,8 +117,8 @@ pub struct Policy {
     /// every member as soon as the window allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Box<super::rollout::Rollout>>,
-    /// Webhooks told about transitions (`policy.notifications`, reconcile
-    /// only; docs/notifications.md). Empty: none.
+    /// Webhooks told about transitions (`policy.notifications`: reconcile,
+    /// and apply --desired for its one run; docs/notifications.md). Empty: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<super::notify::Receiver>,
     /// Change windows (`policy.windows`, docs/gates.md); empty: always open.

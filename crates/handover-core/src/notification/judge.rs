@@ -16,10 +16,11 @@ use crate::model::notify::Event;
 ///
 /// - `progressing`: `prev` was Synced and `next` is Progressing, or its
 ///   pass applied changes (a pass that converges in one go still tells
-///   that changes started);
+///   that changes started); or `prev` is unknown (the first pass of a run,
+///   every `reconcile --once`) and the pass applied changes;
 /// - `synced`: `next` is Synced and `prev` was another status (not
 ///   unknown: a restart that finds the estate Synced says nothing), or
-///   was Synced and the pass applied changes;
+///   was Synced or unknown and the pass applied changes;
 /// - `degraded`: `next` is Degraded and `prev` was not;
 /// - `blocked`: members blocked in `next` and not in `prev`;
 /// - `pendingAck`, `stranded`: more such members than in `prev`;
@@ -36,7 +37,10 @@ pub fn judge(prev: &Snapshot, next: &Snapshot, at: &str) -> Vec<Notification> {
     let now = next.sync;
     let synced = Some(SyncState::Synced);
     let changed = next.applied > 0;
-    if was == synced && (now == Some(SyncState::Progressing) || changed) {
+    // The first pass of a run that changed the estate is news: without
+    // this, a `reconcile --once` (a fresh run each time) never told one.
+    let first_change = was.is_none() && now.is_some() && changed;
+    if (was == synced && (now == Some(SyncState::Progressing) || changed)) || first_change {
         let msg = format!(
             "pass {} started changing the estate: {} to move, {} applied",
             next.pass,
@@ -46,13 +50,15 @@ pub fn judge(prev: &Snapshot, next: &Snapshot, at: &str) -> Vec<Notification> {
         let members = next.in_flight.iter().map(|n| Member::named(n)).collect();
         out.push(note(Event::Progressing, msg, members));
     }
-    if now == synced && ((was.is_some() && was != synced) || (was == synced && changed)) {
+    if now == synced
+        && ((was.is_some() && was != synced) || (was == synced && changed) || first_change)
+    {
         let from = was.map_or("unknown", SyncState::as_str);
+        let applied = count(next.applied, "operation", "operations");
         let msg = if was == synced {
-            format!(
-                "every managed member has its desired parents again ({} applied)",
-                count(next.applied, "operation", "operations")
-            )
+            format!("every managed member has its desired parents again ({applied} applied)")
+        } else if first_change {
+            format!("every managed member has its desired parents ({applied} applied)")
         } else {
             format!("every managed member has its desired parents (was {from})")
         };

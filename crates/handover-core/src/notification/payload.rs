@@ -89,6 +89,8 @@ pub struct Notification {
     pub target: String,
     /// The desired source, as given.
     pub source: String,
+    /// The command that saw it: `reconcile` or `apply`.
+    pub command: String,
     /// The revision in use (short form).
     pub revision: Option<String>,
     /// The sync status after the pass.
@@ -128,6 +130,7 @@ impl Notification {
             severity: Severity::of(event),
             target: now.target.clone(),
             source: now.source.clone(),
+            command: now.command.clone(),
             revision: now.revision.clone(),
             sync: now.sync,
             pass: now.pass,
@@ -169,6 +172,7 @@ impl Notification {
                 self.revision.clone().unwrap_or_else(|| "none".into()),
             ),
             ("Source", self.source.clone()),
+            ("Command", self.command.clone()),
             ("Pass", self.pass.to_string()),
             ("At", self.at.clone()),
         ]
@@ -307,6 +311,7 @@ mod tests {
             pass: 7,
             target: "exec:scom-provider --management-group CONTOSO".into(),
             source: "https://git.contoso.local/scom/topology.git@main".into(),
+            command: "reconcile".into(),
             revision: Some("3f2a9c1".into()),
             sync: Some(SyncState::OutOfSync),
             ..Snapshot::default()

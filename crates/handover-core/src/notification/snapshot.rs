@@ -64,6 +64,9 @@ pub struct Snapshot {
     pub target: String,
     /// The desired source, as given.
     pub source: String,
+    /// The command that saw it: `reconcile`, or `apply` (one run, not a
+    /// loop; docs/notifications.md, "From apply").
+    pub command: String,
     /// The revision in use (short form), once one loaded.
     pub revision: Option<String>,
     /// The sync status; `None` before the first observation.

@@ -66,6 +66,7 @@ pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assig
     let mut p = build::build(desired, observed, assignment);
     p.observed_digest = Some(digest(observed, &p));
     p.policy = Some(PlanPolicy::of(&desired.policy));
+    p.gates = gates_of(desired, observed, assignment);
     // Observed gateways absent from the topology that this plan does not
     // retire stay on their management server.
     let desired_gateways: crate::hash::FastSet<&crate::name::Name> =
@@ -94,6 +95,37 @@ pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assig
         })
         .collect();
     p
+}
+
+/// The gates `apply PLANFILE` must check: the topology's windows, and the
+/// approval its changes need when they are above `policy.approval`
+/// (whether approved yet or not: approvals are looked up when applying).
+/// `None` when the topology has neither gate.
+fn gates_of(desired: &Topology, observed: &Observed, assignment: &Assignment) -> Option<PlanGates> {
+    let p = &desired.policy;
+    if p.windows.is_empty() && p.approval.is_none() {
+        return None;
+    }
+    let approval = match approval::gate(
+        p.approval.as_ref(),
+        desired,
+        observed,
+        assignment,
+        &crate::hash::FastSet::default(),
+        &|_| false,
+    ) {
+        approval::Gate::Waiting(w) => Some(PlanApproval {
+            digest: w.digest,
+            members: w.members,
+            managed: w.managed,
+            threshold: w.threshold,
+        }),
+        _ => None,
+    };
+    Some(PlanGates {
+        windows: p.windows.clone(),
+        approval,
+    })
 }
 
 /// Spells each load row's server as its definition does (the desired

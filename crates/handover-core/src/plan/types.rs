@@ -32,6 +32,12 @@ pub struct Plan {
     /// then uses the defaults unless flags say otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PlanPolicy>,
+    /// The topology's change windows and, above `policy.approval`, the
+    /// digest that needs approval, so `apply PLANFILE` checks the same
+    /// gates as `apply --desired` (docs/gates.md). Absent when the
+    /// topology has neither, and in plans from older releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gates: Option<PlanGates>,
     /// Each parent's agents before and after, against its capacity (the
     /// load table of `handover plan`). Information only: applying a plan
     /// never reads it.
@@ -63,6 +69,32 @@ pub struct PlanPolicy {
     pub ack_timeout: crate::model::Seconds,
     /// `policy.storeTimeout`, as `30m`.
     pub store_timeout: crate::model::Seconds,
+}
+
+/// The gates a plan was made under (`policy.windows`, `policy.approval`),
+/// recorded in the plan file for `apply PLANFILE`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanGates {
+    /// `policy.windows`, as in the topology; empty: always open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<crate::model::Window>,
+    /// The approval the plan needs: set when its changes are above
+    /// `policy.approval`, whether or not the digest was approved yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<PlanApproval>,
+}
+
+/// What a plan above `policy.approval` needs approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanApproval {
+    /// The digest of its changes ([`crate::plan::approval::digest`]).
+    pub digest: String,
+    /// How many members it moves.
+    pub members: u64,
+    /// How many members the topology manages.
+    pub managed: u64,
+    /// `policy.approval`.
+    pub threshold: crate::model::Approval,
 }
 
 impl PlanPolicy {
@@ -583,6 +615,7 @@ impl Plan {
             blocked,
             observed_digest: None,
             policy: None,
+            gates: None,
             loads: Vec::new(),
             notes: Vec::new(),
             forecast: None,

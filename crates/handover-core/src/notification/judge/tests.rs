@@ -57,6 +57,23 @@ fn a_pass_that_converges_at_once_tells_both() {
     assert_eq!(events(&synced, &done), [Event::Progressing, Event::Synced]);
     // A restart that finds the estate Synced says nothing.
     assert_eq!(events(&Snapshot::default(), &synced), []);
+    // The first pass of a run that changed the estate (every
+    // `reconcile --once`) tells both.
+    let n = judge(&Snapshot::default(), &done, AT);
+    assert_eq!(
+        n.iter().map(|n| n.event).collect::<Vec<_>>(),
+        [Event::Progressing, Event::Synced]
+    );
+    assert_eq!(
+        n[1].message,
+        "every managed member has its desired parents (6 operations applied)"
+    );
+    // ... and one that is still moving tells that it started.
+    let moving = Snapshot {
+        applied: 2,
+        ..snap(SyncState::Progressing)
+    };
+    assert_eq!(events(&Snapshot::default(), &moving), [Event::Progressing]);
     // OutOfSync to Progressing is no news; Progressing is told from Synced.
     assert_eq!(
         events(&snap(SyncState::OutOfSync), &snap(SyncState::Progressing)),
