@@ -4,47 +4,41 @@
 mod common;
 
 use assert_cmd::Command;
-use common::estate::{copy_example as setup, example, handover_in as handover};
+use common::estate::{copy_example as setup, example, handover_in as handover, handover_with};
 use predicates::prelude::*;
 use std::path::Path;
 
+/// `apply` of the copied example onto its `sim:` estate.
 fn apply(dir: &Path) -> Command {
-    let mut c = handover(dir);
-    c.args([
+    let args = [
         "apply",
         "--desired",
         "desired.yaml",
         "--target",
         "sim:estate.yaml",
-    ]);
-    c
+    ];
+    handover_with(dir, &args)
 }
 
 /// `plan` of the copied example, saved as `plan.json`.
 fn save_plan(dir: &Path) -> Command {
-    let mut c = handover(dir);
-    c.args([
+    let args = [
         "plan",
         "--desired",
         "desired.yaml",
         "--observed",
         "estate.yaml",
-        "--out",
-        "plan.json",
-    ]);
+    ];
+    let mut c = handover_with(dir, &args);
+    c.args(["--out", "plan.json"]);
     c
 }
 
 /// `apply plan.json` on the copied estate, approved.
 fn apply_plan_file(dir: &Path) -> Command {
-    let mut c = handover(dir);
-    c.args([
-        "apply",
-        "plan.json",
-        "--target",
-        "sim:estate.yaml",
-        "--auto-approve",
-    ]);
+    let args = ["apply", "plan.json", "--target", "sim:estate.yaml"];
+    let mut c = handover_with(dir, &args);
+    c.arg("--auto-approve");
     c
 }
 

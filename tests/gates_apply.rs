@@ -5,10 +5,10 @@
 //! `apply --desired` and `reconcile --once` with windows that are open or
 //! closed at any time, so nothing here depends on the clock.
 
-#[path = "common/gates.rs"]
-mod gates;
+#[path = "common/matrix.rs"]
+mod matrix;
 
-use gates::{APPROVAL, CLOSED, Estate, OPEN, digest_after, run};
+use matrix::{APPROVAL, CLOSED, Estate, OPEN, digest_after, run};
 
 fn apply_plan_sim(e: &Estate, extra: &[&str]) -> (i32, String, String) {
     run(e

@@ -3,51 +3,36 @@
 //! exec test provider, `handover approve`, the approvals file, and every
 //! bad input refused with its message and nothing applied.
 
+mod common;
+
 use assert_cmd::Command;
+use common::gates::{OUTSIDE, WEEKNIGHTS, moved as moved_sim};
 use std::path::Path;
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 
 /// Tuesday 8 December 2026, 22:30 in Berlin: inside the weeknight window.
 const INSIDE: &str = "2026-12-08T22:30:00+01:00";
-/// Saturday 12 December 2026, noon in Berlin: outside it.
-const OUTSIDE: &str = "2026-12-12T12:00:00+01:00";
 
-const OBSERVED: &str = "apiVersion: handover/v1
-kind: Observed
-managementServers: [{name: ms1.contoso.local, up: true}, {name: ms2.contoso.local, up: true}]
-agents:
-  - {name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a2.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a3.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a4.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-";
-
-/// Every agent moves from ms1 to ms2, under `policy`.
-fn desired(policy: &str) -> String {
-    format!(
-        "apiVersion: handover/v1
-kind: Topology
-managementServers: [{{name: ms1.contoso.local}}, {{name: ms2.contoso.local}}]
-agentRules:
-  - {{match: \"*.contoso.local\", primary: ms2.contoso.local, failover: []}}
-policy:
-  maxInFlight: 10
-{policy}"
-    )
+/// The four agents on ms1.
+fn observed() -> String {
+    common::gates::observed(4)
 }
 
-const WEEKNIGHTS: &str = "  windows:
-    - {kind: allow, schedule: \"0 22 * * 1-5\", duration: 4h, timeZone: Europe/Berlin}
-";
+/// Every agent moves from ms1 to ms2, under `policy`, ten at a time.
+fn desired(policy: &str) -> String {
+    common::gates::desired(&format!("  maxInFlight: 10\n{policy}"))
+}
+
 const APPROVAL: &str = "  approval: {aboveMembers: 2}\n";
 
 fn setup(policy: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("topology")).unwrap();
     std::fs::write(tmp.path().join("topology/desired.yaml"), desired(policy)).unwrap();
-    std::fs::write(tmp.path().join("estate.yaml"), OBSERVED).unwrap();
-    let observed = handover::load::observed_str(OBSERVED, "o.yaml").unwrap();
+    let text = observed();
+    std::fs::write(tmp.path().join("estate.yaml"), &text).unwrap();
+    let observed = handover::load::observed_str(&text, "o.yaml").unwrap();
     std::fs::write(
         tmp.path().join("provider.json"),
         serde_json::to_vec(&serde_json::json!({ "observed": observed })).unwrap(),
@@ -66,12 +51,7 @@ fn handover(dir: &Path, now: &str) -> Command {
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::process::outcome(c.output().unwrap())
 }
 
 fn apply_sim(dir: &Path, now: &str, extra: &[&str]) -> (i32, String, String) {
@@ -95,15 +75,6 @@ fn reconcile_once(dir: &Path, now: &str) -> (i32, String, String) {
     run(handover(dir, now)
         .args(["reconcile", "--once", "--desired", "topology"])
         .args(["--target", "sim:estate.yaml"]))
-}
-
-/// How many agents report ms2 as their primary in the `sim:` estate.
-fn moved_sim(dir: &Path) -> usize {
-    let o = handover::load::observed(&dir.join("estate.yaml")).unwrap();
-    o.agents
-        .iter()
-        .filter(|a| a.parents.primary.as_str() == "ms2.contoso.local")
-        .count()
 }
 
 /// How many agents report ms2 in the exec test provider's state.
@@ -219,7 +190,7 @@ fn a_member_in_a_bridge_when_the_window_closes_is_still_acknowledged_and_pruned(
     let tmp = setup(WEEKNIGHTS);
     let d = tmp.path();
     // a1 is in its bridge: new primary ms2, old parent ms1 kept as failover.
-    let bridged = OBSERVED.replacen(
+    let bridged = observed().replacen(
         "{name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}",
         "{name: a1.contoso.local, primary: ms2.contoso.local, failover: [ms1.contoso.local], connected: ms2.contoso.local}",
         1,
@@ -317,7 +288,7 @@ fn a_changed_observation_needs_a_new_approval() {
     // Someone gives a4 a failover by hand: the plan changes, so does its digest.
     std::fs::write(
         d.join("estate.yaml"),
-        OBSERVED.replacen(
+        observed().replacen(
             "a4.contoso.local, primary: ms1.contoso.local, failover: []",
             "a4.contoso.local, primary: ms1.contoso.local, failover: [ms2.contoso.local]",
             1,
@@ -473,7 +444,7 @@ fn a_pass_stops_starting_members_when_the_window_closes() {
     );
     let tmp = setup("");
     let d = tmp.path();
-    let mut observed = String::from(OBSERVED);
+    let mut observed = observed();
     for i in 5..=8 {
         observed.push_str(&format!(
             "  - {{name: a{i}.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}}\n"

@@ -6,11 +6,11 @@
 //! at any time, so nothing here depends on the clock.
 
 mod common;
-#[path = "common/gates.rs"]
-mod gates;
+#[path = "common/matrix.rs"]
+mod matrix;
 
 use common::process::{Killed, free_port};
-use gates::{APPROVAL, CLOSED, Estate, OPEN, run};
+use matrix::{APPROVAL, CLOSED, Estate, OPEN, run};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Stdio;
@@ -51,7 +51,7 @@ fn reconcile_once_awaits_approval_then_moves_once_approved() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("sync=\"AwaitingApproval\""), "{err}");
     assert_eq!(e.applied_exec(), 0, "{:#}", e.provider());
-    let digest = gates::digest_after(&err, "handover approve ");
+    let digest = matrix::digest_after(&err, "handover approve ");
     let (code, out, err) =
         run(e
             .handover()

@@ -2,33 +2,17 @@
 //! clock (docs/gates.md): `--start`, `--approve`, `--auto-approve`, the
 //! lines of the text report and the `gates` list of the JSON one.
 
+mod common;
+
 use assert_cmd::Command;
+use common::gates::{WEEKNIGHTS, desired, observed};
 use std::path::Path;
-
-const OBSERVED: &str = "apiVersion: handover/v1
-kind: Observed
-managementServers: [{name: ms1.contoso.local, up: true}, {name: ms2.contoso.local, up: true}]
-agents:
-  - {name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a2.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a3.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-";
-
-const DESIRED: &str = "apiVersion: handover/v1
-kind: Topology
-managementServers: [{name: ms1.contoso.local}, {name: ms2.contoso.local}]
-agentRules:
-  - {match: \"*.contoso.local\", primary: ms2.contoso.local, failover: []}
-policy:
-  windows:
-    - {kind: allow, schedule: \"0 22 * * 1-5\", duration: 4h, timeZone: Europe/Berlin}
-  approval: {aboveMembers: 2}
-";
 
 fn setup() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("desired.yaml"), DESIRED).unwrap();
-    std::fs::write(tmp.path().join("observed.yaml"), OBSERVED).unwrap();
+    let policy = format!("{WEEKNIGHTS}  approval: {{aboveMembers: 2}}\n");
+    std::fs::write(tmp.path().join("desired.yaml"), desired(&policy)).unwrap();
+    std::fs::write(tmp.path().join("observed.yaml"), observed(3)).unwrap();
     tmp
 }
 
@@ -36,21 +20,12 @@ fn simulate(dir: &Path, extra: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("handover")
         .unwrap()
         .current_dir(dir)
-        .args([
-            "simulate",
-            "--desired",
-            "desired.yaml",
-            "--observed",
-            "observed.yaml",
-        ])
+        .args(["simulate", "--desired", "desired.yaml"])
+        .args(["--observed", "observed.yaml"])
         .args(extra)
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::process::outcome(out)
 }
 
 #[test]

@@ -4,64 +4,17 @@
 //! the approval through `handover approve` and the next pass
 //! (docs/gates.md). The real binary against a `sim:` estate.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod common;
+
+use common::gates::{OUTSIDE, WEEKNIGHTS, desired, moved, observed};
+use common::http::{get, status_until as until};
+use common::process::{Killed, free_addr};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Saturday noon in Berlin: the weeknight window is closed.
-const OUTSIDE: &str = "2026-12-12T12:00:00+01:00";
-
-const OBSERVED: &str = "apiVersion: handover/v1
-kind: Observed
-managementServers: [{name: ms1.contoso.local, up: true}, {name: ms2.contoso.local, up: true}]
-agents:
-  - {name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a2.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a3.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-";
-
-fn desired(policy: &str) -> String {
-    format!(
-        "apiVersion: handover/v1
-kind: Topology
-managementServers: [{{name: ms1.contoso.local}}, {{name: ms2.contoso.local}}]
-agentRules:
-  - {{match: \"*.contoso.local\", primary: ms2.contoso.local, failover: []}}
-policy:
-{policy}"
-    )
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let code = text.get(9..12)?.parse().ok()?;
-    Some((code, text.split_once("\r\n\r\n")?.1.to_string()))
-}
+use std::process::{Command, Stdio};
 
 fn start(dir: &Path, now: &str) -> (Killed, SocketAddr) {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = free_addr();
     let child = Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(dir)
         .env("HANDOVER_NOW", now)
@@ -76,47 +29,12 @@ fn start(dir: &Path, now: &str) -> (Killed, SocketAddr) {
     (Killed(child), addr)
 }
 
-/// Polls `/status` until `f` accepts it (30 s at most).
-fn until(
-    addr: SocketAddr,
-    what: &str,
-    f: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some((200, body)) = get(addr, "/status") {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            if f(&v) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {v}"
-            );
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn moved(dir: &Path) -> usize {
-    let o = handover::load::observed(&dir.join("estate.yaml")).unwrap();
-    o.agents
-        .iter()
-        .filter(|a| a.parents.primary.as_str() == "ms2.contoso.local")
-        .count()
-}
-
 #[test]
 fn a_closed_window_shows_on_status_and_the_page_and_starts_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    std::fs::write(
-        d.join("desired.yaml"),
-        desired("  windows:\n    - {kind: allow, schedule: \"0 22 * * 1-5\", duration: 4h, timeZone: Europe/Berlin}\n"),
-    )
-    .unwrap();
-    std::fs::write(d.join("estate.yaml"), OBSERVED).unwrap();
+    std::fs::write(d.join("desired.yaml"), desired(WEEKNIGHTS)).unwrap();
+    std::fs::write(d.join("estate.yaml"), observed(3)).unwrap();
     let (_run, addr) = start(d, OUTSIDE);
     let s = until(addr, "a pass", |s| s["passes"].as_u64() >= Some(1));
     assert_eq!(
@@ -150,7 +68,7 @@ fn a_pending_approval_shows_its_digest_and_moves_once_approved() {
         desired("  approval: {aboveMembers: 2}\n"),
     )
     .unwrap();
-    std::fs::write(d.join("estate.yaml"), OBSERVED).unwrap();
+    std::fs::write(d.join("estate.yaml"), observed(3)).unwrap();
     let (_run, addr) = start(d, OUTSIDE);
     let s = until(addr, "awaiting approval", |s| {
         s["sync"] == "AwaitingApproval"

@@ -93,18 +93,7 @@ struct Etcd {
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made
 /// with the openssl command in `dir`.
 fn certificates(dir: &Path) {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let openssl = |args: &[&str]| common::openssl(dir, args);
     let ec = [
         "-newkey",
         "ec",

@@ -5,11 +5,11 @@
 //! target, and a receiver that never answers, which costs the apply a
 //! bounded wait and a warning, never its result.
 
-#[path = "common/gates.rs"]
-mod gates;
+#[path = "common/matrix.rs"]
+mod matrix;
 mod notify_hook;
 
-use gates::{APPROVAL, CLOSED, Estate, run};
+use matrix::{APPROVAL, CLOSED, Estate, run};
 use notify_hook::{Hook, Reply};
 
 const RECEIVERS: &str = "  notifications:
@@ -113,7 +113,7 @@ fn an_apply_awaiting_approval_names_the_digest_and_applies_nothing() {
     let (code, out, err) = apply_sim(&e, &hook, &[]);
     assert_eq!(code, 6, "{out}{err}");
     assert_eq!(e.moved_sim(), 0);
-    let digest = gates::digest_after(&err, "it needs approval of ");
+    let digest = matrix::digest_after(&err, "it needs approval of ");
     let audit = hook.to("/audit");
     assert_eq!(events(&audit), ["awaitingApproval"], "{audit:#?}");
     let n = &audit[0].body;
@@ -126,7 +126,7 @@ fn blocked_members_of_an_exec_target_are_told_and_nothing_is_written() {
     let hook = Hook::start(Vec::new());
     let e = Estate::new(RECEIVERS);
     // ms2, where every agent should go, is down: every move is blocked.
-    let down = gates::OBSERVED.replace(
+    let down = matrix::OBSERVED.replace(
         "{name: ms2.contoso.local, up: true}",
         "{name: ms2.contoso.local, up: false}",
     );
@@ -147,7 +147,7 @@ fn blocked_members_of_an_exec_target_are_told_and_nothing_is_written() {
     let audit = hook.to("/audit");
     assert_eq!(events(&audit), ["blocked"], "{audit:#?}");
     let n = &audit[0].body;
-    assert_eq!(n["target"], format!("exec:{}", gates::PROVIDER));
+    assert_eq!(n["target"], format!("exec:{}", matrix::PROVIDER));
     assert_eq!(n["membersTotal"], 4, "{n:#}");
     assert!(
         n["members"][0]["reason"]

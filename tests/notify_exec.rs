@@ -3,6 +3,7 @@
 //! gateway that is not ready, and a local webhook that receives the
 //! `blocked` notification in handover's JSON.
 
+mod common;
 mod notify_hook;
 
 use assert_cmd::Command;
@@ -11,10 +12,9 @@ use std::path::PathBuf;
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 
+/// A file of the `replace-gateway` example.
 fn example(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/topologies/replace-gateway")
-        .join(file)
+    common::estate::example("replace-gateway").join(file)
 }
 
 #[test]

@@ -7,23 +7,11 @@
 mod common;
 
 use assert_cmd::cargo::CommandCargoExt;
+use common::openssl;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use tokio_rustls::rustls;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A CA (`ca.pem`) and a server certificate for 127.0.0.1 it signed
 /// (`server.pem`, `server.key`).

@@ -4,11 +4,11 @@
 //! `command: "reconcile"`; a second run that finds nothing to do tells
 //! nothing.
 
-#[path = "common/gates.rs"]
-mod gates;
+#[path = "common/matrix.rs"]
+mod matrix;
 mod notify_hook;
 
-use gates::{Estate, run};
+use matrix::{Estate, run};
 use notify_hook::Hook;
 
 #[test]

@@ -5,20 +5,19 @@
 //! that never answers while passes go on, and a bad receiver that refuses
 //! the revision. Every wait is a poll with a deadline.
 
+mod common;
 mod notify_hook;
 
 use assert_cmd::cargo::CommandCargoExt;
+use common::http::{get, status};
+use common::process::{Killed, free_addr};
 use notify_hook::{Hook, Reply};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
+/// A file of the `replace-gateway` example.
 fn example(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/topologies/replace-gateway")
-        .join(file)
+    common::estate::example("replace-gateway").join(file)
 }
 
 /// A directory with `desired/desired.yaml` (the example's, with
@@ -47,105 +46,22 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
+/// `handover reconcile` of `desired` onto `sim:estate.yaml` in `dir`, with
+/// `args` and `env`, its stderr piped; killed if the test fails first.
+fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Killed {
+    let child = std::process::Command::cargo_bin("handover")
         .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// GET over plain TCP: (status code, body); `None` while nothing listens.
-fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let code = text.get(9..12)?.parse().ok()?;
-    Some((code, text.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-fn status(addr: SocketAddr) -> Option<serde_json::Value> {
-    let (code, body) = get(addr, "/status")?;
-    (code == 200).then(|| serde_json::from_str(&body).unwrap())
-}
-
-/// A reconcile process, killed if the test fails before it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Running {
-    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-        let child = std::process::Command::cargo_bin("handover")
-            .unwrap()
-            .current_dir(dir)
-            .arg("reconcile")
-            .args(["--desired", "desired", "--target", "sim:estate.yaml"])
-            .args(args)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Running(child)
-    }
-
-    /// Polls `f` every 20 ms for at most `secs`; fails at once, with the
-    /// process's stderr, if it exited.
-    fn until<T>(&mut self, secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(st) = self.0.try_wait().unwrap() {
-                let mut err = String::new();
-                let _ = self.0.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("reconcile exited ({st}) while waiting for {what}:\n{err}");
-            }
-            if let Some(v) = f() {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn sigterm(&self) {
-        let ok = std::process::Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    /// Waits for the exit (at most `secs`); the code and stderr.
-    fn wait(mut self, secs: u64) -> (i32, String) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        let st = loop {
-            if let Some(st) = self.0.try_wait().unwrap() {
-                break st;
-            }
-            assert!(Instant::now() < deadline, "reconcile did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut err = String::new();
-        self.0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (st.code().unwrap_or(-1), err)
-    }
+        .current_dir(dir)
+        .arg("reconcile")
+        .args(["--desired", "desired", "--target", "sim:estate.yaml"])
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Killed(child)
 }
 
 #[test]
@@ -175,7 +91,7 @@ fn a_change_and_a_stranded_member_are_notified_in_json_teams_and_slack() {
     let d = tmp.path();
     let desired = d.join("desired/desired.yaml");
     let addr = free_addr();
-    let mut run = Running::start(
+    let mut run = start(
         d,
         &["--interval", "1h", "--listen", &addr.to_string()],
         &[
@@ -335,7 +251,7 @@ fn a_500_is_retried_until_the_receiver_takes_it() {
     ));
     let d = tmp.path();
     gw2_not_ready(d);
-    let run = Running::start(d, &["--once"], &[]);
+    let run = start(d, &["--once"], &[]);
     // --once gives queued notifications a grace period before it exits.
     let (code, err) = run.wait(60);
     assert_eq!(code, 3, "blocked is exit 3:\n{err}");
@@ -391,7 +307,7 @@ fn a_receiver_that_never_answers_does_not_hold_up_the_passes() {
     let d = tmp.path();
     gw2_not_ready(d);
     let addr = free_addr();
-    let mut run = Running::start(d, &["--interval", "1s", "--listen", &addr.to_string()], &[]);
+    let mut run = start(d, &["--interval", "1s", "--listen", &addr.to_string()], &[]);
     // The blocked notification of pass 1 hangs at the receiver...
     hook.until("/stuck", 1, 20);
     let seen = status(addr).map_or(0, |s| s["passes"].as_u64().unwrap());
@@ -425,7 +341,7 @@ fn a_bad_receiver_refuses_the_revision_and_nothing_is_applied() {
     );
     let d = tmp.path();
     let before = std::fs::read_to_string(d.join("estate.yaml")).unwrap();
-    let run = Running::start(d, &["--once"], &[]);
+    let run = start(d, &["--once"], &[]);
     let (code, err) = run.wait(30);
     assert_eq!(code, 1, "{err}");
     assert!(

@@ -8,17 +8,15 @@ mod common;
 
 use assert_cmd::Command;
 use assert_cmd::cargo::CommandCargoExt;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use common::http::{get, status};
+use common::process::{Killed, free_addr, until};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
+/// A file of the example `name`.
 fn example(name: &str, file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/topologies")
-        .join(name)
-        .join(file)
+    common::estate::example(name).join(file)
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -48,101 +46,19 @@ fn commit(repo: &Path, text: &str) -> String {
     git(repo, &["rev-parse", "HEAD"])
 }
 
-fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-/// GET over plain TCP: (status code, body); `None` while nothing listens.
-fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let code = text.get(9..12)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n")?.1.to_string();
-    Some((code, body))
-}
-
-fn status(addr: SocketAddr) -> Option<serde_json::Value> {
-    let (code, body) = get(addr, "/status")?;
-    (code == 200).then(|| serde_json::from_str(&body).unwrap())
-}
-
-/// Polls `f` every 20 ms until it returns `Some`, for at most `secs`.
-fn until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(15));
-    }
-}
-
-/// A reconcile process that is killed if the test fails before it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Running {
-    fn start(dir: &Path, args: &[&str]) -> Running {
-        let child = std::process::Command::cargo_bin("handover")
-            .unwrap()
-            .current_dir(dir)
-            .arg("reconcile")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Running(child)
-    }
-
-    fn sigterm(&self) {
-        let ok = std::process::Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    /// Polls `f` like [`until`], but fails at once, with the process's
-    /// stderr, if the process has exited.
-    fn until<T>(&mut self, secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-        until(secs, what, || {
-            if let Some(st) = self.0.try_wait().unwrap() {
-                let mut err = String::new();
-                let _ = self.0.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("reconcile exited ({st}) while waiting for {what}:\n{err}");
-            }
-            f()
-        })
-    }
-
-    /// Waits for the exit (deadline `secs`); returns the code and stderr.
-    fn wait(mut self, secs: u64) -> (i32, String) {
-        let status = until(secs, "the process to exit", || self.0.try_wait().unwrap());
-        let mut err = String::new();
-        self.0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (status.code().unwrap_or(-1), err)
-    }
+/// `handover reconcile` in `dir` with `args`, its stderr piped; killed
+/// if the test fails first.
+fn start(dir: &Path, args: &[&str]) -> Killed {
+    let child = std::process::Command::cargo_bin("handover")
+        .unwrap()
+        .current_dir(dir)
+        .arg("reconcile")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Killed(child)
 }
 
 fn reconcile(dir: &Path) -> Command {
@@ -251,7 +167,7 @@ fn git_once_converges_follows_new_commits_and_refuses_an_invalid_one() {
     git(&repo, &["revert", "--no-edit", "HEAD"]);
     let good = git(&repo, &["rev-parse", "HEAD"]);
     let addr = free_addr();
-    let run = Running::start(
+    let run = start(
         d,
         &[
             "--git",
@@ -309,7 +225,7 @@ fn an_edit_of_the_watched_desired_files_triggers_a_pass_and_metrics_follow() {
     let d = tmp.path();
     let addr = free_addr();
     // A one-hour interval: only the file watch can start the second pass.
-    let run = Running::start(
+    let run = start(
         d,
         &[
             "--desired",
@@ -500,7 +416,7 @@ fn sigterm_in_the_middle_of_a_wave_finishes_the_step_and_leaves_every_member_saf
         handover::synth::observed_yaml(&estate.observed),
     )
     .unwrap();
-    let mut run = Running::start(
+    let mut run = start(
         d,
         &[
             "--desired",

@@ -11,12 +11,13 @@
 
 mod common;
 
+use common::http::{get as get_now, status as status_now};
+use common::process::{Killed, free_addr};
 use handover::reconcile::backoff::{Backoff, Jitter};
 use handover::reconcile::serve::listen::{Endpoints, bind, serve};
 use handover::reconcile::{
     DriverConfig, Fetcher, Metrics, PassContext, PassResult, Shutdown, Source, StatusHandle, drive,
 };
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -58,27 +59,12 @@ fn topology(gw: &str) -> String {
     )
 }
 
-/// GET over a plain TCP connection: (status code, body).
+/// GET over a plain TCP connection, off the runtime: (status code, body).
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let path = path.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        (
-            head.split(' ').nth(1).unwrap().parse().unwrap(),
-            body.to_string(),
-        )
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || get_now(addr, &path).expect("the listener answers"))
+        .await
+        .unwrap()
 }
 
 /// Polls `/status` until `f` holds, for at most 5 s.
@@ -265,26 +251,6 @@ async fn git_commits_show_in_status_an_invalid_one_is_refused_and_metrics_parse(
 // ---------------------------------------------------------------------
 // The real binary, mid-pass: a wave paced by the exec test provider.
 
-/// A blocking GET: (status code, body), `None` while nothing answers.
-fn get_now(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let code = text.get(9..12)?.parse().ok()?;
-    Some((code, text.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-fn status_now(addr: SocketAddr) -> Option<serde_json::Value> {
-    let (code, body) = get_now(addr, "/status")?;
-    (code == 200).then(|| serde_json::from_str(&body).unwrap())
-}
-
 /// The value of one sample of `/metrics`.
 fn metric(addr: SocketAddr, name: &str, label: (&str, &str)) -> Option<f64> {
     let (_, body) = get_now(addr, "/metrics")?;
@@ -299,36 +265,6 @@ fn metric(addr: SocketAddr, name: &str, label: (&str, &str)) -> Option<f64> {
             | prometheus_parse::Value::Untyped(v) => v,
             _ => f64::NAN,
         })
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Killed {
-    /// Polls `f` every 15 ms for at most `secs`; fails at once, with the
-    /// process's stderr, if it exited.
-    fn until<T>(&mut self, secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(v) = f() {
-                return v;
-            }
-            if let Some(st) = self.0.try_wait().unwrap() {
-                let mut err = String::new();
-                let _ = self.0.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("reconcile exited ({st}) while waiting for {what}:\n{err}");
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(15));
-        }
-    }
 }
 
 /// 20 agents on 4 gateways; with `moving`, half of them move. Two members
@@ -355,10 +291,7 @@ fn start_paced(dir: &Path, delay_ms: u64) -> (Killed, SocketAddr) {
         serde_json::to_vec(&serde_json::json!({ "observed": observed })).unwrap(),
     )
     .unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = free_addr();
     let child = Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(dir)
         .args([
@@ -479,11 +412,7 @@ fn handover(args: &[&str]) -> (i32, String, String) {
         .args(args)
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::process::outcome(out)
 }
 
 #[test]

@@ -4,45 +4,24 @@
 //! rehearsal, which cannot yet run both, says so instead of dropping one.
 //! The real binary against a `sim:` estate.
 
+mod common;
+
+use common::gates::{OUTSIDE, WEEKNIGHTS, moved as on_ms2, observed};
 use std::path::Path;
 use std::process::Command;
 
-/// Saturday noon in Berlin: the weeknight window is closed.
-const OUTSIDE: &str = "2026-12-12T12:00:00+01:00";
 /// Tuesday 23:00 in Berlin: inside the weeknight window.
 const INSIDE: &str = "2026-12-08T23:00:00+01:00";
 
-const OBSERVED: &str = "apiVersion: handover/v1
-kind: Observed
-managementServers: [{name: ms1.contoso.local, up: true}, {name: ms2.contoso.local, up: true}]
-agents:
-  - {name: a1.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a2.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a3.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-  - {name: a4.contoso.local, primary: ms1.contoso.local, failover: [], connected: ms1.contoso.local}
-";
-
-const DESIRED: &str = "apiVersion: handover/v1
-kind: Topology
-managementServers: [{name: ms1.contoso.local}, {name: ms2.contoso.local}]
-agentRules:
-  - {match: \"*.contoso.local\", primary: ms2.contoso.local, failover: []}
-policy:
-  windows:
-    - {kind: allow, schedule: \"0 22 * * 1-5\", duration: 4h, timeZone: Europe/Berlin}
-  rollout:
+/// The weeknight window and a rollout of one member, then the rest.
+fn desired() -> String {
+    common::gates::desired(&format!(
+        "{WEEKNIGHTS}  rollout:
     steps:
-      - {members: 1, soak: 1h}
-      - {percent: 100}
-";
-
-/// Agents whose configured primary is ms2 (moved, or bridged onto it).
-fn on_ms2(dir: &Path) -> usize {
-    let o = handover::load::observed(&dir.join("estate.yaml")).unwrap();
-    o.agents
-        .iter()
-        .filter(|a| a.parents.primary.as_str() == "ms2.contoso.local")
-        .count()
+      - {{members: 1, soak: 1h}}
+      - {{percent: 100}}
+"
+    ))
 }
 
 fn once(dir: &Path, now: &str) -> std::process::Output {
@@ -60,8 +39,8 @@ fn once(dir: &Path, now: &str) -> std::process::Output {
 fn a_closed_window_holds_a_rollout_step_and_an_open_one_lets_only_the_step_move() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    std::fs::write(d.join("desired.yaml"), DESIRED).unwrap();
-    std::fs::write(d.join("estate.yaml"), OBSERVED).unwrap();
+    std::fs::write(d.join("desired.yaml"), desired()).unwrap();
+    std::fs::write(d.join("estate.yaml"), observed(4)).unwrap();
 
     // The rollout's first step admits one member, but the window is shut.
     let out = once(d, OUTSIDE);
@@ -89,8 +68,8 @@ fn a_closed_window_holds_a_rollout_step_and_an_open_one_lets_only_the_step_move(
 fn simulate_says_it_cannot_yet_rehearse_a_rollout_with_gates_and_rehearses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    std::fs::write(d.join("desired.yaml"), DESIRED).unwrap();
-    std::fs::write(d.join("observed.yaml"), OBSERVED).unwrap();
+    std::fs::write(d.join("desired.yaml"), desired()).unwrap();
+    std::fs::write(d.join("observed.yaml"), observed(4)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(d)
         .args([

@@ -4,69 +4,25 @@
 //! and a request smaller than `max_batch × parallel` keeps every session
 //! busy.
 
-use handover::model::{MemberKind, Observed, ObservedMember, ObservedServer, Parents};
+mod common;
+
+use common::rig::{n, to_gw2};
+use handover::model::Observed;
 use handover::name::Name;
-use handover::provider::exec::{ExecConfig, ExecProvider};
+use handover::provider::exec::ExecProvider;
 use handover::provider::{Operation, Provider, Scope};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_handover-test-provider");
-
-fn n(s: &str) -> Name {
-    Name::parse(s).unwrap()
-}
-
-fn member(name: &str, parent: &str) -> ObservedMember {
-    ObservedMember {
-        name: n(name),
-        parents: Parents::primary_only(n(parent)),
-        connected: Some(n(parent)),
-        up: true,
-        ready: true,
-        evidence: None,
-    }
-}
-
 /// ms1; gateways gw1, gw2 on it; agents a0..a9 on gw1.
 fn rig() -> (tempfile::TempDir, PathBuf) {
-    let mut o = Observed::new();
-    o.management_servers = vec![ObservedServer {
-        name: n("ms1"),
-        up: true,
-    }];
-    o.gateways = vec![member("gw1", "ms1"), member("gw2", "ms1")];
-    o.agents = (0..10).map(|i| member(&format!("a{i}"), "gw1")).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
-    let doc = serde_json::json!({ "observed": o });
-    std::fs::write(&state, serde_json::to_vec(&doc).unwrap()).unwrap();
-    (dir, state)
+    common::rig::rig(10)
 }
 
+/// The test provider on `state`, with `extra`.
 fn provider(state: &Path, extra: &[&str]) -> ExecProvider {
-    let mut args = vec!["--state".to_string(), state.display().to_string()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let d = Duration::from_secs(10);
-    let config = ExecConfig {
-        capabilities_timeout: d,
-        observe_timeout: d,
-        apply_timeout: d,
-        ..ExecConfig::default()
-    };
-    ExecProvider::new(BIN, args, config)
-}
-
-fn to_gw2(i: usize) -> Operation {
-    Operation::SetParents {
-        kind: MemberKind::Agent,
-        name: n(&format!("a{i}")),
-        parents: Parents {
-            primary: n("gw2"),
-            failover: vec![n("gw1")],
-        },
-    }
+    common::rig::provider(state, extra, Duration::from_secs(10))
 }
 
 fn read(state: &Path) -> Value {

@@ -45,3 +45,10 @@ pub fn handover_in(dir: &Path) -> Command {
     c.current_dir(dir);
     c
 }
+
+/// `handover ARGS` run in `dir`.
+pub fn handover_with(dir: &Path, args: &[&str]) -> Command {
+    let mut c = handover_in(dir);
+    c.args(args);
+    c
+}

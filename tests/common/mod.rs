@@ -14,12 +14,18 @@
 //! Each test binary uses only part of this module. The set-up several
 //! test files share lives in its submodules: `estate` (the examples copied
 //! into a temporary directory, the test provider's state, `handover` run in
-//! a directory) and `process` (a child killed when the test ends, a free
-//! port).
+//! a directory), `gates` (the small estate the gate and rollout tests
+//! move), `http` (a GET and `/status` of a running `reconcile --listen`),
+//! `process` (a child killed when the test ends, polls with a deadline, a
+//! free port, a command's outcome) and `rig` (the test provider's rig for
+//! the session tests).
 #![allow(dead_code)]
 
 pub mod estate;
+pub mod gates;
+pub mod http;
 pub mod process;
+pub mod rig;
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -178,4 +184,19 @@ pub fn decide(
 pub fn skipped(why: &str) {
     // One write, so lines of tests running in parallel do not interleave.
     let _ = std::io::stderr().write_all(format!("\nSKIPPED: {why}\n").as_bytes());
+}
+
+/// Runs the openssl command in `dir` with `args` and fails the test, with
+/// openssl's message, if it fails (certificates for the TLS tests).
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -33,6 +33,7 @@ fn scalar(n: &Name) -> String {
     }
 }
 
+/// Names as a flow list: `[a, b]`.
 fn list(out: &mut String, names: &[Name]) {
     out.push('[');
     for (i, n) in names.iter().enumerate() {
@@ -44,7 +45,19 @@ fn list(out: &mut String, names: &[Name]) {
     out.push(']');
 }
 
-fn member(out: &mut String, m: &ObservedMember, gateway: bool) {
+/// `name:` opening a list on its own line, or `name: []` when it is empty.
+fn key(out: &mut String, name: &str, empty: bool) {
+    out.push_str(name);
+    out.push(':');
+    if empty {
+        out.push_str(" []");
+    }
+    out.push('\n');
+}
+
+/// A member's entry of a list: its name, primary and failovers (flow
+/// style), without the line's end.
+fn parents(out: &mut String, m: &ObservedMember) {
     let _ = write!(
         out,
         "  - name: {}\n    primary: {}\n    failover: ",
@@ -52,6 +65,12 @@ fn member(out: &mut String, m: &ObservedMember, gateway: bool) {
         scalar(&m.parents.primary)
     );
     list(out, &m.parents.failover);
+}
+
+/// An observed member's entry: its parents, connection and (gateways)
+/// health.
+fn member(out: &mut String, m: &ObservedMember, gateway: bool) {
+    parents(out, m);
     match &m.connected {
         Some(c) => {
             let _ = write!(out, "\n    connected: {}", scalar(c));
@@ -69,24 +88,19 @@ fn member(out: &mut String, m: &ObservedMember, gateway: bool) {
 pub fn observed_yaml(o: &Observed) -> String {
     let mut out = String::with_capacity(120 * (o.agents.len() + o.gateways.len()) + 256);
     out.push_str("apiVersion: handover/v1\nkind: Observed\n");
-    out.push_str("managementServers:");
-    if o.management_servers.is_empty() {
-        out.push_str(" []");
-    }
-    out.push('\n');
+    key(
+        &mut out,
+        "managementServers",
+        o.management_servers.is_empty(),
+    );
     for m in &o.management_servers {
         let _ = writeln!(out, "  - name: {}\n    up: {}", scalar(&m.name), m.up);
     }
-    for (key, members, gateway) in [
+    for (name, members, gateway) in [
         ("gateways", &o.gateways, true),
         ("agents", &o.agents, false),
     ] {
-        out.push_str(key);
-        out.push(':');
-        if members.is_empty() {
-            out.push_str(" []");
-        }
-        out.push('\n');
+        key(&mut out, name, members.is_empty());
         for m in members {
             member(&mut out, m, gateway);
         }
@@ -97,11 +111,8 @@ pub fn observed_yaml(o: &Observed) -> String {
             Some(p) => out.push_str(&scalar(p)),
             None => out.push_str("null"),
         }
-        out.push_str("\n  pools:");
-        if s.pools.is_empty() {
-            out.push_str(" []");
-        }
         out.push('\n');
+        key(&mut out, "  pools", s.pools.is_empty());
         for p in &s.pools {
             let _ = writeln!(out, "    - name: {}\n      up: {}", scalar(&p.name), p.up);
         }
@@ -159,11 +170,11 @@ pub fn topology(o: &Observed, group: Option<&str>, rules: bool) -> TopologyExpor
     if let Some(g) = group {
         let _ = writeln!(out, "metadata:\n  name: {g}");
     }
-    out.push_str("managementServers:");
-    if o.management_servers.is_empty() {
-        out.push_str(" []");
-    }
-    out.push('\n');
+    key(
+        &mut out,
+        "managementServers",
+        o.management_servers.is_empty(),
+    );
     for m in &o.management_servers {
         let _ = writeln!(out, "  - name: {}", scalar(&m.name));
     }
@@ -172,21 +183,10 @@ pub fn topology(o: &Observed, group: Option<&str>, rules: bool) -> TopologyExpor
         None => o.agents.iter().collect(),
     };
     let gateways: Vec<&ObservedMember> = o.gateways.iter().collect();
-    for (key, members) in [("gateways", &gateways), ("agents", &listed)] {
-        out.push_str(key);
-        out.push(':');
-        if members.is_empty() {
-            out.push_str(" []");
-        }
-        out.push('\n');
+    for (name, members) in [("gateways", &gateways), ("agents", &listed)] {
+        key(&mut out, name, members.is_empty());
         for m in members {
-            let _ = write!(
-                out,
-                "  - name: {}\n    primary: {}\n    failover: ",
-                scalar(&m.name),
-                scalar(&m.parents.primary)
-            );
-            list(&mut out, &m.parents.failover);
+            parents(&mut out, m);
             out.push('\n');
         }
     }

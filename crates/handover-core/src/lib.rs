@@ -12,17 +12,22 @@
 //! `handover::plan` and `crate::plan` in the runtime are these modules.
 //!
 //! Layout, lowest layer first. A module imports only from the layers
-//! above it in this list (tests may import more); `scripts/modcycles.py`
+//! above it in this list (tests may import more). Inside a module a file
+//! imports its siblings or a leaf file, never the module's re-exports, so
+//! no circle runs between a module's files either (one is left, inside
+//! `plan::rollout`; docs/design.md says why). `scripts/modcycles.py`
 //! derives the module graph from the code and reports any circle:
 //!
 //! - [`hash`]: the one FNV-1a of every persisted id (pinned by known
 //!   answers), and the fast hasher of name-keyed maps;
 //! - [`diag`]: positions (and [`diag::positions`], where the loader found
-//!   each part of a document), diagnostics, [`diag::thousands`] and
-//!   [`diag::count`] for every message;
+//!   each part of a document), diagnostics, [`diag::thousands`],
+//!   [`diag::count`] and [`diag::quote`] for every message;
 //! - [`name`]: case-insensitive host and pool names;
 //! - [`model`]: the desired and observed topology types, the one
-//!   [`model::ServerKind`];
+//!   [`model::ServerKind`]; [`model::member`] (a member's kind and
+//!   parents) and [`model::seconds`] (durations) are the leaves the other
+//!   model files share;
 //! - [`validate`]: every problem a topology can have, with its place;
 //!   [`assign`]: which server each agent reports to (rendezvous hashing,
 //!   capacity, spread) and its load tables; [`synth`]: seeded synthetic

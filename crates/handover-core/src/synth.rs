@@ -157,6 +157,17 @@ fn write_list(out: &mut String, names: &[Name]) {
     out.push(']');
 }
 
+/// One member's entry of a list: its name, primary and failovers (flow
+/// style), without the line's end.
+fn write_member(out: &mut String, name: &Name, parents: &Parents) {
+    let _ = write!(
+        out,
+        "  - name: {name}\n    primary: {}\n    failover: ",
+        parents.primary
+    );
+    write_list(out, &parents.failover);
+}
+
 /// The desired topology as a `kind: Topology` YAML document.
 pub fn desired_yaml(t: &Topology) -> String {
     let mut out = String::with_capacity(96 * (t.agents.len() + t.gateways.len()) + 256);
@@ -171,12 +182,7 @@ pub fn desired_yaml(t: &Topology) -> String {
     for (key, list) in [("gateways", &t.gateways), ("agents", &t.agents)] {
         let _ = writeln!(out, "{key}:");
         for m in list {
-            let _ = write!(
-                out,
-                "  - name: {}\n    primary: {}\n    failover: ",
-                m.name, m.parents.primary
-            );
-            write_list(&mut out, &m.parents.failover);
+            write_member(&mut out, &m.name, &m.parents);
             out.push('\n');
         }
     }
@@ -206,12 +212,7 @@ pub fn observed_yaml(o: &Observed) -> String {
     ] {
         let _ = writeln!(out, "{key}:");
         for m in list {
-            let _ = write!(
-                out,
-                "  - name: {}\n    primary: {}\n    failover: ",
-                m.name, m.parents.primary
-            );
-            write_list(&mut out, &m.parents.failover);
+            write_member(&mut out, &m.name, &m.parents);
             match &m.connected {
                 Some(c) => {
                     let _ = write!(out, "\n    connected: {c}");

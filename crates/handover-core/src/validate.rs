@@ -256,38 +256,45 @@ fn capacity(t: &Topology, roles: &HashMap<&Name, Role>, diags: &mut Vec<Diagnost
     let cap = &t.policy.capacity;
     for g in &t.gateways {
         let n = gateway_agents.get(&g.name).copied().unwrap_or(0);
-        if n > cap.gateway as usize {
-            diags.push(
-                Diagnostic::at(
-                    g.pos.clone(),
-                    format!(
-                        "gateway {} is the desired primary of {} agents; policy.capacity.gateway is {}",
-                        g.name,
-                        thousands(n),
-                        thousands(cap.gateway as usize)
-                    ),
-                )
-                .with_hint("move agents to another gateway or raise the capacity"),
-            );
-        }
+        diags.extend(over_capacity(
+            &g.pos,
+            format_args!("gateway {}", g.name),
+            format_args!("{} agents", thousands(n)),
+            (n, cap.gateway, "gateway"),
+            "move agents to another gateway or raise the capacity",
+        ));
     }
     for m in &t.management_servers {
         let n = load.get(&m.name).copied().unwrap_or(0);
-        if n > cap.management_server as usize {
-            diags.push(
-                Diagnostic::at(
-                    m.pos.clone(),
-                    format!(
-                        "management server {} is the desired primary of {} agents and gateways; policy.capacity.managementServer is {}",
-                        m.name,
-                        thousands(n),
-                        thousands(cap.management_server as usize)
-                    ),
-                )
-                .with_hint("move members to another management server or raise the capacity"),
-            );
-        }
+        diags.extend(over_capacity(
+            &m.pos,
+            format_args!("management server {}", m.name),
+            format_args!("{} agents and gateways", thousands(n)),
+            (n, cap.management_server, "managementServer"),
+            "move members to another management server or raise the capacity",
+        ));
     }
+}
+
+/// The diagnostic for `server`, the desired primary of `members` (`n` of
+/// them), when `n` is over `limit` (`policy.capacity.<key>`).
+fn over_capacity(
+    pos: &Pos,
+    server: std::fmt::Arguments<'_>,
+    members: std::fmt::Arguments<'_>,
+    (n, limit, key): (usize, u32, &str),
+    hint: &str,
+) -> Option<Diagnostic> {
+    (n > limit as usize).then(|| {
+        Diagnostic::at(
+            pos.clone(),
+            format!(
+                "{server} is the desired primary of {members}; policy.capacity.{key} is {}",
+                thousands(limit as usize)
+            ),
+        )
+        .with_hint(hint)
+    })
 }
 
 fn rules(

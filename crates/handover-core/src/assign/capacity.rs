@@ -6,7 +6,7 @@
 //! parent's count of members before and after an assignment. Pure; must not
 //! choose parents (that is `spread`) or render anything (that is `table`).
 
-use super::Assignment;
+use super::outcome::Assignment;
 use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 pub use crate::model::ServerKind;
 use crate::model::{Observed, Topology};

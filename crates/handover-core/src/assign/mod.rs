@@ -13,203 +13,23 @@
 
 mod balance;
 pub mod capacity;
+pub mod error;
 pub mod hash;
+pub mod outcome;
 mod rules;
 mod spread;
 pub mod table;
 
 pub use capacity::{Load, ServerKind, loads, loads_keeping};
+pub use error::{AssignError, CapacityError, GlobError};
 pub use hash::{name_hash, rendezvous, weight};
+pub use outcome::{AgentAssignment, Assignment, Note, Source};
 pub use rules::compile_rules;
 
 use crate::diag::Diagnostic;
 use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::model::{Observed, ObservedMember, Parents, RuleAssign, Topology};
 use crate::name::Name;
-use std::fmt;
-
-/// Where an agent's desired parents come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// `agents[i]` of the topology.
-    Explicit(usize),
-    /// `agentRules[i]` of the topology.
-    Rule(usize),
-}
-
-/// Why a rule-matched agent is not where its rule alone would put it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Note {
-    /// Its observed primary is a pool member that is not ready (down, not
-    /// ready, or not observed). It stays there: a parent that is not ready
-    /// gets no new agents, but its agents are not moved away for that alone.
-    KeptOnNotReady {
-        /// The pool member it stays on.
-        server: Name,
-    },
-    /// No ready member of its pool has room left; it keeps its observed
-    /// parents until one has.
-    WaitingForReadyRoom,
-}
-
-impl fmt::Display for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Note::KeptOnNotReady { server } => write!(
-                f,
-                "kept on {server}, which is not ready; agents are not moved away from a parent for that alone"
-            ),
-            Note::WaitingForReadyRoom => f.write_str(
-                "no ready server of its pool has room; keeps its current parents until one has",
-            ),
-        }
-    }
-}
-
-/// One managed agent and its desired parents.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AgentAssignment {
-    /// The agent.
-    pub name: Name,
-    /// Its desired parents.
-    pub parents: Parents,
-    /// Which entry or rule gave them.
-    pub source: Source,
-    /// Set when a spread rule kept it where it is; the plan should say so.
-    pub note: Option<Note>,
-}
-
-/// The desired parents of every managed agent.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Assignment {
-    /// Explicit agents in topology order, then rule-matched observed agents
-    /// in observed order.
-    pub agents: Vec<AgentAssignment>,
-    /// Observed agents that no entry and no rule names, in observed order.
-    pub unmanaged: Vec<Name>,
-}
-
-impl Assignment {
-    /// The agents a spread rule kept where they are, with the reason.
-    pub fn notes(&self) -> impl Iterator<Item = (&Name, &Note)> {
-        self.agents
-            .iter()
-            .filter_map(|a| a.note.as_ref().map(|n| (&a.name, n)))
-    }
-}
-
-/// A rule whose glob does not compile (validation reports it first; this is
-/// the typed error for callers that skipped validation).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("agentRules[{index}]: {pattern:?} is not a valid glob: {reason}")]
-pub struct GlobError {
-    /// The rule's index.
-    pub index: usize,
-    /// Its pattern.
-    pub pattern: String,
-    /// What the glob parser said.
-    pub reason: String,
-}
-
-/// A spread rule matches more agents than its pool has room for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapacityError {
-    /// The rule's index in `agentRules`.
-    pub index: usize,
-    /// Its pattern.
-    pub pattern: String,
-    /// Where the rule was written.
-    pub pos: crate::diag::Pos,
-    /// The distinct pool members, by name.
-    pub pool: Vec<Name>,
-    /// Observed agents the rule matched (first match, not listed by name).
-    pub agents: u64,
-    /// Sum of the pool members' `policy.capacity`.
-    pub capacity: u64,
-    /// Members already on the pool from explicit entries, fixed rules,
-    /// unmanaged agents, gateways and earlier spread rules.
-    pub used: u64,
-}
-
-impl CapacityError {
-    /// The room the rule had: capacity less what was already used.
-    pub fn room(&self) -> u64 {
-        self.capacity.saturating_sub(self.used)
-    }
-
-    /// As a diagnostic at the rule, with what to do.
-    pub fn to_diagnostic(&self) -> Diagnostic {
-        Diagnostic::at(self.pos.clone(), self.message()).with_hint(
-            "add servers to the rule's spread list, raise policy.capacity, or narrow its match",
-        )
-    }
-
-    fn message(&self) -> String {
-        let pool: Vec<&str> = self.pool.iter().map(Name::as_str).collect();
-        let pool = if pool.is_empty() {
-            "(empty)".to_string()
-        } else {
-            pool.join(", ")
-        };
-        format!(
-            "agentRules[{}] {:?}: {} agents match, but its pool [{}] has room for {} \
-             (capacity {} in all, {} already taken by explicit entries, fixed rules, \
-             unmanaged agents, gateways and earlier rules)",
-            self.index,
-            self.pattern,
-            self.agents,
-            pool,
-            self.room(),
-            self.capacity,
-            self.used
-        )
-    }
-}
-
-impl fmt::Display for CapacityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.pos, self.message())
-    }
-}
-
-/// Why the agents could not be assigned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AssignError {
-    /// A rule's glob does not compile.
-    #[error(transparent)]
-    Glob(#[from] GlobError),
-    /// One or more spread rules match more agents than their pools can take.
-    #[error("{}", join_lines(.0))]
-    OverCapacity(Vec<CapacityError>),
-}
-
-fn join_lines(errors: &[CapacityError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-impl AssignError {
-    /// As diagnostics pointing at the offending rules.
-    pub fn to_diagnostics(&self, t: &Topology) -> Vec<Diagnostic> {
-        match self {
-            AssignError::Glob(g) => {
-                let pos = t.agent_rules.get(g.index).map(|r| r.pos.clone());
-                vec![Diagnostic {
-                    pos,
-                    message: g.to_string(),
-                    hint: Some(
-                        "use *, ? and [...] as usual; close every [ and escape a literal one as \\["
-                            .into(),
-                    ),
-                }]
-            }
-            AssignError::OverCapacity(v) => v.iter().map(CapacityError::to_diagnostic).collect(),
-        }
-    }
-}
 
 /// Resolves explicit entries and rules against the observed agents.
 ///

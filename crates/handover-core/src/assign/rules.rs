@@ -4,7 +4,7 @@
 //! fast first-match lookup `resolve` uses for every observed agent. Pure;
 //! must not decide parents.
 
-use super::GlobError;
+use super::error::GlobError;
 use crate::model::Topology;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 

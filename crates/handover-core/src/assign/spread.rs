@@ -9,10 +9,10 @@
 //! the case of names never matter. Must not decide which rule an agent
 //! matches (that is `rules`) or plan how it moves (that is the planner).
 
-use super::Note;
 use super::balance;
 use super::capacity::Servers;
 use super::hash::{MAX_POOL, name_hash, pair_weight, priority, rank_key, rank_of};
+use super::outcome::Note;
 use crate::hash::FastMap as HashMap;
 use crate::model::{ObservedMember, Parents};
 use crate::name::Name;

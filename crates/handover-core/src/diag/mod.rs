@@ -3,7 +3,7 @@
 //! Owns the position type the loader attaches to model items, the
 //! positions of a document's parts ([`positions`]), the error type
 //! validation returns, and the helpers every message uses to write numbers
-//! ([`thousands`], [`count`]). A [`Diagnostic`] is what a person reads:
+//! ([`thousands`], [`count`], [`quote`]). A [`Diagnostic`] is what a person reads:
 //! where, what is wrong (naming the offending value), and what to do. Must
 //! not touch I/O (printing is the CLI's job) or import another module of
 //! the crate: everything above reports through it.
@@ -189,6 +189,16 @@ pub fn thousands(n: impl Count) -> String {
 pub fn count(n: impl Count, one: &str, many: &str) -> String {
     let n = n.as_u64();
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// A value quoted for a message, shortened to 80 characters so a 50 MB
+/// scalar is not echoed.
+pub fn quote(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{:?}…", s.chars().take(80).collect::<String>())
+    } else {
+        format!("{s:?}")
+    }
 }
 
 #[cfg(test)]

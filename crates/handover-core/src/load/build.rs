@@ -11,6 +11,7 @@
 use super::doc::{self, Text};
 use super::fast::{self, Lit};
 use crate::diag::positions::{MemberPos, ObservedPositions, RulePos};
+pub use crate::diag::quote;
 use crate::diag::thousands;
 use crate::diag::{Diagnostic, Pos};
 use crate::model::{
@@ -158,15 +159,6 @@ fn and_list(items: &[&str]) -> String {
         [] => String::new(),
         [one] => (*one).to_string(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// Shortens a quoted value for a message so a 50 MB scalar is not echoed.
-pub fn quote(s: &str) -> String {
-    if s.chars().count() > 80 {
-        format!("{:?}…", s.chars().take(80).collect::<String>())
-    } else {
-        format!("{s:?}")
     }
 }
 

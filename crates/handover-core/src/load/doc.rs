@@ -15,6 +15,7 @@
 //! field is allowed). Must not check relations between names; that is
 //! `crate::validate`'s job.
 
+use crate::model::notify::{Event as NotifyEvent, Format as NotifyFormat};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
@@ -198,24 +199,29 @@ macro_rules! finish_field {
     };
 }
 
-/// Declares a document mapping type: the struct (with its schema
-/// attributes), its [`Fields`], and a [`Deserialize`] that collects unknown
-/// keys into `unknown`. Each field is `pub name: Type => "key" how`, where
-/// `how` is one of `read_field!`'s kinds.
+/// Declares a document mapping type: the struct (deriving its schema, with
+/// camelCase keys and no other field allowed), its [`Fields`], and a
+/// [`Deserialize`] that collects unknown keys into `unknown`. Each field is
+/// `pub name: Type [schema] => "key" how`, where `how` is one of
+/// `read_field!`'s kinds and the optional `[schema]` is the field's
+/// `#[schemars(...)]` (`[with = "HostName"]`: the type the schema shows).
 macro_rules! doc_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident ($within:literal) {
             $(
                 $(#[$fmeta:meta])*
-                pub $field:ident : $ty:ty => $key:literal $how:ident,
+                pub $field:ident : $ty:ty $([$($schema:tt)*])? => $key:literal $how:ident,
             )*
         }
     ) => {
+        #[derive(JsonSchema)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
         $(#[$meta])*
         pub struct $name {
             $(
                 $(#[$fmeta])*
+                $(#[schemars($($schema)*)])?
                 pub $field: $ty,
             )*
             /// Keys written here that are none of the fields above.
@@ -289,19 +295,15 @@ pub struct HeaderDoc {
 
 doc_struct! {
     /// `kind: Topology`: a desired topology (or one file of a directory of them).
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     #[schemars(
         title = "handover Topology",
         description = "A desired SCOM / Skype for Business topology (handover/v1)."
     )]
     pub struct TopologyDoc ("the Topology document") {
         /// Always `handover/v1`.
-        #[schemars(with = "ApiVersion")]
-        pub api_version: Text => "apiVersion" req,
+        pub api_version: Text [with = "ApiVersion"] => "apiVersion" req,
         /// Always `Topology`.
-        #[schemars(with = "TopologyKind")]
-        pub kind: Text => "kind" req,
+        pub kind: Text [with = "TopologyKind"] => "kind" req,
         /// `metadata.name`: the management group.
         pub metadata: Option<MetadataDoc> => "metadata" opt,
         /// Management servers that may be parents.
@@ -362,103 +364,78 @@ struct Duration(#[schemars(regex(pattern = r"^[0-9]+[smh]$"))] String);
 
 doc_struct! {
     /// `metadata:`.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct MetadataDoc ("metadata") {
         /// The management group.
-        #[schemars(with = "Option<String>")]
-        pub name: Option<Text> => "name" opt,
+        pub name: Option<Text> [with = "Option<String>"] => "name" opt,
     }
 }
 
 doc_struct! {
     /// A management server (desired) .
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct ServerDoc ("a management server") {
         /// Its host name.
-        #[schemars(with = "HostName")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "HostName"] => "name" req,
     }
 }
 
 doc_struct! {
     /// A gateway or agent with its desired parents.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct MemberDoc ("a gateway or agent") {
         /// Its host name.
-        #[schemars(with = "HostName")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "HostName"] => "name" req,
         /// The management server or gateway it reports to.
-        #[schemars(with = "HostName")]
-        pub primary: Text => "primary" req,
+        pub primary: Text [with = "HostName"] => "primary" req,
         /// Ordered failover parents; may be empty or absent.
         #[serde(default)]
-        #[schemars(with = "Vec<HostName>")]
-        pub failover: Vec<Text> => "failover" list,
+        pub failover: Vec<Text> [with = "Vec<HostName>"] => "failover" list,
     }
 }
 
 doc_struct! {
     /// One entry of `agentRules`: `match` plus either `primary` or `spread`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct RuleDoc ("an agentRules entry") {
         /// Glob over agent names, case-insensitive (`*`, `?`, `[...]`).
         #[serde(rename = "match")]
-        #[schemars(with = "String")]
-        pub pattern: Text => "match" req,
+        pub pattern: Text [with = "String"] => "match" req,
         /// Fixed primary for every matching agent.
-        #[schemars(with = "Option<HostName>")]
-        pub primary: Option<Text> => "primary" opt,
+        pub primary: Option<Text> [with = "Option<HostName>"] => "primary" opt,
         /// Fixed failovers (with `primary`).
-        #[schemars(with = "Option<Vec<HostName>>")]
-        pub failover: Option<Vec<Text>> => "failover" optlist,
+        pub failover: Option<Vec<Text>> [with = "Option<Vec<HostName>>"] => "failover" optlist,
         /// A pool of parents to balance matching agents across.
-        #[schemars(with = "Option<Vec<HostName>>")]
-        pub spread: Option<Spanned<Vec<Text>>> => "spread" spanlist,
+        pub spread: Option<Spanned<Vec<Text>>> [with = "Option<Vec<HostName>>"]
+            => "spread" spanlist,
         /// With `spread`: failovers per agent, drawn from the pool.
-        #[schemars(with = "Option<u32>")]
-        pub failover_count: Option<Spanned<u32>> => "failoverCount" opt,
+        pub failover_count: Option<Spanned<u32>> [with = "Option<u32>"] => "failoverCount" opt,
     }
 }
 
 doc_struct! {
     /// `managementStore:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct StoreDoc ("managementStore") {
         /// The pool where the store should be active.
-        #[schemars(with = "HostName")]
-        pub pool: Text => "pool" req,
+        pub pool: Text [with = "HostName"] => "pool" req,
         /// Disaster-recovery failover, opt-in.
         pub disaster_recovery: Option<DrDoc> => "disasterRecovery" opt,
         /// A planned failover to `pool` also restores the existing store
         /// database (`-Restore`); default false. Not with disaster recovery
         /// allowed: the cmdlet's disaster-recovery parameter set has no
         /// `-Restore`.
-        #[schemars(with = "Option<bool>")]
-        pub restore: Option<Spanned<bool>> => "restore" opt,
+        pub restore: Option<Spanned<bool>> [with = "Option<bool>"] => "restore" opt,
     }
 }
 
 doc_struct! {
     /// `managementStore.disasterRecovery:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct DrDoc ("managementStore.disasterRecovery") {
         /// Fail over while the active pool is down (needs `backupSqlServer`).
-        #[schemars(with = "Option<bool>")]
-        pub allowed: Option<Spanned<bool>> => "allowed" opt,
+        pub allowed: Option<Spanned<bool>> [with = "Option<bool>"] => "allowed" opt,
         /// `-BackupSqlServerFqdn`.
-        #[schemars(with = "Option<HostName>")]
-        pub backup_sql_server: Option<Text> => "backupSqlServer" opt,
+        pub backup_sql_server: Option<Text> [with = "Option<HostName>"] => "backupSqlServer" opt,
         /// `-BackupSqlInstanceName`.
         pub backup_sql_instance: Option<String> => "backupSqlInstance" opt,
         /// `-BackupMirrorSqlServerFqdn`.
-        #[schemars(with = "Option<HostName>")]
-        pub backup_mirror_sql_server: Option<Text> => "backupMirrorSqlServer" opt,
+        pub backup_mirror_sql_server: Option<Text> [with = "Option<HostName>"]
+            => "backupMirrorSqlServer" opt,
         /// `-BackupMirrorSqlInstanceName`.
         pub backup_mirror_sql_instance: Option<String> => "backupMirrorSqlInstance" opt,
     }
@@ -466,19 +443,15 @@ doc_struct! {
 
 doc_struct! {
     /// `policy:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct PolicyDoc ("policy") {
         /// Members in a bridge state at once; at least 1.
-        #[schemars(with = "Option<u32>", range(min = 1))]
-        pub max_in_flight: Option<Spanned<i64>> => "maxInFlight" opt,
+        pub max_in_flight: Option<Spanned<i64>> [with = "Option<u32>", range(min = 1)]
+            => "maxInFlight" opt,
         /// How long to wait for a member to reach its new primary.
-        #[schemars(with = "Option<Duration>")]
-        pub ack_timeout: Option<Text> => "ackTimeout" opt,
+        pub ack_timeout: Option<Text> [with = "Option<Duration>"] => "ackTimeout" opt,
         /// How long a Central Management Store operation may take (the
         /// failover call, replication, the store becoming active); default 30m.
-        #[schemars(with = "Option<Duration>")]
-        pub store_timeout: Option<Text> => "storeTimeout" opt,
+        pub store_timeout: Option<Text> [with = "Option<Duration>"] => "storeTimeout" opt,
         /// Retire observed gateways absent from the topology.
         pub retire_gateways: Option<bool> => "retireGateways" opt,
         /// Agents per parent.
@@ -488,8 +461,7 @@ doc_struct! {
         /// How often members in flight are observed.
         pub poll: Option<PollDoc> => "poll" opt,
         /// Progressive steps with analysis (docs/rollouts.md).
-        #[schemars(with = "Option<RolloutDoc>")]
-        pub rollout: Option<Spanned<RolloutDoc>> => "rollout" opt,
+        pub rollout: Option<Spanned<RolloutDoc>> [with = "Option<RolloutDoc>"] => "rollout" opt,
         /// Webhooks `reconcile` tells about transitions
         /// (docs/notifications.md).
         #[serde(default)]
@@ -507,30 +479,21 @@ doc_struct! {
 
 doc_struct! {
     /// `policy.cost:` (docs/spec.md, "Forecast").
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct CostDoc ("policy.cost") {
         /// Starting the provider program once; default 5s.
-        #[schemars(with = "Option<String>")]
-        pub startup: Option<Text> => "startup" opt,
+        pub startup: Option<Text> [with = "Option<String>"] => "startup" opt,
         /// One apply request's own round trip; default 1s.
-        #[schemars(with = "Option<String>")]
-        pub per_call: Option<Text> => "perCall" opt,
+        pub per_call: Option<Text> [with = "Option<String>"] => "perCall" opt,
         /// One operation (a member's set_parents) in a request; default 1s.
-        #[schemars(with = "Option<String>")]
-        pub per_operation: Option<Text> => "perOperation" opt,
+        pub per_operation: Option<Text> [with = "Option<String>"] => "perOperation" opt,
         /// One observation (a poll); default 30s.
-        #[schemars(with = "Option<String>")]
-        pub observe: Option<Text> => "observe" opt,
+        pub observe: Option<Text> [with = "Option<String>"] => "observe" opt,
         /// From the bridge write until the member shows its new parents; default 5m.
-        #[schemars(with = "Option<String>")]
-        pub propagation: Option<Text> => "propagation" opt,
+        pub propagation: Option<Text> [with = "Option<String>"] => "propagation" opt,
         /// Operations per apply request; default 50.
-        #[schemars(with = "Option<u32>", range(min = 1))]
-        pub batch: Option<Spanned<i64>> => "batch" opt,
+        pub batch: Option<Spanned<i64>> [with = "Option<u32>", range(min = 1)] => "batch" opt,
         /// Requests at once (sessions); default 1.
-        #[schemars(with = "Option<u32>", range(min = 1))]
-        pub parallel: Option<Spanned<i64>> => "parallel" opt,
+        pub parallel: Option<Spanned<i64>> [with = "Option<u32>", range(min = 1)] => "parallel" opt,
         /// One long-lived session (protocol 2); default true.
         pub sessions: Option<bool> => "sessions" opt,
     }
@@ -538,24 +501,18 @@ doc_struct! {
 
 doc_struct! {
     /// One entry of `policy.windows:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct WindowDoc ("a change window") {
         /// `allow` (changes may start inside it) or `deny` (none starts,
         /// even inside an allow window).
-        #[schemars(with = "WindowKindName")]
-        pub kind: Text => "kind" req,
+        pub kind: Text [with = "WindowKindName"] => "kind" req,
         /// Five-field cron schedule of the window's start, such as
         /// `0 22 * * 1-5`.
-        #[schemars(with = "String")]
-        pub schedule: Text => "schedule" req,
+        pub schedule: Text [with = "String"] => "schedule" req,
         /// How long it stays open after each start, such as `4h`.
-        #[schemars(with = "Duration")]
-        pub duration: Text => "duration" req,
+        pub duration: Text [with = "Duration"] => "duration" req,
         /// IANA time zone the schedule is read in, such as
         /// `Europe/Berlin`; default `UTC`.
-        #[schemars(with = "Option<String>")]
-        pub time_zone: Option<Text> => "timeZone" opt,
+        pub time_zone: Option<Text> [with = "Option<String>"] => "timeZone" opt,
     }
 }
 
@@ -573,45 +530,34 @@ enum WindowKindName {
 
 doc_struct! {
     /// `policy.approval:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct ApprovalDoc ("policy.approval") {
         /// A plan that moves more members than this waits for approval.
-        #[schemars(with = "Option<u64>")]
-        pub above_members: Option<Spanned<i64>> => "aboveMembers" opt,
+        pub above_members: Option<Spanned<i64>> [with = "Option<u64>"] => "aboveMembers" opt,
         /// A plan that moves more than this percentage (0-100) of the
         /// managed members waits for approval.
-        #[schemars(with = "Option<u8>", range(max = 100))]
-        pub above_percent: Option<Spanned<i64>> => "abovePercent" opt,
+        pub above_percent: Option<Spanned<i64>> [with = "Option<u8>", range(max = 100)]
+            => "abovePercent" opt,
     }
 }
 
 doc_struct! {
     /// One entry of `policy.notifications`: a webhook. Give `url` or
     /// `urlEnv`, not both.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct ReceiverDoc ("a policy.notifications entry") {
         /// Its name, unique in the list: what logs and metrics show.
-        #[schemars(with = "ReceiverName")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "ReceiverName"] => "name" req,
         /// Where to POST (http:// or https://), when the URL is not secret.
-        #[schemars(with = "Option<WebhookUrl>")]
-        pub url: Option<Text> => "url" opt,
+        pub url: Option<Text> [with = "Option<WebhookUrl>"] => "url" opt,
         /// The environment variable holding the URL (Teams and Slack
         /// webhook URLs are secrets).
-        #[schemars(with = "Option<EnvName>")]
-        pub url_env: Option<Text> => "urlEnv" opt,
+        pub url_env: Option<Text> [with = "Option<EnvName>"] => "urlEnv" opt,
         /// `json` (default), `teams` or `slack`.
-        #[schemars(with = "Option<NotifyFormat>")]
-        pub format: Option<Text> => "format" opt,
+        pub format: Option<Text> [with = "Option<NotifyFormat>"] => "format" opt,
         /// The events to send; all of them when absent.
-        #[schemars(with = "Option<Vec<NotifyEvent>>")]
-        pub on: Option<Spanned<Vec<Text>>> => "on" spanlist,
+        pub on: Option<Spanned<Vec<Text>>> [with = "Option<Vec<NotifyEvent>>"] => "on" spanlist,
         /// The environment variable holding a token sent as
         /// `Authorization: Bearer <token>`.
-        #[schemars(with = "Option<EnvName>")]
-        pub secret_env: Option<Text> => "secretEnv" opt,
+        pub secret_env: Option<Text> [with = "Option<EnvName>"] => "secretEnv" opt,
         /// Headers whose values come from the environment.
         #[serde(default)]
         pub headers: Vec<EnvHeaderDoc> => "headers" list,
@@ -621,15 +567,11 @@ doc_struct! {
 doc_struct! {
     /// A header of a `policy.notifications` entry, its value from the
     /// environment.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct EnvHeaderDoc ("a notifications header") {
         /// The header's name (`X-Api-Key`).
-        #[schemars(with = "String")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "String"] => "name" req,
         /// The environment variable holding its value.
-        #[schemars(with = "EnvName")]
-        pub env: Text => "env" req,
+        pub env: Text [with = "EnvName"] => "env" req,
     }
 }
 
@@ -651,100 +593,56 @@ struct WebhookUrl(
 #[allow(dead_code)]
 struct EnvName(#[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))] String);
 
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-enum NotifyFormat {
-    #[serde(rename = "json")]
-    Json,
-    #[serde(rename = "teams")]
-    Teams,
-    #[serde(rename = "slack")]
-    Slack,
-}
-
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-enum NotifyEvent {
-    Progressing,
-    Synced,
-    Degraded,
-    Blocked,
-    PendingAck,
-    Stranded,
-    AwaitingApproval,
-    AnalysisFailed,
-    RolledBack,
-    WindowOpened,
-    WindowClosed,
-}
-
 doc_struct! {
     /// `policy.poll:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct PollDoc ("policy.poll") {
         /// The first interval between two polls, and the interval again
         /// after a poll that saw a change; default 15s.
-        #[schemars(with = "Option<Duration>")]
-        pub interval: Option<Text> => "interval" opt,
+        pub interval: Option<Text> [with = "Option<Duration>"] => "interval" opt,
         /// The longest interval: while nothing changes the interval
         /// doubles up to this; default 30s.
-        #[schemars(with = "Option<Duration>")]
-        pub max: Option<Text> => "max" opt,
+        pub max: Option<Text> [with = "Option<Duration>"] => "max" opt,
     }
 }
 
 doc_struct! {
     /// `policy.rollout:` (docs/rollouts.md).
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct RolloutDoc ("policy.rollout") {
         /// The steps, in order: `{members: N}` or `{percent: P}` (cumulative
         /// over the members the revision moves) with an optional `soak`, or
         /// `{pause: true}`.
-        #[schemars(with = "Vec<StepDoc>")]
-        pub steps: Vec<Spanned<StepDoc>> => "steps" list,
+        pub steps: Vec<Spanned<StepDoc>> [with = "Vec<StepDoc>"] => "steps" list,
         /// The thresholds judged during each soak.
         pub analysis: Option<AnalysisDoc> => "analysis" opt,
         /// `pause` (default) or `rollback`.
-        #[schemars(with = "Option<OnFailureWord>")]
-        pub on_failure: Option<Text> => "onFailure" opt,
+        pub on_failure: Option<Text> [with = "Option<OnFailureWord>"] => "onFailure" opt,
     }
 }
 
 doc_struct! {
     /// One step of `policy.rollout.steps`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct StepDoc ("a rollout step") {
         /// Members of the revision started in all once this step is done.
-        #[schemars(with = "Option<u64>", range(min = 1))]
-        pub members: Option<Spanned<i64>> => "members" opt,
+        pub members: Option<Spanned<i64>> [with = "Option<u64>", range(min = 1)] => "members" opt,
         /// Share of the revision's members started in all, 1 to 100.
-        #[schemars(with = "Option<u32>", range(min = 1, max = 100))]
-        pub percent: Option<Spanned<i64>> => "percent" opt,
+        pub percent: Option<Spanned<i64>> [with = "Option<u32>", range(min = 1, max = 100)]
+            => "percent" opt,
         /// How long to hold and analyse once the step's members have moved.
-        #[schemars(with = "Option<Duration>")]
-        pub soak: Option<Text> => "soak" opt,
+        pub soak: Option<Text> [with = "Option<Duration>"] => "soak" opt,
         /// `true`: wait for `handover resume`.
-        #[schemars(with = "Option<bool>")]
-        pub pause: Option<Spanned<bool>> => "pause" opt,
+        pub pause: Option<Spanned<bool>> [with = "Option<bool>"] => "pause" opt,
     }
 }
 
 doc_struct! {
     /// `policy.rollout.analysis:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct AnalysisDoc ("policy.rollout.analysis") {
         /// Moved members allowed off their new primary; default 0.
-        #[schemars(with = "Option<u64>")]
-        pub max_failures: Option<Spanned<i64>> => "maxFailures" opt,
+        pub max_failures: Option<Spanned<i64>> [with = "Option<u64>"] => "maxFailures" opt,
         /// Moved members allowed off their new primary, in percent of the
         /// step's moved members.
-        #[schemars(with = "Option<u32>", range(max = 100))]
-        pub max_failure_percent: Option<Spanned<i64>> => "maxFailurePercent" opt,
+        pub max_failure_percent: Option<Spanned<i64>> [with = "Option<u32>", range(max = 100)]
+            => "maxFailurePercent" opt,
     }
 }
 
@@ -759,8 +657,6 @@ enum OnFailureWord {
 
 doc_struct! {
     /// `policy.capacity:`.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct CapacityDoc ("policy.capacity") {
         /// Agents per gateway.
         pub gateway: Option<u32> => "gateway" opt,
@@ -771,19 +667,15 @@ doc_struct! {
 
 doc_struct! {
     /// `kind: Observed`: what a target reports.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     #[schemars(
         title = "handover Observed",
         description = "Observed SCOM / Skype for Business state (handover/v1)."
     )]
     pub struct ObservedDoc ("the Observed document") {
         /// Always `handover/v1`.
-        #[schemars(with = "ApiVersion")]
-        pub api_version: Text => "apiVersion" req,
+        pub api_version: Text [with = "ApiVersion"] => "apiVersion" req,
         /// Always `Observed`.
-        #[schemars(with = "ObservedKind")]
-        pub kind: Text => "kind" req,
+        pub kind: Text [with = "ObservedKind"] => "kind" req,
         /// Management servers.
         #[serde(default)]
         pub management_servers: Vec<ObservedServerDoc> => "managementServers" list,
@@ -800,12 +692,9 @@ doc_struct! {
 
 doc_struct! {
     /// An observed management server or pool.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct ObservedServerDoc ("an observed management server") {
         /// Its host name.
-        #[schemars(with = "HostName")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "HostName"] => "name" req,
         /// Running and accepting members (default true).
         pub up: Option<bool> => "up" opt,
     }
@@ -813,12 +702,9 @@ doc_struct! {
 
 doc_struct! {
     /// An observed store pool.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct ObservedPoolDoc ("a managementStore pool") {
         /// Its host name.
-        #[schemars(with = "HostName")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "HostName"] => "name" req,
         /// Running (default true).
         pub up: Option<bool> => "up" opt,
         /// The store also reports itself active here although `activePool`
@@ -830,22 +716,16 @@ doc_struct! {
 
 doc_struct! {
     /// An observed gateway or agent.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct ObservedMemberDoc ("an observed gateway or agent") {
         /// Its host name.
-        #[schemars(with = "HostName")]
-        pub name: Text => "name" req,
+        pub name: Text [with = "HostName"] => "name" req,
         /// Its configured primary.
-        #[schemars(with = "HostName")]
-        pub primary: Text => "primary" req,
+        pub primary: Text [with = "HostName"] => "primary" req,
         /// Its configured failovers.
         #[serde(default)]
-        #[schemars(with = "Vec<HostName>")]
-        pub failover: Vec<Text> => "failover" list,
+        pub failover: Vec<Text> [with = "Vec<HostName>"] => "failover" list,
         /// The parent it talks to now; null when disconnected.
-        #[schemars(with = "Option<HostName>")]
-        pub connected: Option<Text> => "connected" opt,
+        pub connected: Option<Text> [with = "Option<HostName>"] => "connected" opt,
         /// Gateways: running (default true).
         pub up: Option<bool> => "up" opt,
         /// Gateways: approved, certificate imported, configured (default true).
@@ -867,58 +747,43 @@ struct Utc(
 
 doc_struct! {
     /// Facts about a member (docs/provider-protocol.md section 4).
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct EvidenceDoc ("evidence") {
         /// The provider's clock when it read these facts.
-        #[schemars(with = "Utc")]
-        pub observed_at: Text => "observedAt" req,
+        pub observed_at: Text [with = "Utc"] => "observedAt" req,
         /// The parents the member has learned.
         pub learned: Option<LearnedDoc> => "learned" opt,
         /// Its last heartbeat.
         pub heartbeat: Option<HeartbeatDoc> => "heartbeat" opt,
         /// When it last applied a new configuration (event 1210).
-        #[schemars(with = "Option<Utc>")]
-        pub config_applied_at: Option<Text> => "configAppliedAt" opt,
+        pub config_applied_at: Option<Text> [with = "Option<Utc>"] => "configAppliedAt" opt,
     }
 }
 
 doc_struct! {
     /// `evidence.learned`: the member's own parent list.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct LearnedDoc ("evidence.learned") {
         /// Learned primary first, then failovers.
-        #[schemars(with = "Vec<HostName>")]
-        pub parents: Vec<Text> => "parents" list,
+        pub parents: Vec<Text> [with = "Vec<HostName>"] => "parents" list,
         /// When the member read them.
-        #[schemars(with = "Utc")]
-        pub at: Text => "at" req,
+        pub at: Text [with = "Utc"] => "at" req,
     }
 }
 
 doc_struct! {
     /// `evidence.heartbeat`: the member's last heartbeat.
-    #[derive(JsonSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct HeartbeatDoc ("evidence.heartbeat") {
         /// When it arrived.
-        #[schemars(with = "Utc")]
-        pub at: Text => "at" req,
+        pub at: Text [with = "Utc"] => "at" req,
         /// The server it came through.
-        #[schemars(with = "Option<HostName>")]
-        pub via: Option<Text> => "via" opt,
+        pub via: Option<Text> [with = "Option<HostName>"] => "via" opt,
     }
 }
 
 doc_struct! {
     /// The observed Central Management Store.
-    #[derive(JsonSchema)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct ObservedStoreDoc ("managementStore") {
         /// Where it is active; null when unavailable.
-        #[schemars(with = "Option<HostName>")]
-        pub active_pool: Option<Text> => "activePool" opt,
+        pub active_pool: Option<Text> [with = "Option<HostName>"] => "activePool" opt,
         /// Pools that can host it.
         #[serde(default)]
         pub pools: Vec<ObservedPoolDoc> => "pools" list,

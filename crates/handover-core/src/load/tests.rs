@@ -459,3 +459,19 @@ fn evidence_loads_the_same_by_every_route() {
         serde_json::from_str(&serde_json::to_string(&fast).unwrap()).unwrap();
     assert_eq!(back, fast);
 }
+
+/// What `handover schema` prints, pinned: a change to the document types
+/// that changes the schema editors validate against shows here.
+#[test]
+fn the_schemas_are_pinned() {
+    crate::testkit::snapshots().bind(|| {
+        insta::assert_snapshot!(
+            "topology_schema",
+            serde_json::to_string_pretty(&super::doc::topology_schema()).unwrap()
+        );
+        insta::assert_snapshot!(
+            "observed_schema",
+            serde_json::to_string_pretty(&super::doc::observed_schema()).unwrap()
+        );
+    });
+}

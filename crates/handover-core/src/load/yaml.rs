@@ -136,7 +136,7 @@ fn with_context(text: &str, line: u32, column: u32, msg: &str) -> String {
     }
     out.push_str(msg);
     if !value.is_empty() {
-        out.push_str(&format!(" (found {})", crate::load::quote(value)));
+        out.push_str(&format!(" (found {})", crate::diag::quote(value)));
     }
     out
 }

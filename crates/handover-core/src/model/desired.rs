@@ -4,7 +4,8 @@
 //! so validation can point at `file:line:column`. Must not touch I/O; the
 //! loader builds it and validation checks it.
 
-use super::{Parents, Policy};
+use super::member::Parents;
+use super::policy::Policy;
 use crate::diag::Pos;
 use crate::name::Name;
 

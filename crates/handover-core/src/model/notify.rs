@@ -7,7 +7,9 @@
 //! environment variables that hold them, read at the edge when a
 //! notification is sent. Must not touch I/O, the environment or the clock.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A transition `reconcile` can notify about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,6 +83,20 @@ impl Event {
     }
 }
 
+/// The schema of `on:` entries (`handover schema`): a string, one of the
+/// events' names. Written by hand rather than derived so that the names come
+/// from [`Event::as_str`], the one list, and the schema stays a plain `enum`
+/// of names (a derive would turn each variant's doc comment into a `oneOf`).
+impl JsonSchema for Event {
+    fn schema_name() -> Cow<'static, str> {
+        "NotifyEvent".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "enum": Event::names() })
+    }
+}
+
 impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -116,6 +132,18 @@ impl Format {
     /// The format named `s`, if any.
     pub fn parse(s: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// The schema of `format:` (`handover schema`): one of the formats' names,
+/// from [`Format::as_str`], as for [`Event`].
+impl JsonSchema for Format {
+    fn schema_name() -> Cow<'static, str> {
+        "NotifyFormat".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "enum": Format::ALL.map(Format::as_str) })
     }
 }
 

@@ -4,7 +4,7 @@
 //! diffs against. Plain data that serialises to and from the documented
 //! YAML/JSON shape; must not touch I/O.
 
-use super::Parents;
+use super::member::{API_VERSION, Parents};
 use crate::name::Name;
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,7 @@ pub struct Observed {
 }
 
 fn api_version() -> String {
-    super::API_VERSION.to_string()
+    API_VERSION.to_string()
 }
 
 fn kind() -> String {

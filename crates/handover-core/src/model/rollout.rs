@@ -5,7 +5,7 @@
 //! rollouts"). Must not decide anything (that is `plan::rollout`) and must
 //! not touch I/O or the clock.
 
-use super::policy::Seconds;
+use super::seconds::Seconds;
 use serde::{Deserialize, Serialize};
 
 /// `policy.rollout`: steps, analysis, and what to do when it fails.

@@ -20,7 +20,7 @@
 //! once, at the first of the two; the duration is elapsed time, so a 4h
 //! window over a change is still four hours long.
 
-use super::Seconds;
+use super::seconds::Seconds;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;

@@ -88,21 +88,19 @@ pub fn judge(prev: &Snapshot, next: &Snapshot, at: &str) -> Vec<Notification> {
         );
         out.push(note(Event::Blocked, msg, new_blocked));
     }
-    if next.pending > prev.pending {
-        let msg = format!(
-            "{} pending acknowledgement past the ack timeout (was {}): they stay in their bridge, on old and new parents",
-            count(next.pending, "member", "members"),
-            prev.pending
-        );
+    if let Some(msg) = rose(
+        (prev.pending, next.pending),
+        "pending acknowledgement past the ack timeout",
+        "they stay in their bridge, on old and new parents",
+    ) {
         let members = next.in_flight.iter().map(|n| Member::named(n)).collect();
         out.push(note(Event::PendingAck, msg, members));
     }
-    if next.stranded > prev.stranded {
-        let msg = format!(
-            "{} stranded with no working parent (was {}): they report to no management server",
-            count(next.stranded, "member", "members"),
-            prev.stranded
-        );
+    if let Some(msg) = rose(
+        (prev.stranded, next.stranded),
+        "stranded with no working parent",
+        "they report to no management server",
+    ) {
         out.push(note(Event::Stranded, msg, Vec::new()));
     }
     if let Some(digest) = &next.awaiting_approval
@@ -154,6 +152,17 @@ pub fn judge(prev: &Snapshot, next: &Snapshot, at: &str) -> Vec<Notification> {
         _ => {}
     }
     out
+}
+
+/// `N members <what> (was M): <then>` when a count of members rose from
+/// `M` to `N`.
+fn rose((was, now): (u64, u64), what: &str, then: &str) -> Option<String> {
+    (now > was).then(|| {
+        format!(
+            "{} {what} (was {was}): {then}",
+            count(now, "member", "members")
+        )
+    })
 }
 
 #[cfg(test)]

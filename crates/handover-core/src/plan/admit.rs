@@ -19,6 +19,7 @@ use crate::assign::Assignment;
 use crate::hash::FastMap;
 use crate::model::{MemberKind, Observed, Parents, Topology};
 use crate::name::Name;
+use std::borrow::Cow;
 
 /// What may be admitted or held: a member, or the Central Management Store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,12 +88,15 @@ pub fn wanting<'a>(
 /// the store last. `admit` is asked only about changes that have not
 /// started; with an `admit` that says yes to everything the inputs come
 /// back unchanged and nothing is held.
-pub fn hold(
-    desired: &Topology,
+///
+/// What nothing changed is borrowed, not copied: every reconcile pass goes
+/// through here, and most hold nothing back.
+pub fn hold<'a>(
+    desired: &'a Topology,
     observed: &Observed,
-    assignment: &Assignment,
+    assignment: &'a Assignment,
     admit: &dyn Fn(Subject<'_>) -> bool,
-) -> (Topology, Assignment, Vec<Held>) {
+) -> (Cow<'a, Topology>, Cow<'a, Assignment>, Vec<Held>) {
     let mut held = Vec::new();
     let mut keep: FastMap<(MemberKind, Name), Parents> = FastMap::default();
     for (kind, name, now, want) in wanting(desired, observed, assignment) {
@@ -106,7 +110,31 @@ pub fn hold(
             });
         }
     }
+    let store_held = desired.management_store.as_ref().filter(|store| {
+        let active_there = observed
+            .management_store
+            .as_ref()
+            .is_some_and(|s| s.active_pools().contains(&&store.pool));
+        !active_there && !admit(Subject::Store)
+    });
+    if let Some(store) = store_held {
+        held.push(Held {
+            kind: None,
+            name: store.pool.clone(),
+            from: None,
+            to: None,
+        });
+    }
+    if keep.is_empty() && store_held.is_none() {
+        return (Cow::Borrowed(desired), Cow::Borrowed(assignment), held);
+    }
     let mut d = desired.clone();
+    if store_held.is_some() {
+        d.management_store = None;
+    }
+    if keep.is_empty() {
+        return (Cow::Owned(d), Cow::Borrowed(assignment), held);
+    }
     let mut a = assignment.clone();
     for g in &mut d.gateways {
         if let Some(p) = keep.get(&(MemberKind::Gateway, g.name.clone())) {
@@ -128,22 +156,7 @@ pub fn hold(
             ag.failover_pos = vec![ag.primary_pos.clone(); ag.parents.failover.len()];
         }
     }
-    if let Some(store) = &desired.management_store {
-        let active_there = observed
-            .management_store
-            .as_ref()
-            .is_some_and(|s| s.active_pools().contains(&&store.pool));
-        if !active_there && !admit(Subject::Store) {
-            d.management_store = None;
-            held.push(Held {
-                kind: None,
-                name: store.pool.clone(),
-                from: None,
-                to: None,
-            });
-        }
-    }
-    (d, a, held)
+    (Cow::Owned(d), Cow::Owned(a), held)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! It exists only to show the hazard in a rehearsal (docs/spec.md section 7): it
 //! strands every member whose connected parent it drops. Pure: no I/O.
 
-use super::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};
+use super::types::{Action, BlockReason, Blocked, BlockedKind, Plan, Step};
 use crate::assign;
 use crate::hash::FastMap as HashMap;
 use crate::model::{MemberKind, Observed, ObservedMember, Parents, Topology};

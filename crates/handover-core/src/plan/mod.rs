@@ -20,6 +20,7 @@ pub mod counts;
 mod diff;
 mod digest;
 pub mod direct;
+mod estimate;
 pub mod forecast;
 mod order;
 mod ready;
@@ -71,14 +72,7 @@ pub fn plan_assigned(desired: &Topology, observed: &Observed, assignment: &Assig
     // retire stay on their management server.
     let desired_gateways: crate::hash::FastSet<&crate::name::Name> =
         desired.gateways.iter().map(|g| &g.name).collect();
-    let retired: crate::hash::FastSet<&crate::name::Name> = p
-        .steps
-        .iter()
-        .filter_map(|s| match &s.action {
-            Action::RetireGateway { name, .. } => Some(name),
-            _ => None,
-        })
-        .collect();
+    let retired: crate::hash::FastSet<&crate::name::Name> = p.retired_gateways().collect();
     let kept: crate::hash::FastSet<&crate::name::Name> = observed
         .gateways
         .iter()

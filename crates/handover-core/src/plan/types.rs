@@ -50,7 +50,7 @@ pub struct Plan {
     /// where the time goes (`handover plan` fills it in). Information
     /// only: applying a plan never reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forecast: Option<super::forecast::Forecast>,
+    pub forecast: Option<super::estimate::Forecast>,
     /// Made by the `direct` strategy (the console's way, which exists to
     /// show the hazard): the executor does not re-check its removals. Never
     /// read from or written to a plan file, so no file can turn the
@@ -199,38 +199,23 @@ pub enum Action {
         pool: Name,
     },
     /// `Invoke-CsManagementServerFailover` on a server of `pool`.
+    #[serde(rename_all = "camelCase")]
     StoreFailover {
         /// The pool the store moves to.
         pool: Name,
         /// Planned (replication checked) or disaster (`-Force`).
         mode: FailoverMode,
         /// Disaster mode: `-BackupSqlServerFqdn`.
-        #[serde(
-            rename = "backupSqlServer",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         backup_sql_server: Option<Name>,
         /// Disaster mode: `-BackupSqlInstanceName`.
-        #[serde(
-            rename = "backupSqlInstance",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         backup_sql_instance: Option<String>,
         /// Disaster mode: `-BackupMirrorSqlServerFqdn`.
-        #[serde(
-            rename = "backupMirrorSqlServer",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         backup_mirror_sql_server: Option<Name>,
         /// Disaster mode: `-BackupMirrorSqlInstanceName`.
-        #[serde(
-            rename = "backupMirrorSqlInstance",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         backup_mirror_sql_instance: Option<String>,
         /// `-Restore`: the failover also restores the existing store
         /// database (`managementStore.restore`). Absent means false.
@@ -627,6 +612,14 @@ impl Plan {
     /// and nothing blocked (`--detailed-exitcode` 0).
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty() && self.blocked.is_empty()
+    }
+
+    /// The gateways this plan retires, in step order.
+    pub fn retired_gateways(&self) -> impl Iterator<Item = &Name> {
+        self.steps.iter().filter_map(|s| match &s.action {
+            Action::RetireGateway { name, .. } => Some(name),
+            _ => None,
+        })
     }
 }
 

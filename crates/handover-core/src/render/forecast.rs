@@ -7,7 +7,7 @@
 //! 5m`, `4m 30s`, `12s`). Pure; must not compute the forecast (that is
 //! [`crate::plan::forecast`]) or print.
 
-use crate::diag::thousands;
+use crate::diag::{count, thousands};
 use crate::plan::forecast::Forecast;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -50,13 +50,16 @@ pub fn text(f: &Forecast, window: u32) -> String {
         duration(f.wall_seconds),
         duration(f.floor_seconds)
     );
-    let _ = writeln!(
-        out,
-        "  waiting for members to learn their new parents: {} ({} of up to {} members; each learns in {}, seen by the next poll)",
-        duration(b.propagation),
-        count(f.waves, "wave", "waves"),
-        thousands(window),
-        c.propagation
+    part(
+        &mut out,
+        "waiting for members to learn their new parents",
+        b.propagation,
+        format_args!(
+            "{} of up to {} members; each learns in {}, seen by the next poll",
+            count(f.waves, "wave", "waves"),
+            thousands(window),
+            c.propagation
+        ),
     );
     let sessions = if c.sessions {
         format!(
@@ -67,26 +70,35 @@ pub fn text(f: &Forecast, window: u32) -> String {
     } else {
         "one to a request, a process each".into()
     };
-    let _ = writeln!(
-        out,
-        "  provider requests: {} ({} carrying {}, {sessions})",
-        duration(b.apply),
-        count(f.apply_calls, "apply request", "apply requests"),
-        count(f.operations, "operation", "operations"),
+    part(
+        &mut out,
+        "provider requests",
+        b.apply,
+        format_args!(
+            "{} carrying {}, {sessions}",
+            count(f.apply_calls, "apply request", "apply requests"),
+            count(f.operations, "operation", "operations"),
+        ),
     );
-    let _ = writeln!(
-        out,
-        "  observations: {} ({} of {} each: polls of the members in flight, and the whole estate at the start and the end)",
-        duration(b.observe),
-        count(f.observe_calls, "observe request", "observe requests"),
-        c.observe
+    part(
+        &mut out,
+        "observations",
+        b.observe,
+        format_args!(
+            "{} of {} each: polls of the members in flight, and the whole estate at the start and the end",
+            count(f.observe_calls, "observe request", "observe requests"),
+            c.observe
+        ),
     );
-    let _ = writeln!(
-        out,
-        "  provider start-ups: {} ({} of {})",
-        duration(b.startup),
-        count(f.process_starts, "process start", "process starts"),
-        c.startup
+    part(
+        &mut out,
+        "provider start-ups",
+        b.startup,
+        format_args!(
+            "{} of {}",
+            count(f.process_starts, "process start", "process starts"),
+            c.startup
+        ),
     );
     if b.soak > 0.0 {
         let _ = writeln!(
@@ -111,8 +123,9 @@ pub fn text(f: &Forecast, window: u32) -> String {
     out
 }
 
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+/// One part of the breakdown: `  label: time (what)`.
+fn part(out: &mut String, label: &str, seconds: f64, what: std::fmt::Arguments<'_>) {
+    let _ = writeln!(out, "  {label}: {} ({what})", duration(seconds));
 }
 
 /// What a run really took, beside its forecast (`apply`'s summary and

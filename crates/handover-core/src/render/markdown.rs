@@ -8,13 +8,12 @@
 //! under [`MAX_CHARS`] (GitHub refuses 65,536). Pure.
 
 use super::Options;
-use super::text::{by_size, examples, store_line, summary_line};
-use super::view::{GroupKey, MemberView, Phase, View};
+use super::text::{by_size, examples, group, kind_word, no_changes, store_line};
+use super::view::{MemberView, Phase, View, move_groups};
 use crate::diag::thousands;
 use crate::model::{MemberKind, Observed};
 use crate::name::Name;
-use crate::plan::{BlockedKind, Plan};
-use std::collections::BTreeMap;
+use crate::plan::Plan;
 use std::fmt::Write;
 
 /// The comment stays below this many characters.
@@ -71,11 +70,7 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> Str
     let s = &plan.summary;
     let mut out = String::from("### handover plan\n\n");
     if plan.is_empty() {
-        let _ = writeln!(
-            out,
-            "No changes: the observed state matches the desired topology ({}).",
-            summary_line(plan)
-        );
+        out.push_str(&no_changes(plan));
         return out;
     }
     let _ = writeln!(
@@ -117,7 +112,7 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> Str
             ),
             _ => format!("{} ({})", phase.title(), thousands(n as u64)),
         };
-        let _ = writeln!(out, "<details>\n<summary>{title}</summary>\n");
+        details(&mut out, false, &title);
         match phase {
             Phase::ManagementServers(list) => {
                 let _ = writeln!(
@@ -133,17 +128,10 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> Str
                 member_table(&mut out, view, members, opts.verbose, rows);
             }
             Phase::Prune(members) => {
-                let mut groups: BTreeMap<(String, String), Vec<&Name>> = BTreeMap::new();
-                for m in members {
-                    groups
-                        .entry((
-                            view.names(&m.dropped()),
-                            view.short(m.awaits.expect("prune members await"))
-                                .to_string(),
-                        ))
-                        .or_default()
-                        .push(m.name);
-                }
+                let groups = group(members.iter().map(|m| {
+                    let to = view.short(m.awaits.expect("prune members await"));
+                    ((view.names(&m.dropped()), to.to_string()), m.name)
+                }));
                 let _ = writeln!(
                     out,
                     "| members | remove | once connected to |\n|---|---|---|"
@@ -173,25 +161,16 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> Str
         out.push_str("\n</details>\n\n");
     }
     if !plan.blocked.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details open>\n<summary>Blocked ({})</summary>\n\n| blocked | kind | reason |\n|---|---|---|",
-            thousands(plan.blocked.len() as u64)
-        );
-        let mut groups: BTreeMap<(BlockedKind, String), Vec<&Name>> = BTreeMap::new();
-        for b in &plan.blocked {
-            groups
-                .entry((b.kind, b.reason.to_string()))
-                .or_default()
-                .push(&b.name);
-        }
-        let groups = by_size(groups);
+        let title = format!("Blocked ({})", thousands(plan.blocked.len() as u64));
+        details(&mut out, true, &title);
+        let _ = writeln!(out, "| blocked | kind | reason |\n|---|---|---|");
+        let groups = by_size(group(
+            plan.blocked
+                .iter()
+                .map(|b| ((b.kind, b.reason.to_string()), &b.name)),
+        ));
         for ((kind, reason), names) in groups.iter().take(rows) {
-            let kind = match kind {
-                BlockedKind::Gateway => "gateway",
-                BlockedKind::Agent => "agent",
-                BlockedKind::Store => "store",
-            };
+            let kind = kind_word(*kind);
             let _ = writeln!(out, "| {} | {kind} | {reason} |", cell(view, names));
         }
         more(&mut out, groups.len(), rows, "reasons");
@@ -200,31 +179,42 @@ fn render_with(view: &View<'_>, opts: &Options, rows: usize, graph: &str) -> Str
     let loads = super::load_rows(plan, opts.verbose);
     if !loads.is_empty() {
         let shown = &loads[..loads.len().min(rows)];
+        out.push('\n');
+        details(
+            &mut out,
+            false,
+            &format!("Load per parent ({})", thousands(loads.len() as u64)),
+        );
         let _ = writeln!(
             out,
-            "\n<details>\n<summary>Load per parent ({})</summary>\n\n{}",
-            thousands(loads.len() as u64),
+            "{}",
             crate::assign::table::render_loads_markdown(shown)
         );
         more(&mut out, loads.len(), rows, "parents");
         out.push_str("</details>\n");
     }
     if !plan.notes.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n<details>\n<summary>Kept where they are ({})</summary>\n\n| agents | why |\n|---|---|",
+        out.push('\n');
+        let title = format!(
+            "Kept where they are ({})",
             thousands(plan.notes.len() as u64)
         );
-        let mut groups: BTreeMap<&str, Vec<&Name>> = BTreeMap::new();
-        for n in &plan.notes {
-            groups.entry(n.note.as_str()).or_default().push(&n.name);
-        }
+        details(&mut out, false, &title);
+        let _ = writeln!(out, "| agents | why |\n|---|---|");
+        let groups = group(plan.notes.iter().map(|n| (n.note.as_str(), &n.name)));
         for (note, names) in groups.iter().take(rows) {
             let _ = writeln!(out, "| {} | {note} |", cell(view, names));
         }
         out.push_str("\n</details>\n");
     }
     out
+}
+
+/// Opens a collapsible section (`open`: shown unfolded) with `summary`,
+/// then a blank line.
+fn details(out: &mut String, open: bool, summary: &str) {
+    let open = if open { " open" } else { "" };
+    let _ = writeln!(out, "<details{open}>\n<summary>{summary}</summary>\n");
 }
 
 /// A members cell: every name when few, else a count and examples.
@@ -275,22 +265,14 @@ fn member_table(
         more(out, members.len(), rows, "members");
         return;
     }
-    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> = BTreeMap::new();
-    for m in members {
-        groups.entry(m.group_key()).or_default().push(m);
-    }
-    let groups = by_size(groups);
+    let groups = move_groups(members);
     let _ = writeln!(
         out,
         "| members | parents before | parents after | how |\n|---|---|---|---|"
     );
-    for (_, g) in groups.iter().take(rows) {
+    for g in groups.iter().take(rows) {
         let first = g[0];
-        let how = match (&first.bridge, first.awaits) {
-            (Some(_), _) => "bridge",
-            (None, Some(_)) => "in flight",
-            _ => "one step",
-        };
+        let how = first.how();
         let names: Vec<&Name> = g.iter().map(|m| m.name).collect();
         let kind = if first.kind == MemberKind::Gateway {
             "gateway"

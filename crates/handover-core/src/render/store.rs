@@ -10,9 +10,45 @@
 //! the planner's store rule why the store is blocked.
 
 use crate::model::{Observed, Topology};
+use crate::name::Name;
 use crate::plan::{Action, FailoverMode};
 
 use super::quote::quote;
+
+/// The backup SQL servers of a disaster-recovery store failover, as the
+/// plan names them (`-BackupSqlServerFqdn` and the rest).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Backup<'a> {
+    /// The backup SQL server.
+    pub server: Option<&'a Name>,
+    /// Its instance.
+    pub instance: Option<&'a str>,
+    /// The mirror SQL server.
+    pub mirror: Option<&'a Name>,
+    /// The mirror's instance.
+    pub mirror_instance: Option<&'a str>,
+}
+
+impl<'a> Backup<'a> {
+    /// The backups a store failover names; `None` for any other step.
+    pub fn of(action: &'a Action) -> Option<Self> {
+        match action {
+            Action::StoreFailover {
+                backup_sql_server,
+                backup_sql_instance,
+                backup_mirror_sql_server,
+                backup_mirror_sql_instance,
+                ..
+            } => Some(Backup {
+                server: backup_sql_server.as_ref(),
+                instance: backup_sql_instance.as_deref(),
+                mirror: backup_mirror_sql_server.as_ref(),
+                mirror_instance: backup_mirror_sql_instance.as_deref(),
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// The PowerShell a store step stands for, as lines ending in newlines
 /// (comments say where to run it and what an await checks), or `None` for
@@ -27,30 +63,23 @@ pub fn powershell(action: &Action) -> Option<String> {
         Action::StoreFailover {
             pool,
             mode,
-            backup_sql_server,
-            backup_sql_instance,
-            backup_mirror_sql_server,
-            backup_mirror_sql_instance,
             restore,
+            ..
         } => {
+            let b = Backup::of(action).unwrap_or_default();
             let mut cmd = String::from("Invoke-CsManagementServerFailover");
             let mut out = format!("# run on a server of pool {pool}\n");
             if *mode == FailoverMode::Disaster {
                 out.push_str("# disaster recovery: -Force skips the replication check; changes since the last replication may be lost\n");
-                if let Some(b) = backup_sql_server {
-                    cmd.push_str(&format!(" -BackupSqlServerFqdn {}", quote(b.as_str())));
-                }
-                if let Some(i) = backup_sql_instance {
-                    cmd.push_str(&format!(" -BackupSqlInstanceName {}", quote(i)));
-                }
-                if let Some(m) = backup_mirror_sql_server {
-                    cmd.push_str(&format!(
-                        " -BackupMirrorSqlServerFqdn {}",
-                        quote(m.as_str())
-                    ));
-                }
-                if let Some(i) = backup_mirror_sql_instance {
-                    cmd.push_str(&format!(" -BackupMirrorSqlInstanceName {}", quote(i)));
+                for (flag, value) in [
+                    ("BackupSqlServerFqdn", b.server.map(Name::as_str)),
+                    ("BackupSqlInstanceName", b.instance),
+                    ("BackupMirrorSqlServerFqdn", b.mirror.map(Name::as_str)),
+                    ("BackupMirrorSqlInstanceName", b.mirror_instance),
+                ] {
+                    if let Some(v) = value {
+                        cmd.push_str(&format!(" -{flag} {}", quote(v)));
+                    }
                 }
             }
             // `-Restore` is in the planned parameter set only: never next to

@@ -6,7 +6,8 @@
 //! unless verbose. Colour only when [`Options::color`] says so. Pure.
 
 use super::Options;
-use super::view::{GroupKey, MemberView, Phase, View};
+use super::store::Backup;
+use super::view::{MemberView, Phase, View, move_groups};
 use crate::diag::{count, thousands};
 use crate::model::{MemberKind, Observed};
 use crate::name::Name;
@@ -98,19 +99,22 @@ pub fn summary_line(plan: &Plan) -> String {
     line
 }
 
+/// The one line for an empty plan, with its end.
+pub(crate) fn no_changes(plan: &Plan) -> String {
+    format!(
+        "No changes: the observed state matches the desired topology ({}).\n",
+        summary_line(plan)
+    )
+}
+
 /// Renders the plan as the text report.
 pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     let view = View::new(plan, observed);
     let paint = Paint { on: opts.color };
-    let mut out = String::new();
     if plan.is_empty() {
-        let _ = writeln!(
-            out,
-            "No changes: the observed state matches the desired topology ({}).",
-            summary_line(plan)
-        );
-        return out;
+        return no_changes(plan);
     }
+    let mut out = String::new();
     let _ = writeln!(out, "{} {}.", paint.bold("Plan:"), summary_line(plan));
     if !view.suffix.is_empty() {
         let _ = writeln!(out, "Names are shown without .{}.", view.suffix);
@@ -119,7 +123,7 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
         out.push('\n');
         match phase {
             Phase::ManagementServers(list) => {
-                let _ = writeln!(out, "{}", paint.bold(phase.title()));
+                heading(&mut out, &paint, phase.title());
                 for (ms, state, n) in list {
                     let _ = writeln!(
                         out,
@@ -131,7 +135,7 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                 }
             }
             Phase::Gateways(members) => {
-                let _ = writeln!(out, "{}", paint.bold(phase.title()));
+                heading(&mut out, &paint, phase.title());
                 members_block(&mut out, &view, &paint, members, opts.verbose);
             }
             Phase::Agents(members) => {
@@ -142,29 +146,23 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                         if i > 0 {
                             out.push('\n');
                         }
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            paint.bold(&format!(
-                                "Agents, wave {} of {} ({})",
-                                thousands(i as u64 + 1),
-                                thousands(waves as u64),
-                                count(chunk.len() as u64, "agent", "agents")
-                            ))
+                        let title = format!(
+                            "Agents, wave {} of {} ({})",
+                            thousands(i as u64 + 1),
+                            thousands(waves as u64),
+                            count(chunk.len() as u64, "agent", "agents")
                         );
+                        heading(&mut out, &paint, &title);
                         members_block(&mut out, &view, &paint, chunk, true);
                     }
                 } else {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        paint.bold(&format!(
-                            "Agents ({} in {} of up to {})",
-                            thousands(members.len() as u64),
-                            count(waves as u64, "wave", "waves"),
-                            thousands(wave as u64)
-                        ))
+                    let title = format!(
+                        "Agents ({} in {} of up to {})",
+                        thousands(members.len() as u64),
+                        count(waves as u64, "wave", "waves"),
+                        thousands(wave as u64)
                     );
+                    heading(&mut out, &paint, &title);
                     members_block(&mut out, &view, &paint, members, false);
                 }
             }
@@ -185,15 +183,10 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                         );
                     }
                 } else {
-                    let mut groups: BTreeMap<(String, String), Vec<&Name>> = BTreeMap::new();
-                    for m in members {
-                        let k = (
-                            removes(&view, &paint, m),
-                            view.short(m.awaits.expect("prune members await"))
-                                .to_string(),
-                        );
-                        groups.entry(k).or_default().push(m.name);
-                    }
+                    let groups = group(members.iter().map(|m| {
+                        let to = view.short(m.awaits.expect("prune members await"));
+                        ((removes(&view, &paint, m), to.to_string()), m.name)
+                    }));
                     for ((what, to), names) in by_size(groups) {
                         let _ = writeln!(
                             out,
@@ -205,7 +198,7 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                 }
             }
             Phase::Retire(names) => {
-                let _ = writeln!(out, "{}", paint.bold(phase.title()));
+                heading(&mut out, &paint, phase.title());
                 for n in names {
                     let _ = writeln!(
                         out,
@@ -215,7 +208,7 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                 }
             }
             Phase::Store(actions) => {
-                let _ = writeln!(out, "{}", paint.bold(phase.title()));
+                heading(&mut out, &paint, phase.title());
                 for a in actions {
                     let _ = writeln!(out, "  {}", store_line(&view, a));
                 }
@@ -224,14 +217,8 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
     }
     if !plan.blocked.is_empty() {
         out.push('\n');
-        let _ = writeln!(
-            out,
-            "{}",
-            paint.bold(&format!(
-                "Blocked ({})",
-                thousands(plan.blocked.len() as u64)
-            ))
-        );
+        let title = format!("Blocked ({})", thousands(plan.blocked.len() as u64));
+        heading(&mut out, &paint, &title);
         if opts.verbose || plan.blocked.len() <= GROUP_OVER {
             for b in &plan.blocked {
                 let _ = writeln!(
@@ -243,13 +230,11 @@ pub fn render(plan: &Plan, observed: &Observed, opts: &Options) -> String {
                 );
             }
         } else {
-            let mut groups: BTreeMap<(String, String), Vec<&Name>> = BTreeMap::new();
-            for b in &plan.blocked {
-                groups
-                    .entry((kind_word(b.kind).to_string(), b.reason.to_string()))
-                    .or_default()
-                    .push(&b.name);
-            }
+            let groups = group(
+                plan.blocked
+                    .iter()
+                    .map(|b| ((kind_word(b.kind), b.reason.to_string()), &b.name)),
+            );
             for ((kind, reason), names) in by_size(groups) {
                 let _ = writeln!(
                     out,
@@ -280,19 +265,13 @@ fn loads_and_notes(out: &mut String, plan: &Plan, view: &View<'_>, paint: &Paint
         }
     }
     if !plan.notes.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            paint.bold(&format!(
-                "Kept where they are ({})",
-                thousands(plan.notes.len() as u64)
-            ))
+        let title = format!(
+            "Kept where they are ({})",
+            thousands(plan.notes.len() as u64)
         );
-        let mut groups: BTreeMap<&str, Vec<&Name>> = BTreeMap::new();
-        for n in &plan.notes {
-            groups.entry(n.note.as_str()).or_default().push(&n.name);
-        }
-        for (note, names) in groups {
+        out.push('\n');
+        heading(out, paint, &title);
+        for (note, names) in group(plan.notes.iter().map(|n| (n.note.as_str(), &n.name))) {
             if verbose || names.len() <= 3 {
                 for n in names {
                     let _ = writeln!(out, "  {}: {note}", view.short(n));
@@ -309,7 +288,24 @@ fn loads_and_notes(out: &mut String, plan: &Plan, view: &View<'_>, paint: &Paint
     }
 }
 
-fn kind_word(k: crate::plan::BlockedKind) -> &'static str {
+/// A bold heading on a line of its own.
+fn heading(out: &mut String, paint: &Paint, title: &str) {
+    let _ = writeln!(out, "{}", paint.bold(title));
+}
+
+/// Names grouped by a key, in key order, each group in the order given.
+pub(crate) fn group<'a, K: Ord>(
+    items: impl IntoIterator<Item = (K, &'a Name)>,
+) -> BTreeMap<K, Vec<&'a Name>> {
+    let mut groups: BTreeMap<K, Vec<&'a Name>> = BTreeMap::new();
+    for (key, name) in items {
+        groups.entry(key).or_default().push(name);
+    }
+    groups
+}
+
+/// The word for a blocked subject.
+pub(crate) fn kind_word(k: crate::plan::BlockedKind) -> &'static str {
     match k {
         crate::plan::BlockedKind::Gateway => "gateway",
         crate::plan::BlockedKind::Agent => "agent",
@@ -317,6 +313,7 @@ fn kind_word(k: crate::plan::BlockedKind) -> &'static str {
     }
 }
 
+/// `remove [old parents]`, in red.
 fn removes(view: &View<'_>, paint: &Paint, m: &MemberView<'_>) -> String {
     format!("remove {}", paint.red(&view.names(&m.dropped())))
 }
@@ -336,23 +333,13 @@ fn members_block(
         }
         return;
     }
-    let mut groups: BTreeMap<GroupKey, Vec<&MemberView<'_>>> = BTreeMap::new();
-    for m in members {
-        groups.entry(m.group_key()).or_default().push(m);
-    }
-    let mut groups: Vec<_> = groups.into_values().collect();
-    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-    for g in groups {
+    for g in move_groups(members) {
         let first = g[0];
         let (one, many) = match first.kind {
             MemberKind::Gateway => ("gateway", "gateways"),
             MemberKind::Agent => ("agent", "agents"),
         };
-        let how = match (&first.bridge, first.awaits) {
-            (Some(_), _) => "bridge",
-            (None, Some(_)) => "in flight",
-            _ => "one step",
-        };
+        let how = first.how();
         let from = first.old.map(|o| view.parents(o)).unwrap_or_default();
         let _ = writeln!(
             out,
@@ -400,6 +387,7 @@ pub(crate) fn examples(view: &View<'_>, names: &[&Name]) -> String {
     }
 }
 
+/// The words a failover that restores the store database adds.
 fn restore_words(restore: bool) -> &'static str {
     if restore {
         ", restoring the existing store database (-Restore)"
@@ -433,29 +421,19 @@ pub(crate) fn store_line(view: &View<'_>, a: &Action) -> String {
             view.short(pool),
             restore_words(*restore)
         ),
-        Action::StoreFailover {
-            pool,
-            backup_sql_server,
-            backup_sql_instance,
-            backup_mirror_sql_server,
-            backup_mirror_sql_instance,
-            restore,
-            ..
-        } => {
+        Action::StoreFailover { pool, restore, .. } => {
+            let b = Backup::of(a).unwrap_or_default();
             let mut s = format!(
                 "fail the store over to {} in disaster-recovery mode (-Force), backup SQL server {}",
                 view.short(pool),
-                backup_sql_server
-                    .as_ref()
-                    .map(|n| n.as_str())
-                    .unwrap_or("?")
+                b.server.map(Name::as_str).unwrap_or("?")
             );
-            if let Some(i) = backup_sql_instance {
+            if let Some(i) = b.instance {
                 let _ = write!(s, " instance {i}");
             }
-            if let Some(m) = backup_mirror_sql_server {
+            if let Some(m) = b.mirror {
                 let _ = write!(s, ", mirror {m}");
-                if let Some(i) = backup_mirror_sql_instance {
+                if let Some(i) = b.mirror_instance {
                     let _ = write!(s, " instance {i}");
                 }
             }

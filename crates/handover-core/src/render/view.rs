@@ -50,6 +50,28 @@ impl MemberView<'_> {
             },
         )
     }
+
+    /// How it moves, in words: `bridge`, `in flight` or `one step`.
+    pub fn how(&self) -> &'static str {
+        match (&self.bridge, self.awaits) {
+            (Some(_), _) => "bridge",
+            (None, Some(_)) => "in flight",
+            (None, None) => "one step",
+        }
+    }
+}
+
+/// Members grouped by identical moves ([`MemberView::group_key`]), largest
+/// group first, then by key.
+pub fn move_groups<'m, 'a>(members: &'m [MemberView<'a>]) -> Vec<Vec<&'m MemberView<'a>>> {
+    let mut groups: std::collections::BTreeMap<GroupKey, Vec<&MemberView<'a>>> =
+        std::collections::BTreeMap::new();
+    for m in members {
+        groups.entry(m.group_key()).or_default().push(m);
+    }
+    let mut groups: Vec<_> = groups.into_values().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    groups
 }
 
 /// What makes two moves identical: old parents, new parents (lowercase)

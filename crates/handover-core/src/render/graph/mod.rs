@@ -28,7 +28,7 @@ pub mod svg;
 use crate::diag::{count, thousands};
 use crate::model::{MemberKind, Observed, Parents, RuleAssign, Topology};
 use crate::name::Name;
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use std::collections::BTreeMap;
 
 #[cfg(test)]
@@ -267,14 +267,7 @@ pub fn change_done(
     }
     // Planned members not observed (a hand-made plan): as planned.
     members.extend(planned.into_values());
-    let retired: Vec<&Name> = plan
-        .steps
-        .iter()
-        .filter_map(|s| match &s.action {
-            Action::RetireGateway { name, .. } => Some(name),
-            _ => None,
-        })
-        .collect();
+    let retired: Vec<&Name> = plan.retired_gateways().collect();
     let servers: Vec<&Name> = if opts.changes_only {
         Vec::new()
     } else {
