@@ -11,7 +11,7 @@ use super::{Job, RunInfo, RunResult, prepare};
 use crate::execute::{Cancel, EngineOptions, Progress};
 use crate::model::{Observed, Policy, Seconds, Topology};
 use crate::plan::Plan;
-use crate::provider::{Provider, Scope, TargetSpec};
+use crate::provider::{Clock, Provider, Scope, TargetSpec};
 use crate::run::target::{self, OpenOptions, Target};
 use crate::state::journal::{self, Journal};
 use crate::state::lock::TargetLock;
@@ -63,6 +63,17 @@ pub trait Ui: Progress {
     fn run_started(&mut self, plan: &Plan);
     /// The run ended: no more progress.
     fn run_finished(&mut self);
+    /// Under `policy.rollout`, after each pass: where the rollout is, its
+    /// transitions in that pass, and the time left in a soak. A rollout's
+    /// run calls [`Ui::run_started`] and [`Ui::run_finished`] once per
+    /// pass that applies something.
+    fn rollout(
+        &mut self,
+        _status: &crate::plan::rollout::Status,
+        _events: &[crate::plan::rollout::Event],
+        _soak_left: Option<std::time::Duration>,
+    ) {
+    }
 }
 
 /// How an apply ended, short of an error that stopped it before the plan
@@ -96,6 +107,8 @@ pub struct Ran {
     /// The forecast of `plan` and `simulate` beside what the run took
     /// (docs/spec.md, "Forecast").
     pub forecast: crate::render::forecast::Comparison,
+    /// Under `policy.rollout`: what the rollout did and where it stopped.
+    pub rollout: Option<crate::run::rollout::blocking::RolloutRun>,
 }
 
 /// What [`apply()`] returns.
@@ -229,6 +242,16 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
     for n in &gate.notes {
         ui.note(n);
     }
+    // Under policy.rollout the run moves the plan's members step by step,
+    // from where the journal says the rollout is (docs/rollouts.md).
+    let blocking = match desired.as_ref().and_then(|d| d.policy.rollout.as_ref()) {
+        Some(r) => {
+            let b = prepare::rollout(r, &req.desired, &state_dir, tgt.now());
+            ui.note(&prepare::announce(r, b.carried()));
+            Some(b)
+        }
+        None => None,
+    };
     if !req.auto_approve && !ui.confirm(&plan, &req.target_name) {
         ui.note("Apply cancelled: nothing was changed.");
         return Ok(outcome(plan, Ended::Declined, exit::ERROR, Vec::new()));
@@ -242,7 +265,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         cancel: cancel.clone(),
         ..EngineOptions::from_policy(&policy)
     };
-    ui.watch_interrupt(cancel);
+    ui.watch_interrupt(cancel.clone());
     let mut journal = match Journal::open(&state_dir) {
         Ok(j) => Some(j),
         Err(e) => {
@@ -278,9 +301,26 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         opts: &opts,
         info: &info,
     };
-    ui.run_started(&plan);
-    let result: RunResult = runtime.block_on(super::run(&mut tgt, job, journal.as_mut(), &mut *ui));
-    ui.run_finished();
+    let (result, rollout): (RunResult, _) = match (blocking, &desired) {
+        (Some(b), Some(d)) => {
+            let (result, r) = runtime.block_on(super::rollout::run(
+                &mut tgt,
+                job,
+                d,
+                b,
+                journal.as_mut(),
+                &mut *ui,
+                &cancel,
+            ));
+            (result, Some(r))
+        }
+        _ => {
+            ui.run_started(&plan);
+            let result = runtime.block_on(super::run(&mut tgt, job, journal.as_mut(), &mut *ui));
+            ui.run_finished();
+            (result, None)
+        }
+    };
     if let Some(e) = &result.journal_error {
         ui.note(&format!(
             "warning: the journal in {} could not be written ({e}); the apply itself is unaffected",
@@ -310,6 +350,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         finished: journal::now_rfc3339(),
         result,
         forecast,
+        rollout,
     };
     Ok(outcome(plan, Ended::Ran(Box::new(ran)), code, errors))
 }
