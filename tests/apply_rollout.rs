@@ -32,20 +32,36 @@ fn on(d: &Path, gw: &str) -> usize {
         .count()
 }
 
-/// Sets gw9's `up` in the target's file, as if it had crashed (false) or
-/// been repaired (true).
+/// gw9's entry in an observed file's text: where it starts and ends
+/// (the next entry, or the agents' section).
+fn gw9_block(text: &str) -> (usize, usize) {
+    let at = text.find("  - name: gw9.branch.contoso.local").unwrap();
+    let rest = &text[at + 1..];
+    let end = [rest.find("\n  - name:"), rest.find("\nagents:")]
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(text.len(), |i| at + 1 + i + 1);
+    (at, end)
+}
+
+/// Takes gw9 down in the target's file, as if it had crashed (`up:
+/// false`), or repairs it (its entry as the example has it: up and
+/// connected to ms1).
 fn gw9_up(d: &Path, up: bool) {
     let f = d.join("estate.yaml");
     let text = std::fs::read_to_string(&f).unwrap();
-    let at = text.find("  - name: gw9.branch.contoso.local").unwrap();
-    let (from, to) = if up {
-        ("    up: false", "    up: true")
+    let (at, end) = gw9_block(&text);
+    let block = if up {
+        let original = std::fs::read_to_string(apply_rollout_shared::example("observed.yaml"))
+            .unwrap();
+        let (a, e) = gw9_block(&original);
+        original[a..e].to_string()
     } else {
-        ("    up: true", "    up: false")
+        text[at..end].replace("    up: true", "    up: false")
     };
-    let i = text[at..].find(from).unwrap() + at;
-    let text = format!("{}{to}{}", &text[..i], &text[i + from.len()..]);
-    std::fs::write(&f, text).unwrap();
+    assert!(up || block.contains("up: false"), "{block}");
+    std::fs::write(&f, format!("{}{block}{}", &text[..at], &text[end..])).unwrap();
 }
 
 const THREE_STEPS: &str = "    steps:\n      - {members: 5, soak: 15m}\n      - {percent: 50, soak: 30m}\n      - {percent: 100}\n";

@@ -188,7 +188,8 @@ impl Ui for Terminal {
         for e in events {
             let line = rollout::event_line(status.steps, e, soak_left);
             match &self.soak {
-                Some(b) => b.println(line),
+                // Above the countdown (a hidden bar prints nothing itself).
+                Some(b) => b.suspend(|| eprintln!("{line}")),
                 None => eprintln!("{line}"),
             }
         }

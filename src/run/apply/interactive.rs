@@ -202,7 +202,19 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         code,
         seconds: clock.elapsed().as_secs_f64(),
     };
-    if plan.steps.is_empty() {
+    // Under policy.rollout the run moves the plan's members step by step,
+    // from where the journal says the rollout is (docs/rollouts.md).
+    let blocking = desired
+        .as_ref()
+        .and_then(|d| d.policy.rollout.as_ref())
+        .map(|r| (r, prepare::rollout(r, &req.desired, &state_dir, tgt.now())));
+    // A rollout under way runs even when nothing moves forward: its
+    // analysis judges the moved members, and a rollback moves them back.
+    let under_way = blocking.as_ref().is_some_and(|(_, b)| {
+        b.carried()
+            .is_some_and(|m| m.phase != crate::plan::rollout::Phase::Complete)
+    });
+    if plan.steps.is_empty() && !under_way {
         let mut errors = Vec::new();
         if let Err(e) = tgt.save() {
             errors.push(format!(
@@ -242,16 +254,10 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
     for n in &gate.notes {
         ui.note(n);
     }
-    // Under policy.rollout the run moves the plan's members step by step,
-    // from where the journal says the rollout is (docs/rollouts.md).
-    let blocking = match desired.as_ref().and_then(|d| d.policy.rollout.as_ref()) {
-        Some(r) => {
-            let b = prepare::rollout(r, &req.desired, &state_dir, tgt.now());
-            ui.note(&prepare::announce(r, b.carried()));
-            Some(b)
-        }
-        None => None,
-    };
+    let blocking = blocking.map(|(r, b)| {
+        ui.note(&prepare::announce(r, b.carried()));
+        b
+    });
     if !req.auto_approve && !ui.confirm(&plan, &req.target_name) {
         ui.note("Apply cancelled: nothing was changed.");
         return Ok(outcome(plan, Ended::Declined, exit::ERROR, Vec::new()));
