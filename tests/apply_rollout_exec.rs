@@ -164,3 +164,56 @@ fn an_overloaded_gateway_fails_the_analysis_and_the_agents_go_back_to_gw1() {
         "{rolled:?}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_soak_stops_at_once_and_the_journal_keeps_the_place() {
+    let tmp = setup(
+        "    steps:\n      - {members: 5, soak: 1h}\n      - {percent: 100}\n",
+        "pause",
+        FAST,
+    );
+    let d = tmp.path();
+    provider(d, None);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_handover"))
+        .current_dir(d)
+        .env("NO_COLOR", "1")
+        .env("HANDOVER_LOCK_DIR", d.join("locks"))
+        .args(["apply", "--auto-approve", "--desired", "desired"])
+        .args(["--target", &format!("exec:{PROVIDER}")])
+        .args(["--target-arg", "--state", "--target-arg"])
+        .arg(d.join("provider.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the journal says step 1 soaks (an hour: only Ctrl-C ends
+    // this run), then interrupt.
+    let mut soaking = false;
+    for _ in 0..600 {
+        if apply_rollout_shared::states(d)
+            .iter()
+            .any(|s| s["state"]["phase"] == "soaking")
+        {
+            soaking = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(soaking, "step 1 never soaked");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("Interrupted") && stdout.contains("Rollout interrupted at step 1 of 2 (soaking)"),
+        "{stdout}"
+    );
+    assert_eq!(last_phase(d), "soaking", "the journal keeps the place");
+    assert_eq!((on(d, "gw9"), on(d, "gw1")), (5, 35));
+    make_before_break(d);
+}
