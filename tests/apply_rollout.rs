@@ -53,8 +53,8 @@ fn gw9_up(d: &Path, up: bool) {
     let text = std::fs::read_to_string(&f).unwrap();
     let (at, end) = gw9_block(&text);
     let block = if up {
-        let original = std::fs::read_to_string(apply_rollout_shared::example("observed.yaml"))
-            .unwrap();
+        let original =
+            std::fs::read_to_string(apply_rollout_shared::example("observed.yaml")).unwrap();
         let (a, e) = gw9_block(&original);
         original[a..e].to_string()
     } else {
@@ -254,10 +254,12 @@ fn a_failed_analysis_rolls_the_moved_agents_back_make_before_break() {
         40,
         "with gw2 as failover, as before"
     );
-    let (sim, _) =
-        handover::sim::file::SimFile::open_read_only(&d.join("estate.yaml"), 0).unwrap();
+    let (sim, _) = handover::sim::file::SimFile::open_read_only(&d.join("estate.yaml"), 0).unwrap();
     assert!(sim.sim().stranded().is_empty());
-    assert!(sim.sim().stranded_ever().is_empty(), "nobody, at any moment");
+    assert!(
+        sim.sim().stranded_ever().is_empty(),
+        "nobody, at any moment"
+    );
 }
 
 #[test]
@@ -274,13 +276,8 @@ fn a_saved_plan_of_a_rollout_is_refused_and_nothing_is_applied() {
         "plan.json",
     ]));
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = output(handover(d).args([
-        "apply",
-        "plan.json",
-        "--target",
-        TARGET,
-        "--auto-approve",
-    ]));
+    let (code, out, err) =
+        output(handover(d).args(["apply", "plan.json", "--target", TARGET, "--auto-approve"]));
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         err.contains("made from a topology with policy.rollout")

@@ -122,8 +122,7 @@ fn the_steps_run_in_order_each_soaking_on_the_wall_clock() {
     assert_eq!(last_phase(d), "complete");
 }
 
-const OVERLOAD: &str =
-    "faults:\n  - overload: {server: gw9.branch.contoso.local, above: 12}\n";
+const OVERLOAD: &str = "faults:\n  - overload: {server: gw9.branch.contoso.local, above: 12}\n";
 const STEPS: &str = "    steps:\n      - {members: 5, soak: 1s}\n      - {members: 20, soak: 1s}\n      - {percent: 100}\n";
 
 #[test]
@@ -210,7 +209,8 @@ fn ctrl_c_during_a_soak_stops_at_once_and_the_journal_keeps_the_place() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(
-        stdout.contains("Interrupted") && stdout.contains("Rollout interrupted at step 1 of 2 (soaking)"),
+        stdout.contains("Interrupted")
+            && stdout.contains("Rollout interrupted at step 1 of 2 (soaking)"),
         "{stdout}"
     );
     assert_eq!(last_phase(d), "soaking", "the journal keeps the place");

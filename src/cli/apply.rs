@@ -23,12 +23,12 @@ use handover::execute::{Cancel, Progress, ProgressEvent};
 use handover::model::{Observed, Policy};
 use handover::plan::Plan;
 use handover::plan::rollout::{Event, Phase, Status};
-use std::time::Duration;
 use handover::report::run::{self as report, RunReport};
 use handover::report::{apply_json, failures};
 use handover::run::apply::interactive::{self, Ended, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Flags of `handover apply`.
 #[derive(ClapArgs, Debug)]
@@ -195,9 +195,7 @@ impl Ui for Terminal {
         }
         match soak_left {
             Some(left) if status.phase == Phase::Soaking => {
-                let bar = self
-                    .soak
-                    .get_or_insert_with(rollout::soak_bar);
+                let bar = self.soak.get_or_insert_with(rollout::soak_bar);
                 rollout::set_soak(bar, status, left);
             }
             _ => {
@@ -310,9 +308,8 @@ fn run_inner(args: Args) -> Result<u8, String> {
             "{}",
             failures::lines(&failures::failures(&r.execution), report_name.as_deref())
         );
-        let mut summary =
-            report::summary(&r, ran.result.still_differs, report_name.as_deref())
-                + &report::forecast_line(&r);
+        let mut summary = report::summary(&r, ran.result.still_differs, report_name.as_deref())
+            + &report::forecast_line(&r);
         if let Some(rollout) = &ran.rollout {
             summary.push_str(&rollout::ended(
                 rollout,

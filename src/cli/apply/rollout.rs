@@ -95,7 +95,10 @@ pub fn ended(r: &RolloutRun, target: &str, state_dir: Option<&Path>) -> String {
         ..r.report()
     };
     let resume = match state_dir {
-        Some(d) => format!("handover resume --state-dir {}", quote(&d.display().to_string())),
+        Some(d) => format!(
+            "handover resume --state-dir {}",
+            quote(&d.display().to_string())
+        ),
         None => format!("handover resume --target {}", quote(target)),
     };
     format!(
@@ -108,8 +111,7 @@ pub fn ended(r: &RolloutRun, target: &str, state_dir: Option<&Path>) -> String {
 /// `s`, single-quoted for a POSIX shell when it holds anything but plain
 /// characters.
 fn quote(s: &str) -> String {
-    if s
-        .chars()
+    if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
     {
         s.to_string()

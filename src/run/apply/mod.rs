@@ -11,8 +11,8 @@
 
 pub mod interactive;
 mod journaled;
-pub mod rollout;
 pub mod prepare;
+pub mod rollout;
 pub mod stale;
 
 use crate::execute::{self, EngineOptions, EngineReport, Inspect, Progress, StepOutcome};

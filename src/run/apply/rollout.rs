@@ -62,7 +62,9 @@ pub async fn run<T: Provider + Clock + Inspect>(
         ui.rollout(
             &status,
             &blocking.new_events(seen),
-            status.soak_until.map(|u| Duration::from_secs(u.saturating_sub(now))),
+            status
+                .soak_until
+                .map(|u| Duration::from_secs(u.saturating_sub(now))),
         );
         if cancel.is_cancelled() {
             break Stop::Interrupted;
@@ -248,7 +250,10 @@ mod tests {
         assert_eq!(r.clock_seconds, 2.0);
         // `a` was picked up again by the second pass and finished there.
         assert!(r.pending.is_empty());
-        assert_eq!(r.failed, vec![Name::parse("x").unwrap(), Name::parse("y").unwrap()]);
+        assert_eq!(
+            r.failed,
+            vec![Name::parse("x").unwrap(), Name::parse("y").unwrap()]
+        );
         assert!(!r.cancelled);
     }
 

@@ -266,8 +266,7 @@ impl RolloutRun {
                 r.join("; ")
             }
         };
-        let go_on =
-            format!("To go on: {resume} (recorded in the journal), then {again} again.");
+        let go_on = format!("To go on: {resume} (recorded in the journal), then {again} again.");
         match (&self.stop, s.phase) {
             (Stop::Interrupted, _) => format!(
                 "Rollout interrupted at {at} ({}); its place is kept in the journal. Run the same apply again to carry on from it.\n",

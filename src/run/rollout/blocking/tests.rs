@@ -164,7 +164,10 @@ fn each_outcome_says_what_to_do_next() {
         "{paused}"
     );
     let manual = say(Phase::Paused, Stop::Held);
-    assert!(manual.contains("manual pause") && manual.contains("RESUME"), "{manual}");
+    assert!(
+        manual.contains("manual pause") && manual.contains("RESUME"),
+        "{manual}"
+    );
     assert!(say(Phase::RolledBack, Stop::Held).contains("rolled back at step 2 of 3"));
     assert!(say(Phase::Complete, Stop::Complete).starts_with("Rollout complete"));
 }
