@@ -308,8 +308,15 @@ fn run_inner(args: Args) -> Result<u8, String> {
             "{}",
             failures::lines(&failures::failures(&r.execution), report_name.as_deref())
         );
-        let mut summary = report::summary(&r, ran.result.still_differs, report_name.as_deref())
-            + &report::forecast_line(&r);
+        // Members a holding rollout keeps back differ on purpose: the
+        // rollout's closing lines say so, and what to do.
+        let held = ran
+            .rollout
+            .as_ref()
+            .is_some_and(|r| r.stop == handover::run::rollout::blocking::Stop::Held);
+        let differ = if held { 0 } else { ran.result.still_differs };
+        let mut summary =
+            report::summary(&r, differ, report_name.as_deref()) + &report::forecast_line(&r);
         if let Some(rollout) = &ran.rollout {
             summary.push_str(&rollout::ended(
                 rollout,

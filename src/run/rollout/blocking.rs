@@ -266,7 +266,6 @@ impl RolloutRun {
                 r.join("; ")
             }
         };
-        let go_on = format!("To go on: {resume} (recorded in the journal), then {again} again.");
         match (&self.stop, s.phase) {
             (Stop::Interrupted, _) => format!(
                 "Rollout interrupted at {at} ({}); its place is kept in the journal. Run the same apply again to carry on from it.\n",
@@ -276,7 +275,7 @@ impl RolloutRun {
                 "Rollout complete: every step passed its analysis.\n".to_string()
             }
             (_, Phase::Paused) => format!(
-                "Rollout paused at {at}, a manual pause: nothing new starts until you say so. Check the members moved so far; {go_on}\n"
+                "Rollout paused at {at}, a manual pause: nothing new starts until you say so. Check the members moved so far; to go on, {resume} (recorded in the journal), then {again} again.\n"
             ),
             (_, Phase::AnalysisFailed) => format!(
                 "Rollout paused at {at}: the analysis failed: {}.\nNothing new starts; members already moved stay where they are. Fix the cause (or roll back the topology), then {resume} and {again} again: the rollout starts again from its first step over the members still to move.\n",
