@@ -2,8 +2,8 @@
 //! target, and `handover resume`: each pass admits only its step, a soak
 //! holds the rest (the journal remembers it across processes), a manual
 //! pause waits for `handover resume`, a failed analysis stops the rollout
-//! or rolls the moved agents back to gw1, and `apply` refuses a rollout
-//! it cannot run step by step.
+//! or rolls the moved agents back to gw1. (`apply` runs a rollout in one
+//! blocking run: tests/apply_rollout.rs.)
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -214,36 +214,6 @@ fn a_failed_analysis_rolls_the_moved_agents_back_to_gw1() {
     );
     let (sim, _) = handover::sim::file::SimFile::open_read_only(&d.join("estate.yaml"), 0).unwrap();
     assert!(sim.sim().stranded().is_empty());
-}
-
-#[test]
-fn apply_refuses_a_rollout_and_changes_nothing() {
-    let tmp = setup(
-        "    steps:\n      - {members: 5}\n      - {percent: 100}\n",
-        "pause",
-    );
-    let d = tmp.path();
-    let out = Command::cargo_bin("handover")
-        .unwrap()
-        .current_dir(d)
-        .args([
-            "apply",
-            "--desired",
-            "desired",
-            "--target",
-            "sim:estate.yaml",
-            "--auto-approve",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("apply does not run progressive rollouts yet"),
-        "{err}"
-    );
-    assert_eq!(on(d, "gw1"), 40, "nothing was applied");
-    assert!(!d.join(".handover/journal.jsonl").exists() || states(d).is_empty());
 }
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");

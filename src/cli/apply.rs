@@ -6,8 +6,14 @@
 //! confirmation prompt, Ctrl-C, progress bars on stderr), the summary
 //! (stdout) and `--report FILE`. Must not lock, open, plan or apply: the
 //! use case does.
-//! Exit codes: 0 converged; 3 members pending, failed, blocked or the run
-//! interrupted (all safe); 4 a member stranded; 1 errors.
+//! Under `policy.rollout` it also shows each step's transitions on stderr,
+//! a soak countdown while a step soaks, and at the end where the rollout
+//! stopped and what to do next (docs/rollouts.md, "In one apply").
+//! Exit codes: 0 converged; 3 members pending, failed, blocked, the run
+//! interrupted, or a rollout that holds (paused, analysis failed, rolled
+//! back; all safe); 4 a member stranded; 1 errors.
+
+mod rollout;
 
 use super::exit;
 use super::flags::{TargetFlags, parse_duration};
@@ -16,11 +22,13 @@ use clap::Args as ClapArgs;
 use handover::execute::{Cancel, Progress, ProgressEvent};
 use handover::model::{Observed, Policy};
 use handover::plan::Plan;
+use handover::plan::rollout::{Event, Phase, Status};
 use handover::report::run::{self as report, RunReport};
 use handover::report::{apply_json, failures};
 use handover::run::apply::interactive::{self, Ended, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Flags of `handover apply`.
 #[derive(ClapArgs, Debug)]
@@ -120,6 +128,8 @@ struct Terminal {
     plan_to_stderr: bool,
     /// The bars of the run, once it started.
     bars: Option<Bars>,
+    /// A rollout's soak countdown, while a step soaks.
+    soak: Option<indicatif::ProgressBar>,
 }
 
 impl Progress for Terminal {
@@ -171,6 +181,28 @@ impl Ui for Terminal {
     fn run_finished(&mut self) {
         if let Some(b) = self.bars.take() {
             b.finish();
+        }
+    }
+
+    fn rollout(&mut self, status: &Status, events: &[Event], soak_left: Option<Duration>) {
+        for e in events {
+            let line = rollout::event_line(status.steps, e, soak_left);
+            match &self.soak {
+                // Above the countdown (a hidden bar prints nothing itself).
+                Some(b) => b.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+        }
+        match soak_left {
+            Some(left) if status.phase == Phase::Soaking => {
+                let bar = self.soak.get_or_insert_with(rollout::soak_bar);
+                rollout::set_soak(bar, status, left);
+            }
+            _ => {
+                if let Some(b) = self.soak.take() {
+                    b.finish_and_clear();
+                }
+            }
         }
     }
 }
@@ -256,6 +288,7 @@ fn run_inner(args: Args) -> Result<u8, String> {
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         plan_to_stderr: json,
         bars: None,
+        soak: None,
     };
     // A notification that fails is logged on stderr, as `reconcile` logs
     // it; nothing else of the apply goes through the log.
@@ -282,8 +315,22 @@ fn run_inner(args: Args) -> Result<u8, String> {
             "{}",
             failures::lines(&failures::failures(&r.execution), report_name.as_deref())
         );
-        let summary = report::summary(&r, ran.result.still_differs, report_name.as_deref())
-            + &report::forecast_line(&r);
+        // Members a holding rollout keeps back differ on purpose: the
+        // rollout's closing lines say so, and what to do.
+        let held = ran
+            .rollout
+            .as_ref()
+            .is_some_and(|r| r.stop == handover::run::rollout::blocking::Stop::Held);
+        let differ = if held { 0 } else { ran.result.still_differs };
+        let mut summary =
+            report::summary(&r, differ, report_name.as_deref()) + &report::forecast_line(&r);
+        if let Some(rollout) = &ran.rollout {
+            summary.push_str(&rollout::ended(
+                rollout,
+                &args.target.name,
+                args.state_dir.as_deref(),
+            ));
+        }
         if json {
             eprint!("{summary}");
         } else {
@@ -302,14 +349,21 @@ fn run_inner(args: Args) -> Result<u8, String> {
                 code = exit::ERROR;
             }
         }
-        run_report = Some((r, ran.result.still_differs, ran.info.commit.clone()));
+        run_report = Some((
+            r,
+            ran.result.still_differs,
+            ran.info.commit.clone(),
+            ran.rollout
+                .as_ref()
+                .and_then(|r| serde_json::to_value(r.report()).ok()),
+        ));
     }
     for e in &errors {
         eprintln!("{e}");
     }
     if json {
         let end = match (&out.ended, &run_report) {
-            (Ended::Ran(_), Some((r, differ, _))) => apply_json::End::Ran(r, *differ),
+            (Ended::Ran(_), Some((r, differ, _, _))) => apply_json::End::Ran(r, *differ),
             (Ended::Declined, _) => apply_json::End::Declined,
             (Ended::Gated, _) => apply_json::End::Gated,
             _ => apply_json::End::NothingToApply,
@@ -322,7 +376,8 @@ fn run_inner(args: Args) -> Result<u8, String> {
             code,
             seconds: out.seconds,
             errors,
-            commit: run_report.as_ref().map(|(_, _, c)| c.clone()),
+            commit: run_report.as_ref().map(|(_, _, c, _)| c.clone()),
+            rollout: run_report.as_ref().and_then(|(_, _, _, r)| r.clone()),
         });
         if !super::write_stdout(&apply_json::to_json(&doc)) {
             return Ok(exit::ERROR);

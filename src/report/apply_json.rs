@@ -72,6 +72,12 @@ pub struct ApplyDoc {
     /// Errors after the run (the target or the report could not be
     /// written); they make the exit code 1.
     pub errors: Vec<String>,
+    /// Under `policy.rollout`, what the rollout did in this run: the
+    /// shape of `simulate --format json`'s `rollout` (steps, onFailure,
+    /// timeline, last), times in seconds since the apply began
+    /// (docs/rollouts.md). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<serde_json::Value>,
 }
 
 /// What was applied.
@@ -159,6 +165,8 @@ pub struct Input<'a> {
     pub errors: Vec<String>,
     /// The git commit of the desired files, when known.
     pub commit: Option<String>,
+    /// The rollout's object, under `policy.rollout`.
+    pub rollout: Option<serde_json::Value>,
 }
 
 /// The document of an apply that stopped before the plan, with `message`.
@@ -185,6 +193,7 @@ pub fn error(target: &str, message: &str, code: u8) -> ApplyDoc {
         session_restarts: 0,
         still_differ: 0,
         errors: Vec::new(),
+        rollout: None,
     }
 }
 
@@ -224,6 +233,7 @@ pub fn document(i: Input<'_>) -> ApplyDoc {
         session_restarts: 0,
         still_differ: 0,
         errors: i.errors,
+        rollout: i.rollout,
     };
     match i.end {
         End::NothingToApply => {

@@ -11,7 +11,7 @@ use super::{Job, RunInfo, RunResult, prepare};
 use crate::execute::{Cancel, EngineOptions, Progress};
 use crate::model::{Observed, Policy, Seconds, Topology};
 use crate::plan::Plan;
-use crate::provider::{Provider, Scope, TargetSpec};
+use crate::provider::{Clock, Provider, Scope, TargetSpec};
 use crate::run::target::{self, OpenOptions, Target};
 use crate::state::journal::{self, Journal};
 use crate::state::lock::TargetLock;
@@ -63,6 +63,17 @@ pub trait Ui: Progress {
     fn run_started(&mut self, plan: &Plan);
     /// The run ended: no more progress.
     fn run_finished(&mut self);
+    /// Under `policy.rollout`, after each pass: where the rollout is, its
+    /// transitions in that pass, and the time left in a soak. A rollout's
+    /// run calls [`Ui::run_started`] and [`Ui::run_finished`] once per
+    /// pass that applies something.
+    fn rollout(
+        &mut self,
+        _status: &crate::plan::rollout::Status,
+        _events: &[crate::plan::rollout::Event],
+        _soak_left: Option<std::time::Duration>,
+    ) {
+    }
 }
 
 /// How an apply ended, short of an error that stopped it before the plan
@@ -96,6 +107,8 @@ pub struct Ran {
     /// The forecast of `plan` and `simulate` beside what the run took
     /// (docs/spec.md, "Forecast").
     pub forecast: crate::render::forecast::Comparison,
+    /// Under `policy.rollout`: what the rollout did and where it stopped.
+    pub rollout: Option<crate::run::rollout::blocking::RolloutRun>,
 }
 
 /// What [`apply()`] returns.
@@ -197,7 +210,19 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         code,
         seconds: clock.elapsed().as_secs_f64(),
     };
-    if plan.steps.is_empty() {
+    // Under policy.rollout the run moves the plan's members step by step,
+    // from where the journal says the rollout is (docs/rollouts.md).
+    let blocking = desired
+        .as_ref()
+        .and_then(|d| d.policy.rollout.as_ref())
+        .map(|r| (r, prepare::rollout(r, &req.desired, &state_dir, tgt.now())));
+    // A rollout under way runs even when nothing moves forward: its
+    // analysis judges the moved members, and a rollback moves them back.
+    let under_way = blocking.as_ref().is_some_and(|(_, b)| {
+        b.carried()
+            .is_some_and(|m| m.phase != crate::plan::rollout::Phase::Complete)
+    });
+    if plan.steps.is_empty() && !under_way {
         let mut errors = Vec::new();
         if let Err(e) = tgt.save() {
             errors.push(format!(
@@ -255,6 +280,10 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
     for n in &gate.notes {
         ui.note(n);
     }
+    let blocking = blocking.map(|(r, b)| {
+        ui.note(&prepare::announce(r, b.carried()));
+        b
+    });
     if !req.auto_approve && !ui.confirm(&plan, &req.target_name) {
         ui.note("Apply cancelled: nothing was changed.");
         return Ok(outcome(plan, Ended::Declined, exit::ERROR, Vec::new()));
@@ -268,7 +297,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         cancel: cancel.clone(),
         ..EngineOptions::from_policy(&policy)
     };
-    ui.watch_interrupt(cancel);
+    ui.watch_interrupt(cancel.clone());
     let mut journal = match Journal::open(&state_dir) {
         Ok(j) => Some(j),
         Err(e) => {
@@ -305,9 +334,26 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         info: &info,
     };
     notices.started(&runtime, &plan);
-    ui.run_started(&plan);
-    let result: RunResult = runtime.block_on(super::run(&mut tgt, job, journal.as_mut(), &mut *ui));
-    ui.run_finished();
+    let (result, rollout): (RunResult, _) = match (blocking, &desired) {
+        (Some(b), Some(d)) => {
+            let (result, r) = runtime.block_on(super::rollout::run(
+                &mut tgt,
+                job,
+                d,
+                b,
+                journal.as_mut(),
+                &mut *ui,
+                &cancel,
+            ));
+            (result, Some(r))
+        }
+        _ => {
+            ui.run_started(&plan);
+            let result = runtime.block_on(super::run(&mut tgt, job, journal.as_mut(), &mut *ui));
+            ui.run_finished();
+            (result, None)
+        }
+    };
     if let Some(e) = &result.journal_error {
         ui.note(&format!(
             "warning: the journal in {} could not be written ({e}); the apply itself is unaffected",
@@ -339,6 +385,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
         finished: journal::now_rfc3339(),
         result,
         forecast,
+        rollout,
     };
     Ok(outcome(plan, Ended::Ran(Box::new(ran)), code, errors))
 }

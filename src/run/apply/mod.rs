@@ -13,6 +13,7 @@ pub mod interactive;
 mod journaled;
 pub mod notify;
 pub mod prepare;
+pub mod rollout;
 pub mod saved_gates;
 pub mod stale;
 
@@ -100,35 +101,81 @@ pub async fn run<T: Provider + Clock + Inspect>(
     mut journal: Option<&mut Journal>,
     progress: &mut dyn Progress,
 ) -> RunResult {
-    let Job {
-        plan,
-        start,
-        desired,
-        opts,
-        info,
-    } = job;
     let mut journal_error = None;
-    let mut note = |e: std::io::Error| {
-        tracing::warn!(error = %e, "cannot write the journal; carrying on");
-        journal_error.get_or_insert(e);
-    };
-    if let Some(j) = journal.as_deref_mut()
+    open_run(job.info, journal.as_deref_mut(), &mut journal_error);
+    let report = execute_pass(
+        target,
+        job.plan,
+        job.start,
+        job.opts,
+        job.info,
+        journal.as_deref_mut(),
+        progress,
+        &mut journal_error,
+    )
+    .await;
+    let left_behind = !report.pending.is_empty()
+        || !report.failed.is_empty()
+        || !job.plan.blocked.is_empty()
+        || report.count(|o| matches!(o, StepOutcome::NotStarted { .. })) > 0;
+    finish_run(
+        target,
+        report,
+        left_behind,
+        job,
+        journal,
+        journal_error,
+        false,
+    )
+    .await
+}
+
+/// Keeps the first journal error (the run carries on without it).
+fn note(slot: &mut Option<std::io::Error>, e: std::io::Error) {
+    tracing::warn!(error = %e, "cannot write the journal; carrying on");
+    slot.get_or_insert(e);
+}
+
+/// Writes the `run_started` record that opens `info`'s run.
+pub(crate) fn open_run(
+    info: &RunInfo,
+    journal: Option<&mut Journal>,
+    error: &mut Option<std::io::Error>,
+) {
+    if let Some(j) = journal
         && let Err(e) = j.append(&info.started(now_rfc3339()))
     {
-        note(e);
+        note(error, e);
     }
+}
+
+/// Applies one plan through the executor with every operation journalled
+/// as it happens, then the awaits and skips in one batch: one pass of a
+/// run (an `apply` without a rollout has exactly one; a rollout's
+/// blocking run has one per step and poll, [`rollout`]).
+#[allow(clippy::too_many_arguments)] // the pieces of one run, passed through
+pub(crate) async fn execute_pass<T: Provider + Clock>(
+    target: &mut T,
+    plan: &Plan,
+    start: &Observed,
+    opts: &EngineOptions,
+    info: &RunInfo,
+    mut journal: Option<&mut Journal>,
+    progress: &mut dyn Progress,
+    error: &mut Option<std::io::Error>,
+) -> EngineReport {
     let report = {
         let mut wrapped = Journaled::new(target, journal.as_deref_mut(), &info.run, plan);
         let report = execute::apply_plan(&mut wrapped, plan, opts, start, progress).await;
         wrapped.sync();
         if let Some(e) = wrapped.error.take() {
-            note(e);
+            note(error, e);
         }
         report
     };
     // Awaits and skips, in one batch at the end (operations were journalled
     // as they happened).
-    if let Some(j) = journal.as_deref_mut() {
+    if let Some(j) = journal {
         let at = now_rfc3339();
         let batch: Vec<Record> = report
             .steps
@@ -152,9 +199,35 @@ pub async fn run<T: Provider + Clock + Inspect>(
             })
             .collect();
         if let Err(e) = j.append_batch(&batch) {
-            note(e);
+            note(error, e);
         }
     }
+    report
+}
+
+/// Ends a run: lets members that need no bridge settle, looks for stranded
+/// members, observes the whole estate once more against `job.desired`,
+/// judges the verdict and writes `run_finished`. `left_behind` says the
+/// run's passes left something undone (pending, failed, blocked, not
+/// started); `held` says something kept members back on purpose (a
+/// rollout that stopped before its end): the run then has not converged
+/// either.
+pub(crate) async fn finish_run<T: Provider + Clock + Inspect>(
+    target: &mut T,
+    report: EngineReport,
+    left_behind: bool,
+    job: Job<'_>,
+    journal: Option<&mut Journal>,
+    mut journal_error: Option<std::io::Error>,
+    held: bool,
+) -> RunResult {
+    let Job {
+        plan,
+        desired,
+        opts,
+        info,
+        ..
+    } = job;
     // Members whose change needed no bridge (their new primary was already
     // a failover) reach it on their own, after learning their configuration
     // and at their next retry. A target that can tell (the simulator) is
@@ -163,9 +236,9 @@ pub async fn run<T: Provider + Clock + Inspect>(
     // and the final check reports what it sees.
     if !report.cancelled {
         let mut waited = std::time::Duration::ZERO;
-        while target.settling() && waited < job.opts.ack_timeout {
-            target.sleep(job.opts.poll_interval).await;
-            waited += job.opts.poll_interval;
+        while target.settling() && waited < opts.ack_timeout {
+            target.sleep(opts.poll_interval).await;
+            waited += opts.poll_interval;
         }
     }
     for s in &report.steps {
@@ -193,15 +266,11 @@ pub async fn run<T: Provider + Clock + Inspect>(
             }
         }
     }
-    let left_behind = !report.pending.is_empty()
-        || !report.failed.is_empty()
-        || !plan.blocked.is_empty()
-        || report.count(|o| matches!(o, StepOutcome::NotStarted { .. })) > 0;
     let outcome = if !stranded.is_empty() {
         Verdict::Stranded
     } else if report.cancelled {
         Verdict::Interrupted
-    } else if left_behind || still_differs > 0 {
+    } else if left_behind || held || still_differs > 0 {
         Verdict::NotConverged
     } else {
         Verdict::Converged
@@ -216,7 +285,7 @@ pub async fn run<T: Provider + Clock + Inspect>(
             blocked: plan.blocked.len() as u64,
         })
     {
-        note(e);
+        note(&mut journal_error, e);
     }
     RunResult {
         report,

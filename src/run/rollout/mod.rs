@@ -6,9 +6,12 @@
 //! reads the pass's clock, asks the pure [`crate::plan::rollout::decide`]
 //! and plans through [`crate::plan::admit::hold`], the one admission seam)
 //! and [`admission`], the decision every caller shares; [`gate`] is a
-//! reconcile pass's rollout, its memory kept in the journal. Must not
-//! decide anything itself (the core does) and must not print.
+//! reconcile pass's rollout, its memory kept in the journal, and
+//! [`blocking`] the rollout of one blocking `apply` run (the same planner,
+//! its memory in the same journal records). Must not decide anything
+//! itself (the core does) and must not print.
 
+pub mod blocking;
 pub mod gate;
 
 use crate::assign::{self, Assignment};
@@ -72,6 +75,20 @@ impl RolloutPlanner {
             status: None,
             timeline: Vec::new(),
         }
+    }
+
+    /// A planner for `revision` that carries on from `memory` (what an
+    /// earlier run left in the journal; `None` starts afresh).
+    pub fn resuming(revision: &str, memory: Option<Memory>) -> Self {
+        RolloutPlanner {
+            memory,
+            ..RolloutPlanner::new(revision)
+        }
+    }
+
+    /// What the rollout remembers now, for the journal.
+    pub fn memory(&self) -> Option<&Memory> {
+        self.memory.as_ref()
     }
 
     /// What the rehearsal reports: the policy's steps, every transition

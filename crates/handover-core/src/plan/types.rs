@@ -69,6 +69,11 @@ pub struct PlanPolicy {
     pub ack_timeout: crate::model::Seconds,
     /// `policy.storeTimeout`, as `30m`.
     pub store_timeout: crate::model::Seconds,
+    /// The topology has `policy.rollout`: `apply PLANFILE` refuses the
+    /// plan (a rollout plans each step again; docs/rollouts.md). Absent
+    /// when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollout: bool,
 }
 
 /// The gates a plan was made under (`policy.windows`, `policy.approval`),
@@ -104,6 +109,7 @@ impl PlanPolicy {
             max_in_flight: policy.max_in_flight,
             ack_timeout: policy.ack_timeout,
             store_timeout: policy.store_timeout,
+            rollout: policy.rollout.is_some(),
         }
     }
 }
