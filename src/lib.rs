@@ -24,12 +24,18 @@
 //!   - [`ha`]: high availability on etcd: election, fencing, shared history;
 //!   - [`reconcile`]: the GitOps loop: `reconcile::source` (where the
 //!     desired topology comes from), `reconcile::serve` (status, metrics,
-//!     the page and the listener) and the loop itself;
+//!     the page and the listener) and the loop itself, which tells
+//!     whatever is handed in as `reconcile::driver::AfterPass` (the
+//!     notifier) after each pass;
+//!   - [`notifier`]: notifications at the edge, after each pass;
 //!   - [`run`]: the use cases: an apply run, a reconcile pass, the
 //!     leader's pass, opening a target, the edges and their one shutdown,
-//!     history;
-//!   - [`report`]: text for people about a rehearsal and a run;
-//! - the binary, `main.rs` and `cli/`: flags and printing only.
+//!     history, `simulate`'s rehearsal (`run::rehearse`), `provider check`
+//!     (`run::check`), `wait` and `status` (`run::wait`);
+//!   - [`report`]: text for people about what the use cases return: a
+//!     rehearsal, a run, a provider check, a status;
+//! - the binary, `main.rs` and `cli/`: flags, one use case per command,
+//!   and printing; no orchestration.
 
 #![warn(missing_docs)]
 

@@ -1,8 +1,8 @@
 //! A progressive rollout and the gates together (docs/rollouts.md,
 //! docs/gates.md): a reconcile pass starts a member only when the
-//! rollout's step, the change windows and the approval all admit it; the
-//! rehearsal, which cannot yet run both, says so instead of dropping one.
-//! The real binary against a `sim:` estate.
+//! rollout's step, the change windows and the approval all admit it. The
+//! real binary against a `sim:` estate; the rehearsal of both is
+//! `tests/rollout_gates_simulate.rs`.
 
 mod common;
 
@@ -61,31 +61,5 @@ fn a_closed_window_holds_a_rollout_step_and_an_open_one_lets_only_the_step_move(
         1,
         "only the first step moves: {}",
         String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn simulate_says_it_cannot_yet_rehearse_a_rollout_with_gates_and_rehearses_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    std::fs::write(d.join("desired.yaml"), desired()).unwrap();
-    std::fs::write(d.join("observed.yaml"), observed(4)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_handover"))
-        .current_dir(d)
-        .args([
-            "simulate",
-            "--desired",
-            "desired.yaml",
-            "--observed",
-            "observed.yaml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty(), "no rehearsal output");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cannot yet rehearse policy.rollout together with policy.windows"),
-        "{err}"
     );
 }

@@ -238,6 +238,60 @@ pub fn topology_and_required_source(
     }
 }
 
+/// The journal a command reads or writes (`history`): `--state-dir`, or
+/// the state directory beside `--target`, flattened into its `Args`.
+#[derive(clap::Args, Debug)]
+pub struct JournalArgs {
+    /// The state directory; default `.handover/` beside the target's file
+    /// (or in the working directory without `--target`).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The target the runs were against (picks the state directory beside
+    /// a `sim:` file; `history` lists only its runs).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+}
+
+impl JournalArgs {
+    /// The state directory ([`journal_dir`]), its problem printed on
+    /// stderr: `None` when there was one (the command exits 1).
+    pub fn dir(&self) -> Option<PathBuf> {
+        journal_dir(self.target.as_deref(), self.state_dir.as_deref())
+            .inspect_err(|e| eprintln!("{e}"))
+            .ok()
+    }
+}
+
+/// Where a command that plans reads its states from (`plan`, `graph`,
+/// `simulate`), flattened into its `Args`: `--desired`, and `--observed`
+/// or the flags of [`ObserveArgs`]. The command's own argument group says
+/// whether one of `--observed` and `--target` is required.
+#[derive(clap::Args, Debug)]
+pub struct SourceArgs {
+    /// The desired topology: a file, or a directory of `*.yaml`/`*.yml`
+    /// (repeatable).
+    #[arg(long, required = true, value_name = "PATH")]
+    pub desired: Vec<PathBuf>,
+    /// The observed state (`kind: Observed`), e.g. from `handover export`.
+    /// At most one of `--observed` and `--target`.
+    #[arg(long, value_name = "FILE")]
+    pub observed: Option<PathBuf>,
+    /// `--target`, `--target-arg`, `--provider-timeout`: a live, read-only
+    /// observation of the estate instead of a file.
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+}
+
+impl SourceArgs {
+    /// [`topology_and_required_source`], its problems printed on stderr:
+    /// `None` when there were any (the command exits 1).
+    pub fn inputs(&self, seed: u64) -> Option<(Topology, Observed)> {
+        topology_and_required_source(&self.desired, self.observed.as_deref(), &self.observe, seed)
+            .inspect_err(|e| eprintln!("{e}"))
+            .ok()
+    }
+}
+
 /// The desired topology and the observed state a command starts from:
 /// the `--observed` file (read beside the topology), or one read-only
 /// observation of `--target` ([`topology_and_observation`]). `None` when

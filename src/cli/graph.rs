@@ -11,11 +11,10 @@
 //! Must not change the target or touch anything else.
 
 use super::exit;
-use super::flags::{self, ObserveArgs};
+use super::flags::{self, SourceArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::graph::{self, Options};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Output formats of `handover graph`.
@@ -57,18 +56,10 @@ pub enum Engine {
 #[derive(ClapArgs, Debug)]
 #[command(group(clap::ArgGroup::new("source").args(["observed", "target"])))]
 pub struct Args {
-    /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
-    #[arg(long, required = true, value_name = "PATH")]
-    pub desired: Vec<PathBuf>,
-    /// Observed state: plan against it and highlight the moves (old edge
-    /// dashed red, new edge green, with counts). At most one of
-    /// `--observed` and `--target`; with neither, the desired topology
-    /// alone is drawn.
-    #[arg(long, value_name = "FILE")]
-    pub observed: Option<PathBuf>,
-    /// `--target`, `--target-arg`, `--provider-timeout`.
+    /// `--desired`, and `--observed` or `--target` (with `--target-arg`,
+    /// `--provider-timeout`).
     #[command(flatten)]
-    pub observe: ObserveArgs,
+    pub source: SourceArgs,
     /// What to print.
     #[arg(long, value_enum)]
     pub format: Format,
@@ -90,7 +81,7 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    if let Err(e) = args.observe.check() {
+    if let Err(e) = args.source.observe.check() {
         eprintln!("{e}");
         return exit::ERROR;
     }
@@ -109,10 +100,13 @@ pub fn run(args: Args) -> u8 {
         },
         ..Options::default()
     };
-    let Some((desired, observed)) =
-        flags::topology_and_source(&args.desired, args.observed.as_deref(), &args.observe, 0)
-    else {
-        return match handover::load::topology(&args.desired) {
+    let Some((desired, observed)) = flags::topology_and_source(
+        &args.source.desired,
+        args.source.observed.as_deref(),
+        &args.source.observe,
+        0,
+    ) else {
+        return match handover::load::topology(&args.source.desired) {
             Ok(t) => draw(&args, graph::desired(&t, &opts)),
             Err(d) => {
                 eprintln!("{d}");

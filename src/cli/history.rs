@@ -10,7 +10,6 @@ use super::exit;
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::run::history::{read_shared, runs};
 use handover::state::journal;
-use std::path::PathBuf;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -24,14 +23,10 @@ pub enum Format {
 /// Flags of `handover history`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// The state directory; default `.handover/` beside the target's file
-    /// (or in the working directory without `--target`).
-    #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// Only runs against this target (and, without `--state-dir`, the
-    /// state directory beside it).
-    #[arg(long, value_name = "TARGET")]
-    pub target: Option<String>,
+    /// `--state-dir`, `--target`: which journal, and only the runs
+    /// against that target.
+    #[command(flatten)]
+    pub journal: super::flags::JournalArgs,
     /// `text` or `json`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -50,12 +45,8 @@ pub struct Args {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let dir = match super::flags::journal_dir(args.target.as_deref(), args.state_dir.as_deref()) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("{e}");
-            return exit::ERROR;
-        }
+    let Some(dir) = args.journal.dir() else {
+        return exit::ERROR;
     };
     let (records, writers) = match &args.ha {
         Some(url) => match read_shared(url, &args.etcd.security(), args.group.as_deref()) {
@@ -80,7 +71,7 @@ pub fn run(args: Args) -> u8 {
             r.term = Some(*term);
         }
     }
-    if let Some(t) = &args.target {
+    if let Some(t) = &args.journal.target {
         list.retain(|r| &r.target == t);
     }
     match args.format {

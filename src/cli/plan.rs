@@ -11,7 +11,7 @@
 //! blocked.
 
 use super::exit;
-use super::flags::{self, ObserveArgs};
+use super::flags::{self, SourceArgs};
 use clap::{Args as ClapArgs, ValueEnum};
 use handover::render::{self, Options};
 use std::io::IsTerminal;
@@ -53,17 +53,10 @@ Reading the text output:
 #[command(group(clap::ArgGroup::new("source").required(true).args(["observed", "target"])))]
 #[command(after_long_help = READING_PARENTS)]
 pub struct Args {
-    /// Desired topology: a file, or a directory of `*.yaml`/`*.yml` (repeatable).
-    #[arg(long, required = true, value_name = "PATH")]
-    pub desired: Vec<PathBuf>,
-    /// Observed state (`kind: Observed`), e.g. from `handover export`.
-    /// Exactly one of `--observed` and `--target`.
-    #[arg(long, value_name = "FILE")]
-    pub observed: Option<PathBuf>,
-    /// `--target`, `--target-arg`, `--provider-timeout`: plan from a live,
-    /// read-only observation of the estate instead of a file.
+    /// `--desired`, and `--observed` or `--target` (with `--target-arg`,
+    /// `--provider-timeout`).
     #[command(flatten)]
-    pub observe: ObserveArgs,
+    pub source: SourceArgs,
     /// Seed of a `sim:` target that has no saved state yet.
     #[arg(long, default_value_t = 0, requires = "target")]
     pub seed: u64,
@@ -100,7 +93,8 @@ fn gate_notes(
             return false;
         }
     };
-    let notes = handover::run::gates::apply::plan_notes(desired, observed, &args.desired, now);
+    let notes =
+        handover::run::gates::apply::plan_notes(desired, observed, &args.source.desired, now);
     for n in notes {
         if args.format == Format::Text {
             println!("{n}");
@@ -113,17 +107,8 @@ fn gate_notes(
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    let (desired, observed) = match flags::topology_and_required_source(
-        &args.desired,
-        args.observed.as_deref(),
-        &args.observe,
-        args.seed,
-    ) {
-        Ok(both) => both,
-        Err(e) => {
-            eprintln!("{e}");
-            return exit::ERROR;
-        }
+    let Some((desired, observed)) = args.source.inputs(args.seed) else {
+        return exit::ERROR;
     };
     let mut plan = match handover::plan::try_plan(&desired, &observed) {
         Ok(p) => p,

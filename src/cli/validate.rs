@@ -225,32 +225,30 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
+/// `N management servers, N gateways, N agents`: the members every file
+/// kind counts.
+fn members(servers: usize, gateways: usize, agents: usize) -> String {
+    format!(
+        "{}, {}, {}",
+        count(servers, "management server", "management servers"),
+        count(gateways, "gateway", "gateways"),
+        count(agents, "agent", "agents"),
+    )
+}
+
+/// A topology's counts, with `topology ` before them when `labelled`.
 fn topology_summary(t: &Topology, labelled: bool) -> String {
     let s = format!(
-        "{}, {}, {}, {}",
-        count(
-            t.management_servers.len(),
-            "management server",
-            "management servers"
-        ),
-        count(t.gateways.len(), "gateway", "gateways"),
-        count(t.agents.len(), "agent", "agents"),
+        "{}, {}",
+        members(t.management_servers.len(), t.gateways.len(), t.agents.len()),
         count(t.agent_rules.len(), "rule", "rules"),
     );
     if labelled { format!("topology {s}") } else { s }
 }
 
+/// An observed state's counts, with its store pools when it has a store.
 fn observed_summary(o: &Observed) -> String {
-    let mut s = format!(
-        "{}, {}, {}",
-        count(
-            o.management_servers.len(),
-            "management server",
-            "management servers"
-        ),
-        count(o.gateways.len(), "gateway", "gateways"),
-        count(o.agents.len(), "agent", "agents"),
-    );
+    let mut s = members(o.management_servers.len(), o.gateways.len(), o.agents.len());
     if let Some(store) = &o.management_store {
         s.push_str(&format!(
             ", {}",

@@ -16,7 +16,7 @@ use super::retry::{self, Calls};
 use crate::model::{Observed, Topology};
 use crate::name::Name;
 use crate::plan::Plan;
-use crate::provider::{Clock, Inspect, Provider, Schedule, Scope};
+use crate::provider::{Clock, Inspect, Provider, ProviderError, Schedule, Scope};
 use crate::verdict::Verdict;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -230,6 +230,16 @@ where
         .await
 }
 
+/// One observation of the whole estate, retried as the engine retries.
+async fn observe_all<T: Provider + Clock>(
+    target: &mut T,
+    opts: &ConvergeOptions,
+    rng: &mut ChaCha8Rng,
+    calls: &mut Calls,
+) -> Result<Observed, ProviderError> {
+    retry::observe(target, &Scope::All, &opts.exec.retry, rng, calls).await
+}
+
 async fn cycle<T, F>(
     target: &mut T,
     desired: &Topology,
@@ -269,15 +279,7 @@ where
         // progress too, or the cycle could stop right after the last fault
         // without looking at what it did.
         let scheduled_before = meter.inner.next_scheduled();
-        let obs = match retry::observe(
-            &mut meter,
-            &Scope::All,
-            &opts.exec.retry,
-            &mut rng,
-            &mut calls,
-        )
-        .await
-        {
+        let obs = match observe_all(&mut meter, opts, &mut rng, &mut calls).await {
             Ok(o) => o,
             Err(e) => break StopReason::ProviderError(e.to_string()),
         };
@@ -365,15 +367,7 @@ where
             meter.sleep(opts.exec.poll_interval).await;
         }
     };
-    let last = match retry::observe(
-        &mut meter,
-        &Scope::All,
-        &opts.exec.retry,
-        &mut rng,
-        &mut calls,
-    )
-    .await
-    {
+    let last = match observe_all(&mut meter, opts, &mut rng, &mut calls).await {
         Ok(o) => Some(o),
         Err(_) => prev_obs,
     };

@@ -14,7 +14,7 @@ use super::report::{EngineReport, StepOutcome, StepRecord};
 use super::retry::{self, Calls};
 use super::view::View;
 use crate::hash::FastMap as HashMap;
-use crate::model::{MemberKind, Observed, Parents};
+use crate::model::{MemberKind, Observed};
 use crate::name::Name;
 use crate::plan::{Action, Plan};
 use crate::provider::{Clock, Operation, Provider, Scope};
@@ -539,18 +539,13 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
         let step = &self.plan.steps[i];
         let id = step.id;
         self.started[i] = Some(secs(self.now()));
-        let (op, already) = match &step.action {
-            Action::SetParents {
-                kind,
-                name,
-                primary,
-                failover,
-                bridge,
-            } => {
-                let parents = Parents {
-                    primary: primary.clone(),
-                    failover: failover.clone(),
-                };
+        let (op, already) = match (&step.action, step.action.parents()) {
+            (
+                Action::SetParents {
+                    kind, name, bridge, ..
+                },
+                Some(parents),
+            ) => {
                 if *bridge {
                     self.window.insert(self.chain[i].clone());
                     self.report.max_in_flight = self.report.max_in_flight.max(self.window.len());
@@ -563,19 +558,22 @@ impl<'a, T: Provider + Clock> Exec<'a, T> {
                 };
                 (op, already)
             }
-            Action::RetireGateway { name, .. } => (
+            (Action::RetireGateway { name, .. }, _) => (
                 Operation::RetireGateway { name: name.clone() },
                 !self.view.has_gateway(name),
             ),
-            Action::StoreFailover {
-                pool,
-                mode,
-                backup_sql_server,
-                backup_sql_instance,
-                backup_mirror_sql_server,
-                backup_mirror_sql_instance,
-                restore,
-            } => (
+            (
+                Action::StoreFailover {
+                    pool,
+                    mode,
+                    backup_sql_server,
+                    backup_sql_instance,
+                    backup_mirror_sql_server,
+                    backup_mirror_sql_instance,
+                    restore,
+                },
+                _,
+            ) => (
                 Operation::StoreFailover {
                     pool: pool.clone(),
                     mode: *mode,

@@ -36,5 +36,5 @@ pub use converge::{
 pub use engine::apply_plan;
 pub use options::EngineOptions;
 pub use progress::{Progress, ProgressEvent, Silent};
-pub use report::{EngineReport, StepOutcome, StepRecord};
+pub use report::{EngineReport, StepOutcome, StepRecord, compare};
 pub use retry::RetryPolicy;

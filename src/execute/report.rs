@@ -1,7 +1,11 @@
 //! What a pass did: one record per step, and the counts a person or a
-//! script reads afterwards (`apply --report FILE`).
+//! script reads afterwards (`apply --report FILE`), and the forecast
+//! beside what a run took ([`compare`]).
 
 use crate::name::Name;
+use crate::plan::forecast::Forecast;
+use crate::provider::ProviderCounters;
+use crate::render::forecast::{Actual, Comparison};
 use serde::Serialize;
 
 /// How a step ended.
@@ -127,4 +131,26 @@ impl EngineReport {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// The forecast beside what the run took: `wall_seconds` measured by the
+/// caller (the first observation and the run), the requests counted by
+/// the executor plus the two whole observations around the pass, the
+/// processes the provider started in the whole run.
+pub fn compare(
+    forecast: Forecast,
+    wall_seconds: f64,
+    e: &EngineReport,
+    counters: ProviderCounters,
+) -> Comparison {
+    Comparison {
+        forecast,
+        actual: Actual {
+            wall_seconds,
+            clock_seconds: e.clock_seconds,
+            apply_calls: e.provider_calls,
+            observe_calls: e.observe_calls + 2,
+            process_starts: counters.process_starts,
+        },
+    }
 }

@@ -54,6 +54,12 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
+impl crate::reconcile::driver::AfterPass for Notifier {
+    fn after_pass(&self, status: &Status, receivers: &[Receiver]) {
+        Notifier::after_pass(self, status, receivers);
+    }
+}
+
 impl Notifier {
     /// A notifier counting into `metrics`.
     pub fn new(cfg: Delivery, metrics: Arc<Metrics>) -> Notifier {

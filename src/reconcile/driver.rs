@@ -25,6 +25,7 @@ use super::source::watch::Watch;
 use super::source::{Fetcher, Revision};
 use crate::execute::{Cancel, EngineReport};
 use crate::model::Topology;
+use crate::model::notify::Receiver;
 use crate::plan::Plan;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,8 +88,17 @@ pub struct DriverConfig {
     /// which cuts a wait short (trigger `leadership`).
     pub wake: Option<Arc<tokio::sync::Notify>>,
     /// Told the status after each pass, to notify the receivers of the
-    /// revision in use (`policy.notifications`).
-    pub notifier: Option<crate::notifier::Notifier>,
+    /// revision in use (`policy.notifications`): the notifier, which sits
+    /// above the loop and is handed in by `run::reconcile`.
+    pub notifier: Option<Arc<dyn AfterPass>>,
+}
+
+/// What is told the status after each pass (the notifier): the loop calls
+/// it and never waits on it.
+pub trait AfterPass: std::fmt::Debug + Send + Sync {
+    /// The status after a pass, with the receivers of the revision in use
+    /// (`policy.notifications`; empty before a revision is in use).
+    fn after_pass(&self, status: &super::serve::status::Status, receivers: &[Receiver]);
 }
 
 /// Runs passes until shutdown (or one pass with `once`), and returns the
@@ -309,6 +319,17 @@ mod tests {
         }
     }
 
+    /// A fetcher of `repo`'s `reference` (its HEAD when `None`), checked
+    /// out under `state`.
+    fn git_fetcher(repo: &Repo, reference: Option<String>, state: &std::path::Path) -> Fetcher {
+        let source = Source::Git {
+            repo: repo.url(),
+            reference,
+            path: None,
+        };
+        Fetcher::new(source, state).unwrap()
+    }
+
     fn empty_plan() -> Plan {
         Plan::new(Vec::new(), Vec::new())
     }
@@ -405,15 +426,7 @@ mod tests {
         let repo = Repo::new();
         let c1 = repo.commit("desired.yaml", &topology_yaml("gw1.contoso.local"));
         let state = tempfile::tempdir().unwrap();
-        let fetcher = Fetcher::new(
-            Source::Git {
-                repo: repo.url(),
-                reference: None,
-                path: None,
-            },
-            state.path(),
-        )
-        .unwrap();
+        let fetcher = git_fetcher(&repo, None, state.path());
         let status = StatusHandle::default();
         let r = drive(
             fetcher,
@@ -443,15 +456,7 @@ mod tests {
         let repo = Repo::new();
         let c1 = repo.commit("desired.yaml", &topology_yaml("gw1.contoso.local"));
         let state = tempfile::tempdir().unwrap();
-        let fetcher = Fetcher::new(
-            Source::Git {
-                repo: repo.url(),
-                reference: Some("main".into()),
-                path: None,
-            },
-            state.path(),
-        )
-        .unwrap();
+        let fetcher = git_fetcher(&repo, Some("main".into()), state.path());
         let suspend = state.path().join("SUSPEND");
         let mut config = cfg(false);
         config.interval = Duration::from_millis(100);

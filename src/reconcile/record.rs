@@ -182,7 +182,7 @@ pub fn record_pass(status: &StatusHandle, metrics: &Metrics, p: &PassRecord<'_>,
             let mut facts = facts;
             facts.in_bridge = facts.in_bridge.max(s.in_flight.len() as u64);
             s.sync = Some(decide(&facts));
-            super::serve::gates_view::record(s, p.gates.map(|g| &g.0), p.gates.map_or(0, |g| g.1));
+            super::serve::overlay::gates(s, p.gates.map(|g| &g.0), p.gates.map_or(0, |g| g.1));
         }
         s.history.insert(
             0,

@@ -7,7 +7,7 @@
 //! ([`Condition::Synced`], [`Condition::Healthy`]) and [`judge`], the pure
 //! rule that turns a document into a [`Verdict`], with [`progress`], the
 //! one line a waiting client prints. Must not do I/O or read a clock: the
-//! CLI (`src/cli/wait.rs`) fetches, polls and times out.
+//! use case `run::wait` fetches, polls and times out.
 //!
 //! The conditions, precisely:
 //!

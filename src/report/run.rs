@@ -4,15 +4,14 @@
 //!
 //! Owns the run metadata around the executor's [`EngineReport`], its
 //! Markdown rendering, the closing lines `apply` prints ([`summary`]), and
-//! the forecast against what the run took ([`compare`], [`forecast_line`]).
+//! the closing line on the forecast against what the run took
+//! ([`forecast_line`]; the comparison is [`crate::execute::compare`]).
 //! Pure; the CLI writes the file and prints.
 
 use crate::diag::{count, thousands};
 use crate::execute::{EngineReport, StepOutcome};
-use crate::plan::forecast::Forecast;
 use crate::plan::{Counts, Plan};
-use crate::provider::ProviderCounters;
-use crate::render::forecast::{Actual, Comparison};
+use crate::render::forecast::Comparison;
 use crate::run::apply::{RunInfo, RunResult};
 use serde::Serialize;
 use std::fmt::Write;
@@ -47,7 +46,7 @@ pub struct RunReport {
     /// The executor's report: one record per step, then the counts.
     pub execution: EngineReport,
     /// The forecast made before the run and what the run took (set by
-    /// the caller with [`compare`]); absent when none was made.
+    /// the caller with [`crate::execute::compare`]); absent when none was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<Comparison>,
 }
@@ -81,28 +80,6 @@ impl RunReport {
             execution: result.report.clone(),
             forecast: None,
         }
-    }
-}
-
-/// The forecast beside what the run took: `wall_seconds` measured by the
-/// caller (the first observation and the run), the requests counted by
-/// the executor plus the two whole observations around the pass, the
-/// processes the provider started in the whole run.
-pub fn compare(
-    forecast: Forecast,
-    wall_seconds: f64,
-    e: &EngineReport,
-    counters: ProviderCounters,
-) -> Comparison {
-    Comparison {
-        forecast,
-        actual: Actual {
-            wall_seconds,
-            clock_seconds: e.clock_seconds,
-            apply_calls: e.provider_calls,
-            observe_calls: e.observe_calls + 2,
-            process_starts: counters.process_starts,
-        },
     }
 }
 

@@ -21,6 +21,13 @@
 //! - [`history`]: folding journal records into runs;
 //! - [`origin`]: who runs a run (the OS user) and from which git commit;
 //! - [`units`]: walking the paths `validate` is given into units to check;
+//! - [`rehearse`]: `simulate`'s rehearsal (the simulator, its faults, the
+//!   rollout and the gates composed as a reconcile pass composes them,
+//!   the first plan's forecast);
+//! - [`check`]: `provider check`'s contract run against an `exec:`
+//!   program;
+//! - [`wait`]: `wait` and `status`, a client of a running
+//!   `reconcile --listen` (reading `/status`, polling, timing out);
 //! - [`rollout`]: a progressive rollout's planner and its one admission call.
 //! - [`writes`]: the write times an `exec:` provider judges evidence by,
 //!   seeded from the journal when a target is opened to change it.
@@ -31,6 +38,7 @@
 //! Exit codes come from [`crate::verdict`].
 
 pub mod apply;
+pub mod check;
 pub mod edges;
 pub mod gates;
 pub mod history;
@@ -38,9 +46,11 @@ pub mod lead;
 pub mod origin;
 pub mod pass;
 pub mod reconcile;
+pub mod rehearse;
 pub mod rollout;
 pub mod target;
 pub mod units;
+pub mod wait;
 pub mod writes;
 
 /// The single-threaded runtime a command drives its target on, or the

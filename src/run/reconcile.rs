@@ -130,7 +130,7 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         jitter: Jitter::new(0.1, setup.seed),
         suspend_file: setup.suspend_file.clone(),
         wake: ha.as_ref().map(|h| h.wake.clone()),
-        notifier: Some(notifier.clone()),
+        notifier: Some(Arc::new(notifier.clone())),
     };
     // Every pass opens its target afresh: its write times come back from
     // the journal the passes write, in the state directory of this run.

@@ -289,7 +289,7 @@ impl Live {
     ///   its bridge, not when the pass that wrote it was recorded.
     pub fn status(&self, s: Status) -> Status {
         let mut s = self.status_of_pass(s);
-        super::rollout_view::apply(&mut s, self.rollout.as_ref());
+        super::overlay::rollout(&mut s, self.rollout.as_ref());
         s
     }
 
@@ -490,13 +490,22 @@ mod tests {
         live.read(|l| assert!(l.graph_source.is_none()));
     }
 
-    #[test]
-    fn a_skipped_prune_takes_the_member_out_of_flight_and_a_skipped_bridge_does_not() {
+    /// A live state applying, its progress sink, and two members.
+    fn applying_two() -> (LiveHandle, LiveProgress, Name, Name) {
         let live = LiveHandle::default();
         live.applying();
-        let mut p = live.progress();
-        let web = name("web01.contoso.local");
-        let app = name("app01.contoso.local");
+        let p = live.progress();
+        (
+            live,
+            p,
+            name("web01.contoso.local"),
+            name("app01.contoso.local"),
+        )
+    }
+
+    #[test]
+    fn a_skipped_prune_takes_the_member_out_of_flight_and_a_skipped_bridge_does_not() {
+        let (live, mut p, web, app) = applying_two();
         p.event(&ProgressEvent::Bridged(web.clone()));
         p.event(&ProgressEvent::Acknowledged(web.clone()));
         p.event(&ProgressEvent::Skipped(web.clone()));
@@ -511,11 +520,7 @@ mod tests {
 
     #[test]
     fn members_move_through_the_stages_and_leave_when_pruned() {
-        let live = LiveHandle::default();
-        live.applying();
-        let mut p = live.progress();
-        let web = name("web01.contoso.local");
-        let app = name("app01.contoso.local");
+        let (live, mut p, web, app) = applying_two();
         p.event(&ProgressEvent::Bridged(web.clone()));
         p.event(&ProgressEvent::Bridged(app.clone()));
         p.event(&ProgressEvent::Acknowledged(web.clone()));

@@ -204,8 +204,8 @@ impl Metrics {
                 sample(&mut o, y, &[("status", st.as_str())], v);
             }
 
-            super::rollout_view::metrics(&mut o, status);
-            for (name, help, v) in super::gates_view::gauges(status) {
+            rollout(&mut o, status);
+            for (name, help, v) in gates(status) {
                 head(&mut o, name, "gauge", help);
                 sample(&mut o, name, &[], v);
             }
@@ -256,6 +256,56 @@ impl Metrics {
             o
         })
     }
+}
+
+/// The rollout's gauges: its step, and 1 for its phase.
+pub fn rollout(o: &mut String, s: &Status) {
+    let Some(r) = &s.rollout else {
+        return;
+    };
+    let g = "handover_rollout_step";
+    head(o, g, "gauge", "The rollout's current step, from 1.");
+    sample(o, g, &[], r.step as f64);
+    let p = "handover_rollout_phase";
+    head(
+        o,
+        p,
+        "gauge",
+        "1 for the rollout's phase, 0 for the others.",
+    );
+    for phase in [
+        "moving",
+        "soaking",
+        "paused",
+        "analysisFailed",
+        "rollingBack",
+        "rolledBack",
+        "complete",
+    ] {
+        let v = if r.phase == phase { 1.0 } else { 0.0 };
+        sample(o, p, &[("phase", phase)], v);
+    }
+}
+
+/// The gauges of `/metrics` (name, help, value): whether the change window
+/// is open and whether a plan awaits approval, each only when configured.
+pub fn gates(s: &Status) -> Vec<(&'static str, &'static str, f64)> {
+    let mut out = Vec::new();
+    if let Some(w) = &s.window {
+        out.push((
+            "handover_reconcile_window_open",
+            "1 while the change window (policy.windows) lets changes start, 0 while it is closed.",
+            if w.open { 1.0 } else { 0.0 },
+        ));
+    }
+    if let Some(a) = &s.approval {
+        out.push((
+            "handover_reconcile_approval_awaiting",
+            "1 while a plan above policy.approval waits for handover approve, 0 once approved.",
+            if a.awaiting { 1.0 } else { 0.0 },
+        ));
+    }
+    out
 }
 
 /// A metric's `# HELP` and `# TYPE` lines.

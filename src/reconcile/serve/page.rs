@@ -14,6 +14,7 @@
 //! argument. Must not observe, plan or apply, and
 //! must not change the status it renders.
 
+pub use super::html::escape;
 use super::live::{LIST_CAP, Live, Phase, Stage};
 use super::status::{BlockedView, PassSummary, Status, SyncStatus};
 use crate::diag::thousands;
@@ -59,8 +60,8 @@ pub fn main(status: &Status, live: &Live, now: SystemTime) -> String {
     overview(&mut o, status, live, now);
     o.push('\n');
     problems(&mut o, status, live);
-    super::rollout_view::section(&mut o, status, now);
-    super::gates_view::section(&mut o, status);
+    super::html::rollout_section(&mut o, status, now);
+    super::html::gates_section(&mut o, status);
     graph(&mut o, live);
     o.push('\n');
     in_flight(&mut o, status, live);
@@ -69,22 +70,6 @@ pub fn main(status: &Status, live: &Live, now: SystemTime) -> String {
     o.push('\n');
     history(&mut o, status);
     o.push('\n');
-    o
-}
-
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
     o
 }
 

@@ -3,18 +3,16 @@
 //! the analysis.
 //!
 //! Owns [`RolloutView`] (the `rollout` object of `/status`, absent without
-//! `policy.rollout`), [`apply`] (puts it in a status document; a stopped
-//! rollout makes the sync status `Degraded`), the page's "Rollout" section
-//! and its metrics. Must not decide anything about the rollout (that is
-//! `plan::rollout`) and must not do I/O.
+//! `policy.rollout`). Its place in the status document (a stopped rollout
+//! makes the sync status `Degraded`) is `overlay::rollout`, the page's
+//! "Rollout" section is in `html` and its gauges in `metrics`. Must not
+//! decide anything about the rollout (that is `plan::rollout`) and must not
+//! do I/O.
 
-use super::page::escape;
-use super::status::{Status, SyncStatus};
 use crate::plan::rollout::{Phase, Status as RolloutStatus};
 use crate::state::rfc3339;
 use serde::Serialize;
-use std::fmt::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// The `rollout` object of `/status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -78,120 +76,15 @@ impl RolloutView {
     }
 }
 
-/// Puts the pass's rollout into the status document. A rollout stopped by
-/// a failed analysis makes it `Degraded`; one still under way (members
-/// held back) is not `Synced`: `Progressing` while it moves or soaks,
-/// `OutOfSync` while it waits for `handover resume`.
-pub fn apply(s: &mut Status, rollout: Option<&RolloutView>) {
-    s.rollout = rollout.cloned();
-    let (Some(r), Some(sync)) = (rollout, s.sync) else {
-        return;
-    };
-    s.sync = Some(if r.degraded() {
-        SyncStatus::Degraded
-    } else if sync == SyncStatus::Synced && r.under_way() {
-        if r.phase == Phase::Paused.as_str() {
-            SyncStatus::OutOfSync
-        } else {
-            SyncStatus::Progressing
-        }
-    } else {
-        sync
-    });
-}
-
-/// The page's "Rollout" section; nothing without a rollout.
-pub fn section(o: &mut String, s: &Status, now: SystemTime) {
-    let Some(r) = &s.rollout else {
-        return;
-    };
-    let _ = write!(
-        o,
-        "<section id=\"rollout\" data-testid=\"rollout\" aria-labelledby=\"rollout-h\">\
-         <h2 id=\"rollout-h\">Rollout</h2><dl class=\"facts\">\
-         <div><dt>Step</dt><dd data-testid=\"rollout-step\">{} of {}</dd></div>\
-         <div><dt>Phase</dt><dd data-testid=\"rollout-phase\" data-phase=\"{}\">{}</dd></div>",
-        r.step,
-        r.steps,
-        r.phase,
-        phase_words(r.phase)
-    );
-    if let Some(until) = &r.soak_until {
-        let left = countdown(until, now);
-        let _ = write!(
-            o,
-            "<div><dt>Soak ends</dt><dd data-testid=\"rollout-soak\">{} ({left} left)</dd></div>",
-            escape(until)
-        );
-    }
-    let _ = write!(
-        o,
-        "<div><dt>Analysis</dt><dd data-testid=\"rollout-analysis\" data-verdict=\"{}\">{}</dd></div></dl>",
-        r.analysis.verdict, r.analysis.verdict
-    );
-    if let Some(reason) = &r.reason {
-        let _ = write!(
-            o,
-            "<p class=\"meaning\" data-testid=\"rollout-reason\">{}</p>",
-            escape(reason)
-        );
-    }
-    o.push_str("</section>");
-}
-
-/// The phase as a sentence for the page.
-fn phase_words(phase: &str) -> &'static str {
-    match phase {
-        "moving" => "moving this step's members",
-        "soaking" => "soaking: holding and analysing",
-        "paused" => "paused: waiting for handover resume",
-        "analysisFailed" => "stopped: the analysis failed; waiting for handover resume",
-        "rollingBack" => "rolling back to the parents from before",
-        "rolledBack" => "rolled back; waiting for handover resume",
-        _ => "complete",
-    }
-}
-
-/// `12m 5s` from `now` to the RFC 3339 time `until` (`0s` once past).
-fn countdown(until: &str, now: SystemTime) -> String {
-    let end = humantime::parse_rfc3339(until).unwrap_or(now);
-    let left = end.duration_since(now).unwrap_or_default();
-    humantime::format_duration(Duration::from_secs(left.as_secs())).to_string()
-}
-
-/// The rollout's gauges: its step, and 1 for its phase.
-pub fn metrics(o: &mut String, s: &Status) {
-    let Some(r) = &s.rollout else {
-        return;
-    };
-    let g = "handover_rollout_step";
-    super::metrics::head(o, g, "gauge", "The rollout's current step, from 1.");
-    super::metrics::sample(o, g, &[], r.step as f64);
-    let p = "handover_rollout_phase";
-    super::metrics::head(
-        o,
-        p,
-        "gauge",
-        "1 for the rollout's phase, 0 for the others.",
-    );
-    for phase in [
-        "moving",
-        "soaking",
-        "paused",
-        "analysisFailed",
-        "rollingBack",
-        "rolledBack",
-        "complete",
-    ] {
-        let v = if r.phase == phase { 1.0 } else { 0.0 };
-        super::metrics::sample(o, p, &[("phase", phase)], v);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::rollout::{Verdict, VerdictKind};
+    use crate::reconcile::serve::html::rollout_section as section;
+    use crate::reconcile::serve::metrics::rollout as metrics;
+    use crate::reconcile::serve::overlay::rollout as apply;
+    use crate::reconcile::serve::status::{Status, SyncStatus};
+    use std::time::SystemTime;
 
     fn status(phase: Phase) -> RolloutStatus {
         RolloutStatus {

@@ -3,7 +3,7 @@
 //!
 //! Owns the [`Status`] document, the handle the loop writes it through and
 //! the listener reads it from (the listener shows it through the live
-//! state of the pass in progress, [`super::live::Live::status`]), and
+//! state of the pass in progress, `live::Live::status`), and
 //! [`decide`], the pure rule that turns a pass's facts into a
 //! [`SyncStatus`]. Must not observe, plan or apply.
 

@@ -360,7 +360,7 @@ pub fn apply(req: &Request, ui: &mut dyn Ui) -> Result<Outcome, String> {
             state_dir.display()
         ));
     }
-    let forecast = crate::report::run::compare(
+    let forecast = crate::execute::compare(
         forecast,
         (first_observe + running.elapsed()).as_secs_f64(),
         &result.report,

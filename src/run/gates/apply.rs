@@ -37,14 +37,27 @@ pub fn check_apply(
     ignore_windows: bool,
     auto_approve: bool,
 ) -> Result<ApplyGate, String> {
-    let d = decision(
+    let (assignment, _) =
+        crate::assign::resolve_lenient(desired, start).map_err(|e| format!("error: {e}"))?;
+    let (approved, problems) = if desired.policy.approval.is_some() {
+        approvals::all(state_dir, desired_paths)
+    } else {
+        Default::default()
+    };
+    if let Some(p) = problems.into_iter().next() {
+        return Err(format!("error: {p}. Nothing was applied."));
+    }
+    let d = decide(
         desired,
         start,
-        desired_paths,
-        state_dir,
-        now,
-        ignore_windows,
-    )?;
+        &assignment,
+        &Inputs {
+            now,
+            ignore_windows,
+            approved_before: &FastSet::default(),
+            approved: &approved,
+        },
+    );
     let mut out = ApplyGate::default();
     if d.window_closed() {
         return Err(format!(
@@ -193,37 +206,6 @@ pub fn approve(state_dir: &Path, digest: &str, target: &str) -> Result<String, S
         )
     })?;
     Ok(user)
-}
-
-fn decision(
-    desired: &Topology,
-    start: &Observed,
-    desired_paths: &[PathBuf],
-    state_dir: &Path,
-    now: DateTime<Utc>,
-    ignore_windows: bool,
-) -> Result<Decision, String> {
-    let (assignment, _) =
-        crate::assign::resolve_lenient(desired, start).map_err(|e| format!("error: {e}"))?;
-    let (approved, problems) = if desired.policy.approval.is_some() {
-        approvals::all(state_dir, desired_paths)
-    } else {
-        Default::default()
-    };
-    if let Some(p) = problems.into_iter().next() {
-        return Err(format!("error: {p}. Nothing was applied."));
-    }
-    Ok(decide(
-        desired,
-        start,
-        &assignment,
-        &Inputs {
-            now,
-            ignore_windows,
-            approved_before: &FastSet::default(),
-            approved: &approved,
-        },
-    ))
 }
 
 fn next_opening(d: &Decision) -> String {

@@ -82,6 +82,18 @@ impl Decision {
         (self.admit)(s)
     }
 
+    /// How many of `held` (what [`crate::plan::admit::hold`] held back)
+    /// these gates themselves hold back; the rest another gate held (a
+    /// rollout's step).
+    pub fn holds(&self, held: &[crate::plan::admit::Held]) -> usize {
+        held.iter()
+            .filter(|h| match h.kind {
+                Some(kind) => !self.admit(Subject::Member(kind, &h.name)),
+                None => !self.admit(Subject::Store),
+            })
+            .count()
+    }
+
     /// True when the window is closed (and not ignored).
     pub fn window_closed(&self) -> bool {
         self.window.as_ref().is_some_and(|w| !w.open) && !self.window_ignored
@@ -292,13 +304,7 @@ pub fn plan_pass_narrowed(
     let d = for_pass(state, topology, observed, assignment, state_dir, desired);
     let (t, a, held) =
         crate::plan::admit::hold(topology, observed, assignment, &|s| d.admit(s) && also(s));
-    let held_by_gates = held
-        .iter()
-        .filter(|h| match h.kind {
-            Some(kind) => !d.admit(Subject::Member(kind, &h.name)),
-            None => !d.admit(Subject::Store),
-        })
-        .count();
+    let held_by_gates = d.holds(&held);
     let configured = !topology.policy.windows.is_empty() || topology.policy.approval.is_some();
     let mut view = d.view();
     {

@@ -3,18 +3,22 @@
 //! simulator's virtual clock.
 //!
 //! Owns [`Rehearsal`] (the start instant, the approvals given, and what
-//! the gates did, as [`GateEvent`]s), its planner ([`Rehearsal::plan`],
-//! the strategy handed to `execute::converge`) and [`Clocked`], the target
+//! the gates did, as [`GateEvent`]s), its planners ([`Rehearsal::plan`],
+//! the strategy handed to `execute::converge`, and
+//! [`Rehearsal::plan_narrowed`], the gates composed with a rollout's step)
+//! and [`Clocked`], the target
 //! wrapper that tells the planner the virtual time and makes the rehearsal
 //! wait for the next window opening as it waits for a scheduled fault.
 //! Must not print: `simulate` reports the events.
 
-use super::{Inputs, decide, show};
+use super::{Decision, Inputs, decide, show};
+use crate::assign::Assignment;
 use crate::execute::Inspect;
 use crate::hash::FastSet;
 use crate::model::{Observed, Topology};
 use crate::name::Name;
 use crate::plan::Plan;
+use crate::plan::admit::Subject;
 use crate::plan::approval::{Change, Gate};
 use crate::provider::{Clock, Operation, Provider, ProviderError, Schedule, Scope};
 use chrono::{DateTime, Utc};
@@ -113,18 +117,56 @@ impl Rehearsal {
         observed: &Observed,
         strategy: fn(&Topology, &Observed) -> Plan,
     ) -> Plan {
-        let gated = !desired.policy.windows.is_empty() || desired.policy.approval.is_some();
         let Ok((assignment, _)) = crate::assign::resolve_lenient(desired, observed) else {
             return strategy(desired, observed);
         };
-        if !gated {
+        if !gated(desired) {
             return strategy(desired, observed);
         }
+        let d = self.decide(desired, observed, &assignment);
+        let (t, a, held) =
+            crate::plan::admit::hold(desired, observed, &assignment, &|s| d.admit(s));
+        self.window(&d, held.len() as u64);
+        if held.is_empty() {
+            strategy(desired, observed)
+        } else {
+            crate::plan::plan_assigned(&t, observed, &a)
+        }
+    }
+
+    /// [`Rehearsal::plan`] for a desired state and assignment another gate
+    /// already shaped (a progressive rollout's, its rollback written in),
+    /// which also admits only what `also` admits, as a reconcile pass
+    /// composes them ([`super::plan_pass_narrowed`]): the gates judge the
+    /// whole revision, a member starts only when the windows, the approval
+    /// and `also` all let it, and only the members the gates themselves
+    /// hold back count in their events.
+    pub fn plan_narrowed(
+        &self,
+        desired: &Topology,
+        observed: &Observed,
+        assignment: &Assignment,
+        also: &dyn Fn(Subject<'_>) -> bool,
+    ) -> Plan {
+        if !gated(desired) {
+            let (t, a, _held) = crate::plan::admit::hold(desired, observed, assignment, also);
+            return crate::plan::plan_assigned(&t, observed, &a);
+        }
+        let d = self.decide(desired, observed, assignment);
+        let (t, a, held) =
+            crate::plan::admit::hold(desired, observed, assignment, &|s| d.admit(s) && also(s));
+        self.window(&d, d.holds(&held) as u64);
+        crate::plan::plan_assigned(&t, observed, &a)
+    }
+
+    /// The gates' decision at the virtual time the target last reported,
+    /// approving what the rehearsal approves, with the approval events.
+    fn decide(&self, desired: &Topology, observed: &Observed, assignment: &Assignment) -> Decision {
         let judge = |approved: &std::collections::BTreeMap<String, super::approvals::Approver>| {
             decide(
                 desired,
                 observed,
-                &assignment,
+                assignment,
                 &Inputs {
                     now: self.instant(self.now.get()),
                     ignore_windows: false,
@@ -168,8 +210,12 @@ impl Rehearsal {
             }
             Gate::Open => {}
         }
-        let (t, a, held) =
-            crate::plan::admit::hold(desired, observed, &assignment, &|s| d.admit(s));
+        d
+    }
+
+    /// Records the window opening or closing (`held` members held back by
+    /// it) when it changed, and when the next opening wakes the rehearsal.
+    fn window(&self, d: &Decision, held: u64) {
         let open = !d.window_closed();
         if d.window.is_some() && self.was_open.get() != Some(open) {
             self.was_open.set(Some(open));
@@ -177,7 +223,7 @@ impl Rehearsal {
                 self.event("window_open", None, 0, None);
             } else {
                 let next = d.window.as_ref().and_then(|w| w.next_open);
-                self.event("window_closed", None, held.len() as u64, next.map(show));
+                self.event("window_closed", None, held, next.map(show));
             }
         }
         self.wake
@@ -190,12 +236,12 @@ impl Rehearsal {
                 ),
                 _ => None,
             });
-        if held.is_empty() {
-            strategy(desired, observed)
-        } else {
-            crate::plan::plan_assigned(&t, observed, &a)
-        }
     }
+}
+
+/// True when the topology has a change window or an approval gate.
+fn gated(desired: &Topology) -> bool {
+    !desired.policy.windows.is_empty() || desired.policy.approval.is_some()
 }
 
 /// A rehearsal target that tells [`Rehearsal`] the virtual time at every

@@ -128,23 +128,27 @@ impl Planner for &mut RolloutPlanner {
     }
 }
 
-impl Planner for RolloutPlanner {
-    fn plan(&mut self, desired: &Topology, observed: &Observed, clock: Duration) -> Plan {
-        let Ok((assignment, _)) = assign::resolve_lenient(desired, observed) else {
-            return crate::plan::plan(desired, observed);
-        };
+impl RolloutPlanner {
+    /// The rollout's decision for one pass at `clock` (the target's
+    /// clock), the memory kept and the transitions recorded: its
+    /// admission, and the desired state and assignment (any rollback
+    /// written in) to hold against. `None` without `policy.rollout`.
+    pub fn admit(
+        &mut self,
+        desired: &Topology,
+        observed: &Observed,
+        assignment: &Assignment,
+        clock: Duration,
+    ) -> Option<(Decision, Topology, Assignment)> {
         let now = clock.as_secs();
-        let Some((dec, d, a)) = admission(
+        let (dec, d, a) = admission(
             desired,
             observed,
-            &assignment,
+            assignment,
             self.memory.take(),
             &self.revision,
             now,
-        ) else {
-            return plan_assigned(desired, observed, &assignment);
-        };
-        let (d, a, _held) = hold(&d, observed, &a, &|s| dec.admits(s));
+        )?;
         for e in &dec.events {
             tracing::info!(at = now, event = ?e, "rollout");
         }
@@ -154,8 +158,21 @@ impl Planner for RolloutPlanner {
                 .cloned()
                 .map(|event| Timed { at: now, event }),
         );
-        self.status = Some(dec.status);
-        self.memory = Some(dec.memory);
+        self.status = Some(dec.status.clone());
+        self.memory = Some(dec.memory.clone());
+        Some((dec, d, a))
+    }
+}
+
+impl Planner for RolloutPlanner {
+    fn plan(&mut self, desired: &Topology, observed: &Observed, clock: Duration) -> Plan {
+        let Ok((assignment, _)) = assign::resolve_lenient(desired, observed) else {
+            return crate::plan::plan(desired, observed);
+        };
+        let Some((dec, d, a)) = self.admit(desired, observed, &assignment, clock) else {
+            return plan_assigned(desired, observed, &assignment);
+        };
+        let (d, a, _held) = hold(&d, observed, &a, &|s| dec.admits(s));
         plan_assigned(&d, observed, &a)
     }
 
