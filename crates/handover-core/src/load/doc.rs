@@ -745,7 +745,23 @@ doc_struct! {
         /// step's moved members.
         #[schemars(with = "Option<u32>", range(max = 100))]
         pub max_failure_percent: Option<Spanned<i64>> => "maxFailurePercent" opt,
+        /// A new parent reporting this health state or worse fails the
+        /// analysis: `warning` or `critical`.
+        #[schemars(with = "Option<HealthBound>")]
+        pub fail_on_health: Option<Text> => "failOnHealth" opt,
+        /// A new parent reporting a larger send queue fails the analysis.
+        #[schemars(with = "Option<u64>")]
+        pub max_send_queue_size: Option<Spanned<i64>> => "maxSendQueueSize" opt,
     }
+}
+
+/// The health state at which a rollout's analysis fails.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum HealthBound {
+    Warning,
+    Critical,
 }
 
 /// What a failed rollout analysis does.
@@ -808,6 +824,8 @@ doc_struct! {
         pub name: Text => "name" req,
         /// Running and accepting members (default true).
         pub up: Option<bool> => "up" opt,
+        /// Its health, when the provider reports it.
+        pub health: Option<HealthDoc> => "health" opt,
     }
 }
 
@@ -852,6 +870,33 @@ doc_struct! {
         pub ready: Option<bool> => "ready" opt,
         /// Facts handover judges `connected` and `ready` from.
         pub evidence: Option<EvidenceDoc> => "evidence" opt,
+        /// Gateways: their health, when the provider reports it.
+        pub health: Option<HealthDoc> => "health" opt,
+    }
+}
+
+/// A Health Service's health state, in the console's words.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum HealthWord {
+    Healthy,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+doc_struct! {
+    /// The health of a management server or gateway (docs/provider-protocol.md section 4).
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct HealthDoc ("health") {
+        /// The health state of its Health Service.
+        #[schemars(with = "Option<HealthWord>")]
+        pub state: Option<Text> => "state" opt,
+        /// Its `Health Service Management Groups\Send Queue Size`.
+        #[schemars(with = "Option<u64>")]
+        pub send_queue_size: Option<Spanned<i64>> => "sendQueueSize" opt,
     }
 }
 
