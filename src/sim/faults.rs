@@ -130,7 +130,6 @@ pub struct Fired {
     pub what: String,
 }
 
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FileDoc {

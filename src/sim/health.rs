@@ -58,7 +58,9 @@ mod tests {
             "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{name: ms1}]\ngateways:\n  - {name: gw1, primary: ms1, connected: ms1}\n  - {name: gw2, primary: ms1, connected: ms1}\nagents:\n",
         );
         for i in 0..n {
-            t.push_str(&format!("  - {{name: a{i}, primary: gw2, connected: gw2}}\n"));
+            t.push_str(&format!(
+                "  - {{name: a{i}, primary: gw2, connected: gw2}}\n"
+            ));
         }
         let o = crate::load::observed_str(&t, "o.yaml").unwrap();
         let f = FaultSchedule::parse(faults, "f.yaml").unwrap();

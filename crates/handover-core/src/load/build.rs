@@ -778,7 +778,9 @@ impl<'a> Builder<'a> {
         p: &mut ObservedPositions,
     ) {
         if let Some(name) = self.name(n, "management server") {
-            if let Some(h) = health.and_then(|h| self.health(h, &format!("management server {name}"))) {
+            if let Some(h) =
+                health.and_then(|h| self.health(h, &format!("management server {name}")))
+            {
                 o.health.insert(name.clone(), h);
             }
             p.management_servers.push(self.pos(n));

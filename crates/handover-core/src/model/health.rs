@@ -127,10 +127,14 @@ mod tests {
 
     #[test]
     fn health_reads_the_documented_shape_and_refuses_others() {
-        let h: Health = serde_json::from_str(r#"{"state":"critical","sendQueueSize":12000}"#).unwrap();
+        let h: Health =
+            serde_json::from_str(r#"{"state":"critical","sendQueueSize":12000}"#).unwrap();
         assert_eq!(h.state, Some(HealthState::Critical));
         assert_eq!(h.send_queue_size, Some(12000));
-        assert_eq!(serde_json::from_str::<Health>("{}").unwrap(), Health::default());
+        assert_eq!(
+            serde_json::from_str::<Health>("{}").unwrap(),
+            Health::default()
+        );
         let e = serde_json::from_str::<Health>(r#"{"state":"red"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown variant `red`"), "{e}");
         assert!(serde_json::from_str::<Health>(r#"{"sendQueueSize":-1}"#).is_err());

@@ -187,9 +187,7 @@ mod tests {
             (r#"{"sendQueueSize":"lots"}"#, "invalid type"),
             (r#"{"queue":3}"#, "unknown field `queue`"),
         ] {
-            let text = format!(
-                r#"{{"managementServers":[{{"name":"ms1","health":{bad}}}]}}"#
-            );
+            let text = format!(r#"{{"managementServers":[{{"name":"ms1","health":{bad}}}]}}"#);
             let e = serde_json::from_str::<Observed>(&text).unwrap_err();
             assert!(e.to_string().contains(want), "{bad}: {e}");
         }

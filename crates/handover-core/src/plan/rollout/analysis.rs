@@ -263,14 +263,20 @@ mod tests {
         );
         assert_eq!(
             v.reasons,
-            ["management server ms2, a new primary, reports a send queue size of 5,001 (at most 5,000 allowed)"]
+            [
+                "management server ms2, a new primary, reports a send queue size of 5,001 (at most 5,000 allowed)"
+            ]
         );
     }
 
     #[test]
     fn an_old_parent_in_bad_health_is_not_judged() {
         let v = analyse(
-            &observed("state: critical, sendQueueSize: 99999", "state: warning", ""),
+            &observed(
+                "state: critical, sendQueueSize: 99999",
+                "state: warning",
+                "",
+            ),
             &started(),
             &bounds(),
         );

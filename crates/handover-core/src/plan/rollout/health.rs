@@ -118,7 +118,12 @@ mod tests {
     fn both_breaches_are_reported() {
         let h = health(Some(HealthState::Critical), Some(9000));
         assert_eq!(
-            judge(GW, Some(&h), &analysis(Some(HealthState::Critical), Some(100))).len(),
+            judge(
+                GW,
+                Some(&h),
+                &analysis(Some(HealthState::Critical), Some(100))
+            )
+            .len(),
             2
         );
     }
