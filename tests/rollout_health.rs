@@ -189,9 +189,9 @@ fn last_state(d: &Path) -> Value {
     std::fs::read_to_string(d.join(".handover/journal.jsonl"))
         .unwrap()
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|r| r["event"] == "rollout_state")
-        .last()
+        .find(|r| r["event"] == "rollout_state")
         .unwrap()
 }
 
