@@ -186,6 +186,13 @@ fn responses_built_from_the_wire_types_validate() {
         ready: true,
         evidence: None,
     });
+    o.health.insert(
+        n("ms1"),
+        handover::model::Health {
+            state: Some(handover::model::HealthState::Critical),
+            send_queue_size: Some(12_000),
+        },
+    );
     let cases = [
         (
             "observeResponse",
@@ -337,6 +344,12 @@ fn what_handover_refuses_the_schema_refuses() {
             "agents": [{"name": "web 01", "primary": "gw1"}]}}),
         json!({"protocol": 1, "ok": true, "observed": {"apiVersion": "handover/v1", "kind": "Observed",
             "servers": []}}),
+        json!({"protocol": 1, "ok": true, "observed": {"apiVersion": "handover/v1", "kind": "Observed",
+            "managementServers": [{"name": "ms1", "health": {"state": "Error"}}]}}),
+        json!({"protocol": 1, "ok": true, "observed": {"apiVersion": "handover/v1", "kind": "Observed",
+            "managementServers": [{"name": "ms1", "health": {"sendQueueSize": -1}}]}}),
+        json!({"protocol": 1, "ok": true, "observed": {"apiVersion": "handover/v1", "kind": "Observed",
+            "managementServers": [{"name": "ms1", "health": {"queue": 3}}]}}),
     ];
     for b in bad_responses {
         assert!(!response.is_valid(&b), "schema accepts {b}");

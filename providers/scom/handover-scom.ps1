@@ -33,7 +33,12 @@ param(
     # Seconds to wait for the learned-parents task results of one observe.
     [int]$TaskTimeout = 120,
     # Also observe and fail over the Central Management Store.
-    [switch]$ManagementStore
+    [switch]$ManagementStore,
+    # Also report each management server's and gateway's send queue: the
+    # "Health Service Management Groups\Send Queue Size" counter, read
+    # remotely with Get-Counter (one call per server and observe; needs
+    # remote performance counter access to the servers).
+    [switch]$SendQueue
 )
 
 # Nothing but our answers may reach stdout: Windows PowerShell 5.1 writes the
@@ -115,7 +120,11 @@ function Get-Observed($Scope) {
 
     $all = @(Get-SCOMManagementServer)
     $servers = @($all | Where-Object { -not $_.IsGateway } | ForEach-Object {
-        $hs = $health[(Get-Key $_.Name)]; @{ name = $_.Name; up = [bool]($hs -and $hs.IsAvailable) } })
+        $hs = $health[(Get-Key $_.Name)]
+        $s = @{ name = $_.Name; up = [bool]($hs -and $hs.IsAvailable) }
+        $h = Get-ServerHealth $_.Name $hs
+        if ($h) { $s['health'] = $h }
+        $s })
     $gwObjects = @($all | Where-Object { $_.IsGateway -and (-not $wanted -or $wanted[(Get-Key $_.Name)]) })
     $agObjects = @(Get-SCOMAgent | Where-Object { -not $wanted -or $wanted[(Get-Key $_.Name)] })
 
@@ -146,12 +155,39 @@ function Get-Observed($Scope) {
         $m['up'] = [bool]($hs -and $hs.IsAvailable)
         # Configured and running workflows: HealthState leaves Uninitialized.
         $m['ready'] = [bool]($m['up'] -and $_.HealthState -ne 'Uninitialized')
+        $h = Get-ServerHealth $_.Name $hs
+        if ($h) { $m['health'] = $h }
         $m })
     $agents = @($agObjects | ForEach-Object { & $member $_ $_.Name $_.PrimaryManagementServerName $health[(Get-Key $_.Name)] })
 
     $observed = [ordered]@{ apiVersion = 'handover/v1'; kind = 'Observed'; managementServers = $servers; gateways = $gateways; agents = $agents }
     if ($ManagementStore) { $observed['managementStore'] = Get-Store }
     return $observed
+}
+
+# The health of a management server or gateway (docs/scom-provider.md,
+# "Health"): the HealthState of its Health Service instance (already read
+# for `up`), in the console's words, and with -SendQueue its Send Queue Size
+# counter. A part that cannot be read is left out: handover does not judge
+# what is not reported. Not run here (no PowerShell, no SCOM).
+$script:HealthWords = @{ Success = 'healthy'; Warning = 'warning'; Error = 'critical'; Uninitialized = 'unknown' }
+function Get-ServerHealth([string]$Name, $Hs) {
+    $h = @{}
+    if ($Hs) {
+        $word = $script:HealthWords["$($Hs.HealthState)"]
+        if ($word) { $h['state'] = $word }
+    }
+    if ($SendQueue) {
+        try {
+            $path = "\Health Service Management Groups($($script:MG.Name))\Send Queue Size"
+            $sample = (Get-Counter -ComputerName $Name -Counter $path -MaxSamples 1 -ErrorAction Stop).CounterSamples | Select-Object -First 1
+            if ($sample) { $h['sendQueueSize'] = [long][math]::Max(0, [math]::Round($sample.CookedValue)) }
+        } catch {
+            Write-Log "send queue of ${Name} not read: $($_.Exception.Message)"
+        }
+    }
+    if ($h.Count -gt 0) { return $h }
+    return $null
 }
 
 # Runs the learned-parents task on many Health Services at once and returns

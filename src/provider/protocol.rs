@@ -451,6 +451,35 @@ mod tests {
     }
 
     #[test]
+    fn an_observation_can_report_the_health_of_servers_and_gateways() {
+        // Optional, per server (docs/provider-protocol.md section 4); an
+        // absent `health` is not reported and not judged.
+        let r: Response = serde_json::from_str(
+            r#"{"protocol":1,"ok":true,"observed":{"apiVersion":"handover/v1","kind":"Observed","managementServers":[{"name":"ms1","health":{"state":"healthy","sendQueueSize":40}},{"name":"ms2"}],"gateways":[{"name":"gw9","primary":"ms1","connected":"ms1","health":{"state":"critical","sendQueueSize":12000}}]}}"#,
+        )
+        .unwrap();
+        let o = r.observed.unwrap();
+        assert_eq!(
+            o.health[&n("gw9")],
+            crate::model::Health {
+                state: Some(crate::model::HealthState::Critical),
+                send_queue_size: Some(12000)
+            }
+        );
+        assert_eq!(o.health[&n("ms1")].send_queue_size, Some(40));
+        assert!(!o.health.contains_key(&n("ms2")));
+        // A state outside the four words is refused, naming the word.
+        let e = serde_json::from_str::<Response>(
+            r#"{"protocol":1,"ok":true,"observed":{"managementServers":[{"name":"ms1","health":{"state":"Error"}}]}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("unknown variant `Error`, expected one of `healthy`, `warning`, `critical`, `unknown`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn capabilities_match_op_tags() {
         let c = Capabilities::v1(vec!["retire_gateway".into()]);
         assert!(c.supports(&Operation::RetireGateway { name: n("gw") }));

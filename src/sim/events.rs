@@ -6,7 +6,7 @@
 //! the events scheduled, never to the fleet size times the ticks. Must not
 //! know what the events do (see `rules`, `faults`, `store`).
 
-use super::state::MemberId;
+use super::ids::MemberId;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -7,10 +7,11 @@
 //! unknown names, injecting transient errors at the `providerErrorRate`
 //! and lost answers (applied, reported as a timeout) at the
 //! `providerLostAnswerRate`, and the [`Clock`] whose `sleep` advances
-//! virtual time. Must not know about plans.
+//! virtual time; servers' health comes from `health`. Must not know about
+//! plans.
 
 use super::state::{Ids, MemberId, ServerKind, Sim};
-use super::store::FailoverRequest;
+use super::store_ops::FailoverRequest;
 use crate::model::{MemberKind, Observed, ObservedMember, ObservedServer, Parents};
 use crate::name::Name;
 use crate::provider::{Clock, Operation, Provider, ProviderError, Scope};
@@ -116,6 +117,13 @@ impl Sim {
             .map(|m| self.observed_member(m))
             .collect();
         out.management_store = self.store.as_ref().map(|s| s.observe());
+        if self.overload_armed {
+            for (i, s) in self.servers.iter().enumerate() {
+                if let Some(h) = self.health_of(i as u32) {
+                    out.health.insert(s.name.clone(), h);
+                }
+            }
+        }
         out
     }
 

@@ -11,7 +11,7 @@
 //! changes — so an idle 100,000-member estate costs nothing per tick. Must
 //! not parse files (see `faults`) or know the provider seam (see `target`).
 
-use super::SimConfig;
+use super::config::SimConfig;
 use super::events::{Event, Queue};
 use super::state::{
     Calls, Ids, Index, Member, MemberId, Server, ServerId, ServerKind, Sim, SimRng,

@@ -7,7 +7,7 @@
 //! `target`. Members and servers are addressed by dense `u32` ids; names
 //! are looked up through an index rebuilt after loading.
 
-use super::SimConfig;
+use super::config::SimConfig;
 use super::events::Queue;
 use super::store::Store;
 use crate::hash::FastMap as HashMap;
@@ -18,11 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// Dense id of a server (management server, gateway, or a parent name that
-/// no server answers to).
-pub(crate) type ServerId = u32;
-/// Dense id of a member (gateway or agent).
-pub(crate) type MemberId = u32;
+pub(crate) use super::ids::{MemberId, ServerId};
 
 /// What kind of server accepts members: the model's one [`ServerKind`]. A
 /// gateway is also a member (see [`Server::member`]); a name some member
@@ -34,7 +30,7 @@ pub(crate) use crate::model::ServerKind;
 /// [`ServerKind`] (`management`, `gateway`, `absent`), so that files
 /// written before the kinds were unified still load.
 mod saved_kind {
-    use super::ServerKind;
+    use crate::model::ServerKind;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(k: &ServerKind, s: S) -> Result<S::Ok, S::Error> {

@@ -80,6 +80,13 @@
 //! parents it has learned in the simulator, read N wall-clock seconds
 //! before `observedAt` (now), as the SCOM provider reports them, so
 //! handover judges `connected` itself (`tests/resume_evidence.rs`).
+//!
+//! Health: the state file's `health` (`{"gw9": {"state": "critical",
+//! "sendQueueSize": 12000}}`, by server name) is what the provider reports
+//! for those servers in every observation, over whatever the simulator
+//! reports (it reports health only under an `overload` fault). A test
+//! writes it, or rewrites it between calls, to make a rollout's analysis
+//! judge a new parent's health (`tests/rollout_health.rs`).
 
 use handover::model::Observed;
 use handover::name::Name;
@@ -194,6 +201,10 @@ struct State {
     /// Operations in each version 2 `apply`, in order.
     #[serde(default)]
     batches: Vec<usize>,
+    /// The health reported for these servers in every observation, set by
+    /// tests.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    health: std::collections::BTreeMap<Name, handover::model::Health>,
 }
 
 /// The pid of the process that started this call, read at start: a
@@ -553,6 +564,7 @@ fn answer_body(
                     if let Some(age) = args.evidence_age_secs {
                         add_evidence(&mut o, sim, age);
                     }
+                    report_health(&mut o, &state.health);
                     Response {
                         observed: Some(o),
                         ..Response::ok()
@@ -684,6 +696,21 @@ fn add_evidence(o: &mut Observed, sim: &Sim, age: u64) {
             heartbeat: None,
             config_applied_at: None,
         }));
+    }
+}
+
+/// The health the state file sets, for the servers `o` has: over what
+/// the simulator reports.
+fn report_health(
+    o: &mut Observed,
+    health: &std::collections::BTreeMap<Name, handover::model::Health>,
+) {
+    for (name, h) in health {
+        let known = o.management_servers.iter().any(|s| &s.name == name)
+            || o.gateways.iter().any(|g| &g.name == name);
+        if known {
+            o.health.insert(name.clone(), *h);
+        }
     }
 }
 

@@ -8,8 +8,8 @@
 //! stdin or install signal handlers itself.
 
 use super::{Job, RunInfo, RunResult, prepare};
-use crate::execute::{Cancel, EngineOptions, Progress};
-use crate::model::{Observed, Policy, Seconds, Topology};
+use crate::execute::{Cancel, EngineOptions};
+use crate::model::{Observed, Seconds, Topology};
 use crate::plan::Plan;
 use crate::provider::{Clock, Provider, Scope, TargetSpec};
 use crate::run::target::{self, OpenOptions, Target};
@@ -48,33 +48,7 @@ pub struct Request {
     pub ignore_windows: bool,
 }
 
-/// What a person sees and answers during an apply: the terminal in the
-/// binary, a script in tests. Also the run's [`Progress`].
-pub trait Ui: Progress {
-    /// A note or warning for the person (the binary: a line on stderr).
-    fn note(&mut self, line: &str);
-    /// Shows the plan, before anything is asked or applied.
-    fn show_plan(&mut self, plan: &Plan, start: &Observed, policy: &Policy);
-    /// Asks whether to apply `plan` to `target`; only true applies.
-    fn confirm(&mut self, plan: &Plan, target: &str) -> bool;
-    /// Arranges for `cancel` to be set when the person interrupts.
-    fn watch_interrupt(&mut self, cancel: Cancel);
-    /// The run starts: progress for `plan` follows.
-    fn run_started(&mut self, plan: &Plan);
-    /// The run ended: no more progress.
-    fn run_finished(&mut self);
-    /// Under `policy.rollout`, after each pass: where the rollout is, its
-    /// transitions in that pass, and the time left in a soak. A rollout's
-    /// run calls [`Ui::run_started`] and [`Ui::run_finished`] once per
-    /// pass that applies something.
-    fn rollout(
-        &mut self,
-        _status: &crate::plan::rollout::Status,
-        _events: &[crate::plan::rollout::Event],
-        _soak_left: Option<std::time::Duration>,
-    ) {
-    }
-}
+pub use super::ui::Ui;
 
 /// How an apply ended, short of an error that stopped it before the plan
 /// was shown.

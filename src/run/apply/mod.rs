@@ -16,6 +16,7 @@ pub mod prepare;
 pub mod rollout;
 pub mod saved_gates;
 pub mod stale;
+pub mod ui;
 
 use crate::execute::{self, EngineOptions, EngineReport, Inspect, Progress, StepOutcome};
 use crate::model::{Observed, Topology};

@@ -114,7 +114,7 @@ impl Notices {
 
 impl Notices {
     /// [`Notices::end`], the warnings shown to the person.
-    pub fn close(&self, rt: &tokio::runtime::Runtime, ui: &mut dyn super::interactive::Ui) {
+    pub fn close(&self, rt: &tokio::runtime::Runtime, ui: &mut dyn super::ui::Ui) {
         for w in self.end(rt) {
             ui.note(&w);
         }

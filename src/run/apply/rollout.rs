@@ -12,7 +12,7 @@
 //! (the core does) and must not print: the person sees it through
 //! [`Ui::rollout`].
 
-use super::interactive::Ui;
+use super::ui::Ui;
 use super::{Job, RunResult, execute_pass, finish_run, open_run};
 use crate::execute::{Cancel, EngineReport, Inspect, StepOutcome};
 use crate::model::Topology;

@@ -111,7 +111,7 @@ pub const MAX_UNKNOWN: usize = 100;
 
 /// Fields of an Observed member that a desired gateway or agent may not
 /// have: said so when they turn up in a Topology.
-const OBSERVED_ONLY: [&str; 3] = ["connected", "up", "ready"];
+const OBSERVED_ONLY: [&str; 4] = ["connected", "up", "ready", "health"];
 
 /// The allowed field nearest to `key`, when it is near enough to be a
 /// misspelling: the same but for case, or at most a third of its letters
@@ -765,12 +765,16 @@ impl<'a> Builder<'a> {
 
     fn observed_server(
         &mut self,
-        n: &impl Str,
-        up: Option<bool>,
+        (n, up, health): (&impl Str, Option<bool>, Option<&doc::HealthDoc>),
         o: &mut Observed,
         p: &mut ObservedPositions,
     ) {
         if let Some(name) = self.name(n, "management server") {
+            if let Some(h) =
+                health.and_then(|h| self.health(h, &format!("management server {name}")))
+            {
+                o.health.insert(name.clone(), h);
+            }
             p.management_servers.push(self.pos(n));
             o.management_servers.push(ObservedServer {
                 name,
@@ -793,12 +797,13 @@ impl<'a> Builder<'a> {
         match fast.and_then(|f| f.servers.as_ref()) {
             Some(list) => list
                 .iter()
-                .for_each(|s| self.observed_server(&s.name, s.up, &mut o, &mut p)),
+                .for_each(|s| self.observed_server((&s.name, s.up, None), &mut o, &mut p)),
             None => d.management_servers.iter().for_each(|s| {
                 self.unknown(&s.unknown);
-                self.observed_server(&s.name, s.up, &mut o, &mut p)
+                self.observed_server((&s.name, s.up, s.health.as_ref()), &mut o, &mut p)
             }),
         }
+        let mut healths = Vec::new();
         for (list, fast_list, out, pos, kind) in [
             (
                 &d.gateways,
@@ -835,15 +840,29 @@ impl<'a> Builder<'a> {
                 _ => {
                     for m in list {
                         self.unknown(&m.unknown);
-                        push(self.observed_member(
+                        let member = self.observed_member(
                             (&m.name, &m.primary, &m.failover[..], m.connected.as_ref()),
                             (m.up, m.ready, m.evidence.as_ref()),
                             kind,
-                        ));
+                        );
+                        match (&m.health, &member) {
+                            (Some(_), _) if kind == "agent" => {
+                                let at = self.pos(&m.name);
+                                self.agent_health(at, &m.name.value);
+                            }
+                            (Some(h), Some((g, _))) => {
+                                if let Some(h) = self.health(h, &format!("gateway {}", g.name)) {
+                                    healths.push((g.name.clone(), h));
+                                }
+                            }
+                            _ => {}
+                        }
+                        push(member);
                     }
                 }
             }
         }
+        o.health.extend(healths);
         if let Some(s) = &d.management_store {
             self.unknown(&s.unknown);
             let active_pool = s.active_pool.as_ref().and_then(|a| {

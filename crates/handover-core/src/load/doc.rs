@@ -643,7 +643,21 @@ doc_struct! {
         /// step's moved members.
         pub max_failure_percent: Option<Spanned<i64>> [with = "Option<u32>", range(max = 100)]
             => "maxFailurePercent" opt,
+        /// A new parent reporting this health state or worse fails the
+        /// analysis: `warning` or `critical`.
+        pub fail_on_health: Option<Text> [with = "Option<HealthBound>"] => "failOnHealth" opt,
+        /// A new parent reporting a larger send queue fails the analysis.
+        pub max_send_queue_size: Option<Spanned<i64>> [with = "Option<u64>"] => "maxSendQueueSize" opt,
     }
+}
+
+/// The health state at which a rollout's analysis fails.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum HealthBound {
+    Warning,
+    Critical,
 }
 
 /// What a failed rollout analysis does.
@@ -697,6 +711,8 @@ doc_struct! {
         pub name: Text [with = "HostName"] => "name" req,
         /// Running and accepting members (default true).
         pub up: Option<bool> => "up" opt,
+        /// Its health, when the provider reports it.
+        pub health: Option<HealthDoc> => "health" opt,
     }
 }
 
@@ -732,6 +748,29 @@ doc_struct! {
         pub ready: Option<bool> => "ready" opt,
         /// Facts handover judges `connected` and `ready` from.
         pub evidence: Option<EvidenceDoc> => "evidence" opt,
+        /// Gateways: their health, when the provider reports it.
+        pub health: Option<HealthDoc> => "health" opt,
+    }
+}
+
+/// A Health Service's health state, in the console's words.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum HealthWord {
+    Healthy,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+doc_struct! {
+    /// The health of a management server or gateway (docs/provider-protocol.md section 4).
+    pub struct HealthDoc ("health") {
+        /// The health state of its Health Service.
+        pub state: Option<Text> [with = "Option<HealthWord>"] => "state" opt,
+        /// Its `Health Service Management Groups\Send Queue Size`.
+        pub send_queue_size: Option<Spanned<i64>> [with = "Option<u64>"] => "sendQueueSize" opt,
     }
 }
 

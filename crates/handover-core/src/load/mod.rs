@@ -18,6 +18,7 @@ pub mod doc;
 mod fast;
 mod fast_json;
 mod gates;
+mod health;
 mod notify;
 mod rollout;
 pub mod yaml;

@@ -9,7 +9,7 @@
 use super::build::{Builder, quote};
 use super::doc::{AnalysisDoc, RolloutDoc, StepDoc};
 use crate::diag::Diagnostic;
-use crate::model::{Analysis, OnFailure, Rollout, Seconds, Step, StepTarget};
+use crate::model::{Analysis, HealthState, OnFailure, Rollout, Seconds, Step, StepTarget};
 use serde_saphyr::Spanned;
 
 impl Builder<'_> {
@@ -232,6 +232,33 @@ impl Builder<'_> {
         }
         out.max_failure_percent = count(self, &a.max_failure_percent, "maxFailurePercent", 100)
             .and_then(|v| u32::try_from(v).ok());
+        out.max_send_queue_size = count(self, &a.max_send_queue_size, "maxSendQueueSize", i64::MAX);
+        out.fail_on_health = a.fail_on_health.as_ref().and_then(|t| {
+            match HealthState::parse(&t.value) {
+                Some(s @ (HealthState::Warning | HealthState::Critical)) => Some(s),
+                other => {
+                    let pos = self.pos(t);
+                    let why = match other {
+                        Some(HealthState::Healthy) => {
+                            "; healthy would fail every analysis".to_string()
+                        }
+                        Some(_) => "; an unknown state is never judged (down servers fail the analysis on their own)".to_string(),
+                        None => String::new(),
+                    };
+                    self.diags.push(
+                        Diagnostic::at(
+                            pos,
+                            format!(
+                                "rollout.analysis.failOnHealth is {}{why}; expected warning or critical",
+                                quote(&t.value)
+                            ),
+                        )
+                        .with_hint("failOnHealth: critical fails the analysis when a new parent reports critical; warning also on warning"),
+                    );
+                    None
+                }
+            }
+        });
         out
     }
 }
@@ -262,6 +289,44 @@ mod tests {
         assert_eq!(r.analysis.max_failures, 1);
         assert_eq!(r.analysis.max_failure_percent, Some(5));
         assert_eq!(r.on_failure, OnFailure::Rollback);
+        assert_eq!(r.analysis.fail_on_health, None);
+        assert_eq!(r.analysis.max_send_queue_size, None);
+    }
+
+    #[test]
+    fn reads_the_health_thresholds() {
+        let t = load(
+            "    steps: [{percent: 100}]\n    analysis: {failOnHealth: warning, maxSendQueueSize: 5000}\n",
+        )
+        .unwrap();
+        let a = t.policy.rollout.unwrap().analysis;
+        assert_eq!(a.fail_on_health, Some(crate::model::HealthState::Warning));
+        assert_eq!(a.max_send_queue_size, Some(5000));
+        assert!(a.judges_health());
+    }
+
+    #[test]
+    fn bad_health_thresholds_are_refused_at_their_place() {
+        let e = load(
+            "    steps: [{percent: 100}]\n    analysis: {failOnHealth: red, maxSendQueueSize: -1}\n",
+        )
+        .unwrap_err();
+        for want in [
+            "t.yaml:7:30: rollout.analysis.failOnHealth is \"red\"; expected warning or critical",
+            "t.yaml:7:53: rollout.analysis.maxSendQueueSize is -1; expected a whole number of at least 0",
+        ] {
+            assert!(e.contains(want), "missing {want:?} in:\n{e}");
+        }
+        for (word, why) in [
+            ("healthy", "healthy would fail every analysis"),
+            ("unknown", "an unknown state is never judged"),
+        ] {
+            let e = load(&format!(
+                "    steps: [{{percent: 100}}]\n    analysis: {{failOnHealth: {word}}}\n"
+            ))
+            .unwrap_err();
+            assert!(e.contains(why), "{word}: {e}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod cost;
 pub mod desired;
+pub mod health;
 pub mod member;
 pub mod notify;
 pub mod observed;
@@ -22,6 +23,7 @@ pub use cost::{Cost, CostError, Millis};
 pub use desired::{
     AgentRule, DisasterRecovery, MemberDef, RuleAssign, ServerDef, StoreSpec, Topology,
 };
+pub use health::{Health, HealthState};
 pub use member::{API_VERSION, MemberKind, Parents};
 pub use observed::{
     Evidence, Heartbeat, Learned, Observed, ObservedMember, ObservedPool, ObservedServer,

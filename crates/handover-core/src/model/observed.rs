@@ -3,33 +3,42 @@
 //! What `export` prints, what a simulation starts from, what the planner
 //! diffs against. Plain data that serialises to and from the documented
 //! YAML/JSON shape; must not touch I/O.
+//!
+//! The health a provider may report for a management server or gateway is
+//! written inside that server's entry (`health: {state, sendQueueSize}`)
+//! but kept beside the lists, by server name ([`Observed::health`]): it is
+//! a reading only a rollout's analysis judges, never configuration the
+//! planner or the observed digest looks at. `wire` carries the documented
+//! shape.
 
+use super::health::Health;
 use super::member::{API_VERSION, Parents};
 use crate::name::Name;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+mod wire;
 
 /// The observed state of one management group (and, optionally, the store).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(from = "wire::ObservedIn")]
 pub struct Observed {
     /// Always `handover/v1`.
-    #[serde(default = "api_version")]
     pub api_version: String,
     /// Always `Observed`.
-    #[serde(default = "kind")]
     pub kind: String,
     /// Management servers and whether each is up.
-    #[serde(default)]
     pub management_servers: Vec<ObservedServer>,
     /// Gateways: their parents, connection, health and readiness.
-    #[serde(default)]
     pub gateways: Vec<ObservedMember>,
     /// Agents: their parents and connection.
-    #[serde(default)]
     pub agents: Vec<ObservedMember>,
     /// The Central Management Store, when the target has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub management_store: Option<ObservedStore>,
+    /// The health reported for management servers and gateways, by server
+    /// name (written inside each server's entry). A server without an
+    /// entry reported none, and its health is not judged.
+    pub health: BTreeMap<Name, Health>,
 }
 
 fn api_version() -> String {

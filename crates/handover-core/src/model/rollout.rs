@@ -5,6 +5,7 @@
 //! rollouts"). Must not decide anything (that is `plan::rollout`) and must
 //! not touch I/O or the clock.
 
+use super::health::HealthState;
 use super::seconds::Seconds;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +70,22 @@ pub struct Analysis {
     /// The same as a share of the step's moved members, in percent; when
     /// both are given the larger allowance counts.
     pub max_failure_percent: Option<u32>,
+    /// A new parent whose reported health state is this or worse
+    /// (`warning`: warning or critical; `critical`: critical) fails the
+    /// analysis. `None`: health states are not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_on_health: Option<HealthState>,
+    /// A new parent that reports a send queue larger than this fails the
+    /// analysis. `None`: send queues are not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_send_queue_size: Option<u64>,
+}
+
+impl Analysis {
+    /// True when the analysis judges the new parents' reported health.
+    pub fn judges_health(&self) -> bool {
+        self.fail_on_health.is_some() || self.max_send_queue_size.is_some()
+    }
 }
 
 /// What a failed analysis does.

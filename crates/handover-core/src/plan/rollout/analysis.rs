@@ -1,13 +1,15 @@
 //! The analysis a rollout runs while a step moves and soaks: are the
 //! members it moved still reporting to their new primary, and are their
-//! new parents up and ready?
+//! new parents up, ready and (when the provider reports it and the policy
+//! bounds it) healthy?
 //!
 //! Owns [`analyse`] and [`Verdict`]: observation + the moved members +
 //! thresholds in, a verdict with reasons out. Pure (no I/O, no clock);
 //! must not decide what a failure does (that is the rollout's
 //! `onFailure`, in `plan::rollout`).
 
-use super::Started;
+use super::health;
+use super::started::Started;
 use crate::diag::thousands;
 use crate::hash::FastMap;
 use crate::model::{Analysis, Observed};
@@ -84,7 +86,7 @@ pub fn allowance(a: &Analysis, moved: u64) -> u64 {
 /// new primary (it is on a failover, or disconnected, or gone). The
 /// analysis fails when more moved members fail than [`allowance`] allows,
 /// or when a new primary of a moved member is down or (a gateway) not
-/// ready.
+/// ready, or reports a health outside `a`'s bounds ([`health::judge`]).
 pub fn analyse(observed: &Observed, started: &[Started], a: &Analysis) -> Verdict {
     let members: FastMap<&Name, &crate::model::ObservedMember> = observed
         .gateways
@@ -149,6 +151,9 @@ pub fn analyse(observed: &Observed, started: &[Started], a: &Analysis) -> Verdic
         if let Some(up) = servers.get(p) {
             if !up {
                 reasons.push(format!("management server {p}, a new primary, is down"));
+            } else {
+                let who = format!("management server {p}");
+                reasons.extend(health::judge(&who, observed.health.get(p), a));
             }
         } else if let Some((up, ready)) = gateways.get(p) {
             if !up {
@@ -157,6 +162,9 @@ pub fn analyse(observed: &Observed, started: &[Started], a: &Analysis) -> Verdic
                 reasons.push(format!(
                     "gateway {p}, a new primary, is not ready (not approved, no certificate, or no configuration yet)"
                 ));
+            } else {
+                let who = format!("gateway {p}");
+                reasons.extend(health::judge(&who, observed.health.get(p), a));
             }
         } else {
             reasons.push(format!(
@@ -173,5 +181,123 @@ pub fn analyse(observed: &Observed, started: &[Started], a: &Analysis) -> Verdic
         },
         reasons,
         failing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::observed_str;
+    use crate::model::{HealthState, MemberKind, Parents};
+
+    /// a1 and a2 moved from gw1 to gw2 (a2 to ms2), both reporting to
+    /// their new primary; `health` is written into gw1's, gw2's and ms2's
+    /// entries.
+    fn observed(gw1: &str, gw2: &str, ms2: &str) -> Observed {
+        let h = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!(", health: {{{s}}}")
+            }
+        };
+        observed_str(
+            &format!(
+                "apiVersion: handover/v1\nkind: Observed\nmanagementServers: [{{name: ms1}}, {{name: ms2{}}}]\ngateways:\n  - {{name: gw1, primary: ms1, connected: ms1{}}}\n  - {{name: gw2, primary: ms1, connected: ms1{}}}\nagents:\n  - {{name: a1, primary: gw2, connected: gw2}}\n  - {{name: a2, primary: ms2, connected: ms2}}\n",
+                h(ms2),
+                h(gw1),
+                h(gw2)
+            ),
+            "o.yaml",
+        )
+        .unwrap()
+    }
+
+    fn started() -> Vec<Started> {
+        let n = |s: &str| -> Name { s.parse().unwrap() };
+        ["a1", "a2"]
+            .iter()
+            .zip(["gw2", "ms2"])
+            .map(|(a, to)| Started {
+                kind: MemberKind::Agent,
+                name: n(a),
+                before: Parents::primary_only(n("gw1")),
+                after: Parents::primary_only(n(to)),
+                step: 0,
+            })
+            .collect()
+    }
+
+    fn bounds() -> Analysis {
+        Analysis {
+            fail_on_health: Some(HealthState::Critical),
+            max_send_queue_size: Some(5000),
+            ..Analysis::default()
+        }
+    }
+
+    #[test]
+    fn a_new_gateway_in_critical_health_fails_the_analysis() {
+        let v = analyse(
+            &observed("", "state: critical, sendQueueSize: 12000", ""),
+            &started(),
+            &bounds(),
+        );
+        assert!(v.failed());
+        assert_eq!(
+            v.reasons,
+            [
+                "gateway gw2, a new primary, reports health critical (the analysis fails on critical)",
+                "gateway gw2, a new primary, reports a send queue size of 12,000 (at most 5,000 allowed)"
+            ]
+        );
+        assert!(v.failing.is_empty(), "no member is off its primary");
+    }
+
+    #[test]
+    fn a_new_management_server_over_its_send_queue_fails_the_analysis() {
+        let v = analyse(
+            &observed("", "state: healthy", "sendQueueSize: 5001"),
+            &started(),
+            &bounds(),
+        );
+        assert_eq!(
+            v.reasons,
+            [
+                "management server ms2, a new primary, reports a send queue size of 5,001 (at most 5,000 allowed)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_old_parent_in_bad_health_is_not_judged() {
+        let v = analyse(
+            &observed(
+                "state: critical, sendQueueSize: 99999",
+                "state: warning",
+                "",
+            ),
+            &started(),
+            &bounds(),
+        );
+        assert_eq!(v.verdict, VerdictKind::Passing, "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn without_health_bounds_reported_health_is_not_judged() {
+        let v = analyse(
+            &observed("", "state: critical, sendQueueSize: 12000", ""),
+            &started(),
+            &Analysis::default(),
+        );
+        assert_eq!(v.verdict, VerdictKind::Passing);
+    }
+
+    #[test]
+    fn a_down_gateway_is_reported_down_not_unhealthy() {
+        let mut o = observed("", "state: critical", "");
+        o.gateways[1].up = false;
+        let v = analyse(&o, &started(), &bounds());
+        assert_eq!(v.reasons, ["gateway gw2, a new primary, is down"]);
     }
 }

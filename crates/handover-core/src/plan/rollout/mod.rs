@@ -21,15 +21,18 @@
 //! already in a bridge always finish.
 
 pub mod analysis;
+pub mod health;
+mod started;
 #[cfg(test)]
 mod tests;
 
 pub use analysis::{Verdict, VerdictKind, analyse};
+pub use started::Started;
 
 use super::admit::{Subject, wanting};
 use crate::assign::Assignment;
 use crate::hash::{FastMap, FastSet};
-use crate::model::{MemberKind, Observed, OnFailure, Parents, Rollout, StepTarget, Topology};
+use crate::model::{Observed, OnFailure, Parents, Rollout, StepTarget, Topology};
 use crate::name::Name;
 use serde::{Deserialize, Serialize};
 
@@ -94,24 +97,6 @@ impl Phase {
             Phase::AnalysisFailed | Phase::RollingBack | Phase::RolledBack
         )
     }
-}
-
-/// A member the rollout started: where it was, where it goes, and in
-/// which step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Started {
-    /// Agent or gateway.
-    pub kind: MemberKind,
-    /// The member.
-    pub name: Name,
-    /// Its configured parents when the rollout admitted it: where a
-    /// rollback takes it.
-    pub before: Parents,
-    /// Its desired parents.
-    pub after: Parents,
-    /// The step (0-based) that admitted it.
-    pub step: usize,
 }
 
 /// What a rollout remembers between passes.

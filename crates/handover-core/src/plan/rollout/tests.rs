@@ -314,3 +314,32 @@ fn a_first_step_that_pauses_starts_nothing() {
     assert_eq!(d.status.phase, Phase::Paused);
     assert!(admitted(&d, &o).is_empty());
 }
+
+#[test]
+fn a_new_parent_in_critical_health_pauses_the_rollout_and_says_which() {
+    let mut r = rollout(
+        &[(StepTarget::Members(3), 600), (StepTarget::Percent(100), 0)],
+        OnFailure::Pause,
+    );
+    r.analysis.fail_on_health = Some(crate::model::HealthState::Critical);
+    let d = pass(&r, None, &observed(&[], true), 0);
+    let mut o = observed(&done(3), true);
+    let gw2: Name = "gw2".parse().unwrap();
+    o.health.insert(
+        gw2.clone(),
+        crate::model::Health {
+            state: Some(crate::model::HealthState::Warning),
+            send_queue_size: None,
+        },
+    );
+    let d = pass(&r, Some(d.memory), &o, 50);
+    assert_eq!(d.status.phase, Phase::Soaking, "warning is within bounds");
+    o.health.get_mut(&gw2).unwrap().state = Some(crate::model::HealthState::Critical);
+    let d = pass(&r, Some(d.memory), &o, 100);
+    assert_eq!(d.status.phase, Phase::AnalysisFailed);
+    assert_eq!(
+        d.status.analysis.reasons,
+        ["gateway gw2, a new primary, reports health critical (the analysis fails on critical)"]
+    );
+    assert!(admitted(&d, &o).is_empty());
+}
