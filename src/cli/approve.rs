@@ -27,20 +27,11 @@ pub struct Args {
     pub target: Option<String>,
     /// The state directory (journal) of the `reconcile` or `apply` that
     /// waits; default: the target's, or `.handover/` here.
-    #[arg(long, value_name = "DIR", conflicts_with = "ha")]
+    #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Record the approval in the etcd of `reconcile --ha`
-    /// (`etcd://HOST:PORT[,...][/PREFIX]`) instead of a journal: the
-    /// group's leader reads it at its next pass. Needs --group.
-    #[arg(long, value_name = "URL", requires = "group")]
-    pub ha: Option<String>,
-    /// With --ha: the management group (`metadata.name` of the topology;
-    /// `default` when it has none).
-    #[arg(long, value_name = "NAME", requires = "ha")]
-    pub group: Option<String>,
-    /// TLS and user settings for etcd.
+    /// `--ha URL --group NAME`: record the approval in etcd instead.
     #[command(flatten)]
-    pub etcd: super::flags::EtcdFlags,
+    pub ha: super::flags::HaRecordArgs,
 }
 
 /// Runs the command; returns the exit code.
@@ -50,11 +41,11 @@ pub fn run(args: Args) -> u8 {
 
 fn run_inner(args: &Args) -> Result<u8, String> {
     let target = args.target.as_deref().unwrap_or("");
-    let (user, place) = match (&args.ha, &args.group) {
-        (Some(url), Some(group)) => (
+    let (user, place) = match args.ha.etcd_group() {
+        Some((url, group)) => (
             handover::run::gates::approvals::approve_in_etcd(
                 url,
-                &args.etcd.security(),
+                &args.ha.etcd.security(),
                 group,
                 &args.digest,
                 target,

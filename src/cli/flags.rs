@@ -262,6 +262,38 @@ impl JournalArgs {
     }
 }
 
+/// Where `approve` and `resume` record for the leader of `reconcile --ha`
+/// instead of a journal, flattened into their `Args`: `--ha URL --group
+/// NAME` and etcd's TLS and user flags.
+#[derive(clap::Args, Debug)]
+pub struct HaRecordArgs {
+    /// Record it in the etcd of `reconcile --ha`
+    /// (`etcd://HOST:PORT[,...][/PREFIX]`) instead of a journal: the
+    /// group's leader reads it at its next pass. Needs --group.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "group",
+        conflicts_with = "state_dir"
+    )]
+    pub ha: Option<String>,
+    /// With --ha: the management group (`metadata.name` of the topology;
+    /// `default` when it has none).
+    #[arg(long, value_name = "NAME", requires = "ha")]
+    pub group: Option<String>,
+    /// TLS and user settings for etcd.
+    #[command(flatten)]
+    pub etcd: EtcdFlags,
+}
+
+impl HaRecordArgs {
+    /// The etcd URL and the group, when `--ha` was given (clap makes
+    /// `--group` come with it).
+    pub fn etcd_group(&self) -> Option<(&str, &str)> {
+        self.ha.as_deref().zip(self.group.as_deref())
+    }
+}
+
 /// Where a command that plans reads its states from (`plan`, `graph`,
 /// `simulate`), flattened into its `Args`: `--desired`, and `--observed`
 /// or the flags of [`ObserveArgs`]. The command's own argument group says

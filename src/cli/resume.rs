@@ -20,32 +20,24 @@ pub struct Args {
     /// The state directory of the `reconcile` to resume; default
     /// `.handover/` beside the target's file (or in the working directory
     /// without `--target`).
-    #[arg(long, value_name = "DIR", conflicts_with = "ha")]
+    #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// The target the `reconcile` runs against (picks the state directory
     /// beside a `sim:` file).
     #[arg(long, value_name = "TARGET", conflicts_with = "ha")]
     pub target: Option<String>,
-    /// Resume the rollout of a `reconcile --ha`: record the resume in its
-    /// etcd (`etcd://HOST:PORT[,...][/PREFIX]`), where the group's leader
-    /// reads it at its next pass. Needs --group.
-    #[arg(long, value_name = "URL", requires = "group")]
-    pub ha: Option<String>,
-    /// With --ha: the management group (`metadata.name` of the topology;
-    /// `default` when it has none).
-    #[arg(long, value_name = "NAME", requires = "ha")]
-    pub group: Option<String>,
-    /// TLS and user settings for etcd.
+    /// `--ha URL --group NAME`: resume the rollout of a `reconcile --ha`,
+    /// recording the resume in its etcd.
     #[command(flatten)]
-    pub etcd: super::flags::EtcdFlags,
+    pub ha: super::flags::HaRecordArgs,
 }
 
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> u8 {
-    if let (Some(url), Some(group)) = (&args.ha, &args.group) {
+    if let Some((url, group)) = args.ha.etcd_group() {
         return match handover::run::rollout::gate::record_resume_in_etcd(
             url,
-            &args.etcd.security(),
+            &args.ha.etcd.security(),
             group,
         ) {
             Ok(_) => {
