@@ -5,6 +5,8 @@
 //! or rolls the moved agents back to gw1. (`apply` runs a rollout in one
 //! blocking run: tests/apply_rollout.rs.)
 
+mod notify_hook;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
@@ -283,4 +285,51 @@ fn the_exec_provider_moves_step_by_step_and_a_pause_waits_for_resume() {
         serde_json::from_slice(&std::fs::read(d.join("provider.json")).unwrap()).unwrap();
     assert_eq!(state["stranded"], serde_json::json!([]), "{state}");
     assert_eq!(state["dropped"], serde_json::json!([]), "make before break");
+}
+
+/// The receivers of `policy.notifications` hear of a failed analysis in a
+/// reconcile pass: the pass that sees it sends `analysisFailed` (and
+/// `degraded`), with the analysis's reason, not only `/status`.
+#[test]
+fn a_failed_analysis_is_told_to_the_receivers() {
+    let hook = notify_hook::Hook::start(Vec::new());
+    let tmp = setup(
+        "    steps:\n      - {members: 5, soak: 1h}\n      - {percent: 100}\n",
+        "pause",
+    );
+    let d = tmp.path();
+    let f = d.join("desired/desired.yaml");
+    let text = std::fs::read_to_string(&f).unwrap().replacen(
+        "policy:\n",
+        "policy:\n  notifications:\n    - name: ops\n      urlEnv: OPS_URL\n",
+        1,
+    );
+    std::fs::write(&f, text).unwrap();
+    let once = || {
+        let out = Command::cargo_bin("handover")
+            .unwrap()
+            .current_dir(d)
+            .env("OPS_URL", hook.url("ops"))
+            .args(["reconcile", "--once", "--desired", "desired"])
+            .args(["--target", "sim:estate.yaml"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    once();
+    once();
+    crash_gw9(d);
+    let before = hook.to("/ops").len();
+    let err = once();
+    assert_eq!(last_phase(d), "analysisFailed", "{err}");
+    let got = hook.to("/ops");
+    let told: Vec<&serde_json::Value> = got[before..].iter().map(|g| &g.body).collect();
+    let failed = told
+        .iter()
+        .find(|b| b["event"] == "analysisFailed")
+        .unwrap_or_else(|| panic!("no analysisFailed among {told:#?}\n{err}"));
+    assert!(
+        failed.to_string().contains("gw9.branch.contoso.local"),
+        "{failed:#}"
+    );
 }

@@ -130,7 +130,10 @@ pub fn run(setup: Setup, runtime: &tokio::runtime::Runtime) -> Result<Ending, St
         jitter: Jitter::new(0.1, setup.seed),
         suspend_file: setup.suspend_file.clone(),
         wake: ha.as_ref().map(|h| h.wake.clone()),
-        notifier: Some(Arc::new(notifier.clone())),
+        notifier: Some(Arc::new(WithRollout {
+            notifier: notifier.clone(),
+            live: live.clone(),
+        })),
     };
     // Every pass opens its target afresh: its write times come back from
     // the journal the passes write, in the state directory of this run.
@@ -190,5 +193,30 @@ pub async fn pass(
     match &env.ha {
         Some(ha) => super::lead::pass(env, ha, ctx).await,
         None => super::pass::pass(env, ctx, verdict).await,
+    }
+}
+
+/// The notifier, told the status a pass recorded with the pass's rollout
+/// laid over it, as `/status` shows it: the recorded status has no
+/// rollout (the pass hands it to the live view), so without this a failed
+/// analysis or a rollback would reach the page but not the receivers.
+#[derive(Debug)]
+struct WithRollout {
+    /// The loop's notifier.
+    notifier: Notifier,
+    /// Where the pass left its rollout.
+    live: LiveHandle,
+}
+
+impl crate::reconcile::driver::AfterPass for WithRollout {
+    fn after_pass(
+        &self,
+        status: &crate::reconcile::serve::status::Status,
+        receivers: &[crate::model::notify::Receiver],
+    ) {
+        let mut s = status.clone();
+        let rollout = self.live.read(|l| l.rollout.clone());
+        crate::reconcile::serve::overlay::rollout(&mut s, rollout.as_ref());
+        self.notifier.after_pass(&s, receivers);
     }
 }
