@@ -8,55 +8,16 @@
 mod common;
 
 use assert_cmd::Command;
+use common::overload::{DIR, doc_block, path, simulate};
 use serde_json::Value;
 use std::path::Path;
 
-const DIR: &str = "examples/rollout-overload";
 const PROVIDER: &str = env!("CARGO_BIN_EXE_handover-test-provider");
 const GW9: &str = "gw9.branch.contoso.local";
 
-fn path(f: &str) -> String {
-    format!("{}/{DIR}/{f}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `simulate` on the example with topology `which`; (exit, stdout).
-fn simulate(which: &str, extra: &[&str]) -> (i32, String) {
-    let out = Command::cargo_bin("handover")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "simulate",
-            "--desired",
-            &format!("{DIR}/{which}.yaml"),
-            "--observed",
-            &format!("{DIR}/observed.yaml"),
-            "--faults",
-            &format!("{DIR}/faults.yaml"),
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
-
-/// The fenced block of docs/rollouts.md whose info string is `text NAME`.
-fn doc_block(name: &str) -> String {
-    let doc = std::fs::read_to_string(path("../../docs/rollouts.md")).unwrap();
-    let fence = format!("```text {name}\n");
-    let start = doc
-        .find(&fence)
-        .unwrap_or_else(|| panic!("docs/rollouts.md has no ```text {name} block"))
-        + fence.len();
-    let end = doc[start..].find("```").unwrap() + start;
-    doc[start..end].to_string()
-}
-
 #[test]
 fn the_health_thresholds_pause_the_rollout_before_the_gateway_goes_down() {
-    let (code, out) = simulate("health", &[]);
+    let (code, out, _) = simulate("health", &[]);
     assert_eq!(code, 3, "paused is not converged, and safe:\n{out}");
     for want in [
         "step 2 of 3 starts: 10 members of this revision in all",
@@ -79,7 +40,7 @@ fn the_health_thresholds_pause_the_rollout_before_the_gateway_goes_down() {
 
 #[test]
 fn the_rehearsal_json_carries_the_health_reasons() {
-    let (_, out) = simulate("health", &["--format", "json"]);
+    let (_, out, _) = simulate("health", &["--format", "json"]);
     let v: Value = serde_json::from_str(&out).unwrap();
     let last = &v["rollout"]["last"];
     assert_eq!(last["phase"], "analysisFailed", "{last}");

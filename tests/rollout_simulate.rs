@@ -5,55 +5,16 @@
 //! docs/rollouts.md shows the real output; a bad rollout policy or fault
 //! is refused before anything is rehearsed.
 
+mod common;
+
 use assert_cmd::Command;
+use common::overload::{doc_block, path, simulate};
 use handover::execute::{self, ConvergeOptions, EngineOptions, Silent};
 use handover::name::Name;
 use handover::run::rollout::RolloutPlanner;
 use handover::sim::{FaultSchedule, Sim, SimConfig};
 use serde_json::Value;
 use std::path::Path;
-
-const DIR: &str = "examples/rollout-overload";
-
-fn path(f: &str) -> String {
-    format!("{}/{DIR}/{f}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `simulate` on the example with topology `which`; (exit, stdout, stderr).
-fn simulate(which: &str, extra: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("handover")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "simulate",
-            "--desired",
-            &format!("{DIR}/{which}.yaml"),
-            "--observed",
-            &format!("{DIR}/observed.yaml"),
-            "--faults",
-            &format!("{DIR}/faults.yaml"),
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// The fenced block of docs/rollouts.md whose info string is `text NAME`.
-fn doc_block(name: &str) -> String {
-    let doc = std::fs::read_to_string(path("../../docs/rollouts.md")).unwrap();
-    let fence = format!("```text {name}\n");
-    let start = doc
-        .find(&fence)
-        .unwrap_or_else(|| panic!("docs/rollouts.md has no ```text {name} block"))
-        + fence.len();
-    let end = doc[start..].find("```").unwrap() + start;
-    doc[start..end].to_string()
-}
 
 #[test]
 fn the_overload_pauses_the_rollout_and_the_docs_show_the_real_output() {

@@ -16,6 +16,8 @@
 //! into a temporary directory, the test provider's state, `handover` run in
 //! a directory), `gates` (the small estate the gate and rollout tests
 //! move), `http` (a GET and `/status` of a running `reconcile --listen`),
+//! `overload` (the rehearsal of examples/rollout-overload and its expected
+//! output in docs/rollouts.md),
 //! `process` (a child killed when the test ends, polls with a deadline, a
 //! free port, a command's outcome) and `rig` (the test provider's rig for
 //! the session tests).
@@ -24,6 +26,7 @@
 pub mod estate;
 pub mod gates;
 pub mod http;
+pub mod overload;
 pub mod process;
 pub mod rig;
 
